@@ -1,0 +1,116 @@
+"""Deadlines (DESIGN §4, Art. 7 and 12) on China's official working-day calendar.
+
+Working days come from ``chinesecalendar`` (holidays and make-up working days), corrected by the
+``WorkdayOverride`` table. For a year neither knows (the package has no data and no administrator
+has entered that year's holiday notice) the weekend rule is used, and the result is marked
+*provisional* so the platform can warn instead of silently guessing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+from django.conf import settings
+
+from .models import CalendarYear, WorkdayOverride
+
+TZ = ZoneInfo("Asia/Shanghai")
+END_OF_DAY = dt.time(23, 59, 59)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    at: dt.datetime
+    provisional: bool  # True when a day on the way lies in a year whose holidays are not known
+
+
+class WorkCalendar:
+    """Answers 'is this a working day?' for a span of dates with at most two queries."""
+
+    def __init__(self, start: dt.date, end: dt.date) -> None:
+        self.overrides = dict(
+            WorkdayOverride.objects.filter(date__range=(start, end)).values_list("date", "is_workday")
+        )
+        self.entered_years = set(
+            CalendarYear.objects.filter(year__range=(start.year, end.year)).values_list("year", flat=True)
+        )
+        self.provisional = False
+
+    def is_workday(self, day: dt.date) -> bool:
+        if day in self.overrides:
+            return self.overrides[day]
+        if day.year not in self.entered_years:
+            try:
+                return bool(chinese_calendar.is_workday(day))
+            except NotImplementedError:
+                self.provisional = True
+        return day.weekday() < 5
+
+
+def year_is_known(year: int) -> bool:
+    """Whether working days in ``year`` are known (package data or an entered holiday notice)."""
+    if CalendarYear.objects.filter(year=year).exists():
+        return True
+    try:
+        chinese_calendar.is_workday(dt.date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def is_workday(day: dt.date) -> bool:
+    return WorkCalendar(day, day).is_workday(day)
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(TZ).date()
+
+
+def end_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, END_OF_DAY, tzinfo=TZ)
+
+
+def add_working_days(start: dt.date, days: int) -> tuple[dt.date, bool]:
+    """The ``days``-th working day after ``start`` (``start`` itself not counted)."""
+    cal = WorkCalendar(start, start + dt.timedelta(days=days * 3 + 40))
+    day = start
+    counted = 0
+    while counted < days:
+        day += dt.timedelta(days=1)
+        if cal.is_workday(day):
+            counted += 1
+    return day, cal.provisional
+
+
+def roll_to_workday(day: dt.date) -> tuple[dt.date, bool]:
+    """``day`` if it is a working day, else the next working day."""
+    cal = WorkCalendar(day, day + dt.timedelta(days=40))
+    while not cal.is_workday(day):
+        day += dt.timedelta(days=1)
+    return day, cal.provisional
+
+
+def confirmation_deadline(received_at: dt.datetime) -> Deadline:
+    """Art. 7: end of the 2nd working day after the day of receipt."""
+    day, provisional = add_working_days(local_date(received_at), settings.ECO["CONFIRM_WORKING_DAYS"])
+    return Deadline(end_of(day), provisional)
+
+
+def closing_deadline(accepted_at: dt.datetime, extension_days: int = 0) -> Deadline:
+    """Art. 12: 60 days from acceptance (that day not counted) plus approved extensions, rolled to a working day."""
+    last = local_date(accepted_at) + dt.timedelta(days=settings.ECO["CLOSE_DAYS"] + extension_days)
+    day, provisional = roll_to_workday(last)
+    return Deadline(end_of(day), provisional)
+
+
+def warn_moment(start: dt.datetime, due: dt.datetime) -> dt.datetime:
+    """The moment less than DUE_SOON_FRACTION of the time from ``start`` to ``due`` is left."""
+    fraction = settings.ECO["DUE_SOON_FRACTION"]
+    return due - (due - start) * fraction
+
+
+def unknown_years(first: int, last: int) -> list[int]:
+    return [year for year in range(first, last + 1) if not year_is_known(year)]

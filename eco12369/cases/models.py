@@ -1,0 +1,303 @@
+"""The case (举报件) and its parts. States change only through ``workflow.py``."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from eco12369.orgs.models import Agency, Department, Region
+
+
+class Channel(models.TextChoices):
+    WECHAT_CHAT = "wechat_chat", _("微信对话")
+    WECHAT_H5 = "wechat_h5", _("微信H5表单")
+    PHONE = "phone", _("电话")
+    API = "api", _("开放接口")
+    OTHER = "other", _("其他")
+
+
+class Kind(models.TextChoices):
+    REPORT = "report", _("举报")
+    CONSULTATION = "consultation", _("咨询")
+    SUGGESTION = "suggestion", _("建议")
+    OTHER = "other", _("其他")
+
+
+class Category(models.TextChoices):
+    AIR = "air", _("大气")
+    WATER = "water", _("水")
+    NOISE = "noise", _("噪声")
+    HAZARDOUS_WASTE = "hazardous_waste", _("危险废物")
+    OTHER = "other", _("其他")
+
+
+class State(models.TextChoices):
+    RECEIVED = "received", _("待确认")
+    ESCALATED = "escalated", _("待市级协调")
+    ACCEPTED = "accepted", _("待批转")
+    HANDLING = "handling", _("办理中")
+    IN_REVIEW = "in_review", _("待审核")
+    CLOSED = "closed", _("已办结")
+
+
+OPEN_STATES = (State.RECEIVED, State.ESCALATED, State.ACCEPTED, State.HANDLING, State.IN_REVIEW)
+CONFIRMATION_STATES = (State.RECEIVED, State.ESCALATED)
+
+
+class Outcome(models.TextChoices):
+    HANDLED = "handled", _("查处办结")
+    ANSWERED = "answered", _("直接答复")
+    HANDED_OVER = "handed_over", _("移交其他部门")
+    DUPLICATE = "duplicate", _("重复举报")
+
+
+class Case(models.Model):
+    number = models.CharField(_("编号"), max_length=32, unique=True)
+    channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices, default=Kind.REPORT)
+    category = models.CharField(_("污染类别"), max_length=20, choices=Category.choices, default=Category.OTHER)
+    state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.RECEIVED)
+    outcome = models.CharField(_("办结方式"), max_length=20, choices=Outcome.choices, blank=True)
+
+    # Who owns it now (属地管理): the bureau that must confirm and handle it.
+    region = models.ForeignKey(Region, verbose_name=_("所属区"), on_delete=models.PROTECT, related_name="cases")
+    agency = models.ForeignKey(Agency, verbose_name=_("责任机构"), on_delete=models.PROTECT, related_name="cases")
+    department = models.ForeignKey(
+        Department, verbose_name=_("承办部门"), null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    handover_agency = models.ForeignKey(
+        Agency,
+        verbose_name=_("移交机构"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="handed_over_cases",
+    )
+    duplicate_of = models.ForeignKey(
+        "self", verbose_name=_("重复于"), null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
+    )
+
+    # What was reported.
+    reported_party = models.CharField(_("被举报对象"), max_length=200, blank=True)
+    address = models.CharField(_("地址"), max_length=300, blank=True)
+    latitude = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    occurred_at = models.DateTimeField(_("发生时间"), null=True, blank=True)
+    description = models.TextField(_("举报内容"))
+    public_summary = models.TextField(_("公开摘要"), blank=True)
+
+    # Who reported (Art. 17: confidential).
+    reporter_name = models.CharField(_("举报人姓名"), max_length=200, blank=True)
+    reporter_phone = models.CharField(_("举报人电话"), max_length=200, blank=True)
+    reporter_openid = models.CharField(_("举报人微信标识"), max_length=200, blank=True, db_index=True)
+    anonymous = models.BooleanField(_("匿名"), default=False)
+
+    # Time line and deadlines (DESIGN §4). ``due_at`` is the deadline that applies in the current
+    # state, ``warn_at`` the moment it becomes due-soon; both are kept by the workflow so the queues
+    # are plain indexed range queries.
+    received_at = models.DateTimeField(_("接收时间"))
+    confirm_due = models.DateTimeField(_("确认期限"))
+    confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
+    close_due = models.DateTimeField(_("办结期限"), null=True, blank=True)
+    extension_days = models.PositiveSmallIntegerField(_("已延期天数"), default=0)
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    due_at = models.DateTimeField(_("当前期限"), null=True, blank=True)
+    warn_at = models.DateTimeField(_("预警时间"), null=True, blank=True)
+    deadline_provisional = models.BooleanField(_("期限暂定"), default=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("举报件")
+        verbose_name_plural = _("举报件")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["agency", "state", "due_at"], name="case_agency_state_due"),
+            models.Index(fields=["state", "due_at"], name="case_state_due"),
+            models.Index(fields=["region", "received_at"], name="case_region_received"),
+            models.Index(fields=["received_at"], name="case_received"),
+            models.Index(fields=["department", "state"], name="case_department_state"),
+            models.Index(fields=["reported_party"], name="case_reported_party"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != State.CLOSED
+
+    @property
+    def in_scope(self) -> bool:
+        """Art. 6: industrial air, water, noise pollution and hazardous waste reports."""
+        return self.kind == Kind.REPORT and self.category != Category.OTHER
+
+
+class CaseEvent(models.Model):
+    """One line of the case's timeline: who did what, when, from which state to which."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(_("操作"), max_length=30)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    actor_agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("时间"))
+    from_state = models.CharField(_("原状态"), max_length=20, choices=State.choices, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=20, choices=State.choices, blank=True)
+    note = models.TextField(_("说明"), blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("办理记录")
+        verbose_name_plural = _("办理记录")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["case", "at"], name="event_case_at")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.action}"
+
+
+class Attachment(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(_("文件"), upload_to="cases/%Y/%m/")
+    original_name = models.CharField(_("原文件名"), max_length=200, blank=True)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("照片")
+        verbose_name_plural = _("照片")
+        ordering = ["id"]
+
+
+class Reply(models.Model):
+    """What the bureau proposes to tell the reporter. Nothing is sent before a reviewer approves it."""
+
+    class Kind(models.TextChoices):
+        HANDLING = "handling", _("办理答复")
+        ANSWER = "answer", _("直接答复")
+        HANDOVER = "handover", _("移交告知")
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("待审核")
+        APPROVED = "approved", _("已审核同意")
+        RETURNED = "returned", _("已退回")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="replies")
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.SUBMITTED)
+    return_state = models.CharField(max_length=20, choices=State.choices)
+    # Art. 10: the five parts of a handling reply.
+    party_facts = models.TextField(_("被举报对象基本情况"), blank=True)
+    inspection = models.TextField(_("现场检查及核实情况"), blank=True)
+    violations = models.TextField(_("存在的环境违法问题"), blank=True)
+    decision = models.TextField(_("环保部门处理意见"), blank=True)
+    communication = models.TextField(_("与举报人沟通答复情况"), blank=True)
+    # Answers and hand-overs (Art. 7, 8) carry one text.
+    text = models.TextField(_("答复意见"), blank=True)
+    drafted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="drafted_replies"
+    )
+    submitted_at = models.DateTimeField()
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="reviewed_replies"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(_("审核意见"), blank=True)
+
+    class Meta:
+        verbose_name = _("答复意见")
+        verbose_name_plural = _("答复意见")
+        ordering = ["submitted_at", "id"]
+
+    FIVE_PARTS = ("party_facts", "inspection", "violations", "decision", "communication")
+
+    def public_text(self) -> str:
+        """The text the reporter receives once approved."""
+        if self.kind != self.Kind.HANDLING:
+            return self.text
+        labels = [str(Reply._meta.get_field(name).verbose_name) for name in self.FIVE_PARTS]
+        return "\n".join(f"{label}：{getattr(self, name)}" for label, name in zip(labels, self.FIVE_PARTS, strict=True))
+
+
+class Extension(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待批准")
+        APPROVED = "approved", _("已批准")
+        REJECTED = "rejected", _("未批准")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="extensions")
+    days = models.PositiveSmallIntegerField(_("延长天数"))
+    reason = models.TextField(_("延期理由"))
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(_("批示"), blank=True)
+
+    class Meta:
+        verbose_name = _("延期申请")
+        verbose_name_plural = _("延期申请")
+        ordering = ["requested_at", "id"]
+
+
+class SupervisionOrder(models.Model):
+    """督办 (Art. 14): the city centre orders a district to act on a case by a date."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="supervision_orders")
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField()
+    instruction = models.TextField(_("督办意见"))
+    answer_due = models.DateField(_("回复期限"))
+    answer = models.TextField(_("办理情况回复"), blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("督办单")
+        verbose_name_plural = _("督办单")
+        ordering = ["issued_at", "id"]
+
+
+class CaseNumberSequence(models.Model):
+    """Daily counter behind case numbers; one row per day, incremented under a row lock."""
+
+    day = models.DateField(unique=True)
+    last = models.PositiveIntegerField(default=0)
+
+
+class WorkdayOverride(models.Model):
+    """An administrator's correction of the official calendar, or a year the package does not know yet."""
+
+    date = models.DateField(_("日期"), unique=True)
+    is_workday = models.BooleanField(_("是否工作日"))
+    note = models.CharField(_("说明"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("工作日调整")
+        verbose_name_plural = _("工作日调整")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {'工作日' if self.is_workday else '休息日'}"
+
+
+class CalendarYear(models.Model):
+    """A year whose holiday notice an administrator has entered completely in ``WorkdayOverride``."""
+
+    year = models.PositiveSmallIntegerField(_("年份"), unique=True)
+    note = models.CharField(_("依据"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("已录入节假日安排的年份")
+        verbose_name_plural = _("已录入节假日安排的年份")

@@ -1,0 +1,222 @@
+"""Settings for eco12369.
+
+Everything that differs between a laptop and production comes from the environment
+(a ``.env`` file in the project root is read in development). With nothing set the
+project runs on SQLite, Huey's SQLite storage and the bundled WeChat simulator.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _read_dotenv(path: Path) -> None:
+    if not path.is_file():
+        return
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        os.environ.setdefault(key.strip(), value.strip().strip('"').strip("'"))
+
+
+_read_dotenv(BASE_DIR / ".env")
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = env_bool("ECO_DEBUG", False)
+TESTING = env_bool("ECO_TESTING", False)
+VAR_DIR = Path(env("ECO_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = env("ECO_SECRET_KEY") or "dev-insecure-key-change-me-in-production-0123456789abcdef"
+ALLOWED_HOSTS = [h for h in env("ECO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in env("ECO_CSRF_TRUSTED_ORIGINS").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "huey.contrib.djhuey",
+    "eco12369.orgs",
+    "eco12369.cases",
+    "eco12369.wechat",
+    "eco12369.portal",
+    "eco12369.workbench",
+    "eco12369.oversight",
+    "eco12369.stats",
+    "eco12369.audit",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "eco12369.urls"
+WSGI_APPLICATION = "eco12369.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "eco12369" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        conn_max_age=int(env("ECO_DB_CONN_MAX_AGE", "0")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "orgs.User"
+LOGIN_URL = "workbench:login"
+LOGIN_REDIRECT_URL = "workbench:home"
+LOGOUT_REDIRECT_URL = "workbench:login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "eco12369" / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "eco12369" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG or TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+# Uploads (report photos) live outside the web root and are served only through an authorised view.
+MEDIA_ROOT = Path(env("ECO_MEDIA_ROOT", str(VAR_DIR / "uploads")))
+MEDIA_URL = "/media-not-served/"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+SESSION_COOKIE_AGE = int(env("ECO_SESSION_SECONDS", str(8 * 3600)))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+if env_bool("ECO_HTTPS", False):
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("ECO_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(env("ECO_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Background work (Huey). The outbox table is the source of truth; Huey only moves it along.
+REDIS_URL = env("REDIS_URL")
+HUEY: dict[str, object]
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": env("ECO_HUEY_NAME", "eco12369"),
+        "url": REDIS_URL,
+        "immediate": False,
+        "consumer": {"workers": int(env("ECO_HUEY_WORKERS", "2")), "worker_type": "thread"},
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "eco12369",
+        "filename": str(VAR_DIR / "huey.sqlite3"),
+        "immediate": env_bool("ECO_HUEY_IMMEDIATE", TESTING),
+        "consumer": {"workers": int(env("ECO_HUEY_WORKERS", "2")), "worker_type": "thread"},
+    }
+
+# --- The platform's own rules.
+ECO = {
+    # Case numbers look like TJ20261125000123: prefix + date + six-digit daily sequence.
+    "CASE_NUMBER_PREFIX": env("ECO_CASE_NUMBER_PREFIX", "TJ"),
+    "CITY_NAME": env("ECO_CITY_NAME", "天津市"),
+    "CONFIRM_WORKING_DAYS": 2,  # Art. 7
+    "CLOSE_DAYS": 60,  # Art. 12
+    "MAX_EXTENSION_DAYS": 30,  # Art. 12
+    "DUE_SOON_FRACTION": float(env("ECO_DUE_SOON_FRACTION", "0.2")),
+}
+
+# --- WeChat official account. Unset: the bundled simulator is used.
+WECHAT = {
+    "APP_ID": env("WECHAT_APP_ID", "wx12369simulator"),
+    "APP_SECRET": env("WECHAT_APP_SECRET", "simulator-secret"),
+    "TOKEN": env("WECHAT_TOKEN", "eco12369token"),
+    "ENCODING_AES_KEY": env("WECHAT_ENCODING_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
+    "PREVIOUS_ENCODING_AES_KEY": env("WECHAT_PREVIOUS_ENCODING_AES_KEY"),
+    "API_BASE_URL": env("WECHAT_API_BASE_URL", "http://127.0.0.1:8001/"),
+    "OAUTH_BASE_URL": env("WECHAT_OAUTH_BASE_URL", "http://127.0.0.1:8001/"),
+    "SIMULATOR": env_bool("WECHAT_SIMULATOR", not env("WECHAT_APP_ID")),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("ECO_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
