@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from eco12369.audit.models import AppendOnlyError, AuditEntry
+from eco12369.audit.services import audit_record, audit_verify
+
+
+def _fill(n: int = 5) -> list[AuditEntry]:
+    return [audit_record(action="test", object_type="case", object_id=i, detail={"n": i, "文字": "中"}) for i in range(n)]
+
+
+@pytest.mark.django_db
+def test_chain_intact_verifies(capsys: pytest.CaptureFixture[str]) -> None:
+    _fill()
+    call_command("verify_audit")
+    assert "共 5 条记录" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_edit_in_sql_is_detected() -> None:
+    entries = _fill()
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {AuditEntry._meta.db_table} SET object_id = %s WHERE id = %s", ["999", entries[2].pk]
+        )
+    report = audit_verify()
+    assert not report.ok and report.entry_id == entries[2].pk
+    with pytest.raises(CommandError, match="篡改"):
+        call_command("verify_audit")
+
+
+@pytest.mark.django_db
+def test_deleted_row_in_the_middle_is_detected() -> None:
+    entries = _fill()
+    with connection.cursor() as cur:
+        cur.execute(f"DELETE FROM {AuditEntry._meta.db_table} WHERE id = %s", [entries[1].pk])
+    report = audit_verify()
+    assert not report.ok and report.entry_id == entries[2].pk
+
+
+@pytest.mark.django_db
+def test_deleted_newest_row_is_detected() -> None:
+    entries = _fill()
+    with connection.cursor() as cur:
+        cur.execute(f"DELETE FROM {AuditEntry._meta.db_table} WHERE id = %s", [entries[-1].pk])
+    assert not audit_verify().ok
+
+
+@pytest.mark.django_db
+def test_orm_cannot_change_or_delete() -> None:
+    entry = _fill(1)[0]
+    entry.action = "changed"
+    with pytest.raises(AppendOnlyError):
+        entry.save()
+    with pytest.raises(AppendOnlyError):
+        entry.delete()
+
+
+@pytest.mark.django_db
+def test_failed_and_successful_logins_are_recorded(make_user, client) -> None:  # type: ignore[no-untyped-def]
+    user = make_user("operator")
+    assert not client.login(username=user.username, password="wrong-password")
+    assert client.login(username=user.username, password="Eco12369-test!")
+    actions = list(AuditEntry.objects.values_list("action", "actor_label"))
+    assert ("login_failed", user.username) in actions
+    assert ("login", user.username) in actions
+    assert audit_verify().ok
