@@ -220,3 +220,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("ECO_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Reporter identity encryption (eco12369/crypto.py). Unset: derived from SECRET_KEY (dev and demo only).
+ECO_FIELD_KEYS = env("ECO_FIELD_KEYS")
+ECO_INDEX_KEY = env("ECO_INDEX_KEY")
