@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -112,6 +113,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+elif env("ECO_TEST_DB_NAME"):
+    # scripts/test names the test database per run, so concurrent runs on one server do not clash.
+    DATABASES["default"]["TEST"] = {"NAME": env("ECO_TEST_DB_NAME")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"
@@ -190,7 +194,7 @@ else:
     }
 
 # --- The platform's own rules.
-ECO = {
+ECO: dict[str, Any] = {
     # Case numbers look like TJ20261125000123: prefix + date + six-digit daily sequence.
     "CASE_NUMBER_PREFIX": env("ECO_CASE_NUMBER_PREFIX", "TJ"),
     "CITY_NAME": env("ECO_CITY_NAME", "天津市"),
