@@ -150,6 +150,8 @@ STORAGES = {
         )
     },
 }
+# Tests and DEBUG serve static files straight from the apps (no collectstatic needed).
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 # Uploads (report photos) live outside the web root and are served only through an authorised view.
 MEDIA_ROOT = Path(env("ECO_MEDIA_ROOT", str(VAR_DIR / "uploads")))
 MEDIA_URL = "/media-not-served/"
