@@ -14,7 +14,7 @@ from eco12369.orgs.models import Agency, Region, User
 from eco12369.orgs.services import staff_create
 from eco12369.orgs.tianjin import tianjin_load
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.wechat_fixtures"]
 
 PASSWORD = "Eco12369-test!"
 _counter = itertools.count(1)
