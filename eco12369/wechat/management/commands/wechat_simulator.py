@@ -28,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--verbose-http", action="store_true")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        conf = settings.WECHAT
+        conf: dict[str, Any] = settings.WECHAT
         public_url = opts["public_url"] or f"http://{opts['host']}:{opts['port']}/"
         sim = Simulator(
             SimulatorConfig(
