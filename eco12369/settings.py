@@ -207,7 +207,7 @@ ECO: dict[str, Any] = {
 }
 
 # --- WeChat official account. Unset: the bundled simulator is used.
-WECHAT = {
+WECHAT: dict[str, Any] = {
     "APP_ID": env("WECHAT_APP_ID", "wx12369simulator"),
     "APP_SECRET": env("WECHAT_APP_SECRET", "simulator-secret"),
     "TOKEN": env("WECHAT_TOKEN", "eco12369token"),
