@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -19,6 +20,11 @@ from .models import CalendarYear, WorkdayOverride
 
 TZ = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = dt.time(23, 59, 59)
+
+
+def setting(name: str) -> Any:
+    """One of the platform's rules from ``settings.ECO`` (read at call time, so tests may override it)."""
+    return settings.ECO[name]
 
 
 @dataclass(frozen=True)
@@ -95,21 +101,33 @@ def roll_to_workday(day: dt.date) -> tuple[dt.date, bool]:
 
 def confirmation_deadline(received_at: dt.datetime) -> Deadline:
     """Art. 7: end of the 2nd working day after the day of receipt."""
-    day, provisional = add_working_days(local_date(received_at), settings.ECO["CONFIRM_WORKING_DAYS"])
+    day, provisional = add_working_days(local_date(received_at), int(setting("CONFIRM_WORKING_DAYS")))
     return Deadline(end_of(day), provisional)
 
 
 def closing_deadline(accepted_at: dt.datetime, extension_days: int = 0) -> Deadline:
-    """Art. 12: 60 days from acceptance (that day not counted) plus approved extensions, rolled to a working day."""
-    last = local_date(accepted_at) + dt.timedelta(days=settings.ECO["CLOSE_DAYS"] + extension_days)
+    """Art. 12: 60 days from acceptance (that day not counted) plus approved extensions; when that day is
+    not a working day, the end of the next working day."""
+    last = local_date(accepted_at) + dt.timedelta(days=int(setting("CLOSE_DAYS")) + extension_days)
     day, provisional = roll_to_workday(last)
     return Deadline(end_of(day), provisional)
 
 
 def warn_moment(start: dt.datetime, due: dt.datetime) -> dt.datetime:
     """The moment less than DUE_SOON_FRACTION of the time from ``start`` to ``due`` is left."""
-    fraction = settings.ECO["DUE_SOON_FRACTION"]
+    fraction = float(setting("DUE_SOON_FRACTION"))
     return due - (due - start) * fraction
+
+
+def status(*, due_at: dt.datetime | None, warn_at: dt.datetime | None, now: dt.datetime) -> str:
+    """``"none"`` (no deadline), ``"ok"``, ``"soon"`` (less than the due-soon fraction left) or ``"overdue"``."""
+    if due_at is None:
+        return "none"
+    if now > due_at:
+        return "overdue"
+    if warn_at is not None and now >= warn_at:
+        return "soon"
+    return "ok"
 
 
 def unknown_years(first: int, last: int) -> list[int]:

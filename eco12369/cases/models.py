@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -56,15 +58,26 @@ class Case(models.Model):
     number = models.CharField(_("编号"), max_length=32, unique=True)
     channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
     kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices, default=Kind.REPORT)
-    category = models.CharField(_("污染类别"), max_length=20, choices=Category.choices, default=Category.OTHER)
+    category = models.CharField(
+        _("污染类别"), max_length=20, choices=Category.choices, default=Category.OTHER
+    )
     state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.RECEIVED)
     outcome = models.CharField(_("办结方式"), max_length=20, choices=Outcome.choices, blank=True)
 
     # Who owns it now (属地管理): the bureau that must confirm and handle it.
-    region = models.ForeignKey(Region, verbose_name=_("所属区"), on_delete=models.PROTECT, related_name="cases")
-    agency = models.ForeignKey(Agency, verbose_name=_("责任机构"), on_delete=models.PROTECT, related_name="cases")
+    region = models.ForeignKey(
+        Region, verbose_name=_("所属区"), on_delete=models.PROTECT, related_name="cases"
+    )
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("责任机构"), on_delete=models.PROTECT, related_name="cases"
+    )
     department = models.ForeignKey(
-        Department, verbose_name=_("承办部门"), null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+        Department,
+        verbose_name=_("承办部门"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
     )
     handover_agency = models.ForeignKey(
         Agency,
@@ -75,7 +88,12 @@ class Case(models.Model):
         related_name="handed_over_cases",
     )
     duplicate_of = models.ForeignKey(
-        "self", verbose_name=_("重复于"), null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
+        "self",
+        verbose_name=_("重复于"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="duplicates",
     )
 
     # What was reported.
@@ -97,6 +115,9 @@ class Case(models.Model):
     # state, ``warn_at`` the moment it becomes due-soon; both are kept by the workflow so the queues
     # are plain indexed range queries.
     received_at = models.DateTimeField(_("接收时间"))
+    # When the current owner received it, if it was re-routed or escalated since: each level's platform
+    # has 2 working days to confirm what it receives (Art. 7). Empty: ``received_at``.
+    routed_at = models.DateTimeField(_("转入时间"), null=True, blank=True)
     confirm_due = models.DateTimeField(_("确认期限"))
     confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
     accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
@@ -131,6 +152,11 @@ class Case(models.Model):
         return self.state != State.CLOSED
 
     @property
+    def confirm_from(self) -> dt.datetime:
+        """Start of the current confirmation period (receipt, or the last re-route or escalation)."""
+        return self.routed_at or self.received_at
+
+    @property
     def in_scope(self) -> bool:
         """Art. 6: industrial air, water, noise pollution and hazardous waste reports."""
         return self.kind == Kind.REPORT and self.category != Category.OTHER
@@ -144,7 +170,9 @@ class CaseEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.PROTECT
     )
-    actor_agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_agency = models.ForeignKey(
+        Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     at = models.DateTimeField(_("时间"))
     from_state = models.CharField(_("原状态"), max_length=20, choices=State.choices, blank=True)
     to_state = models.CharField(_("新状态"), max_length=20, choices=State.choices, blank=True)
@@ -173,6 +201,9 @@ class Attachment(models.Model):
         verbose_name = _("照片")
         verbose_name_plural = _("照片")
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.original_name or self.file.name
 
 
 class Reply(models.Model):
@@ -205,7 +236,11 @@ class Reply(models.Model):
     )
     submitted_at = models.DateTimeField()
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="reviewed_replies"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reviewed_replies",
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.TextField(_("审核意见"), blank=True)
@@ -217,12 +252,17 @@ class Reply(models.Model):
 
     FIVE_PARTS = ("party_facts", "inspection", "violations", "decision", "communication")
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}（{self.get_status_display()}）"
+
     def public_text(self) -> str:
         """The text the reporter receives once approved."""
         if self.kind != self.Kind.HANDLING:
             return self.text
-        labels = [str(Reply._meta.get_field(name).verbose_name) for name in self.FIVE_PARTS]
-        return "\n".join(f"{label}：{getattr(self, name)}" for label, name in zip(labels, self.FIVE_PARTS, strict=True))
+        labels = [str(getattr(Reply._meta.get_field(name), "verbose_name", name)) for name in self.FIVE_PARTS]
+        return "\n".join(
+            f"{label}：{getattr(self, name)}" for label, name in zip(labels, self.FIVE_PARTS, strict=True)
+        )
 
 
 class Extension(models.Model):
@@ -248,6 +288,9 @@ class Extension(models.Model):
         verbose_name_plural = _("延期申请")
         ordering = ["requested_at", "id"]
 
+    def __str__(self) -> str:
+        return f"延长{self.days}日（{self.get_status_display()}）"
+
 
 class SupervisionOrder(models.Model):
     """督办 (Art. 14): the city centre orders a district to act on a case by a date."""
@@ -268,12 +311,18 @@ class SupervisionOrder(models.Model):
         verbose_name_plural = _("督办单")
         ordering = ["issued_at", "id"]
 
+    def __str__(self) -> str:
+        return f"督办单 {self.issued_at:%Y-%m-%d}"
+
 
 class CaseNumberSequence(models.Model):
     """Daily counter behind case numbers; one row per day, incremented under a row lock."""
 
     day = models.DateField(unique=True)
     last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day} #{self.last}"
 
 
 class WorkdayOverride(models.Model):
@@ -301,3 +350,7 @@ class CalendarYear(models.Model):
     class Meta:
         verbose_name = _("已录入节假日安排的年份")
         verbose_name_plural = _("已录入节假日安排的年份")
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return f"{self.year}年"

@@ -24,10 +24,7 @@ def acknowledged(case: Case) -> str:
 
 
 def accepted(case: Case) -> str:
-    return (
-        f"您的举报（编号 {case.number}）已由{case.agency.name}受理，"
-        f"将于{_due(case)}前办结并答复您。"
-    )
+    return f"您的举报（编号 {case.number}）已由{case.agency.name}受理，将于{_due(case)}前办结并答复您。"
 
 
 def extended(case: Case, days: int, reason: str) -> str:

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from eco12369.orgs.models import Agency, Role, User
 
-from .models import Case
+from .models import OPEN_STATES, Case
+
+CASE_ROLES = frozenset({Role.OPERATOR, Role.HANDLER, Role.REVIEWER, Role.HEAD})
 
 
-def cases_visible_to(*, user: User) -> QuerySet[Case]:
+def cases_visible_to(*, user: User | AnonymousUser) -> QuerySet[Case]:
     """City centre staff see every case; a district bureau's staff see the cases of their district; the
     system administrator and the auditor see no case content (separation of duties); anyone else none."""
     qs = Case.objects.all()
-    if not user.is_authenticated or not user.is_active or user.agency_id is None:
+    if (
+        not isinstance(user, User)
+        or not user.is_authenticated
+        or not user.is_active
+        or user.agency_id is None
+    ):
         return qs.none()
-    if not (user.role_set - {Role.ADMIN, Role.AUDITOR}):
+    if not (user.role_set & CASE_ROLES):
         return qs.none()
     agency = user.agency
     assert agency is not None
@@ -26,11 +37,33 @@ def cases_visible_to(*, user: User) -> QuerySet[Case]:
     return qs.none()
 
 
-def case_get_for(*, user: User, number: str) -> Case | None:
+def case_get_for(*, user: User | AnonymousUser, number: str) -> Case | None:
     """One case by number, only if ``user`` may see it (the access check is in the same query)."""
     return (
         cases_visible_to(user=user)
         .select_related("region", "agency", "department", "handover_agency", "duplicate_of")
-        .filter(number=number)
+        .filter(number=number.strip().upper())
         .first()
+    )
+
+
+def cases_overdue(*, user: User | AnonymousUser, now: dt.datetime | None = None) -> QuerySet[Case]:
+    """Open cases past their current deadline (confirmation or closing), visible to ``user``."""
+    now = now or timezone.now()
+    return cases_visible_to(user=user).filter(state__in=OPEN_STATES, due_at__lt=now)
+
+
+def cases_due_soon(*, user: User | AnonymousUser, now: dt.datetime | None = None) -> QuerySet[Case]:
+    """Open cases with less than the due-soon fraction of their time left, not yet overdue."""
+    now = now or timezone.now()
+    return cases_visible_to(user=user).filter(state__in=OPEN_STATES, warn_at__lte=now, due_at__gte=now)
+
+
+def reroute_targets_for(*, case: Case) -> QuerySet[Agency]:
+    """Where ``case`` can be re-routed: the city centre and the district bureaus, except its owner."""
+    return (
+        Agency.objects.filter(kind__in=(Agency.Kind.CITY_CENTRE, Agency.Kind.DISTRICT_BUREAU))
+        .exclude(pk=case.agency_id)
+        .select_related("region")
+        .order_by("region__code", "kind")
     )

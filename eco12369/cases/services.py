@@ -6,6 +6,7 @@ Views, the WeChat callback, the H5 portal, the API and the demo data all create 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -13,14 +14,16 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q
 from django.utils import timezone
 
 from eco12369.orgs.models import Agency, Department, Region, User
 
 from . import deadlines, notices
 from .models import (
+    OPEN_STATES,
     Attachment,
+    CalendarYear,
     Case,
     CaseEvent,
     CaseNumberSequence,
@@ -32,8 +35,16 @@ from .models import (
     Reply,
     State,
     SupervisionOrder,
+    WorkdayOverride,
 )
-from .workflow import TransitionError, refresh_deadline_fields, transition
+from .selectors import cases_visible_to
+from .workflow import (
+    TransitionError,
+    extension_days_used,
+    pending_reply,
+    refresh_deadline_fields,
+    transition,
+)
 
 
 # --------------------------------------------------------------------------------------------- intake
@@ -57,6 +68,7 @@ class Intake:
     anonymous: bool = False
     photos: list[UploadedFile] = field(default_factory=list)
     received_at: dt.datetime | None = None
+    channel_label: str = ""  # the partner channel's name for API intake (Open311 key), shown on the timeline
 
 
 def case_number_next(*, day: dt.date) -> str:
@@ -84,6 +96,10 @@ def case_create(*, intake: Intake) -> Case:
     description = intake.description.strip()
     if not description:
         raise TransitionError("请填写举报内容。")
+    if intake.channel not in Channel.values:
+        raise TransitionError(f"未知的渠道“{intake.channel}”。")
+    if intake.kind not in Kind.values or intake.category not in Category.values:
+        raise TransitionError("类型或污染类别不正确。")
     received_at = intake.received_at or timezone.now()
     agency = owning_agency_for(intake.district)
     region = intake.district or agency.region
@@ -125,7 +141,7 @@ def case_create(*, intake: Intake) -> Case:
             action="receive",
             at=received_at,
             to_state=State.RECEIVED,
-            note=f"通过{Channel(intake.channel).label}接收",
+            note=f"通过{Channel(intake.channel).label}{f'（{intake.channel_label}）' if intake.channel_label else ''}接收",
             data={"agency": agency.name},
         )
         if case.reporter_openid:
@@ -148,6 +164,8 @@ def case_accept(
 
     def effect(c: Case) -> dict[str, Any]:
         _set_classification(c, kind, category)
+        if c.kind != Kind.REPORT:
+            raise TransitionError("只有举报类事项可以受理；咨询、建议等事项请直接答复（第七条）。")
         now = timezone.now()
         c.accepted_at = now
         due = deadlines.closing_deadline(now, c.extension_days)
@@ -208,13 +226,24 @@ def case_escalate(*, case: Case, actor: User, reason: str) -> Case:
     """Art. 8: beyond this level's powers: ask the city centre to coordinate."""
 
     def effect(c: Case) -> dict[str, Any]:
-        if c.agency.is_city_centre:
-            raise TransitionError("市举报受理中心已是最高协调层级，无需申请上级协调。")
+        source = c.agency.name
         c.agency = Agency.objects.get(kind=Agency.Kind.CITY_CENTRE)
         c.department = None
-        return {"reason": reason}
+        return {"from": source, "reason": reason, **_restart_confirmation(c)}
 
-    return transition(case=case, actor=actor, action="escalate", fields={"reason": reason}, effect=effect, note=reason)
+    return transition(
+        case=case, actor=actor, action="escalate", fields={"reason": reason}, effect=effect, note=reason
+    )
+
+
+def _restart_confirmation(case: Case) -> dict[str, Any]:
+    """The new owner has its own 2 working days to confirm what it receives (Art. 7: 市、区县两级平台)."""
+    now = timezone.now()
+    due = deadlines.confirmation_deadline(now)
+    case.routed_at = now
+    case.confirm_due = due.at
+    case.deadline_provisional = due.provisional
+    return {"confirm_due": timezone.localtime(due.at).isoformat()}
 
 
 def case_reroute(*, case: Case, actor: User, target_agency: Agency | None, reason: str) -> Case:
@@ -229,9 +258,10 @@ def case_reroute(*, case: Case, actor: User, target_agency: Agency | None, reaso
         source = c.agency.name
         c.agency = target_agency
         c.department = None
-        if target_agency.kind == Agency.Kind.DISTRICT_BUREAU:
-            c.region = target_agency.region
-        return {"from": source, "to": target_agency.name, "reason": reason}
+        # 属地管理: the case now belongs to the target's area (the city, when sent back to the centre),
+        # so the sending district no longer sees it.
+        c.region = target_agency.region
+        return {"from": source, "to": target_agency.name, "reason": reason, **_restart_confirmation(c)}
 
     return transition(
         case=case,
@@ -251,14 +281,22 @@ def case_mark_duplicate(*, case: Case, actor: User, duplicate_of: Case | None) -
         assert duplicate_of is not None
         if duplicate_of.pk == c.pk:
             raise TransitionError("不能将举报件标记为与自身重复。")
-        if duplicate_of.received_at > c.received_at:
+        if not cases_visible_to(user=actor).filter(pk=duplicate_of.pk).exists():
+            raise TransitionError("未找到该编号的举报件。")
+        # Point to the first report of the matter, not to another duplicate of it.
+        original = duplicate_of
+        while original.duplicate_of_id is not None:
+            original = Case.objects.get(pk=original.duplicate_of_id)
+        if original.pk == c.pk:
+            raise TransitionError("不能将举报件标记为与自身重复。")
+        if (original.received_at, original.pk) > (c.received_at, c.pk):
             raise TransitionError("只能标记为与更早的举报件重复。")
-        c.duplicate_of = duplicate_of
+        c.duplicate_of = original
         c.outcome = Outcome.DUPLICATE
         c.closed_at = timezone.now()
         if c.reporter_openid:
-            outbox_write(case=c, template="duplicate", text=notices.duplicate(c, duplicate_of))
-        return {"duplicate_of": duplicate_of.number}
+            outbox_write(case=c, template="duplicate", text=notices.duplicate(c, original))
+        return {"duplicate_of": original.number}
 
     return transition(
         case=case, actor=actor, action="mark_duplicate", fields={"duplicate_of": duplicate_of}, effect=effect
@@ -308,8 +346,8 @@ def case_submit_reply(
 
 
 def _pending_reply(case: Case) -> Reply:
-    reply = case.replies.filter(status=Reply.Status.SUBMITTED).order_by("-submitted_at", "-id").first()
-    if reply is None:
+    reply = pending_reply(case)
+    if reply is None:  # the rule's guard has checked it under the lock; kept as a safety net
         raise TransitionError("没有待审核的答复意见。")
     return reply
 
@@ -354,32 +392,29 @@ def case_return(*, case: Case, actor: User, note: str) -> Case:
             c.handover_agency = None
         return {"reply": reply.pk}
 
-    return transition(case=case, actor=actor, action="return", fields={"note": note}, effect=effect, note=note)
+    return transition(
+        case=case, actor=actor, action="return", fields={"note": note}, effect=effect, note=note
+    )
 
 
 # ------------------------------------------------------------------------------------ extensions
-def _extension_days_used(case: Case) -> int:
-    statuses = (Extension.Status.APPROVED, Extension.Status.PENDING)
-    return case.extensions.filter(status__in=statuses).aggregate(total=Sum("days"))["total"] or 0
-
-
 def case_request_extension(*, case: Case, actor: User, days: int | None, reason: str) -> Case:
     """Art. 12: ask the head for more time, with a reason; at most 30 days in total."""
-    max_days = settings.ECO["MAX_EXTENSION_DAYS"]
+    max_days = int(deadlines.setting("MAX_EXTENSION_DAYS"))
 
     def effect(c: Case) -> dict[str, Any]:
         assert days is not None
-        if days < 1:
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
             raise TransitionError("延长天数至少为1天。")
-        if c.extensions.filter(status=Extension.Status.PENDING).exists():
-            raise TransitionError("已有待批准的延期申请。")
-        used = _extension_days_used(c)
+        used = extension_days_used(c)
         if used + days > max_days:
-            raise TransitionError(f"延期总计不得超过{max_days}日，已延期{used}日，最多还可申请{max_days - used}日。")
+            raise TransitionError(
+                f"延期总计不得超过{max_days}日，已延期{used}日，最多还可申请{max_days - used}日。"
+            )
         ext = Extension.objects.create(
             case=c, days=days, reason=reason.strip(), requested_by=actor, requested_at=timezone.now()
         )
-        return {"extension": ext.pk, "days": days, "reason": reason}
+        return {"extension": ext.pk, "days": days, "reason": reason.strip()}
 
     return transition(
         case=case,
@@ -387,7 +422,7 @@ def case_request_extension(*, case: Case, actor: User, days: int | None, reason:
         action="request_extension",
         fields={"days": days, "reason": reason},
         effect=effect,
-        note=reason,
+        note=reason.strip(),
     )
 
 
@@ -397,31 +432,35 @@ def case_decide_extension(
     """Art. 12: the head approves (the closing deadline moves, the reporter is told) or rejects."""
     from eco12369.wechat.services import outbox_write
 
-    max_days = settings.ECO["MAX_EXTENSION_DAYS"]
+    max_days = int(deadlines.setting("MAX_EXTENSION_DAYS"))
 
     def effect(c: Case) -> dict[str, Any]:
         assert extension is not None
         ext = Extension.objects.select_for_update().get(pk=extension.pk)
         if ext.case_id != c.pk or ext.status != Extension.Status.PENDING:
             raise TransitionError("该延期申请不存在或已处理。")
+        if ext.requested_by_id == actor.pk:
+            raise TransitionError("不能审批本人提出的延期申请。")
         ext.decided_by = actor
         ext.decided_at = timezone.now()
         ext.decision_note = note
+        data: dict[str, Any] = {"extension": ext.pk, "approved": bool(approved), "days": ext.days}
         if approved:
             if c.extension_days + ext.days > max_days:
                 raise TransitionError(f"延期总计不得超过{max_days}日。")
+            assert c.accepted_at is not None  # the guard allows extensions only after acceptance
             ext.status = Extension.Status.APPROVED
             c.extension_days += ext.days
-            assert c.accepted_at is not None
             due = deadlines.closing_deadline(c.accepted_at, c.extension_days)
             c.close_due = due.at
             c.deadline_provisional = due.provisional
+            data["close_due"] = timezone.localtime(due.at).isoformat()
             if c.reporter_openid:
                 outbox_write(case=c, template="extended", text=notices.extended(c, ext.days, ext.reason))
         else:
             ext.status = Extension.Status.REJECTED
         ext.save()
-        return {"extension": ext.pk, "approved": approved, "days": ext.days}
+        return data
 
     return transition(
         case=case,
@@ -442,7 +481,11 @@ def case_supervise(*, case: Case, actor: User, instruction: str, answer_due: dt.
         if answer_due < timezone.localdate():
             raise TransitionError("回复期限不能早于今天。")
         order = SupervisionOrder.objects.create(
-            case=c, issued_by=actor, issued_at=timezone.now(), instruction=instruction.strip(), answer_due=answer_due
+            case=c,
+            issued_by=actor,
+            issued_at=timezone.now(),
+            instruction=instruction.strip(),
+            answer_due=answer_due,
         )
         return {"order": order.pk, "answer_due": answer_due.isoformat()}
 
@@ -456,9 +499,9 @@ def case_supervise(*, case: Case, actor: User, instruction: str, answer_due: dt.
     )
 
 
-def case_answer_supervision(
-    *, case: Case, actor: User, order: SupervisionOrder | None, answer: str
-) -> Case:
+def case_answer_supervision(*, case: Case, actor: User, order: SupervisionOrder | None, answer: str) -> Case:
+    """Art. 14: the responsible bureau reports back on a supervision order."""
+
     def effect(c: Case) -> dict[str, Any]:
         assert order is not None
         locked = SupervisionOrder.objects.select_for_update().get(pk=order.pk)
@@ -478,3 +521,79 @@ def case_answer_supervision(
         effect=effect,
         note=answer,
     )
+
+
+# ------------------------------------------------------------------------------------ working days
+def calendar_year_enter(
+    *,
+    year: int,
+    holidays: Iterable[dt.date],
+    workdays: Iterable[dt.date],
+    note: str = "",
+) -> CalendarYear:
+    """Enter a year's official holiday notice (国务院办公厅关于某年部分节假日安排的通知).
+
+    ``holidays`` are the days off that would otherwise be working days, ``workdays`` the make-up working
+    days that fall on a weekend. Once entered, the year's working days are the weekdays, minus ``holidays``,
+    plus ``workdays``: the package's data for that year is no longer used, and the year is no longer
+    provisional. The year's earlier overrides are replaced. Open cases' deadlines are recomputed.
+    """
+    holiday_set, workday_set = set(holidays), set(workdays)
+    for day in holiday_set | workday_set:
+        if day.year != year:
+            raise ValueError(f"{day.isoformat()} 不在{year}年内。")
+    both = holiday_set & workday_set
+    if both:
+        raise ValueError(f"{min(both).isoformat()} 不能既是放假日又是调休上班日。")
+    with transaction.atomic():
+        WorkdayOverride.objects.filter(date__year=year).delete()
+        label = note.strip()[:100]
+        WorkdayOverride.objects.bulk_create(
+            [WorkdayOverride(date=day, is_workday=False, note=label) for day in sorted(holiday_set)]
+            + [WorkdayOverride(date=day, is_workday=True, note=label) for day in sorted(workday_set)]
+        )
+        entry, _ = CalendarYear.objects.update_or_create(year=year, defaults={"note": note.strip()[:200]})
+        deadlines_recompute(since=dt.date(year, 1, 1))
+    return entry
+
+
+def deadlines_recompute(*, since: dt.date) -> int:
+    """Recompute the deadlines of the open cases a calendar change on or after ``since`` may move: the
+    provisional ones and those whose current deadline is on or after ``since``. Returns how many changed.
+
+    Closed cases keep the deadlines they were measured against.
+    """
+    start = deadlines.end_of(since - dt.timedelta(days=1))
+    changed = 0
+    candidates = Case.objects.filter(state__in=OPEN_STATES).filter(
+        Q(deadline_provisional=True) | Q(due_at__gt=start) | Q(close_due__gt=start)
+    )
+    for pk in list(candidates.values_list("pk", flat=True)):
+        with transaction.atomic():
+            case = Case.objects.select_for_update().get(pk=pk)
+            if not case.is_open:
+                continue
+            before = (case.confirm_due, case.close_due, case.due_at, case.warn_at, case.deadline_provisional)
+            confirm = deadlines.confirmation_deadline(case.confirm_from)
+            case.confirm_due = confirm.at
+            provisional = confirm.provisional
+            if case.accepted_at is not None:
+                close = deadlines.closing_deadline(case.accepted_at, case.extension_days)
+                case.close_due = close.at
+                provisional = close.provisional
+            case.deadline_provisional = provisional
+            refresh_deadline_fields(case)
+            after = (case.confirm_due, case.close_due, case.due_at, case.warn_at, case.deadline_provisional)
+            if after != before:
+                case.save(
+                    update_fields=[
+                        "confirm_due",
+                        "close_due",
+                        "due_at",
+                        "warn_at",
+                        "deadline_provisional",
+                        "updated_at",
+                    ]
+                )
+                changed += 1
+    return changed

@@ -2,6 +2,10 @@
 of which agency, with which required fields. ``transition`` is the only code that changes a case's state:
 it locks the case, re-checks the rule after the lock, applies the change and writes the timeline event in
 one transaction.
+
+A rule is checked in this order, and the first failure is the message the user sees: the role, the
+agency (scope), the state, the rule's guard (conditions on the case that need no input, such as "there is
+a reply waiting for review"), then the required fields.
 """
 
 from __future__ import annotations
@@ -14,10 +18,19 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from eco12369.orgs.models import Role, User
+from eco12369.orgs.models import Agency, Role, User
 
 from . import deadlines
-from .models import CONFIRMATION_STATES, OPEN_STATES, Case, CaseEvent, State
+from .models import (
+    CONFIRMATION_STATES,
+    OPEN_STATES,
+    Case,
+    CaseEvent,
+    Extension,
+    Reply,
+    State,
+    SupervisionOrder,
+)
 
 
 class TransitionError(Exception):
@@ -34,6 +47,9 @@ class Scope(Enum):
     CITY = "city"  # staff of the city centre, whatever district the case is in
 
 
+Guard = Callable[[Case, User], "str | None"]
+
+
 @dataclass(frozen=True)
 class Rule:
     action: str
@@ -43,13 +59,84 @@ class Rule:
     roles: tuple[Role, ...]
     scope: Scope
     required: tuple[str, ...] = ()
+    # A condition on the case (and user) that needs no input; returns the refusal message or None.
+    guard: Guard | None = None
 
+
+# ------------------------------------------------------------------------------------------ guards
+def _not_city_centre_owned(message: str) -> Guard:
+    def guard(case: Case, user: User) -> str | None:
+        return message if case.agency.kind == Agency.Kind.CITY_CENTRE else None
+
+    return guard
+
+
+def pending_reply(case: Case) -> Reply | None:
+    """The reply waiting for review, if any (there is at most one: the case is in review)."""
+    return case.replies.filter(status=Reply.Status.SUBMITTED).order_by("-submitted_at", "-id").first()
+
+
+def _review_guard(*, approving: bool) -> Guard:
+    def guard(case: Case, user: User) -> str | None:
+        reply = pending_reply(case)
+        if reply is None:
+            return "没有待审核的答复意见。"
+        if approving and reply.drafted_by_id == user.pk:
+            return "不能审核同意本人起草的答复意见，请由其他分管领导审核。"
+        return None
+
+    return guard
+
+
+def extension_days_used(case: Case) -> int:
+    """Days approved or waiting for approval (the 30-day cap of Art. 12 counts both)."""
+    from django.db.models import Sum
+
+    statuses = (Extension.Status.APPROVED, Extension.Status.PENDING)
+    total = case.extensions.filter(status__in=statuses).aggregate(total=Sum("days"))["total"]
+    return int(total or 0)
+
+
+def _request_extension_guard(case: Case, user: User) -> str | None:
+    if case.accepted_at is None or case.close_due is None:
+        return "尚未受理的事项没有办结期限，不能申请延期。"
+    if case.extensions.filter(status=Extension.Status.PENDING).exists():
+        return "已有待批准的延期申请。"
+    max_days = int(deadlines.setting("MAX_EXTENSION_DAYS"))
+    if extension_days_used(case) >= max_days:
+        return f"延期总计不得超过{max_days}日，本件已无可延长的天数。"
+    return None
+
+
+def _decide_extension_guard(case: Case, user: User) -> str | None:
+    if not case.extensions.filter(status=Extension.Status.PENDING).exists():
+        return "没有待批准的延期申请。"
+    return None
+
+
+def _answer_supervision_guard(case: Case, user: User) -> str | None:
+    if not SupervisionOrder.objects.filter(case=case, answered_at__isnull=True).exists():
+        return "没有待回复的督办单。"
+    return None
+
+
+ALL_STATES: tuple[State, ...] = tuple(State)
 
 RULES: dict[str, Rule] = {
     rule.action: rule
     for rule in (
+        # Art. 7: confirm within 2 working days: accept, answer, hand over (Art. 8), escalate (Art. 8),
+        # send to the responsible bureau (属地管理, Art. 4), or close as a duplicate (Art. 14).
         Rule("accept", "受理", CONFIRMATION_STATES, State.ACCEPTED, (Role.OPERATOR,), Scope.OWNER),
-        Rule("answer", "直接答复", CONFIRMATION_STATES, State.IN_REVIEW, (Role.OPERATOR,), Scope.OWNER, ("text",)),
+        Rule(
+            "answer",
+            "直接答复",
+            CONFIRMATION_STATES,
+            State.IN_REVIEW,
+            (Role.OPERATOR,),
+            Scope.OWNER,
+            ("text",),
+        ),
         Rule(
             "hand_over",
             "移交其他部门",
@@ -59,7 +146,16 @@ RULES: dict[str, Rule] = {
             Scope.OWNER,
             ("handover_agency", "text"),
         ),
-        Rule("escalate", "申请上级协调", (State.RECEIVED,), State.ESCALATED, (Role.OPERATOR,), Scope.OWNER, ("reason",)),
+        Rule(
+            "escalate",
+            "申请上级协调",
+            (State.RECEIVED,),
+            State.ESCALATED,
+            (Role.OPERATOR,),
+            Scope.OWNER,
+            ("reason",),
+            _not_city_centre_owned("市举报受理中心已是最高协调层级，无需申请上级协调。"),
+        ),
         Rule(
             "reroute",
             "改派",
@@ -78,6 +174,7 @@ RULES: dict[str, Rule] = {
             Scope.OWNER,
             ("duplicate_of",),
         ),
+        # Art. 7-9: 批转 to a handling department, which investigates and drafts the reply (Art. 10).
         Rule(
             "assign",
             "批转承办部门",
@@ -94,10 +191,30 @@ RULES: dict[str, Rule] = {
             State.IN_REVIEW,
             (Role.HANDLER,),
             Scope.DEPARTMENT,
-            ("party_facts", "inspection", "violations", "decision", "communication"),
+            Reply.FIVE_PARTS,
         ),
-        Rule("approve", "审核同意并办结", (State.IN_REVIEW,), State.CLOSED, (Role.REVIEWER,), Scope.OWNER),
-        Rule("return", "退回修改", (State.IN_REVIEW,), None, (Role.REVIEWER,), Scope.OWNER, ("note",)),
+        # Art. 5, 11, 16: the reviewer approves (the case closes, the reporter is told) or returns it.
+        Rule(
+            "approve",
+            "审核同意并办结",
+            (State.IN_REVIEW,),
+            State.CLOSED,
+            (Role.REVIEWER,),
+            Scope.OWNER,
+            (),
+            _review_guard(approving=True),
+        ),
+        Rule(
+            "return",
+            "退回修改",
+            (State.IN_REVIEW,),
+            None,
+            (Role.REVIEWER,),
+            Scope.OWNER,
+            ("note",),
+            _review_guard(approving=False),
+        ),
+        # Art. 12: extensions, at most 30 days in total, with a reason, approved by the head.
         Rule(
             "request_extension",
             "申请延期",
@@ -106,6 +223,7 @@ RULES: dict[str, Rule] = {
             (Role.OPERATOR, Role.HANDLER),
             Scope.OWNER,
             ("days", "reason"),
+            _request_extension_guard,
         ),
         Rule(
             "decide_extension",
@@ -115,7 +233,10 @@ RULES: dict[str, Rule] = {
             (Role.HEAD,),
             Scope.OWNER,
             ("extension", "approved"),
+            _decide_extension_guard,
         ),
+        # Art. 14: the city centre supervises a district's open case; the district answers (also after
+        # the case has closed: the order stays open until answered).
         Rule(
             "supervise",
             "督办",
@@ -124,15 +245,17 @@ RULES: dict[str, Rule] = {
             (Role.OPERATOR, Role.HEAD),
             Scope.CITY,
             ("instruction", "answer_due"),
+            _not_city_centre_owned("该举报件由市举报受理中心直接办理，无需督办。"),
         ),
         Rule(
             "answer_supervision",
             "回复督办",
-            OPEN_STATES,
+            ALL_STATES,
             None,
             (Role.OPERATOR, Role.HEAD),
             Scope.OWNER,
             ("order", "answer"),
+            _answer_supervision_guard,
         ),
     )
 }
@@ -157,7 +280,7 @@ def refusal(case: Case, user: User, action: str) -> str | None:
     rule = RULES.get(action)
     if rule is None:
         return f"未知的操作“{action}”。"
-    if not user.is_active:
+    if not user.is_authenticated or not user.is_active:
         return "账号已停用。"
     if not any(user.has_role(role) for role in rule.roles):
         roles = "或".join(str(Role(role).label) for role in rule.roles)
@@ -170,6 +293,8 @@ def refusal(case: Case, user: User, action: str) -> str | None:
         return f"该举报件当前由{case.agency.name}负责，您不能{rule.label}。"
     if case.state not in rule.sources:
         return f"举报件处于“{case.get_state_display()}”状态，不能{rule.label}。"
+    if rule.guard is not None:
+        return rule.guard(case, user)
     return None
 
 
@@ -210,16 +335,20 @@ FIELD_LABELS = {
 
 
 def refresh_deadline_fields(case: Case) -> None:
-    """Keep ``due_at``/``warn_at`` on the deadline that applies in the case's current state."""
-    if case.state in CONFIRMATION_STATES:
-        case.due_at = case.confirm_due
-        case.warn_at = deadlines.warn_moment(case.received_at, case.confirm_due)
-    elif case.state == State.CLOSED:
+    """Keep ``due_at``/``warn_at`` on the deadline that applies in the case's current state.
+
+    Before acceptance the confirmation deadline applies (Art. 7; also while an answer or a hand-over
+    waits for review), after it the closing deadline (Art. 12); a closed case has none.
+    """
+    if case.state == State.CLOSED:
         case.due_at = None
         case.warn_at = None
-    elif case.close_due is not None and case.accepted_at is not None:
+    elif case.accepted_at is not None and case.close_due is not None:
         case.due_at = case.close_due
         case.warn_at = deadlines.warn_moment(case.accepted_at, case.close_due)
+    else:
+        case.due_at = case.confirm_due
+        case.warn_at = deadlines.warn_moment(case.confirm_from, case.confirm_due)
 
 
 Effect = Callable[[Case], dict[str, Any] | None]
@@ -236,12 +365,14 @@ def transition(
 ) -> Case:
     """Run ``action`` on ``case`` as ``actor``: lock, re-check, apply ``effect``, write the event.
 
-    ``effect`` receives the locked case (still in its source state), changes it (and may write related rows and outbox messages) and
-    returns extra data for the timeline event. Raising ``TransitionError`` inside it rolls everything back.
+    ``effect`` receives the locked case (still in its source state), changes it (and may write related
+    rows and outbox messages) and returns extra data for the timeline event. Raising ``TransitionError``
+    inside it rolls everything back. The ``case`` passed in is never modified; use the returned one.
     """
     rule = RULES[action]
     with transaction.atomic():
-        locked = Case.objects.select_for_update().select_related("agency", "region").get(pk=case.pk)
+        # ``of=("self",)``: lock the case row only, not the joined agency (PostgreSQL would lock both).
+        locked = Case.objects.select_for_update(of=("self",)).select_related("agency").get(pk=case.pk)
         reason = refusal(locked, actor, action)
         if reason is not None:
             raise TransitionError(reason)
@@ -253,7 +384,7 @@ def transition(
         data = effect(locked) or {}  # sees the case still in its source state
         if rule.target is not None:
             locked.state = rule.target
-        if locked.state != from_state and locked.state not in (State.RECEIVED, State.ESCALATED):
+        if locked.state not in CONFIRMATION_STATES:
             locked.confirmed_at = locked.confirmed_at or timezone.now()
         refresh_deadline_fields(locked)
         locked.save()

@@ -17,7 +17,12 @@ class Region(models.Model):
     name = models.CharField(_("名称"), max_length=50)
     level = models.CharField(_("级别"), max_length=10, choices=Level.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("上级"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
 
     class Meta:
@@ -38,7 +43,9 @@ class Agency(models.Model):
     name = models.CharField(_("名称"), max_length=100, unique=True)
     short_name = models.CharField(_("简称"), max_length=50, blank=True)
     kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
-    region = models.ForeignKey(Region, verbose_name=_("行政区"), on_delete=models.PROTECT, related_name="agencies")
+    region = models.ForeignKey(
+        Region, verbose_name=_("行政区"), on_delete=models.PROTECT, related_name="agencies"
+    )
     phone = models.CharField(_("联系电话"), max_length=40, blank=True)
 
     class Meta:
@@ -61,7 +68,9 @@ class Agency(models.Model):
 class Department(models.Model):
     """A handling department (承办部门) inside a bureau (Art. 8, 9)."""
 
-    agency = models.ForeignKey(Agency, verbose_name=_("机构"), on_delete=models.PROTECT, related_name="departments")
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("机构"), on_delete=models.PROTECT, related_name="departments"
+    )
     name = models.CharField(_("名称"), max_length=100)
 
     class Meta:
@@ -90,7 +99,12 @@ class User(AbstractUser):
         Agency, verbose_name=_("机构"), null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
     )
     department = models.ForeignKey(
-        Department, verbose_name=_("承办部门"), null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
+        Department,
+        verbose_name=_("承办部门"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
     )
     display_name = models.CharField(_("姓名"), max_length=50, blank=True)
     phone = models.CharField(_("电话"), max_length=40, blank=True)

@@ -48,10 +48,17 @@ def bureau_name(district: str) -> str:
 
 @transaction.atomic
 def tianjin_load() -> None:
-    city, _ = Region.objects.get_or_create(code=CITY[0], defaults={"name": CITY[1], "level": Region.Level.CITY})
+    city, _ = Region.objects.get_or_create(
+        code=CITY[0], defaults={"name": CITY[1], "level": Region.Level.CITY}
+    )
     centre, _ = Agency.objects.get_or_create(
         name=CITY_CENTRE,
-        defaults={"short_name": "市举报中心", "kind": Agency.Kind.CITY_CENTRE, "region": city, "phone": "12369"},
+        defaults={
+            "short_name": "市举报中心",
+            "kind": Agency.Kind.CITY_CENTRE,
+            "region": city,
+            "phone": "12369",
+        },
     )
     for name in CITY_CENTRE_DEPARTMENTS:
         Department.objects.get_or_create(agency=centre, name=name)
@@ -61,11 +68,16 @@ def tianjin_load() -> None:
         )
         bureau, _ = Agency.objects.get_or_create(
             name=bureau_name(name),
-            defaults={"short_name": f"{name}生态环境局", "kind": Agency.Kind.DISTRICT_BUREAU, "region": district},
+            defaults={
+                "short_name": f"{name}生态环境局",
+                "kind": Agency.Kind.DISTRICT_BUREAU,
+                "region": district,
+            },
         )
         for dept in BUREAU_DEPARTMENTS:
             Department.objects.get_or_create(agency=bureau, name=dept)
     for name in OUTSIDE_AGENCIES:
         Agency.objects.get_or_create(
-            name=name, defaults={"short_name": name.removeprefix("天津市"), "kind": Agency.Kind.OUTSIDE, "region": city}
+            name=name,
+            defaults={"short_name": name.removeprefix("天津市"), "kind": Agency.Kind.OUTSIDE, "region": city},
         )
