@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "eco12369.oversight",
     "eco12369.stats",
     "eco12369.audit",
+    "eco12369.open311",
 ]
 
 MIDDLEWARE = [
@@ -96,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "eco12369.workbench.context_processors.workbench",
             ],
         },
     },
@@ -213,9 +215,20 @@ WECHAT: dict[str, Any] = {
     "TOKEN": env("WECHAT_TOKEN", "eco12369token"),
     "ENCODING_AES_KEY": env("WECHAT_ENCODING_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
     "PREVIOUS_ENCODING_AES_KEY": env("WECHAT_PREVIOUS_ENCODING_AES_KEY"),
-    "API_BASE_URL": env("WECHAT_API_BASE_URL", "http://127.0.0.1:8001/"),
-    "OAUTH_BASE_URL": env("WECHAT_OAUTH_BASE_URL", "http://127.0.0.1:8001/"),
+    # With a real AppID the real servers are the default; without one, the simulator (manage.py wechat_simulator).
+    "API_BASE_URL": env(
+        "WECHAT_API_BASE_URL", "https://api.weixin.qq.com/" if env("WECHAT_APP_ID") else "http://127.0.0.1:8001/"
+    ),
+    "OAUTH_BASE_URL": env(
+        "WECHAT_OAUTH_BASE_URL", "https://open.weixin.qq.com/" if env("WECHAT_APP_ID") else "http://127.0.0.1:8001/"
+    ),
     "SIMULATOR": env_bool("WECHAT_SIMULATOR", not env("WECHAT_APP_ID")),
+    # Where reporters reach the H5 pages (menu links), the subscription-notice template, delivery tuning.
+    "SITE_URL": env("ECO_SITE_URL", "http://127.0.0.1:8000/"),
+    "SUBSCRIBE_TEMPLATE_ID": env("WECHAT_SUBSCRIBE_TEMPLATE_ID", "sim-case-progress"),
+    "DELIVERY_LEASE_SECONDS": int(env("WECHAT_DELIVERY_LEASE_SECONDS", "120")),
+    "DELIVERY_RETRY_SECONDS": int(env("WECHAT_DELIVERY_RETRY_SECONDS", "30")),
+    "DELIVERY_MAX_ATTEMPTS": int(env("WECHAT_DELIVERY_MAX_ATTEMPTS", "8")),
 }
 
 LOGGING = {

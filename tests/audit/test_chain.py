@@ -9,7 +9,10 @@ from eco12369.audit.services import audit_record, audit_verify
 
 
 def _fill(n: int = 5) -> list[AuditEntry]:
-    return [audit_record(action="test", object_type="case", object_id=i, detail={"n": i, "文字": "中"}) for i in range(n)]
+    return [
+        audit_record(action="test", object_type="case", object_id=i, detail={"n": i, "文字": "中"})
+        for i in range(n)
+    ]
 
 
 @pytest.mark.django_db

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from .models import ApiKey
+from .services import api_key_create, api_key_revoke
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("channel", "prefix", "created_at", "last_used_at", "revoked_at")
+    fields = ("channel",)
+    actions = ["revoke"]
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        row, key = api_key_create(channel=obj.channel, actor=request.user)
+        obj.pk = row.pk
+        messages.warning(request, f"已签发接口密钥（仅显示这一次，请立即保存）：{key}")
+
+    @admin.action(description="吊销所选密钥")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for row in queryset.filter(revoked_at__isnull=True):
+            api_key_revoke(api_key=row, actor=request.user)
+        messages.success(request, "已吊销。")

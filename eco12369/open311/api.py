@@ -1,0 +1,526 @@
+"""Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2) under /open311/v2/.
+
+Every endpoint answers in JSON (``.json``) and XML (``.xml``). The JSON operations are in the OpenAPI
+document (/open311/v2/openapi.json); the XML twins run the same code. Only public fields leave this
+module: never the reporter's identity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import xml.etree.ElementTree as ET
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from ninja import Field, Form, NinjaAPI, Query, Schema
+from ninja.errors import ValidationError
+
+from eco12369.cases.models import Case, Channel, Outcome, State
+from eco12369.cases.services import Intake
+from eco12369.cases.workflow import TransitionError
+from eco12369.orgs.models import Region
+
+from .catalogue import BY_CODE, SERVICES, Service, service_for
+from .models import RequestToken
+from .services import api_key_check, request_create
+
+api = NinjaAPI(
+    title="eco12369 Open311 GeoReport v2",
+    version="v2",
+    description="12369 环保举报的 Open311 GeoReport v2 接口。提交举报需要接口密钥（api_key）。",
+    urls_namespace="open311",
+    docs_url="/docs",
+)
+
+MAX_RESULTS = 1000
+MAX_SPAN = dt.timedelta(days=90)
+
+
+# ------------------------------------------------------------------------------------------ schemas
+class ErrorOut(Schema):
+    code: int
+    description: str
+
+
+class EndpointOut(Schema):
+    specification: str
+    url: str
+    changeset: str
+    type: str
+    formats: list[str]
+
+
+class DiscoveryOut(Schema):
+    changeset: str
+    contact: str
+    key_service: str
+    endpoints: list[EndpointOut]
+
+
+class ServiceOut(Schema):
+    service_code: str
+    service_name: str
+    description: str
+    metadata: bool
+    type: str
+    keywords: str
+    group: str
+
+
+class ValueOut(Schema):
+    key: str
+    name: str
+
+
+class AttributeOut(Schema):
+    variable: bool
+    code: str
+    datatype: str
+    required: bool
+    datatype_description: str
+    order: int
+    description: str
+    values: list[ValueOut]
+
+
+class ServiceDefinitionOut(Schema):
+    service_code: str
+    attributes: list[AttributeOut]
+
+
+class RequestOut(Schema):
+    service_request_id: str
+    status: str
+    status_notes: str | None
+    service_name: str
+    service_code: str
+    description: str
+    agency_responsible: str
+    service_notice: str | None
+    requested_datetime: str
+    updated_datetime: str
+    expected_datetime: str | None
+    address: str
+    address_id: str | None
+    zipcode: str | None
+    lat: float | None
+    long: float | None
+    media_url: str | None
+
+
+class CreatedOut(Schema):
+    service_request_id: str
+    token: str
+    service_notice: str
+    account_id: str | None
+
+
+class TokenOut(Schema):
+    service_request_id: str
+    token: str
+
+
+class RequestIn(Schema):
+    api_key: str = ""
+    service_code: str = ""
+    jurisdiction_id: str | None = None
+    lat: str | None = None
+    long: str | None = None
+    address_string: str | None = None
+    address_id: str | None = None
+    email: str | None = None
+    device_id: str | None = None
+    account_id: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    description: str | None = None
+    media_url: str | None = None
+    attribute_district: str | None = Field(None, alias="attribute[district]")
+    attribute_reported_party: str | None = Field(None, alias="attribute[reported_party]")
+    attribute_occurred_at: str | None = Field(None, alias="attribute[occurred_at]")
+
+
+class RequestsQuery(Schema):
+    service_request_id: str | None = None
+    service_code: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    status: str | None = None
+    jurisdiction_id: str | None = None
+
+
+# --------------------------------------------------------------------------------------- rendering
+class Open311Error(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+def _fmt(request: HttpRequest) -> str:
+    return "xml" if request.path.endswith(".xml") else "json"
+
+
+def _xml_value(parent: ET.Element, name: str, value: Any) -> None:
+    node = ET.SubElement(parent, name)
+    if isinstance(value, list):
+        child = name[:-1] if name.endswith("s") else "item"
+        for item in value:
+            _xml_fill(ET.SubElement(node, child), item) if isinstance(item, dict) else _xml_value(
+                node, child, item
+            )
+    elif isinstance(value, dict):
+        _xml_fill(node, value)
+    elif isinstance(value, bool):
+        node.text = "true" if value else "false"
+    elif value is not None:
+        node.text = str(value)
+
+
+def _xml_fill(node: ET.Element, data: dict[str, Any]) -> None:
+    for key, value in data.items():
+        _xml_value(node, key, value)
+
+
+def render(request: HttpRequest, data: Any, root: str, item: str, status: int = 200) -> HttpResponse:
+    if _fmt(request) == "json":
+        return JsonResponse(data, status=status, safe=False, json_dumps_params={"ensure_ascii": False})
+    top = ET.Element(root)
+    for entry in data if isinstance(data, list) else [data]:
+        _xml_fill(ET.SubElement(top, item) if item else top, entry)
+    body = ET.tostring(top, encoding="unicode")
+    return HttpResponse(
+        '<?xml version="1.0" encoding="utf-8"?>' + body, status=status, content_type="text/xml; charset=utf-8"
+    )
+
+
+def error(request: HttpRequest, status: int, description: str) -> HttpResponse:
+    return render(request, [{"code": status, "description": description}], "errors", "error", status)
+
+
+@api.exception_handler(Open311Error)
+def _open311_error(request: HttpRequest, exc: Open311Error) -> HttpResponse:
+    return error(request, exc.status, exc.description)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    fields = ", ".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors)
+    return error(request, 400, f"参数无效：{fields}")
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+PHONE_OR_ID = re.compile(r"\d[\d\s-]{6,}\d|[A-Za-z]?\d{15,17}[\dXx]")
+
+
+def public_description(case: Case) -> str:
+    """The public summary when staff wrote one; otherwise the description with long digit runs (phone
+    and ID numbers) removed. The reporter's name, phone and openid are never part of it."""
+    text = case.public_summary or case.description
+    return PHONE_OR_ID.sub("***", text)[:500]
+
+
+STATUS_NOTES = {
+    Outcome.HANDLED: "已查处办结",
+    Outcome.ANSWERED: "已答复",
+    Outcome.HANDED_OVER: "已移交其他部门办理",
+    Outcome.DUPLICATE: "重复举报，已合并办理",
+}
+
+
+def request_data(case: Case) -> dict[str, Any]:
+    service = service_for(case.kind, case.category)
+    notes = STATUS_NOTES.get(Outcome(case.outcome)) if case.outcome else str(State(case.state).label)
+    if case.outcome == Outcome.HANDED_OVER and case.handover_agency is not None:
+        notes = f"已移交{case.handover_agency.name}办理"
+    return {
+        "service_request_id": case.number,
+        "status": "open" if case.is_open else "closed",
+        "status_notes": notes,
+        "service_name": service.name,
+        "service_code": service.code,
+        "description": public_description(case),
+        "agency_responsible": case.agency.name,
+        "service_notice": None,
+        "requested_datetime": iso(case.received_at),
+        "updated_datetime": iso(case.updated_at),
+        "expected_datetime": iso(case.due_at),
+        "address": case.address,
+        "address_id": None,
+        "zipcode": None,
+        "lat": float(round(case.latitude, 4)) if case.latitude is not None else None,
+        "long": float(round(case.longitude, 4)) if case.longitude is not None else None,
+        "media_url": None,
+    }
+
+
+def _public_cases() -> QuerySet[Case]:
+    return Case.objects.select_related("agency", "handover_agency")
+
+
+def _parse_date(value: str | None, name: str) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise Open311Error(400, f"{name} 必须是 ISO 8601 时间，例如 2026-11-01T00:00:00+08:00") from exc
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def _service(code: str) -> Service:
+    service = BY_CODE.get(code)
+    if service is None:
+        raise Open311Error(404, f"service_code 不存在：{code}")
+    return service
+
+
+# ---------------------------------------------------------------------------------------- endpoints
+@api.get("/discovery.json", response={200: DiscoveryOut}, summary="服务发现")
+@api.get("/discovery.xml", include_in_schema=False)
+def discovery(request: HttpRequest) -> HttpResponse:
+    base = request.build_absolute_uri("/open311/v2/")
+    data = {
+        "changeset": "2026-11-25T00:00:00+08:00",
+        "contact": f"{settings.ECO['CITY_NAME']}环境保护举报受理中心 12369",
+        "key_service": "接口密钥由平台系统管理员签发",
+        "endpoints": [
+            {
+                "specification": "http://wiki.open311.org/GeoReport_v2",
+                "url": base,
+                "changeset": "2026-11-25T00:00:00+08:00",
+                "type": "production",
+                "formats": ["application/json", "text/xml"],
+            }
+        ],
+    }
+    return render(request, data, "discovery", "")
+
+
+@api.get("/services.json", response={200: list[ServiceOut]}, summary="服务类型列表")
+@api.get("/services.xml", include_in_schema=False)
+def services(request: HttpRequest) -> HttpResponse:
+    data = [
+        {
+            "service_code": s.code,
+            "service_name": s.name,
+            "description": s.description,
+            "metadata": s.metadata,
+            "type": "realtime",
+            "keywords": s.keywords,
+            "group": s.group,
+        }
+        for s in SERVICES
+    ]
+    return render(request, data, "services", "service")
+
+
+@api.get(
+    "/services/{service_code}.json",
+    response={200: ServiceDefinitionOut, 400: list[ErrorOut], 404: list[ErrorOut]},
+    summary="服务定义（附加属性）",
+)
+@api.get("/services/{service_code}.xml", include_in_schema=False)
+def service_definition(request: HttpRequest, service_code: str) -> HttpResponse:
+    service = _service(service_code)
+    attributes: list[dict[str, Any]] = []
+    if service.metadata:
+        districts = list(Region.objects.filter(level=Region.Level.DISTRICT).values_list("code", "name"))
+        attributes = [
+            {
+                "variable": True,
+                "code": "district",
+                "datatype": "singlevaluelist",
+                "required": False,
+                "datatype_description": "行政区划代码",
+                "order": 1,
+                "description": "事发地所在区",
+                "values": [{"key": code, "name": name} for code, name in districts],
+            },
+            {
+                "variable": True,
+                "code": "reported_party",
+                "datatype": "string",
+                "required": False,
+                "datatype_description": "单位或个人名称",
+                "order": 2,
+                "description": "被举报对象",
+                "values": [],
+            },
+            {
+                "variable": True,
+                "code": "occurred_at",
+                "datatype": "datetime",
+                "required": False,
+                "datatype_description": "ISO 8601",
+                "order": 3,
+                "description": "发生时间",
+                "values": [],
+            },
+        ]
+    return render(request, {"service_code": service.code, "attributes": attributes}, "service_definition", "")
+
+
+@api.post(
+    "/requests.json",
+    response={200: list[CreatedOut], 400: list[ErrorOut], 403: list[ErrorOut], 404: list[ErrorOut]},
+    summary="提交举报",
+)
+@api.post("/requests.xml", include_in_schema=False)
+def request_post(request: HttpRequest, data: Form[RequestIn]) -> HttpResponse:
+    key = api_key_check(key=data.api_key)
+    if key is None:
+        raise Open311Error(403, "api_key 缺失或无效")
+    if not data.service_code:
+        raise Open311Error(400, "缺少 service_code")
+    service = _service(data.service_code)
+    lat, lng = data.lat, data.long
+    if bool(lat) != bool(lng):
+        raise Open311Error(400, "lat 与 long 必须同时提供")
+    latitude = longitude = None
+    if lat and lng:
+        try:
+            latitude, longitude = (
+                Decimal(lat).quantize(Decimal("0.000001")),
+                Decimal(lng).quantize(Decimal("0.000001")),
+            )
+        except InvalidOperation as exc:
+            raise Open311Error(400, "lat/long 必须是数字") from exc
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise Open311Error(400, "lat/long 超出范围")
+    if latitude is None and not (data.address_string or "").strip():
+        raise Open311Error(400, "需要位置：lat 和 long，或 address_string")
+    description = (data.description or "").strip()
+    if not description:
+        raise Open311Error(400, "缺少 description")
+    if len(description) > 4000:
+        raise Open311Error(400, "description 不得超过 4000 字")
+    district = None
+    if data.attribute_district:
+        district = Region.objects.filter(
+            level=Region.Level.DISTRICT, code=data.attribute_district
+        ).first() or (
+            Region.objects.filter(level=Region.Level.DISTRICT, name=data.attribute_district).first()
+        )
+        if district is None:
+            raise Open311Error(400, "attribute[district] 不是有效的行政区划代码")
+    name = " ".join(p for p in ((data.last_name or "").strip(), (data.first_name or "").strip()) if p)
+    try:
+        token = request_create(
+            api_key=key,
+            intake=Intake(
+                channel=Channel.API,
+                description=description,
+                kind=service.kind,
+                category=service.category,
+                district=district,
+                reported_party=(data.attribute_reported_party or "").strip(),
+                address=(data.address_string or "").strip(),
+                latitude=latitude,
+                longitude=longitude,
+                occurred_at=_parse_date(data.attribute_occurred_at, "attribute[occurred_at]"),
+                reporter_name=name,
+                reporter_phone=(data.phone or "").strip(),
+                channel_label=key.channel,
+            ),
+        )
+    except TransitionError as exc:
+        raise Open311Error(400, exc.message) from exc
+    body = [
+        {
+            "service_request_id": token.case.number,
+            "token": token.token,
+            "service_notice": "已收到，将在2个工作日内确认处理。",
+            "account_id": data.account_id,
+        }
+    ]
+    return render(request, body, "service_requests", "request")
+
+
+@api.get(
+    "/requests.json",
+    response={200: list[RequestOut], 400: list[ErrorOut]},
+    summary="查询举报（默认最近90天，最多1000条）",
+)
+@api.get("/requests.xml", include_in_schema=False)
+def requests_list(request: HttpRequest, params: Query[RequestsQuery]) -> HttpResponse:
+    qs = _public_cases()
+    if params.service_request_id:
+        numbers = [n.strip() for n in params.service_request_id.split(",") if n.strip()]
+        qs = qs.filter(number__in=numbers[:MAX_RESULTS])
+    else:
+        end = _parse_date(params.end_date, "end_date")
+        start = _parse_date(params.start_date, "start_date")
+        if start is None and end is None:
+            end = timezone.now()
+            start = end - MAX_SPAN
+        elif start is None:
+            assert end is not None
+            start = end - MAX_SPAN
+        elif end is None:
+            end = min(timezone.now(), start + MAX_SPAN)
+        if end < start:
+            raise Open311Error(400, "end_date 不能早于 start_date")
+        if end - start > MAX_SPAN:
+            raise Open311Error(400, "start_date 与 end_date 的间隔不得超过 90 天")
+        qs = qs.filter(received_at__gte=start, received_at__lte=end)
+        if params.service_code:
+            codes = [c.strip() for c in params.service_code.split(",") if c.strip()]
+            unknown = [c for c in codes if c not in BY_CODE]
+            if unknown:
+                raise Open311Error(400, f"service_code 不存在：{'、'.join(unknown)}")
+            chosen = [BY_CODE[c] for c in codes]
+            from django.db.models import Q
+
+            cond = Q()
+            for s in chosen:
+                cond |= Q(kind=s.kind, category=s.category) if s.metadata else Q(kind=s.kind)
+            qs = qs.filter(cond)
+        if params.status:
+            statuses = {s.strip() for s in params.status.split(",") if s.strip()}
+            if not statuses <= {"open", "closed"}:
+                raise Open311Error(400, "status 只能是 open 或 closed")
+            if statuses == {"open"}:
+                qs = qs.exclude(state=State.CLOSED)
+            elif statuses == {"closed"}:
+                qs = qs.filter(state=State.CLOSED)
+    rows = [request_data(c) for c in qs.order_by("-received_at", "-id")[:MAX_RESULTS]]
+    return render(request, rows, "service_requests", "request")
+
+
+@api.get(
+    "/requests/{service_request_id}.json",
+    response={200: list[RequestOut], 404: list[ErrorOut]},
+    summary="查询单个举报",
+)
+@api.get("/requests/{service_request_id}.xml", include_in_schema=False)
+def request_detail(request: HttpRequest, service_request_id: str) -> HttpResponse:
+    case = _public_cases().filter(number=service_request_id).first()
+    if case is None:
+        raise Open311Error(404, f"service_request_id 不存在：{service_request_id}")
+    return render(request, [request_data(case)], "service_requests", "request")
+
+
+@api.get(
+    "/tokens/{token}.json", response={200: list[TokenOut], 404: list[ErrorOut]}, summary="由令牌查询编号"
+)
+@api.get("/tokens/{token}.xml", include_in_schema=False)
+def token_detail(request: HttpRequest, token: str) -> HttpResponse:
+    row = RequestToken.objects.select_related("case").filter(token=token).first()
+    if row is None:
+        raise Open311Error(404, f"token 不存在：{token}")
+    return render(
+        request, [{"service_request_id": row.case.number, "token": row.token}], "service_requests", "request"
+    )

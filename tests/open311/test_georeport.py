@@ -1,0 +1,200 @@
+"""Open311 GeoReport v2, endpoint by endpoint, as the spec (wiki.open311.org/GeoReport_v2) describes it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.test import Client
+
+from eco12369.cases.models import Case, CaseEvent, Channel
+from eco12369.open311.models import ApiKey
+from eco12369.open311.services import api_key_create
+
+BASE = "/open311/v2"
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def key(tianjin: None) -> str:
+    return api_key_create(channel="12345热线")[1]
+
+
+def post(client: Client, fmt: str = "json", **data: Any) -> Any:
+    return client.post(f"{BASE}/requests.{fmt}", data)
+
+
+def valid(key: str, **extra: Any) -> dict[str, Any]:
+    data = {
+        "api_key": key,
+        "service_code": "report_air",
+        "lat": "39.1175",
+        "long": "117.2103",
+        "description": "工厂烟囱冒黑烟，联系电话13812345678",
+        "attribute[district]": "120101",
+        "attribute[reported_party]": "天津某某化工有限公司",
+        "first_name": "三",
+        "last_name": "张",
+        "phone": "13812345678",
+        "email": "zhang@example.com",
+    }
+    data.update(extra)
+    return data
+
+
+def test_discovery_json_and_xml(client: Client) -> None:
+    body = client.get(f"{BASE}/discovery.json").json()
+    assert body["endpoints"][0]["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert "text/xml" in body["endpoints"][0]["formats"]
+    root = ET.fromstring(client.get(f"{BASE}/discovery.xml").content)
+    assert root.tag == "discovery" and root.find("endpoints/endpoint/specification") is not None
+
+
+def test_services_list_both_formats(client: Client, tianjin: None) -> None:
+    services = client.get(f"{BASE}/services.json").json()
+    codes = {s["service_code"] for s in services}
+    assert {"report_air", "report_water", "report_noise", "report_hazardous_waste", "consultation"} <= codes
+    air = next(s for s in services if s["service_code"] == "report_air")
+    assert air["metadata"] is True and air["type"] == "realtime"
+    resp = client.get(f"{BASE}/services.xml")
+    assert resp["Content-Type"].startswith("text/xml")
+    root = ET.fromstring(resp.content)
+    assert root.tag == "services" and len(root.findall("service")) == len(services)
+
+
+def test_service_definition_and_404(client: Client, tianjin: None) -> None:
+    body = client.get(f"{BASE}/services/report_air.json").json()
+    codes = [a["code"] for a in body["attributes"]]
+    assert codes == ["district", "reported_party", "occurred_at"]
+    district = body["attributes"][0]
+    assert district["datatype"] == "singlevaluelist" and len(district["values"]) == 16
+    root = ET.fromstring(client.get(f"{BASE}/services/report_air.xml").content)
+    assert root.tag == "service_definition" and len(root.findall("attributes/attribute")) == 3
+    missing = client.get(f"{BASE}/services/nope.json")
+    assert missing.status_code == 404 and missing.json()[0]["code"] == 404
+
+
+def test_post_creates_case_through_intake_attributed_to_channel(client: Client, key: str) -> None:
+    resp = post(client, **valid(key))
+    assert resp.status_code == 200, resp.content
+    created = resp.json()[0]
+    case = Case.objects.get(number=created["service_request_id"])
+    assert case.channel == Channel.API and case.category == "air" and case.region.name == "和平区"
+    assert case.reported_party == "天津某某化工有限公司"
+    assert case.reporter_name == "张 三"
+    event = CaseEvent.objects.get(case=case, action="receive")
+    assert "12345热线" in event.note
+    assert client.get(f"{BASE}/tokens/{created['token']}.json").json() == [
+        {"service_request_id": case.number, "token": created["token"]}
+    ]
+    assert ApiKey.objects.get().last_used_at is not None
+
+
+def test_post_xml_and_address_only(client: Client, key: str) -> None:
+    resp = post(client, "xml", **valid(key, lat="", long="", address_string="和平区南京路100号"))
+    assert resp.status_code == 200
+    root = ET.fromstring(resp.content)
+    assert root.tag == "service_requests" and root.findtext("request/service_request_id", "").startswith("TJ")
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"api_key": ""}, 403),
+        ({"api_key": "eco_wrong"}, 403),
+        ({"service_code": ""}, 400),
+        ({"service_code": "nope"}, 404),
+        ({"lat": "", "long": ""}, 400),
+        ({"long": ""}, 400),
+        ({"lat": "abc"}, 400),
+        ({"lat": "95"}, 400),
+        ({"description": "  "}, 400),
+        ({"attribute[district]": "999999"}, 400),
+    ],
+)
+def test_post_errors(client: Client, key: str, change: dict[str, str], status: int) -> None:
+    resp = post(client, **valid(key, **change))
+    assert resp.status_code == status
+    body = resp.json()
+    assert body[0]["code"] == status and body[0]["description"]
+    assert not Case.objects.exists()
+
+
+def test_post_error_in_xml(client: Client, key: str) -> None:
+    resp = post(client, "xml", **valid("bad"))
+    assert resp.status_code == 403
+    root = ET.fromstring(resp.content)
+    assert root.tag == "errors" and root.findtext("error/code") == "403"
+
+
+def test_revoked_key_is_refused(client: Client, key: str) -> None:
+    call_command("open311_keys", "revoke", key[4:12])
+    assert post(client, **valid(key)).status_code == 403
+
+
+def test_get_requests_filters_and_public_fields_only(client: Client, key: str) -> None:
+    first = post(client, **valid(key)).json()[0]["service_request_id"]
+    second = post(client, **valid(key, service_code="report_water")).json()[0]["service_request_id"]
+    rows = client.get(f"{BASE}/requests.json").json()
+    assert {r["service_request_id"] for r in rows} == {first, second}
+    text = str(rows)
+    assert "13812345678" not in text and "张" not in text and "zhang@" not in text
+    row = next(r for r in rows if r["service_request_id"] == first)
+    assert row["status"] == "open" and row["requested_datetime"].endswith("+08:00")
+    assert row["lat"] == 39.1175 and row["agency_responsible"].endswith("生态环境局")
+    only = client.get(f"{BASE}/requests.json", {"service_code": "report_water"}).json()
+    assert [r["service_request_id"] for r in only] == [second]
+    by_id = client.get(
+        f"{BASE}/requests.json", {"service_request_id": f"{first},{second}", "status": "closed"}
+    )
+    assert len(by_id.json()) == 2  # a service_request_id list overrides every other parameter
+    assert client.get(f"{BASE}/requests.json", {"status": "closed"}).json() == []
+    assert len(client.get(f"{BASE}/requests.json", {"status": "open"}).json()) == 2
+    root = ET.fromstring(client.get(f"{BASE}/requests.xml").content)
+    assert len(root.findall("request")) == 2
+
+
+def test_get_requests_date_window(client: Client, key: str) -> None:
+    with time_machine.travel(dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC), tick=False):
+        old = post(client, **valid(key)).json()[0]["service_request_id"]
+    recent = post(client, **valid(key)).json()[0]["service_request_id"]
+    default = {r["service_request_id"] for r in client.get(f"{BASE}/requests.json").json()}
+    assert default == {recent}  # default: the last 90 days
+    window = client.get(
+        f"{BASE}/requests.json",
+        {"start_date": "2026-05-01T00:00:00+08:00", "end_date": "2026-07-01T00:00:00+08:00"},
+    ).json()
+    assert [r["service_request_id"] for r in window] == [old]
+    too_long = client.get(
+        f"{BASE}/requests.json",
+        {"start_date": "2026-01-01T00:00:00+08:00", "end_date": "2026-07-01T00:00:00+08:00"},
+    )
+    assert too_long.status_code == 400 and too_long.json()[0]["code"] == 400
+    bad = client.get(f"{BASE}/requests.json", {"start_date": "yesterday"})
+    assert bad.status_code == 400
+    assert client.get(f"{BASE}/requests.json", {"status": "pending"}).status_code == 400
+
+
+def test_get_request_by_id_and_404(client: Client, key: str) -> None:
+    number = post(client, **valid(key)).json()[0]["service_request_id"]
+    rows = client.get(f"{BASE}/requests/{number}.json").json()
+    assert len(rows) == 1 and rows[0]["service_request_id"] == number
+    root = ET.fromstring(client.get(f"{BASE}/requests/{number}.xml").content)
+    assert root.findtext("request/service_request_id") == number
+    assert client.get(f"{BASE}/requests/TJ0000.json").status_code == 404
+    assert client.get(f"{BASE}/tokens/nope.json").status_code == 404
+
+
+def test_key_command_prints_key_once(capsys: pytest.CaptureFixture[str], tianjin: None) -> None:
+    call_command("open311_keys", "create", "--channel", "市长信箱")
+    out = capsys.readouterr().out
+    key = out.strip().splitlines()[-1]
+    assert key.startswith("eco_")
+    row = ApiKey.objects.get(channel="市长信箱")
+    assert key not in (row.digest, row.prefix)
+    call_command("open311_keys", "list")
+    assert "市长信箱" in capsys.readouterr().out
