@@ -1,0 +1,107 @@
+"""Reads for the reporter's pages. Every query is scoped to the reporter's openid in the same query, so a
+reporter can never see another reporter's case (DESIGN §10)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+
+from eco12369.cases.models import Case, Outcome, Reply, State
+from eco12369.wechat.models import OutboxMessage
+
+from .models import StagedPhoto, Submission
+
+
+@dataclass(frozen=True)
+class PublicStatus:
+    label: str
+    tone: str  # css modifier: waiting / working / done
+    hint: str
+
+
+_OPEN_STATUS: dict[str, PublicStatus] = {
+    State.RECEIVED: PublicStatus("已接收，待受理", "waiting", "我们将在2个工作日内确认处理。"),
+    State.ESCALATED: PublicStatus("已接收，待受理", "waiting", "我们将在2个工作日内确认处理。"),
+    State.ACCEPTED: PublicStatus("已受理，办理中", "working", "已受理的举报自受理之日起60日内办结。"),
+    State.HANDLING: PublicStatus("已受理，办理中", "working", "已受理的举报自受理之日起60日内办结。"),
+    State.IN_REVIEW: PublicStatus("办理中", "working", "办理结果经审核后将告知您。"),
+}
+_CLOSED_STATUS: dict[str, PublicStatus] = {
+    Outcome.HANDLED: PublicStatus("已办结", "done", ""),
+    Outcome.ANSWERED: PublicStatus("已答复", "done", ""),
+    Outcome.HANDED_OVER: PublicStatus("已移交其他部门办理", "done", ""),
+    Outcome.DUPLICATE: PublicStatus("已合并办理（重复举报）", "done", ""),
+}
+
+
+def public_status(case: Case) -> PublicStatus:
+    """What a reporter is told about the state: no internal steps (review, assignment) are exposed."""
+    if case.state == State.CLOSED:
+        return _CLOSED_STATUS.get(case.outcome, _CLOSED_STATUS[Outcome.HANDLED])
+    return _OPEN_STATUS.get(case.state, PublicStatus("办理中", "working", ""))
+
+
+def _approved_replies() -> Prefetch:  # type: ignore[type-arg]
+    return Prefetch(
+        "replies",
+        queryset=Reply.objects.filter(status=Reply.Status.APPROVED).order_by("reviewed_at", "id"),
+        to_attr="approved_replies",
+    )
+
+
+def reporter_cases(*, openid: str) -> QuerySet[Case]:
+    """The reporter's own cases, newest first, each with ``approved_replies`` (never drafts)."""
+    if not openid:
+        return Case.objects.none()
+    return (
+        Case.objects.filter(reporter_openid=openid)
+        .select_related("region", "duplicate_of", "handover_agency")
+        .prefetch_related(_approved_replies())
+        .order_by("-received_at", "-id")
+    )
+
+
+def reporter_case_get(*, openid: str, number: str) -> Case | None:
+    """One of the reporter's own cases by number; ``None`` for anyone else's or an unknown number."""
+    number = (number or "").strip().upper()
+    if not openid or not number:
+        return None
+    return reporter_cases(openid=openid).filter(number=number).first()
+
+
+def reporter_case_messages(*, openid: str, case: Case) -> QuerySet[OutboxMessage]:
+    """Everything the platform told (or is waiting to tell) the reporter about this case: fixed templates
+    and approved replies only, as the outbox holds nothing else (Art. 11, 16)."""
+    return OutboxMessage.objects.filter(case=case, openid=openid).order_by("created_at", "id")
+
+
+def reporter_waiting_messages(*, openid: str) -> QuerySet[OutboxMessage]:
+    """Messages no WeChat channel could carry (DESIGN §9): shown on the H5 pages instead."""
+    if not openid:
+        return OutboxMessage.objects.none()
+    return (
+        OutboxMessage.objects.filter(openid=openid, status=OutboxMessage.Status.WAITING)
+        .select_related("case")
+        .order_by("-created_at", "-id")
+    )
+
+
+def submission_get(*, openid: str, token: str) -> Submission | None:
+    if not openid or not token:
+        return None
+    return Submission.objects.filter(openid=openid, token=token).select_related("case").first()
+
+
+def staged_photos_of(*, openid: str, token: str) -> list[StagedPhoto]:
+    if not openid or not token:
+        return []
+    return list(
+        StagedPhoto.objects.filter(submission__openid=openid, submission__token=token, submission__case=None)
+    )
+
+
+def staged_photo_get(*, openid: str, key: str) -> StagedPhoto | None:
+    if not openid or not key:
+        return None
+    return StagedPhoto.objects.filter(submission__openid=openid, key=key).first()

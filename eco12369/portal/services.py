@@ -1,0 +1,156 @@
+"""Writes of the H5 portal: file a report (exactly once per form), keep photos across a correction, and
+clean up what was never submitted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import secrets
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from eco12369.cases.models import Case, Channel
+from eco12369.cases.services import Intake, case_create
+from eco12369.orgs.models import Region
+
+from .models import StagedPhoto, Submission
+from .photos import CheckedPhoto, display_name, random_name
+
+TOKEN = re.compile(r"^[0-9a-f]{32}$")
+STAGED_PHOTO_HOURS = 24
+
+
+def submission_token_new() -> str:
+    return secrets.token_hex(16)
+
+
+def submission_open(*, openid: str, token: str) -> Submission:
+    """The bookkeeping row of one form. A malformed token or one that belongs to someone else starts afresh."""
+    if TOKEN.match(token or ""):
+        submission, _ = Submission.objects.get_or_create(token=token, defaults={"openid": openid})
+        if submission.openid == openid:
+            return submission
+    return Submission.objects.create(token=submission_token_new(), openid=openid)
+
+
+@dataclass
+class ReportData:
+    kind: str
+    category: str
+    district: Region | None
+    reported_party: str
+    address: str
+    latitude: Decimal | None
+    longitude: Decimal | None
+    occurred_at: dt.datetime | None
+    description: str
+    anonymous: bool
+    reporter_name: str
+    reporter_phone: str
+
+
+def _renamed(upload: UploadedFile, checked: CheckedPhoto) -> UploadedFile:
+    """Stored under a random name with the type found in the content, whatever the phone called it."""
+    upload.name = random_name(checked)
+    upload.content_type = checked.content_type
+    return upload
+
+
+def photos_stage(
+    *, submission: Submission, photos: list[tuple[UploadedFile, CheckedPhoto]], discard: set[str]
+) -> list[StagedPhoto]:
+    """Keep checked photos of a form that came back for correction; drop the ones the reporter removed."""
+    with transaction.atomic():
+        for staged in submission.staged_photos.filter(key__in=discard):
+            staged.file.delete(save=False)
+            staged.delete()
+        for upload, checked in photos:
+            original = display_name(upload)
+            StagedPhoto.objects.create(
+                submission=submission,
+                key=uuid.uuid4().hex,
+                file=_renamed(upload, checked),
+                original_name=original,
+                content_type=checked.content_type,
+                size=upload.size or 0,
+            )
+    return list(submission.staged_photos.all())
+
+
+def report_submit(
+    *,
+    submission: Submission,
+    data: ReportData,
+    photos: list[tuple[UploadedFile, CheckedPhoto]],
+    discard: set[str],
+) -> tuple[Case, bool]:
+    """File the report through the intake service. Returns the case and whether it was created now; a form
+    sent twice (double tap, flaky network, WeChat re-trying) gives the case of the first sending."""
+    with ExitStack() as stack, transaction.atomic():
+        locked = Submission.objects.select_for_update().get(pk=submission.pk)
+        if locked.case_id is not None:
+            case = Case.objects.get(pk=locked.case_id)
+            return case, False
+        staged = list(locked.staged_photos.exclude(key__in=discard))
+        files: list[UploadedFile] = []
+        for item in staged:
+            handle = stack.enter_context(item.file.open("rb"))
+            files.append(
+                UploadedFile(
+                    file=handle,
+                    name=uuid.uuid4().hex + os.path.splitext(item.file.name)[1],
+                    content_type=item.content_type,
+                    size=item.size,
+                )
+            )
+        files.extend(_renamed(upload, checked) for upload, checked in photos)
+        case = case_create(
+            intake=Intake(
+                channel=Channel.WECHAT_H5,
+                description=data.description,
+                kind=data.kind,
+                category=data.category,
+                district=data.district,
+                reported_party=data.reported_party,
+                address=data.address,
+                latitude=data.latitude,
+                longitude=data.longitude,
+                occurred_at=data.occurred_at,
+                reporter_name=data.reporter_name,
+                reporter_phone=data.reporter_phone,
+                reporter_openid=locked.openid,
+                anonymous=data.anonymous,
+                photos=files,
+            )
+        )
+        locked.case = case
+        locked.save(update_fields=["case"])
+        staged_names = [item.file.name for item in locked.staged_photos.all()]
+        locked.staged_photos.all().delete()
+        storage = StagedPhoto._meta.get_field("file").storage  # type: ignore[attr-defined]
+
+        def delete_staged_files() -> None:
+            for name in staged_names:
+                storage.delete(name)
+
+        transaction.on_commit(delete_staged_files)
+    return case, True
+
+
+def staged_photos_purge(*, older_than_hours: int = STAGED_PHOTO_HOURS) -> int:
+    """Delete photos of forms never submitted, and forms that never became a case, after a day."""
+    cutoff = timezone.now() - dt.timedelta(hours=older_than_hours)
+    count = 0
+    for staged in StagedPhoto.objects.filter(created_at__lt=cutoff).iterator():
+        staged.file.delete(save=False)
+        staged.delete()
+        count += 1
+    Submission.objects.filter(case=None, created_at__lt=cutoff).delete()
+    return count

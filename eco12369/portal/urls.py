@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "portal"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("guide/", views.guide, name="guide"),
+    path("oauth/callback/", views.oauth_callback, name="oauth_callback"),
+    path("report/", views.report, name="report"),
+    path("report/done/<str:number>/", views.report_done, name="report_done"),
+    path("report/photo/<str:key>/", views.staged_photo, name="staged_photo"),
+    path("mine/", views.mine, name="mine"),
+    path("mine/<str:number>/", views.mine_detail, name="mine_detail"),
+]
