@@ -1,8 +1,29 @@
-from django.urls import path
+from django.urls import URLPattern, path
 
 from . import views
 
 app_name = "workbench"
+
+
+def _action_urls() -> list[URLPattern]:
+    return [
+        path(
+            f"cases/<str:number>/{view.action.replace('_', '-')}/",
+            view.as_view(),
+            name=f"case_{view.action}",
+        )
+        for view in views.ACTION_VIEWS
+    ]
+
+
 urlpatterns = [
     path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("queues/", views.queue, name="queue"),
+    path("queues/<slug:key>/", views.queue, name="queue_tab"),
+    path("search/", views.search, name="search"),
+    path("cases/<str:number>/", views.case_detail, name="case"),
+    path("cases/<str:number>/photos/<int:pk>/", views.case_photo, name="case_photo"),
+    *_action_urls(),
 ]

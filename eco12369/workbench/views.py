@@ -1,5 +1,481 @@
-from django.http import HttpRequest, HttpResponse
+"""The staff workbench: queues, search, the case page and one view per workflow action.
+
+Views stay thin (DESIGN §10): they fetch cases only through the scoped selectors, validate input with a
+form, call one service and render. Pages work without JavaScript; htmx swaps only the part that changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.http import require_GET
+
+from eco12369.cases import services
+from eco12369.cases.models import Case, Extension, Reply, SupervisionOrder
+from eco12369.cases.privacy import reporter_display
+from eco12369.cases.selectors import case_get_for, cases_visible_to
+from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal
+from eco12369.orgs.models import User
+
+from .deadlines import deadline_view
+from .forms import ACTION_FORMS, ActionForm, LoginForm, SearchForm
+from .queues import QUEUES_BY_KEY, Queue, default_queue, queues_for, works_on_cases
+
+PAGE_SIZE = 20
+LIST_COLUMNS = ("region",)
 
 
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _is_partial(request: HttpRequest, target: str) -> bool:
+    """An htmx request that asks only for the element ``target`` (not a boosted full navigation)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx and not htmx.boosted and htmx.target == target)
+
+
+class CountedPaginator(Paginator):
+    """A paginator that reuses a count already made (the queue tab's), saving one query."""
+
+    def __init__(self, object_list: Any, per_page: int, *, known_count: int | None = None) -> None:
+        super().__init__(object_list, per_page)
+        if known_count is not None:
+            self.__dict__["count"] = known_count
+
+
+def _page(request: HttpRequest, qs: QuerySet[Case], known_count: int | None = None) -> Page:
+    paginator = CountedPaginator(qs, PAGE_SIZE, known_count=known_count)
+    return paginator.get_page(request.GET.get("page"))
+
+
+def _rows(page: Page, now: dt.datetime) -> list[dict[str, Any]]:
+    return [{"case": case, "deadline": deadline_view(case, now)} for case in page.object_list]
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+# ------------------------------------------------------------------------------------ sign-in
+class LoginView(auth_views.LoginView):
+    template_name = "workbench/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django 5): a link cannot log anyone out."""
+
+
+@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("eco12369")
+    if works_on_cases(_user(request)):
+        return redirect("workbench:queue")
+    return render(request, "workbench/home.html")
+
+
+# -------------------------------------------------------------------------------------- queues
+@login_required
+@require_GET
+def queue(request: HttpRequest, key: str | None = None) -> HttpResponse:
+    user = _user(request)
+    queues = queues_for(user)
+    if not queues:
+        return render(request, "workbench/home.html")
+    if key is None:
+        current: Queue = default_queue(user, queues)
+    elif key in QUEUES_BY_KEY and QUEUES_BY_KEY[key] in queues:
+        current = QUEUES_BY_KEY[key]
+    else:
+        raise Http404("没有这个队列。")
+    now = timezone.now()
+    counts = {q.key: q.cases(user, now).count() for q in queues}
+    qs = current.cases(user, now).select_related(*LIST_COLUMNS).order_by(*current.ordering)
+    page = _page(request, qs, known_count=counts[current.key])
+    context = {
+        "queues": [{"queue": q, "count": counts[q.key], "active": q is current} for q in queues],
+        "current": current,
+        "page": page,
+        "rows": _rows(page, now),
+        "query": "",
+        "now": now,
+    }
+    if _is_partial(request, "queue-panel"):
+        return render(request, "workbench/_queue_panel.html", context)
+    return render(request, "workbench/queue.html", context)
+
+
+# -------------------------------------------------------------------------------------- search
+@login_required
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not works_on_cases(user):
+        raise Http404("没有可查询的举报件。")
+    form = SearchForm(request.GET or None, user=user)
+    now = timezone.now()
+    qs = cases_visible_to(user=user)
+    searched = form.is_bound and form.is_valid()
+    if searched:
+        data = form.cleaned_data
+        if data["number"]:
+            qs = qs.filter(number__icontains=data["number"].strip())
+        if data["district"]:
+            qs = qs.filter(region=data["district"])
+        for name in ("kind", "category", "state"):
+            if data[name]:
+                qs = qs.filter(**{name: data[name]})
+        if data["received_from"]:
+            start = dt.datetime.combine(
+                data["received_from"], dt.time.min, tzinfo=timezone.get_current_timezone()
+            )
+            qs = qs.filter(received_at__gte=start)
+        if data["received_to"]:
+            end = dt.datetime.combine(
+                data["received_to"] + dt.timedelta(days=1),
+                dt.time.min,
+                tzinfo=timezone.get_current_timezone(),
+            )
+            qs = qs.filter(received_at__lt=end)
+        if data["reported_party"]:
+            qs = qs.filter(reported_party__icontains=data["reported_party"].strip())
+    elif form.is_bound:
+        qs = qs.none()
+    page = _page(request, qs.select_related(*LIST_COLUMNS).order_by("-received_at", "-id"))
+    context = {"form": form, "page": page, "rows": _rows(page, now), "query": _query_without_page(request)}
+    if _is_partial(request, "search-area"):
+        return render(request, "workbench/_search_area.html", context)
+    return render(request, "workbench/search.html", context)
+
+
+# ------------------------------------------------------------------------------------ case page
+def _case_or_404(request: HttpRequest, number: str) -> Case:
+    case = case_get_for(user=_user(request), number=number)
+    if case is None:
+        raise Http404("举报件不存在或您无权查看。")
+    return case
+
+
+EVENT_LABELS = {"receive": "接收", **{action: rule.label for action, rule in RULES.items()}}
+EVENT_DATA_LABELS = {
+    "department": "承办部门",
+    "to": "改派至",
+    "handover_agency": "移交机构",
+    "duplicate_of": "重复于",
+    "days": "天数",
+    "answer_due": "回复期限",
+    "agency": "责任机构",
+}
+
+
+def _event_rows(case: Case) -> list[dict[str, Any]]:
+    rows = []
+    for event in case.events.select_related("actor", "actor_agency"):
+        details = [
+            f"{label}：{event.data[key]}"
+            for key, label in EVENT_DATA_LABELS.items()
+            if isinstance(event.data, dict) and event.data.get(key) not in (None, "")
+        ]
+        if event.action == "decide_extension" and isinstance(event.data, dict):
+            details.append("批准" if event.data.get("approved") else "不予批准")
+        rows.append(
+            {"event": event, "label": EVENT_LABELS.get(event.action, event.action), "details": details}
+        )
+    return rows
+
+
+def case_context(
+    request: HttpRequest, case: Case, bound: ActionForm | None = None, error: str = ""
+) -> dict[str, Any]:
+    user = _user(request)
+    now = timezone.now()
+    actions = []
+    for rule in allowed_actions(case, user):
+        form_class = ACTION_FORMS.get(rule.action)
+        if form_class is None:
+            continue
+        form = (
+            bound
+            if bound is not None and bound.prefix_name == rule.action
+            else form_class(case=case, user=user)
+        )
+        actions.append(
+            {
+                "rule": rule,
+                "form": form,
+                "url": reverse(f"workbench:case_{rule.action}", args=[case.number]),
+                "open": bound is not None and bound.prefix_name == rule.action,
+            }
+        )
+    if actions and not any(a["open"] for a in actions):
+        actions[0]["open"] = True
+    replies = list(case.replies.select_related("drafted_by", "reviewed_by"))
+    return {
+        "case": case,
+        "reporter": reporter_display(user=user, case=case),
+        "deadline": deadline_view(case, now),
+        "attachments": list(case.attachments.all()),
+        "events": _event_rows(case),
+        "replies": [{"reply": r, "parts": _reply_parts(r)} for r in replies],
+        "extensions": list(case.extensions.select_related("requested_by", "decided_by")),
+        "orders": list(case.supervision_orders.select_related("issued_by", "answered_by")),
+        "actions": actions,
+        "action_error": error,
+        "error_action": bound.prefix_name if bound is not None else "",
+        "now": now,
+    }
+
+
+def _reply_parts(reply: Reply) -> list[tuple[str, str]]:
+    if reply.kind != Reply.Kind.HANDLING:
+        return [("答复意见", reply.text)]
+    return [
+        (str(Reply._meta.get_field(name).verbose_name), getattr(reply, name)) for name in Reply.FIVE_PARTS
+    ]
+
+
+def _render_case(
+    request: HttpRequest, case: Case, bound: ActionForm | None = None, error: str = "", status: int = 200
+) -> HttpResponse:
+    context = case_context(request, case, bound, error)
+    template = "workbench/_case_main.html" if _is_partial(request, "case-main") else "workbench/case.html"
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_GET
+def case_detail(request: HttpRequest, number: str) -> HttpResponse:
+    return _render_case(request, _case_or_404(request, number))
+
+
+@login_required
+@require_GET
+def case_photo(request: HttpRequest, number: str, pk: int) -> FileResponse:
+    """Photos live under MEDIA_ROOT, outside the web root; only users who may see the case get them."""
+    case = _case_or_404(request, number)
+    attachment = case.attachments.filter(pk=pk).first()
+    if attachment is None or not attachment.file:
+        raise Http404("照片不存在。")
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("照片文件缺失。") from exc
+    is_image = attachment.content_type.startswith("image/") and attachment.content_type != "image/svg+xml"
+    response = FileResponse(
+        handle,
+        content_type=attachment.content_type if is_image else "application/octet-stream",
+        as_attachment=not is_image,
+        filename=attachment.original_name or f"photo-{attachment.pk}",
+    )
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    return response
+
+
+# -------------------------------------------------------------------------------------- actions
+@method_decorator(login_required, name="dispatch")
+class CaseActionView(View):
+    """POST /cases/<number>/<action>/: validate the form, call the service, show the case again.
+
+    A refusal (wrong role, wrong state, another agency's case) or a ``TransitionError`` from the service
+    shows its Chinese message and changes nothing."""
+
+    action: ClassVar[str]
+    http_method_names = ["get", "post"]
+
+    def get(self, request: HttpRequest, number: str) -> HttpResponse:
+        return redirect("workbench:case", number=number)
+
+    def post(self, request: HttpRequest, number: str) -> HttpResponse:
+        user = _user(request)
+        case = _case_or_404(request, number)
+        form = ACTION_FORMS[self.action](request.POST, case=case, user=user)
+        reason = refusal(case, user, self.action)
+        if reason is not None:
+            return _render_case(request, case, form, reason, status=403)
+        if not form.is_valid():
+            return _render_case(request, case, form, "请检查填写的内容。", status=422)
+        try:
+            self.perform(form.cleaned_data, case, user)
+        except TransitionError as exc:
+            fresh = case_get_for(user=user, number=number) or case
+            return _render_case(request, fresh, form, exc.message, status=409)
+        messages.success(request, f"“{RULES[self.action].label}”已完成。")
+        if case_get_for(user=user, number=number) is None:
+            # The case left this user's sight (e.g. re-routed to another district): back to the queues.
+            target = reverse("workbench:queue")
+            if getattr(request, "htmx", None):
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = target
+                return response
+            return HttpResponseRedirect(target, status=303)
+        return HttpResponseRedirect(reverse("workbench:case", args=[number]), status=303)
+
+    def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
+        raise NotImplementedError
+
+
+class AcceptView(CaseActionView):
+    action = "accept"
+
+    def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
+        return services.case_accept(
+            case=case,
+            actor=user,
+            kind=data["kind"] or None,
+            category=data["category"] or None,
+            note=data["note"],
+        )
+
+
+class AnswerView(CaseActionView):
+    action = "answer"
+
+    def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
+        return services.case_answer(
+            case=case,
+            actor=user,
+            text=data["text"],
+            kind=data["kind"] or None,
+            category=data["category"] or None,
+        )
+
+
+class HandOverView(CaseActionView):
+    action = "hand_over"
+
+    def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
+        return services.case_hand_over(
+            case=case, actor=user, handover_agency=data["handover_agency"], text=data["text"]
+        )
+
+
+class EscalateView(CaseActionView):
+    action = "escalate"
+
+    def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
+        return services.case_escalate(case=case, actor=user, reason=data["reason"])
+
+
+class RerouteView(CaseActionView):
+    action = "reroute"
+
+    def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
+        return services.case_reroute(
+            case=case, actor=user, target_agency=data["target_agency"], reason=data["reason"]
+        )
+
+
+class MarkDuplicateView(CaseActionView):
+    action = "mark_duplicate"
+
+    def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
+        return services.case_mark_duplicate(case=case, actor=user, duplicate_of=data["duplicate_of"])
+
+
+class AssignView(CaseActionView):
+    action = "assign"
+
+    def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
+        return services.case_assign(case=case, actor=user, department=data["department"], note=data["note"])
+
+
+class SubmitReplyView(CaseActionView):
+    action = "submit_reply"
+
+    def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
+        return services.case_submit_reply(
+            case=case,
+            actor=user,
+            party_facts=data["party_facts"],
+            inspection=data["inspection"],
+            violations=data["violations"],
+            decision=data["decision"],
+            communication=data["communication"],
+        )
+
+
+class ApproveView(CaseActionView):
+    action = "approve"
+
+    def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
+        return services.case_approve(case=case, actor=user, note=data["note"])
+
+
+class ReturnView(CaseActionView):
+    action = "return"
+
+    def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
+        return services.case_return(case=case, actor=user, note=data["note"])
+
+
+class RequestExtensionView(CaseActionView):
+    action = "request_extension"
+
+    def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
+        return services.case_request_extension(
+            case=case, actor=user, days=data["days"], reason=data["reason"]
+        )
+
+
+class DecideExtensionView(CaseActionView):
+    action = "decide_extension"
+
+    def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
+        extension: Extension = data["extension"]
+        return services.case_decide_extension(
+            case=case, actor=user, extension=extension, approved=data["approved"], note=data["note"]
+        )
+
+
+class SuperviseView(CaseActionView):
+    action = "supervise"
+
+    def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
+        return services.case_supervise(
+            case=case, actor=user, instruction=data["instruction"], answer_due=data["answer_due"]
+        )
+
+
+class AnswerSupervisionView(CaseActionView):
+    action = "answer_supervision"
+
+    def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
+        order: SupervisionOrder = data["order"]
+        return services.case_answer_supervision(case=case, actor=user, order=order, answer=data["answer"])
+
+
+ACTION_VIEWS: list[type[CaseActionView]] = [
+    AcceptView,
+    AnswerView,
+    HandOverView,
+    EscalateView,
+    RerouteView,
+    MarkDuplicateView,
+    AssignView,
+    SubmitReplyView,
+    ApproveView,
+    ReturnView,
+    RequestExtensionView,
+    DecideExtensionView,
+    SuperviseView,
+    AnswerSupervisionView,
+]

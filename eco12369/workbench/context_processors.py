@@ -1,0 +1,97 @@
+"""The workbench navigation, built in Python and filtered by role.
+
+Each item is resolved with ``reverse()``; an area whose URLs do not exist yet is simply left out, so links
+to areas built later appear by themselves once their URLs are included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from eco12369.orgs.models import Role, User
+
+from .queues import CASE_ROLES, works_on_cases
+
+Predicate = Callable[[User], bool]
+
+
+def _roles(*roles: str) -> Predicate:
+    wanted = frozenset(roles)
+    return lambda user: bool(user.agency_id is not None and user.role_set & wanted)
+
+
+def _city_centre(*roles: str) -> Predicate:
+    wanted = frozenset(roles)
+    return lambda user: bool(user.is_city_centre and user.role_set & wanted)
+
+
+def _assessment(user: User) -> bool:
+    if user.agency_id is None:
+        return False
+    if user.is_city_centre:
+        return bool(user.role_set & CASE_ROLES)
+    return bool(user.role_set & {Role.HEAD, Role.REVIEWER})
+
+
+def _admin(user: User) -> bool:
+    return bool(user.is_superuser or user.has_role(Role.ADMIN))
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url_name: str
+    label: str
+    allowed: Predicate | None  # None: public, shown to everyone
+
+
+NAV: list[NavItem] = [
+    NavItem("workbench:queue", "待办队列", works_on_cases),
+    NavItem("workbench:search", "举报件查询", works_on_cases),
+    NavItem("oversight:supervision", "督办", _roles(Role.OPERATOR, Role.HEAD, Role.REVIEWER)),
+    NavItem("oversight:spot_checks", "抽查", _city_centre(Role.OPERATOR, Role.HEAD, Role.REVIEWER)),
+    NavItem("oversight:assessment", "考核", _assessment),
+    NavItem("oversight:performance", "人员绩效", _roles(Role.HEAD, Role.REVIEWER)),
+    NavItem("stats:monthly_list", "月报", _roles(Role.OPERATOR, Role.REVIEWER, Role.HEAD)),
+    NavItem("disclosure:index", "信息公开", None),
+    NavItem("admin:index", "系统管理", _admin),
+]
+
+
+def nav_for(request: HttpRequest) -> list[dict[str, Any]]:
+    user = getattr(request, "user", None)
+    authenticated = bool(user is not None and user.is_authenticated)
+    items: list[dict[str, Any]] = []
+    for item in NAV:
+        if item.allowed is not None and not (authenticated and item.allowed(user)):  # type: ignore[arg-type]
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        items.append({"key": item.url_name, "label": item.label, "url": url, "active": False})
+    # The longest matching prefix is the active item ("/" would match everything).
+    best = max(
+        (i for i in items if i["url"] != "/" and request.path.startswith(i["url"])),
+        key=lambda i: len(i["url"]),
+        default=None,
+    )
+    if best is not None:
+        best["active"] = True
+    return items
+
+
+def workbench(request: HttpRequest) -> dict[str, Any]:
+    """``workbench_nav`` is computed only when a template uses it (pages outside the workbench pay nothing)."""
+    cache: list[list[dict[str, Any]]] = []
+
+    def nav() -> list[dict[str, Any]]:
+        if not cache:
+            cache.append(nav_for(request))
+        return cache[0]
+
+    return {"workbench_nav": nav}

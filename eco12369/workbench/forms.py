@@ -1,0 +1,264 @@
+"""Forms of the workbench: login, search, and one form per workflow action (DESIGN §3).
+
+Forms only check the shape of the input; the rules (who, when, which state) are the state machine's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import QuerySet
+
+from eco12369.cases.models import Case, Category, Extension, Kind, State, SupervisionOrder
+from eco12369.cases.selectors import case_get_for
+from eco12369.orgs.models import Agency, Department, Region, User
+
+EMPTY_CHOICE = [("", "—— 不变 ——")]
+ANY_CHOICE = [("", "全部")]
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.CharField(
+        label="用户名",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        label="密码", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    error_messages = {
+        "invalid_login": "用户名或密码不正确。",
+        "inactive": "该账号已停用。",
+    }
+
+
+def _textarea(rows: int = 3, placeholder: str = "") -> forms.Textarea:
+    attrs: dict[str, Any] = {"rows": rows}
+    if placeholder:
+        attrs["placeholder"] = placeholder
+    return forms.Textarea(attrs=attrs)
+
+
+# ------------------------------------------------------------------------------- action forms
+class ActionForm(forms.Form):
+    """Base of the action forms: knows the case and the user, for choices that depend on them."""
+
+    def __init__(self, *args: Any, case: Case, user: User, **kwargs: Any) -> None:
+        self.case = case
+        self.user = user
+        kwargs.setdefault("prefix", self.prefix_name)
+        super().__init__(*args, **kwargs)
+        self.setup()
+
+    prefix_name = ""
+
+    def setup(self) -> None:
+        """Fill choices that depend on the case or the user."""
+
+
+class AcceptForm(ActionForm):
+    prefix_name = "accept"
+    kind = forms.ChoiceField(label="类型", choices=EMPTY_CHOICE + list(Kind.choices), required=False)
+    category = forms.ChoiceField(
+        label="污染类别", choices=EMPTY_CHOICE + list(Category.choices), required=False
+    )
+    note = forms.CharField(label="受理说明", required=False, widget=_textarea(2))
+
+
+class AnswerForm(ActionForm):
+    prefix_name = "answer"
+    kind = forms.ChoiceField(label="类型", choices=EMPTY_CHOICE + list(Kind.choices), required=False)
+    category = forms.ChoiceField(
+        label="污染类别", choices=EMPTY_CHOICE + list(Category.choices), required=False
+    )
+    text = forms.CharField(
+        label="答复意见",
+        widget=_textarea(4, "不属于受理范围的举报、咨询、建议等事项的答复内容，经审核后发送给举报人"),
+    )
+
+
+class HandOverForm(ActionForm):
+    prefix_name = "hand_over"
+    handover_agency = forms.ModelChoiceField(label="移交机构", queryset=Agency.objects.none())
+    text = forms.CharField(
+        label="告知举报人的内容", widget=_textarea(3, "说明移交原因及承办机构，经审核后告知举报人")
+    )
+
+    def setup(self) -> None:
+        field = self.fields["handover_agency"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Agency.objects.filter(kind=Agency.Kind.OUTSIDE).order_by("name")
+
+
+class EscalateForm(ActionForm):
+    prefix_name = "escalate"
+    reason = forms.CharField(label="申请理由", widget=_textarea(3, "说明超出本级管理权限的原因"))
+
+
+class RerouteForm(ActionForm):
+    prefix_name = "reroute"
+    target_agency = forms.ModelChoiceField(label="改派至", queryset=Agency.objects.none())
+    reason = forms.CharField(label="改派理由", widget=_textarea(2))
+
+    def setup(self) -> None:
+        field = self.fields["target_agency"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = (
+            Agency.objects.filter(kind__in=(Agency.Kind.CITY_CENTRE, Agency.Kind.DISTRICT_BUREAU))
+            .exclude(pk=self.case.agency_id)
+            .order_by("region__code", "kind")
+        )
+
+
+class MarkDuplicateForm(ActionForm):
+    prefix_name = "mark_duplicate"
+    duplicate_of = forms.CharField(label="原举报件编号", max_length=32)
+
+    def clean_duplicate_of(self) -> Case:
+        number = self.cleaned_data["duplicate_of"].strip().upper()
+        original = case_get_for(user=self.user, number=number)
+        if original is None:
+            raise forms.ValidationError("未找到该编号的举报件。")
+        return original
+
+
+class AssignForm(ActionForm):
+    prefix_name = "assign"
+    department = forms.ModelChoiceField(label="承办部门", queryset=Department.objects.none())
+    note = forms.CharField(label="批转意见", required=False, widget=_textarea(2))
+
+    def setup(self) -> None:
+        field = self.fields["department"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Department.objects.filter(agency_id=self.case.agency_id).order_by("id")
+        if self.case.department_id:
+            field.initial = self.case.department_id
+
+
+class SubmitReplyForm(ActionForm):
+    """Art. 10: the five required parts of a handling reply."""
+
+    prefix_name = "submit_reply"
+    party_facts = forms.CharField(label="被举报对象基本情况", widget=_textarea(3))
+    inspection = forms.CharField(label="现场检查及核实情况", widget=_textarea(3))
+    violations = forms.CharField(
+        label="存在的环境违法问题", widget=_textarea(3, "未发现违法问题的，请写明“未发现”")
+    )
+    decision = forms.CharField(label="环保部门处理意见", widget=_textarea(3))
+    communication = forms.CharField(label="与举报人沟通答复情况", widget=_textarea(3))
+
+
+class ApproveForm(ActionForm):
+    prefix_name = "approve"
+    note = forms.CharField(label="审核意见", required=False, widget=_textarea(2, "同意"))
+
+
+class ReturnForm(ActionForm):
+    prefix_name = "return"
+    note = forms.CharField(label="退回意见", widget=_textarea(2, "说明需要修改的内容"))
+
+
+class RequestExtensionForm(ActionForm):
+    prefix_name = "request_extension"
+    days = forms.IntegerField(label="延长天数", min_value=1, max_value=30)
+    reason = forms.CharField(label="延期理由", widget=_textarea(2, "情况复杂或有特殊情况的具体说明"))
+
+
+class DecideExtensionForm(ActionForm):
+    prefix_name = "decide_extension"
+    extension = forms.ModelChoiceField(label="延期申请", queryset=Extension.objects.none(), empty_label=None)
+    approved = forms.TypedChoiceField(
+        label="审批结果",
+        choices=[("1", "批准延期"), ("0", "不予批准")],
+        coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
+        initial="1",
+    )
+    note = forms.CharField(label="批示", required=False, widget=_textarea(2))
+
+    def setup(self) -> None:
+        field = self.fields["extension"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Extension.objects.filter(case=self.case, status=Extension.Status.PENDING)
+        field.label_from_instance = lambda e: f"延长{e.days}日：{e.reason}"  # type: ignore[method-assign]
+
+
+class SuperviseForm(ActionForm):
+    prefix_name = "supervise"
+    instruction = forms.CharField(label="督办意见", widget=_textarea(3))
+    answer_due = forms.DateField(label="回复期限", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class AnswerSupervisionForm(ActionForm):
+    prefix_name = "answer_supervision"
+    order = forms.ModelChoiceField(label="督办单", queryset=SupervisionOrder.objects.none(), empty_label=None)
+    answer = forms.CharField(label="办理情况回复", widget=_textarea(3))
+
+    def setup(self) -> None:
+        field = self.fields["order"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = SupervisionOrder.objects.filter(case=self.case, answered_at__isnull=True)
+        field.label_from_instance = lambda o: f"{o.issued_at:%Y-%m-%d} 督办（{o.answer_due:%m月%d日}前回复）"  # type: ignore[method-assign]
+
+
+ACTION_FORMS: dict[str, type[ActionForm]] = {
+    "accept": AcceptForm,
+    "answer": AnswerForm,
+    "hand_over": HandOverForm,
+    "escalate": EscalateForm,
+    "reroute": RerouteForm,
+    "mark_duplicate": MarkDuplicateForm,
+    "assign": AssignForm,
+    "submit_reply": SubmitReplyForm,
+    "approve": ApproveForm,
+    "return": ReturnForm,
+    "request_extension": RequestExtensionForm,
+    "decide_extension": DecideExtensionForm,
+    "supervise": SuperviseForm,
+    "answer_supervision": AnswerSupervisionForm,
+}
+
+
+# ------------------------------------------------------------------------------------- search
+class SearchForm(forms.Form):
+    number = forms.CharField(label="编号", required=False, max_length=32)
+    district = forms.ModelChoiceField(
+        label="所属区", queryset=Region.objects.none(), required=False, empty_label="全部"
+    )
+    kind = forms.ChoiceField(label="类型", choices=ANY_CHOICE + list(Kind.choices), required=False)
+    category = forms.ChoiceField(
+        label="污染类别", choices=ANY_CHOICE + list(Category.choices), required=False
+    )
+    state = forms.ChoiceField(label="状态", choices=ANY_CHOICE + list(State.choices), required=False)
+    received_from = forms.DateField(
+        label="接收日期自", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    received_to = forms.DateField(label="至", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    reported_party = forms.CharField(label="被举报对象", required=False, max_length=100)
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["district"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = districts_visible_to(user)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start: dt.date | None = data.get("received_from")
+        end: dt.date | None = data.get("received_to")
+        if start and end and start > end:
+            raise forms.ValidationError("开始日期不能晚于结束日期。")
+        return data
+
+
+def districts_visible_to(user: User) -> QuerySet[Region]:
+    districts = Region.objects.filter(level=Region.Level.DISTRICT).order_by("code")
+    agency = user.agency
+    if agency is None:
+        return districts.none()
+    if agency.kind == Agency.Kind.CITY_CENTRE:
+        return districts
+    return districts.filter(pk=agency.region_id)
