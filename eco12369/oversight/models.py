@@ -1,0 +1,159 @@
+"""Oversight by the city centre (Art. 14, 18): duplicate candidates, spot checks, assessment weights.
+
+Supervision orders live in the cases app (``cases.SupervisionOrder``) because they sit on the case's
+timeline; this app lists them and calls ``case_supervise`` / ``case_answer_supervision``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from eco12369.cases.models import Case
+from eco12369.orgs.models import Region
+
+
+class CaseFingerprint(models.Model):
+    """What the duplicate finder looks cases up by, in indexed columns: the normalised reported party and the
+    ~1 km grid cell of the coordinates, each with the time of receipt. Written with the case (post_save)."""
+
+    case = models.OneToOneField(Case, primary_key=True, on_delete=models.CASCADE, related_name="fingerprint")
+    party_key = models.CharField(_("被举报对象（规范化）"), max_length=100, blank=True)
+    geo_cell = models.CharField(_("网格"), max_length=24, blank=True)
+    received_at = models.DateTimeField(_("接收时间"))
+    tokens = models.TextField(
+        _("分词"), blank=True
+    )  # jieba content words, space-separated; "" until computed
+    tokenized = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("举报件特征")
+        verbose_name_plural = _("举报件特征")
+        indexes = [
+            models.Index(fields=["party_key", "received_at"], name="fingerprint_party_received"),
+            models.Index(fields=["geo_cell", "received_at"], name="fingerprint_cell_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.party_key} {self.geo_cell}"
+
+
+class DuplicateCandidate(models.Model):
+    """An earlier case that may report the same matter as ``case``, with the detector's scores."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="duplicate_candidates")
+    candidate = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField(_("相似度"))
+    party_score = models.FloatField(_("被举报对象相似度"), null=True, blank=True)
+    place_score = models.FloatField(_("地点相似度"), null=True, blank=True)
+    text_score = models.FloatField(_("内容相似度"))
+    distance_m = models.FloatField(_("距离（米）"), null=True, blank=True)
+    veto = models.CharField(_("排除原因"), max_length=50, blank=True)
+    found_at = models.DateTimeField(_("发现时间"))
+
+    class Meta:
+        verbose_name = _("疑似重复举报")
+        verbose_name_plural = _("疑似重复举报")
+        ordering = ["-score", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "candidate"], name="duplicate_candidate_unique")
+        ]
+        indexes = [models.Index(fields=["case", "-score"], name="duplicate_case_score")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}≈{self.candidate_id} {self.score:.2f}"
+
+    @property
+    def likely(self) -> bool:
+        from .duplicates import DUPLICATE_THRESHOLD
+
+        return self.score >= DUPLICATE_THRESHOLD
+
+
+class SpotCheck(models.Model):
+    """抽查 (Art. 14): a seeded, stratified random sample of one month's closed cases."""
+
+    month = models.DateField(_("月份"), unique=True)  # the first day of the month
+    seed = models.BigIntegerField(_("随机种子"))
+    per_district = models.PositiveSmallIntegerField(_("每区抽查件数"))
+    drawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    drawn_at = models.DateTimeField(_("抽取时间"))
+    note = models.TextField(_("说明"), blank=True)
+
+    class Meta:
+        verbose_name = _("抽查")
+        verbose_name_plural = _("抽查")
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y年%m月}抽查"
+
+
+class SpotCheckItem(models.Model):
+    """One sampled case, scored on the checklist. ``auto`` keeps what the platform computed; the fields hold
+    the final values (a reviewer may change them, with a note). None: the item does not apply."""
+
+    CHECKS = ("on_time", "reply_complete", "evidence", "reporter_informed")
+
+    spot_check = models.ForeignKey(SpotCheck, on_delete=models.CASCADE, related_name="items")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="spot_check_items")
+    region = models.ForeignKey(Region, verbose_name=_("所属区"), on_delete=models.PROTECT, related_name="+")
+    on_time = models.BooleanField(_("按期办结"), null=True)
+    reply_complete = models.BooleanField(_("答复意见要素齐全"), null=True)
+    evidence = models.BooleanField(_("有调查取证材料"), null=True)
+    reporter_informed = models.BooleanField(_("已告知举报人"), null=True)
+    auto = models.JSONField(_("系统核查结果"), default=dict)
+    score = models.FloatField(_("得分"), null=True)
+    note = models.TextField(_("抽查意见"), blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("复核时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("抽查结果")
+        verbose_name_plural = _("抽查结果")
+        ordering = ["region__code", "case__number"]
+        constraints = [models.UniqueConstraint(fields=["spot_check", "case"], name="spot_check_item_unique")]
+        indexes = [models.Index(fields=["spot_check", "region"], name="spot_item_check_region")]
+
+    def __str__(self) -> str:
+        return f"{self.spot_check} {self.case_id}"
+
+
+class AssessmentScheme(models.Model):
+    """考核 (Art. 14): the weights of the district assessment. The newest row is in force."""
+
+    name = models.CharField(_("名称"), max_length=100, default="区级举报办理考核")
+    w_confirm_on_time = models.PositiveSmallIntegerField(_("按期确认率权重"), default=20)
+    w_close_on_time = models.PositiveSmallIntegerField(_("按期办结率权重"), default=25)
+    w_extension = models.PositiveSmallIntegerField(_("未延期率权重"), default=10)
+    w_spot_check = models.PositiveSmallIntegerField(_("抽查得分权重"), default=20)
+    w_supervision = models.PositiveSmallIntegerField(_("督办按期回复率权重"), default=15)
+    w_repeat = models.PositiveSmallIntegerField(_("非重复举报率权重"), default=10)
+    repeat_threshold = models.PositiveSmallIntegerField(_("重复举报认定次数"), default=3)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("考核权重")
+        verbose_name_plural = _("考核权重")
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    WEIGHT_FIELDS = (
+        "w_confirm_on_time",
+        "w_close_on_time",
+        "w_extension",
+        "w_spot_check",
+        "w_supervision",
+        "w_repeat",
+    )
+
+    def weights(self) -> dict[str, int]:
+        return {name.removeprefix("w_"): getattr(self, name) for name in self.WEIGHT_FIELDS}
