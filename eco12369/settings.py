@@ -69,6 +69,10 @@ INSTALLED_APPS = [
     "eco12369.stats",
     "eco12369.audit",
     "eco12369.open311",
+    "eco12369.accounts",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -79,9 +83,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "eco12369.accounts.middleware.OtpRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "eco12369.urls"
@@ -130,7 +137,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "eco12369.accounts.validators.ComplexityValidator"},
 ]
+if TESTING:  # PBKDF2's deliberate slowness only slows the suite down
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# --- Sign-in security (MLPS 2.0 level 3): lockout after repeated failures, TOTP for sensitive roles.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# The test client's login() passes no request, which django-axes needs: the suite turns it on where it
+# tests lockout. TOTP likewise; ./scripts/demo turns it off so every demo login works without a phone.
+AXES_ENABLED = env_bool("ECO_AXES_ENABLED", not TESTING)
+AXES_FAILURE_LIMIT = int(env("ECO_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(env("ECO_LOGIN_COOLOFF_HOURS", "0.5"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "eco12369.accounts.views.locked_out"
+AXES_VERBOSE = False
+ECO_OTP_ENFORCE = env_bool("ECO_OTP_ENFORCE", not TESTING)
+OTP_TOTP_ISSUER = "12369环保举报平台"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -160,7 +187,9 @@ MEDIA_URL = "/media-not-served/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-SESSION_COOKIE_AGE = int(env("ECO_SESSION_SECONDS", str(8 * 3600)))
+# Idle timeout: the session ends after 30 minutes without a request (each request renews it).
+SESSION_COOKIE_AGE = int(env("ECO_SESSION_IDLE_SECONDS", str(30 * 60)))
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

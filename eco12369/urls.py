@@ -5,7 +5,11 @@ from eco12369.open311.api import api as open311_api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("account/", include("eco12369.accounts.urls", namespace="accounts")),
     path("portal/", include("eco12369.portal.urls", namespace="portal")),
+    path("wechat/", include("eco12369.wechat.urls", namespace="wechat")),
     path("open311/v2/", open311_api.urls),
+    path("stats/", include("eco12369.stats.urls", namespace="stats")),
+    path("disclosure/", include("eco12369.stats.disclosure_urls", namespace="disclosure")),
     path("", include("eco12369.workbench.urls")),
 ]
