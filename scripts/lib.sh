@@ -44,7 +44,11 @@ venv_install() {
   [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
   [ -z "$extras" ] && [ -f "$VENV/.eco12369-installed-test" ] &&
     [ "$(cat "$VENV/.eco12369-installed-test")" = "$want" ] && return 0
-  "$PY" -m pip install --quiet --disable-pip-version-check --progress-bar off -e "$spec" ||
+  # (The grep hides pip's notes about configured local package folders that do not exist.)
+  # (Both scripts run with pipefail, so a failing pip fails the pipeline.)
+  if ! "$PY" -m pip install --quiet --disable-pip-version-check --progress-bar off -e "$spec" 2>&1 |
+    { grep -v "^WARNING: Location 'file:" || true; }; then
     die "安装依赖失败 / pip install failed."
+  fi
   echo "$want" >"$stamp"
 }
