@@ -1,0 +1,134 @@
+"""The reporter's identity: WeChat web authorisation against the simulator, with wechatpy's client."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from django.test import Client
+
+from eco12369.cases.models import Case
+from eco12369.wechat.simulator import Simulator
+
+from .helpers import form_data, oauth_login
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unidentified_visitor_is_sent_to_wechat_authorisation(
+    tianjin: None, wechat_simulator: Simulator
+) -> None:
+    response = Client().get("/portal/report/")
+    assert response.status_code == 302
+    url = urlsplit(response["Location"])
+    assert f"{url.scheme}://{url.netloc}/" == wechat_simulator.url.rstrip("/") + "/"
+    assert url.path == "/connect/oauth2/authorize"
+    query = parse_qs(url.query)
+    assert query["appid"] == ["wx12369simulator"]
+    assert query["scope"] == ["snsapi_base"]
+    assert query["redirect_uri"] == ["http://testserver/portal/oauth/callback/"]
+    assert len(query["state"][0]) >= 24
+
+
+def test_round_trip_identifies_the_reporter_and_returns_to_the_page(
+    tianjin: None, wechat_simulator: Simulator
+) -> None:
+    client = Client()
+    response = oauth_login(client, wechat_simulator, "oREPORTER1", start="/portal/mine/")
+    assert response.status_code == 302
+    assert response["Location"] == "/portal/mine/"
+    cookie = response.cookies["sessionid"]
+    assert cookie["httponly"] is True
+    page = client.get("/portal/mine/")
+    assert page.status_code == 200
+    assert "我的举报" in page.content.decode()
+
+
+def test_identified_reporter_files_under_their_openid(tianjin: None, wechat_simulator: Simulator) -> None:
+    client = Client()
+    oauth_login(client, wechat_simulator, "oREPORTER2")
+    response = client.post("/portal/report/", form_data())
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert case.reporter_openid == "oREPORTER2"
+
+
+def _authorised_callback(client: Client, sim: Simulator, openid: str) -> str:
+    start = client.get("/portal/report/")
+    back = requests.get(start["Location"], cookies={"sim_openid": openid}, allow_redirects=False, timeout=5)
+    url = urlsplit(back.headers["Location"])
+    return f"{url.path}?{url.query}"
+
+
+def test_callback_with_a_forged_state_is_refused(tianjin: None, wechat_simulator: Simulator) -> None:
+    client = Client()
+    callback = _authorised_callback(client, wechat_simulator, "oVICTIM")
+    forged = callback.replace("state=", "state=x")
+    response = client.get(forged)
+    assert response.status_code == 400
+    assert "登录状态已失效" in response.content.decode()
+    assert client.get("/portal/mine/").status_code == 302  # still not identified
+
+
+def test_callback_started_in_another_browser_is_refused(tianjin: None, wechat_simulator: Simulator) -> None:
+    """Login CSRF: an attacker's code and state, replayed into the victim's browser, identify nobody."""
+    attacker, victim = Client(), Client()
+    callback = _authorised_callback(attacker, wechat_simulator, "oATTACKER")
+    victim.get("/portal/report/")  # the victim has a session with states of its own
+    response = victim.get(callback)
+    assert response.status_code == 400
+    victim_page = victim.get("/portal/mine/")
+    assert victim_page.status_code == 302
+
+
+def test_callback_cannot_be_replayed(tianjin: None, wechat_simulator: Simulator) -> None:
+    client = Client()
+    callback = _authorised_callback(client, wechat_simulator, "oREPLAY")
+    assert client.get(callback).status_code == 302
+    again = client.get(callback)
+    assert again.status_code == 400
+
+
+def test_invalid_code_is_refused_with_a_clear_message(tianjin: None, wechat_simulator: Simulator) -> None:
+    client = Client()
+    callback = _authorised_callback(client, wechat_simulator, "oBADCODE")
+    url = urlsplit(callback)
+    query = parse_qs(url.query)
+    response = client.get(url.path, {"code": "not-a-code", "state": query["state"][0]})
+    assert response.status_code == 400
+    assert "微信授权失败" in response.content.decode()
+    assert client.get("/portal/mine/").status_code == 302
+
+
+def test_declined_authorisation_explains_why(tianjin: None, wechat_simulator: Simulator) -> None:
+    client = Client()
+    callback = _authorised_callback(client, wechat_simulator, "oDECLINE")
+    state = parse_qs(urlsplit(callback).query)["state"][0]
+    response = client.get("/portal/oauth/callback/", {"state": state})
+    assert response.status_code == 400
+    assert "需要您同意微信授权" in response.content.decode()
+
+
+def test_wechat_unreachable_is_a_clear_error_not_a_crash(
+    tianjin: None, wechat_simulator: Simulator, settings: Any
+) -> None:
+    client = Client()
+    callback = _authorised_callback(client, wechat_simulator, "oDOWN")
+    settings.WECHAT = {**settings.WECHAT, "API_BASE_URL": "http://127.0.0.1:9/"}
+    response = client.get(callback)
+    assert response.status_code == 400
+    assert "微信授权失败" in response.content.decode()
+
+
+def test_unidentified_post_writes_nothing(tianjin: None, wechat_simulator: Simulator) -> None:
+    response = Client().post("/portal/report/", form_data())
+    assert response.status_code == 302
+    assert not Case.objects.exists()
+
+
+def test_next_page_never_leaves_the_portal(tianjin: None, wechat_simulator: Simulator) -> None:
+    client = Client()
+    response = oauth_login(client, wechat_simulator, "oNEXT", start="/portal/mine/?page=2")
+    assert response["Location"] == "/portal/mine/?page=2"
