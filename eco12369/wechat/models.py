@@ -1,8 +1,10 @@
-"""Messages to reporters (outbox) and the callback's de-duplication record."""
+"""The WeChat side: messages to reporters (outbox) and their delivery attempts, the callback's record of
+what WeChat pushed (the de-duplication lock), anti-replay nonces, and each reporter's conversation state."""
 
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -24,9 +26,16 @@ class OutboxMessage(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("待发送")
+        SENDING = "sending", _("发送中")
         SENT = "sent", _("已发送")
         WAITING = "waiting", _("等待可用通道")
         FAILED = "failed", _("发送失败")
+
+    class Channel(models.TextChoices):
+        PASSIVE = "passive", _("被动回复")
+        CUSTOM = "custom", _("客服消息")
+        SUBSCRIBE = "subscribe", _("订阅通知")
+        H5 = "h5", _("H5页面")
 
     case = models.ForeignKey(
         "cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="outbox_messages"
@@ -38,10 +47,14 @@ class OutboxMessage(models.Model):
     template = models.CharField(_("模板"), max_length=20, choices=Template.choices)
     text = models.TextField(_("内容"))
     status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.PENDING)
-    channel = models.CharField(_("通道"), max_length=20, blank=True)
+    channel = models.CharField(_("通道"), max_length=20, blank=True, choices=Channel.choices)
     channel_reason = models.CharField(_("通道说明"), max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A worker owns a row while it sends it: ``claim_token`` fences its final write, ``claimed_at`` lets
+    # the sweep take the row back when the worker died (the lease ran out).
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -50,7 +63,125 @@ class OutboxMessage(models.Model):
         verbose_name = _("待发消息")
         verbose_name_plural = _("待发消息")
         ordering = ["id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_status_next")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_status_next"),
+            models.Index(fields=["openid", "status"], name="outbox_openid_status"),
+            models.Index(fields=["openid", "channel", "sent_at"], name="outbox_openid_channel_sent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_template_display()} → {self.openid[:6]}…"
+
+
+class DeliveryAttempt(models.Model):
+    """One try to deliver an outbox message, successful or not (issue #3: every attempt is recorded)."""
+
+    message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="delivery_attempts")
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+    channel = models.CharField(_("通道"), max_length=20, choices=OutboxMessage.Channel.choices, blank=True)
+    ok = models.BooleanField(_("成功"), default=False)
+    errcode = models.IntegerField(null=True, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("发送记录")
+        verbose_name_plural = _("发送记录")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} {self.channel} {'ok' if self.ok else 'fail'}"
+
+
+class InboundMessage(models.Model):
+    """A message or event WeChat pushed to the callback. ``dedupe_key`` is unique: inserting it is the lock
+    that makes a re-delivered message (WeChat retries after 5 s, up to three times) a no-op."""
+
+    class Status(models.TextChoices):
+        PROCESSED = "processed", _("已处理")
+        DEFERRED = "deferred", _("超时转后台")
+
+    dedupe_key = models.CharField(max_length=250, unique=True)
+    openid = models.CharField(max_length=200, db_index=True)
+    msg_type = models.CharField(max_length=30)
+    event = models.CharField(max_length=60, blank=True)
+    msg_id = models.CharField(max_length=64, blank=True)
+    content = models.TextField(blank=True)
+    wechat_created_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROCESSED)
+    reply_text = models.TextField(_("被动回复"), blank=True)
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="wechat_messages"
+    )
+    raw = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("微信来信")
+        verbose_name_plural = _("微信来信")
+        ordering = ["received_at", "id"]
+
+    def __str__(self) -> str:
+        return self.dedupe_key
+
+
+class SeenNonce(models.Model):
+    """Callback (timestamp, nonce) pairs seen in the last minutes: a replayed request is refused."""
+
+    key = models.CharField(max_length=200, unique=True)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Conversation(models.Model):
+    """What the platform knows about one reporter's chat: the draft report being put together, when they
+    last wrote (the 48-hour customer-service window) and whether they accepted subscription notices."""
+
+    class State(models.TextChoices):
+        IDLE = "idle", _("空闲")
+        DRAFTING = "drafting", _("正在填写举报")
+
+    openid = models.CharField(max_length=200, unique=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.IDLE)
+    subscribed = models.BooleanField(_("已关注"), default=True)
+    notify_consent = models.BooleanField(_("同意接收订阅通知"), default=False)
+    last_inbound_at = models.DateTimeField(_("最近来信时间"), null=True, blank=True)
+    draft_text = models.TextField(blank=True)
+    draft_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    draft_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    draft_label = models.CharField(max_length=300, blank=True)
+    draft_started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("微信会话")
+        verbose_name_plural = _("微信会话")
+
+    def __str__(self) -> str:
+        return f"{self.openid[:6]}… {self.state}"
+
+
+class DraftPhoto(models.Model):
+    """A photo sent in chat for the draft report; fetched from WeChat (``media/get``) in the background."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="photos")
+    media_id = models.CharField(max_length=200)
+    pic_url = models.URLField(max_length=1000, blank=True)
+    file = models.FileField(upload_to="wechat/drafts/%Y/%m/", blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "media_id"], name="draftphoto_unique_media")
+        ]
+
+    def __str__(self) -> str:
+        return self.media_id

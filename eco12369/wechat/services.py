@@ -2,22 +2,103 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
-from .models import OutboxMessage
+from django.db import transaction
+from django.utils import timezone
+
+from .models import DeliveryAttempt, OutboxMessage
 
 if TYPE_CHECKING:
     from eco12369.cases.models import Case, Reply
 
+logger = logging.getLogger(__name__)
 
-def outbox_write(*, case: Case | None, template: str, text: str, reply: Reply | None = None, openid: str = "") -> OutboxMessage:
+
+def outbox_write(
+    *, case: Case | None, template: str, text: str, reply: Reply | None = None, openid: str = ""
+) -> OutboxMessage:
     """Queue a message to the case's reporter. Call inside the transaction of the change that causes it.
 
     Only fixed templates (``cases.notices``) and replies a reviewer approved come here (Art. 11, 16).
+    Delivery is enqueued when the transaction commits; if that enqueue is lost, the sweep finds the row.
     """
     recipient = openid or (case.reporter_openid if case is not None else "")
     if not recipient:
         raise ValueError("outbox_write needs a recipient openid")
+    if template not in OutboxMessage.Template.values:
+        raise ValueError(f"unknown outbox template: {template}")
     if reply is not None and reply.status != reply.Status.APPROVED:
         raise ValueError("only an approved reply may reach a reporter")
-    return OutboxMessage.objects.create(case=case, reply=reply, openid=recipient, template=template, text=text)
+    message = OutboxMessage.objects.create(
+        case=case, reply=reply, openid=recipient, template=template, text=text
+    )
+    outbox_enqueue_on_commit(message_id=message.pk)
+    return message
+
+
+def outbox_enqueue_on_commit(*, message_id: int) -> None:
+    def enqueue() -> None:
+        from .tasks import deliver_outbox
+
+        deliver_outbox(message_id)
+
+    transaction.on_commit(enqueue, robust=True)
+
+
+def outbox_mark_passive(*, message: OutboxMessage) -> None:
+    """The message went out as the callback's passive reply: record it, so no worker sends it again.
+    Call in the callback's transaction; a worker only ever claims ``pending`` rows."""
+    now = timezone.now()
+    updated = OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.PENDING).update(
+        status=OutboxMessage.Status.SENT,
+        channel=OutboxMessage.Channel.PASSIVE,
+        channel_reason="举报人来信的即时回复（被动回复）",
+        sent_at=now,
+        attempts=1,
+    )
+    if updated:
+        DeliveryAttempt.objects.create(
+            message=message, at=now, channel=OutboxMessage.Channel.PASSIVE, ok=True
+        )
+
+
+def outbox_release_waiting(*, openid: str) -> int:
+    """The reporter wrote again: messages that had no channel may go now (the 48-hour window reopened)."""
+    ids = list(
+        OutboxMessage.objects.filter(openid=openid, status=OutboxMessage.Status.WAITING).values_list(
+            "id", flat=True
+        )
+    )
+    if not ids:
+        return 0
+    OutboxMessage.objects.filter(id__in=ids, status=OutboxMessage.Status.WAITING).update(
+        status=OutboxMessage.Status.PENDING, next_attempt_at=None
+    )
+    for message_id in ids:
+        outbox_enqueue_on_commit(message_id=message_id)
+    return len(ids)
+
+
+def outbox_mark_shown_on_h5(*, openid: str) -> int:
+    """The reporter opened the H5 page, where waiting messages are shown: they count as delivered."""
+    ids = list(
+        OutboxMessage.objects.filter(openid=openid, status=OutboxMessage.Status.WAITING).values_list(
+            "id", flat=True
+        )
+    )
+    now = timezone.now()
+    done = 0
+    for message_id in ids:
+        if OutboxMessage.objects.filter(pk=message_id, status=OutboxMessage.Status.WAITING).update(
+            status=OutboxMessage.Status.SENT,
+            channel=OutboxMessage.Channel.H5,
+            channel_reason="举报人在H5页面查看",
+            sent_at=now,
+        ):
+            DeliveryAttempt.objects.create(
+                message_id=message_id, at=now, channel=OutboxMessage.Channel.H5, ok=True
+            )
+            done += 1
+    return done

@@ -1,0 +1,179 @@
+"""The official-account server URL's protocol: URL verification, signature and replay checks, the three
+message modes (plain, compatible, safe/AES), safe XML parsing and the passive reply.
+
+Everything here is checked before anything is written; a rejected request leaves no trace in the database.
+Rules (DESIGN §9): ``signature`` = SHA-1 over the sorted token, timestamp and nonce; in AES mode
+``msg_signature`` = SHA-1 over the sorted token, timestamp, nonce and ciphertext; the current and the
+previous EncodingAESKey are both tried so a key change loses no message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from xml.parsers.expat import ExpatError
+
+import xmltodict
+from django.conf import settings
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.messages import BaseMessage
+from wechatpy.replies import TextReply
+from wechatpy.utils import check_signature
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_CLOCK_SKEW_SECONDS = 300
+
+_CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.DOTALL)
+_MARKUP_DECLARATION = re.compile(rb"<!")
+
+
+class CallbackError(Exception):
+    """A request the callback refuses: HTTP ``status`` and a bilingual ``message`` for the body."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Envelope:
+    """A verified, decrypted callback POST."""
+
+    mode: str  # plain | compat | safe
+    timestamp: str
+    nonce: str
+    xml: str
+    fields: dict[str, Any]
+    message: BaseMessage
+    crypto: WeChatCrypto | None
+
+    @property
+    def nonce_key(self) -> str:
+        return f"{self.timestamp}:{self.nonce}"[:200]
+
+
+def _conf() -> dict[str, Any]:
+    return settings.WECHAT  # type: ignore[no-any-return]
+
+
+def _check_signature_and_time(params: Mapping[str, str]) -> tuple[str, str]:
+    signature = params.get("signature", "")
+    timestamp = params.get("timestamp", "")
+    nonce = params.get("nonce", "")
+    if not (signature and timestamp and nonce):
+        raise CallbackError(403, "缺少签名参数 / missing signature parameters")
+    try:
+        check_signature(_conf()["TOKEN"], signature, timestamp, nonce)
+    except InvalidSignatureException:
+        raise CallbackError(403, "签名校验失败 / signature check failed") from None
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        raise CallbackError(403, "时间戳无效 / invalid timestamp") from None
+    if abs(time.time() - sent_at) > MAX_CLOCK_SKEW_SECONDS:
+        raise CallbackError(
+            403, "请求已过期（时间戳超过5分钟） / request expired (timestamp older than 5 minutes)"
+        )
+    return timestamp, nonce
+
+
+def verify_url(params: Mapping[str, str]) -> str:
+    """GET: WeChat checks the server URL; answer with ``echostr`` if the signature is ours."""
+    _check_signature_and_time(params)
+    echostr = params.get("echostr", "")
+    if not echostr:
+        raise CallbackError(400, "缺少 echostr 参数 / missing echostr")
+    return echostr
+
+
+def safe_xml(data: bytes | str) -> dict[str, Any]:
+    """Parse WeChat's XML, refusing DOCTYPE, entity declarations and any other markup declaration before
+    the parser sees them (no entity expansion, no external entities). Text inside CDATA is data."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if _MARKUP_DECLARATION.search(_CDATA.sub(b"", raw)):
+        raise CallbackError(
+            400, "XML 中不允许包含 DOCTYPE 或实体声明 / DOCTYPE and entity declarations are not allowed"
+        )
+    try:
+        doc = xmltodict.parse(raw, disable_entities=True)
+    except (ExpatError, ValueError) as exc:
+        raise CallbackError(400, f"XML 格式错误 / malformed XML: {exc}") from None
+    body = doc.get("xml") if isinstance(doc, dict) else None
+    if not isinstance(body, dict):
+        raise CallbackError(400, "XML 格式错误：根元素应为 <xml> / malformed XML: root element must be <xml>")
+    return body
+
+
+def _decrypt(
+    params: Mapping[str, str], body: dict[str, Any], timestamp: str, nonce: str
+) -> tuple[str, WeChatCrypto]:
+    msg_signature = params.get("msg_signature", "")
+    encrypted = body.get("Encrypt")
+    if not msg_signature:
+        raise CallbackError(403, "缺少 msg_signature / missing msg_signature")
+    if not isinstance(encrypted, str) or not encrypted:
+        raise CallbackError(400, "加密消息缺少 Encrypt 字段 / encrypted message without Encrypt")
+    conf = _conf()
+    keys = [k for k in (conf["ENCODING_AES_KEY"], conf.get("PREVIOUS_ENCODING_AES_KEY")) if k]
+    for key in keys:
+        crypto = WeChatCrypto(conf["TOKEN"], key, conf["APP_ID"])
+        try:
+            plain = crypto.decrypt_message({"Encrypt": encrypted}, msg_signature, timestamp, nonce)
+        except InvalidSignatureException:
+            raise CallbackError(403, "消息签名校验失败 / msg_signature check failed") from None
+        except Exception as exc:  # a wrong key gives garbage (padding, app id, decoding): try the next key
+            logger.debug("decryption with one EncodingAESKey failed: %s", exc.__class__.__name__)
+            continue
+        return str(plain), crypto
+    raise CallbackError(400, "无法解密消息 / cannot decrypt the message")
+
+
+def open_envelope(*, params: Mapping[str, str], body: bytes) -> Envelope:
+    """POST: verify, decrypt and parse. Raises ``CallbackError`` (403/400/413) and writes nothing."""
+    if len(body) > MAX_BODY_BYTES:
+        raise CallbackError(413, "消息体超过1 MiB / body larger than 1 MiB")
+    timestamp, nonce = _check_signature_and_time(params)
+    outer = safe_xml(body)
+    crypto: WeChatCrypto | None = None
+    if params.get("encrypt_type", "raw").lower() == "aes":
+        xml, crypto = _decrypt(params, outer, timestamp, nonce)
+        fields = safe_xml(xml)
+        mode = "compat" if "MsgType" in outer else "safe"
+    elif "Encrypt" in outer and "MsgType" not in outer:
+        raise CallbackError(
+            403, "加密消息缺少 encrypt_type/msg_signature / encrypted message without msg_signature"
+        )
+    else:
+        xml, fields, mode = body.decode("utf-8", "replace"), outer, "plain"
+    for required in ("ToUserName", "FromUserName", "CreateTime", "MsgType"):
+        if not isinstance(fields.get(required), str) or not fields[required]:
+            raise CallbackError(400, f"XML 缺少字段 {required} / missing field {required}")
+    if not fields["CreateTime"].isdigit():
+        raise CallbackError(400, "CreateTime 无效 / invalid CreateTime")
+    try:
+        message = parse_message(xml)
+    except Exception as exc:
+        raise CallbackError(
+            400, f"无法解析消息 / cannot parse the message: {exc.__class__.__name__}"
+        ) from None
+    return Envelope(
+        mode=mode, timestamp=timestamp, nonce=nonce, xml=xml, fields=fields, message=message, crypto=crypto
+    )
+
+
+def reply_body(envelope: Envelope, text: str) -> str:
+    """The passive text reply, encrypted when the request was."""
+    # Text goes into a CDATA section: its only forbidden sequence is "]]>".
+    xml = TextReply(message=envelope.message, content=text.replace("]]>", "]] >")).render()
+    if envelope.crypto is None:
+        return str(xml)
+    return str(envelope.crypto.encrypt_message(xml, envelope.nonce, str(int(time.time()))))

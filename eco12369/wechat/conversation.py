@@ -1,0 +1,506 @@
+"""What the platform does with each verified message from a reporter (issue #3 item 2).
+
+Decision: the callback processes a message *synchronously, in its own request*, and answers with a passive
+reply. The work is local (a few rows; ``case_create`` is one short transaction) and takes milliseconds,
+well inside WeChat's 5 seconds; the one slow, remote step, fetching photos from WeChat (``media/get``),
+runs in a Huey task as soon as an image arrives. Processing in order, in the request, keeps a reporter's
+messages in the order WeChat delivers them (a ``提交`` never overtakes the photo before it), and passive
+replies do not use up the 5 customer-service messages allowed in 48 hours, which later notices need.
+
+The acknowledgement written by ``case_create`` goes out as the passive reply and its outbox row is marked
+sent in the same transaction, so it is never sent twice. If the request ran long (over
+``PASSIVE_BUDGET_SECONDS``), the row stays pending and the outbox delivers it instead.
+
+De-duplication: inserting ``InboundMessage`` (unique ``dedupe_key``) is the lock. A second delivery of the
+same MsgId, even concurrent, fails that insert and creates nothing. If it arrives later than WeChat's
+retry interval (WeChat retries only when it did not get our answer in time), it gets the same passive
+reply again, which is what WeChat shows the reporter once; an earlier (concurrent) duplicate gets the
+empty answer ``success``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from eco12369.cases.models import Case, Category, Channel, Outcome, State
+from eco12369.cases.services import Intake, case_create
+from eco12369.cases.workflow import TransitionError
+from eco12369.orgs.models import Region
+
+from . import texts
+from .callback import CallbackError, Envelope
+from .client import api_client
+from .geo import district_for
+from .models import Conversation, DraftPhoto, InboundMessage, OutboxMessage, SeenNonce
+from .selectors import approved_reply_of, case_for_reporter, cases_of_reporter
+from .services import outbox_mark_passive, outbox_release_waiting
+
+logger = logging.getLogger(__name__)
+
+PASSIVE_BUDGET_SECONDS = 4.0
+WECHAT_RETRY_SECONDS = 4.5
+MAX_DRAFT_PHOTOS = 9
+MAX_DRAFT_TEXT = 5000
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+SUBMIT_FETCH_TIMEOUT = 1.5
+SUBMIT_FETCH_BUDGET = 2.0  # seconds, all photos together
+
+USER_MESSAGE_TYPES = {"text", "image", "location"}
+UNSUPPORTED_USER_TYPES = {"voice", "video", "shortvideo", "link", "file", "music", "news"}
+KNOWN_EVENTS = {"subscribe", "unsubscribe", "click", "view", "scan", "location", "subscribe_msg_popup_event"}
+
+QUERY_RE = re.compile(r"^(?:查询|查詢|查)\s*[:：]?\s*([A-Za-z]{0,6}\d{6,20})?$")
+CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
+    Category.NOISE: ("噪声", "噪音", "吵", "轰鸣", "震动", "振动", "夜间施工"),
+    Category.WATER: ("污水", "废水", "黑水", "排水", "河", "水体", "排污口", "水质", "湖", "渠"),
+    Category.AIR: (
+        "黑烟",
+        "废气",
+        "烟尘",
+        "粉尘",
+        "异味",
+        "臭味",
+        "气味",
+        "烟囱",
+        "焚烧",
+        "扬尘",
+        "冒烟",
+        "刺鼻",
+    ),
+    Category.HAZARDOUS_WASTE: (
+        "危废",
+        "危险废物",
+        "黑渣",
+        "废油",
+        "废液",
+        "倾倒",
+        "化学品",
+        "废酸",
+        "医疗废物",
+    ),
+}
+IMAGE_SIGNATURES: list[tuple[bytes, str, str]] = [
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+    (b"GIF87a", "image/gif", "gif"),
+    (b"GIF89a", "image/gif", "gif"),
+]
+
+Handler = Callable[[Conversation, InboundMessage, dict[str, Any]], tuple[str, Case | None]]
+
+
+# ------------------------------------------------------------------------------------------ entry
+def message_kind(fields: dict[str, Any]) -> str | None:
+    """``text`` / ``image`` / ``location`` / ``event:<name>`` for what we handle; None otherwise."""
+    msg_type = str(fields.get("MsgType", "")).lower()
+    if msg_type in USER_MESSAGE_TYPES:
+        return msg_type
+    if msg_type == "event":
+        event = str(fields.get("Event", "")).lower()
+        return f"event:{event}" if event in KNOWN_EVENTS else None
+    return None
+
+
+def dedupe_key(fields: dict[str, Any]) -> str:
+    """MsgId for messages; FromUserName + CreateTime (+ the event's name) for events, which have none."""
+    msg_id = fields.get("MsgId")
+    if msg_id:
+        return f"msg:{msg_id}"[:250]
+    return f"evt:{fields['FromUserName']}:{fields['CreateTime']}:{str(fields.get('Event', '')).lower()}"[:250]
+
+
+def inbound_receive(*, envelope: Envelope, started: float | None = None) -> str:
+    """Record and handle one verified message; return the passive reply text ('' for none).
+
+    Raises ``CallbackError`` (a replayed nonce) with nothing written."""
+    started = time.monotonic() if started is None else started
+    fields = envelope.fields
+    kind = message_kind(fields)
+    if kind is None:
+        # Voice, video, links…: answered politely, nothing recorded. Unknown events: nothing at all.
+        return texts.UNSUPPORTED if str(fields.get("MsgType", "")).lower() != "event" else ""
+    openid = str(fields["FromUserName"])
+    key = dedupe_key(fields)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                SeenNonce.objects.create(key=envelope.nonce_key)
+        except IntegrityError:
+            raise CallbackError(
+                403, "重复的请求（nonce 已使用） / replayed request (nonce already used)"
+            ) from None
+        try:
+            with transaction.atomic():
+                inbound = InboundMessage.objects.create(
+                    dedupe_key=key,
+                    openid=openid,
+                    msg_type=str(fields["MsgType"]).lower(),
+                    event=str(fields.get("Event", ""))[:60],
+                    msg_id=str(fields.get("MsgId", ""))[:64],
+                    content=str(fields.get("Content", ""))[:MAX_DRAFT_TEXT],
+                    wechat_created_at=dt.datetime.fromtimestamp(int(fields["CreateTime"]), tz=dt.UTC),
+                    raw=envelope.xml[:20000],
+                )
+        except IntegrityError:
+            return _duplicate_reply(key)
+        conv = _conversation_locked(openid)
+        handler = HANDLERS[kind]
+        reply, case = handler(conv, inbound, fields)
+        if kind != "event:unsubscribe":
+            conv.last_inbound_at = timezone.now()
+            outbox_release_waiting(openid=openid)
+        conv.save()
+        if case is not None:
+            inbound.case = case
+            ack = (
+                OutboxMessage.objects.filter(case=case, template=OutboxMessage.Template.ACKNOWLEDGED)
+                .order_by("id")
+                .first()
+            )
+            if ack is not None and time.monotonic() - started < PASSIVE_BUDGET_SECONDS:
+                outbox_mark_passive(message=ack)
+                reply = ack.text
+            else:
+                # Too late for a passive reply WeChat would still accept: the outbox delivers it.
+                inbound.status = InboundMessage.Status.DEFERRED
+                reply = ""
+        inbound.reply_text = reply
+        inbound.save(update_fields=["case", "status", "reply_text"])
+    return reply
+
+
+def _duplicate_reply(key: str) -> str:
+    original = InboundMessage.objects.filter(dedupe_key=key).first()
+    if original is None or not original.reply_text:
+        return ""
+    if timezone.now() - original.received_at >= dt.timedelta(seconds=WECHAT_RETRY_SECONDS):
+        return original.reply_text
+    return ""
+
+
+def _conversation_locked(openid: str) -> Conversation:
+    Conversation.objects.get_or_create(openid=openid)
+    return Conversation.objects.select_for_update().get(openid=openid)
+
+
+# --------------------------------------------------------------------------------------- handlers
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\u3000", " ")).strip().strip("。.！!～~")
+
+
+def on_text(conv: Conversation, inbound: InboundMessage, fields: dict[str, Any]) -> tuple[str, Case | None]:
+    content = str(fields.get("Content") or "")
+    command = _normalise(content)
+    if command in {"提交", "提交举报", "确认提交"}:
+        return _submit(conv, inbound)
+    if command in {"取消", "取消举报", "放弃"}:
+        _draft_clear(conv)
+        return texts.CANCELLED, None
+    if command in {"帮助", "help", "HELP", "?", "？", "菜单"}:
+        return texts.HELP, None
+    if command in {"举报须知", "须知"}:
+        return texts.RULES, None
+    match = QUERY_RE.match(command)
+    if match:
+        return _status(conv.openid, match.group(1)), None
+    if not command:
+        return texts.HELP, None
+    _draft_start(conv)
+    first = not conv.draft_text
+    conv.draft_text = (conv.draft_text + "\n" + content.strip()).strip()[:MAX_DRAFT_TEXT]
+    return (texts.DRAFT_STARTED if first else texts.DRAFT_TEXT_ADDED), None
+
+
+def on_image(conv: Conversation, inbound: InboundMessage, fields: dict[str, Any]) -> tuple[str, Case | None]:
+    media_id = str(fields.get("MediaId") or "")[:200]
+    if not media_id:
+        return texts.IMAGE_MISSING, None
+    _draft_start(conv)
+    conv.save()
+    count = conv.photos.count()
+    if count >= MAX_DRAFT_PHOTOS:
+        return texts.TOO_MANY_PHOTOS, None
+    photo, created = DraftPhoto.objects.get_or_create(
+        conversation=conv, media_id=media_id, defaults={"pic_url": str(fields.get("PicUrl") or "")[:1000]}
+    )
+    if created:
+        photo_id = photo.pk
+
+        def enqueue() -> None:
+            from .tasks import fetch_draft_photo
+
+            fetch_draft_photo(photo_id)
+
+        transaction.on_commit(enqueue, robust=True)
+        count += 1
+    return texts.photo_received(
+        count, has_text=bool(conv.draft_text), has_location=conv.draft_latitude is not None
+    ), None
+
+
+def on_location(
+    conv: Conversation, inbound: InboundMessage, fields: dict[str, Any]
+) -> tuple[str, Case | None]:
+    try:
+        lat = Decimal(str(fields.get("Location_X"))).quantize(Decimal("0.000001"))
+        lng = Decimal(str(fields.get("Location_Y"))).quantize(Decimal("0.000001"))
+        if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        return texts.LOCATION_INVALID, None
+    _draft_start(conv)
+    conv.draft_latitude, conv.draft_longitude = lat, lng
+    conv.draft_label = str(fields.get("Label") or "")[:300]
+    return texts.location_received(
+        conv.draft_label, district_for(lat, lng), has_text=bool(conv.draft_text)
+    ), None
+
+
+def on_subscribe(
+    conv: Conversation, inbound: InboundMessage, fields: dict[str, Any]
+) -> tuple[str, Case | None]:
+    conv.subscribed = True
+    return texts.WELCOME, None
+
+
+def on_unsubscribe(
+    conv: Conversation, inbound: InboundMessage, fields: dict[str, Any]
+) -> tuple[str, Case | None]:
+    conv.subscribed = False
+    return "", None
+
+
+def on_click(conv: Conversation, inbound: InboundMessage, fields: dict[str, Any]) -> tuple[str, Case | None]:
+    key = str(fields.get("EventKey") or "")
+    if key == texts.MENU_RULES_KEY:
+        return texts.RULES, None
+    return texts.HELP, None
+
+
+def on_silent(conv: Conversation, inbound: InboundMessage, fields: dict[str, Any]) -> tuple[str, Case | None]:
+    return "", None
+
+
+def on_subscribe_popup(
+    conv: Conversation, inbound: InboundMessage, fields: dict[str, Any]
+) -> tuple[str, Case | None]:
+    """The reporter answered the subscription-notice prompt (订阅通知授权)."""
+    from django.conf import settings
+
+    template_id = settings.WECHAT["SUBSCRIBE_TEMPLATE_ID"]
+    box = fields.get("SubscribeMsgPopupEvent") or {}
+    items = box.get("List") if isinstance(box, dict) else None
+    if isinstance(items, dict):
+        items = [items]
+    for item in items or []:
+        if isinstance(item, dict) and item.get("TemplateId") == template_id:
+            conv.notify_consent = str(item.get("SubscribeStatusString", "")).lower() == "accept"
+    return "", None
+
+
+HANDLERS: dict[str, Handler] = {
+    "text": on_text,
+    "image": on_image,
+    "location": on_location,
+    "event:subscribe": on_subscribe,
+    "event:unsubscribe": on_unsubscribe,
+    "event:click": on_click,
+    "event:view": on_silent,
+    "event:scan": on_silent,
+    "event:location": on_silent,
+    "event:subscribe_msg_popup_event": on_subscribe_popup,
+}
+
+
+# ------------------------------------------------------------------------------------------ drafts
+def _draft_start(conv: Conversation) -> None:
+    if conv.state != Conversation.State.DRAFTING:
+        conv.state = Conversation.State.DRAFTING
+        conv.draft_started_at = timezone.now()
+
+
+def _draft_clear(conv: Conversation) -> None:
+    photos = list(conv.photos.all())
+    names = [p.file.name for p in photos if p.file]
+    DraftPhoto.objects.filter(pk__in=[p.pk for p in photos]).delete()
+    conv.state = Conversation.State.IDLE
+    conv.draft_text = ""
+    conv.draft_latitude = conv.draft_longitude = None
+    conv.draft_label = ""
+    conv.draft_started_at = None
+
+    def delete_files() -> None:
+        from django.core.files.storage import default_storage
+
+        for name in names:
+            default_storage.delete(name)
+
+    transaction.on_commit(delete_files, robust=True)
+
+
+def guess_category(text: str) -> str:
+    """A first guess from keywords (the operator confirms the category when accepting)."""
+    scores = {cat: sum(text.count(word) for word in words) for cat, words in CATEGORY_WORDS.items()}
+    best = max(scores, key=lambda c: scores[c])
+    if scores[best] == 0 or list(scores.values()).count(scores[best]) > 1:
+        return str(Category.OTHER)
+    return str(best)
+
+
+def _submit(conv: Conversation, inbound: InboundMessage) -> tuple[str, Case | None]:
+    if not conv.draft_text.strip():
+        return texts.NEED_TEXT, None
+    district_name = (
+        district_for(conv.draft_latitude, conv.draft_longitude)
+        if conv.draft_latitude is not None and conv.draft_longitude is not None
+        else None
+    )
+    district = (
+        Region.objects.filter(name=district_name, level=Region.Level.DISTRICT).first()
+        if district_name
+        else None
+    )
+    photos, missing = _draft_photo_files(conv)
+    description = conv.draft_text
+    if missing:
+        description += f"\n（另有{missing}张照片未能从微信获取）"
+    try:
+        case = case_create(
+            intake=Intake(
+                channel=Channel.WECHAT_CHAT,
+                description=description,
+                category=guess_category(conv.draft_text),
+                district=district,
+                address=conv.draft_label,
+                latitude=conv.draft_latitude,
+                longitude=conv.draft_longitude,
+                reporter_openid=conv.openid,
+                photos=photos,
+            )
+        )
+    except TransitionError as exc:
+        return exc.message, None
+    _draft_clear(conv)
+    return "", case
+
+
+def _draft_photo_files(conv: Conversation) -> tuple[list[Any], int]:
+    """The draft's photos as uploads. Photos the background task has not fetched yet are fetched now,
+    within a small time budget (this runs inside the callback's 5 seconds)."""
+    files: list[Any] = []
+    missing = 0
+    until = time.monotonic() + SUBMIT_FETCH_BUDGET
+    for index, photo in enumerate(conv.photos.order_by("id"), start=1):
+        if photo.fetched_at is None:
+            remaining = until - time.monotonic()
+            if remaining < 0.2:
+                missing += 1
+                continue
+            try:
+                _fetch_into(photo, timeout=min(SUBMIT_FETCH_TIMEOUT, remaining))
+            except Exception as exc:
+                logger.warning(
+                    "photo %s of %s not fetched at submit: %s", photo.media_id, conv.openid[:6], exc
+                )
+                missing += 1
+                continue
+        with photo.file.open("rb") as fh:
+            data = fh.read()
+        ext = photo.file.name.rsplit(".", 1)[-1] if "." in photo.file.name else "jpg"
+        files.append(SimpleUploadedFile(f"微信照片{index}.{ext}", data, content_type=photo.content_type))
+    return files, missing
+
+
+def sniff_image(data: bytes) -> tuple[str, str] | None:
+    for magic, content_type, ext in IMAGE_SIGNATURES:
+        if data.startswith(magic):
+            return content_type, ext
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", "webp"
+    return None
+
+
+def _fetch_into(photo: DraftPhoto, timeout: float) -> None:
+    """Download the photo from WeChat (``media/get``); only real images up to 10 MiB are kept."""
+    res = api_client().get("media/get", params={"media_id": photo.media_id}, timeout=timeout)
+    data = getattr(res, "content", None)
+    if not isinstance(data, bytes):
+        raise ValueError("media/get did not return a file")
+    if len(data) > MAX_PHOTO_BYTES:
+        raise ValueError("photo larger than 10 MiB")
+    sniffed = sniff_image(data)
+    if sniffed is None:
+        raise ValueError("not an image")
+    content_type, ext = sniffed
+    photo.file.save(f"{photo.pk}.{ext}", ContentFile(data), save=False)
+    photo.content_type = content_type
+    photo.size = len(data)
+    photo.fetched_at = timezone.now()
+    photo.error = ""
+    photo.save()
+
+
+def draft_photo_fetch(*, photo_id: int) -> str:
+    """Huey task body: fetch a chat photo as soon as it arrives, so ``提交`` finds it ready."""
+    photo = DraftPhoto.objects.filter(pk=photo_id, fetched_at__isnull=True).first()
+    if photo is None:
+        return "skipped"
+    try:
+        _fetch_into(photo, timeout=10)
+    except Exception as exc:
+        DraftPhoto.objects.filter(pk=photo_id).update(error=f"{exc.__class__.__name__}: {exc}"[:300])
+        return "failed"
+    return "fetched"
+
+
+# ------------------------------------------------------------------------------------------ status
+def _date(value: dt.datetime | None) -> str:
+    return timezone.localtime(value).strftime("%Y年%m月%d日") if value else "—"
+
+
+def _status(openid: str, number: str | None) -> str:
+    if not number:
+        recent = list(cases_of_reporter(openid=openid).order_by("-received_at")[:5])
+        if not recent:
+            return texts.NO_CASES
+        lines = [f"{c.number}（{c.get_state_display()}）" for c in recent]
+        return texts.RECENT_CASES.format(lines="\n".join(lines))
+    case = case_for_reporter(openid=openid, number=number)
+    if case is None:
+        return texts.NOT_FOUND.format(number=number.upper())
+    return case_public_status(case)
+
+
+def case_public_status(case: Case) -> str:
+    """What a reporter may know of their case: state, responsible agency, deadline, the approved reply."""
+    lines = [f"举报编号：{case.number}", f"当前状态：{case.get_state_display()}"]
+    if case.state == State.CLOSED:
+        lines.append(f"办结时间：{_date(case.closed_at)}")
+        if case.outcome == Outcome.DUPLICATE and case.duplicate_of is not None:
+            lines.append(f"办理结果：与编号 {case.duplicate_of.number} 的举报为同一事项，合并办理。")
+        else:
+            if case.outcome == Outcome.HANDED_OVER and case.handover_agency is not None:
+                lines.append(f"已移交：{case.handover_agency.name}")
+            reply = approved_reply_of(case=case)
+            if reply is not None:
+                lines.append("办理结果：\n" + reply.public_text())
+    else:
+        lines.append(f"负责机构：{case.agency.name}")
+        if case.state in (State.RECEIVED, State.ESCALATED):
+            lines.append(f"确认期限：{_date(case.confirm_due)}")
+        elif case.close_due:
+            lines.append(f"办结期限：{_date(case.close_due)}")
+            if case.extension_days:
+                lines.append(f"（已延期{case.extension_days}日）")
+    return "\n".join(lines)

@@ -1,0 +1,35 @@
+"""Huey tasks of the WeChat side. The database is the source of truth; these only move rows along."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+
+from . import conversation, delivery
+
+
+@db_task()
+def deliver_outbox(message_id: int) -> str:
+    return delivery.outbox_deliver(message_id=message_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def sweep_outbox() -> dict[str, int]:
+    """Every minute: take back rows of dead workers, re-enqueue what is due, forget old nonces."""
+    return delivery.outbox_sweep()
+
+
+@db_task()
+def sweep_outbox_now() -> dict[str, int]:
+    return delivery.outbox_sweep()
+
+
+@HUEY.on_startup()
+def _sweep_on_startup() -> None:
+    """A restarted consumer does not wait for the next minute to pick up what its predecessor left."""
+    sweep_outbox_now()
+
+
+@db_task()
+def fetch_draft_photo(photo_id: int) -> str:
+    return conversation.draft_photo_fetch(photo_id=photo_id)

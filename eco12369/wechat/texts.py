@@ -1,0 +1,70 @@
+"""The fixed texts of the official account's chat (approved wording; Art. 6, 16, 17)."""
+
+from __future__ import annotations
+
+MENU_RULES_KEY = "RULES"
+
+SCOPE = (
+    "本公众号受理天津市范围内的下列环境污染举报（《天津市“12369”环保微信举报工作管理暂行规定》第六条）：\n"
+    "① 工业企业超标排放大气污染物，如冒黑烟；\n"
+    "② 工业企业超标排放水污染物，如排黑水；\n"
+    "③ 工业企业超标排放噪声；\n"
+    "④ 非法排放、转移、倾倒、处置危险废物，如倒黑渣。"
+)
+
+HOW_TO = (
+    "举报方法：直接发送文字，说明被举报单位、地点、时间和污染情况；再发送现场照片（最多9张）和位置"
+    "（点“+”选“位置”）；最后回复“提交”。也可点击菜单“提交举报”填写表单。\n"
+    "回复“查询 编号”可查询办理进度，回复“取消”可放弃未提交的举报。"
+)
+
+WELCOME = (
+    "您好，欢迎关注“12369环保举报”！\n"
+    + SCOPE
+    + "\n"
+    + HOW_TO
+    + "\n我们对举报人的个人信息严格保密。情况紧急请拨打12369环保举报热线。"
+)
+
+RULES = (
+    "【举报须知】\n" + SCOPE + "\n"
+    "办理时限：收到举报后2个工作日内确认；受理后60日内办结，情况复杂的经负责人批准可延长，"
+    "延长不超过30日。办理结果经审核后通过本公众号答复您。\n"
+    "不属于环保部门职责的事项，将答复您或移交有关部门并告知您。\n"
+    "请如实反映情况；我们对举报人的个人信息严格保密（第十七条）。\n" + HOW_TO
+)
+
+HELP = "您好！" + HOW_TO + "\n点击菜单“举报须知”了解受理范围和办理时限。"
+
+UNSUPPORTED = "暂不支持语音、视频、链接等消息。请用文字描述举报内容，并发送现场照片和位置，最后回复“提交”。"
+
+DRAFT_STARTED = (
+    "已记录您的举报内容。\n请继续发送现场照片（可多张，最多9张）和所在位置（点“+”选“位置”），"
+    "全部发送后回复“提交”。回复“取消”可放弃本次举报。"
+)
+DRAFT_TEXT_ADDED = "已补充举报内容。发送照片、位置后，回复“提交”即可提交举报。"
+NEED_TEXT = "请先用文字描述举报内容（被举报单位、地点、时间、污染情况），再回复“提交”。"
+CANCELLED = "已取消本次未提交的举报，已发送的内容和照片均已删除。"
+IMAGE_MISSING = "照片接收失败，请重新发送。"
+TOO_MANY_PHOTOS = "每次举报最多9张照片，本张未保存。请回复“提交”提交举报。"
+LOCATION_INVALID = "位置信息无效，请重新发送位置。"
+NOT_FOUND = "未找到编号为 {number} 的举报。请核对编号；只能查询您本人通过本公众号提交的举报。"
+NO_CASES = "您还没有通过本公众号提交过举报。"
+RECENT_CASES = "您最近的举报：\n{lines}\n回复“查询 编号”查看详情。"
+
+
+def photo_received(count: int, *, has_text: bool, has_location: bool) -> str:
+    parts = [f"已收到第{count}张照片。"]
+    if not has_text:
+        parts.append("请用文字描述举报内容。")
+    if not has_location:
+        parts.append("可发送位置（点“+”选“位置”）。")
+    parts.append("全部发送后回复“提交”。")
+    return "".join(parts)
+
+
+def location_received(label: str, district: str | None, *, has_text: bool) -> str:
+    place = label or "（未提供地址）"
+    where = f"，属{district}" if district else "（不在天津市范围内，将由市举报受理中心确认）"
+    text = f"已记录位置：{place}{where}。"
+    return text + ("确认无误后回复“提交”。" if has_text else "请用文字描述举报内容，然后回复“提交”。")
