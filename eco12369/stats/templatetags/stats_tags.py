@@ -1,0 +1,58 @@
+"""Number formatting for the report pages, the PDF and the disclosure page."""
+
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+DASH = "—"
+
+
+@register.filter
+def num(value: object, unit: str = "") -> str:
+    """12 → "12", 87.5 → "87.5", None → "—"; with a unit: 87.5|num:"%" → "87.5%"."""
+    if value is None or value == "":
+        return DASH
+    if isinstance(value, float):
+        text = f"{value:.1f}"
+    else:
+        text = str(value)
+    return f"{text}{unit}"
+
+
+@register.filter
+def signed(value: object, unit: str = "") -> str:
+    """A change: +3, -2.5, 0, or "—" when it cannot be computed."""
+    if value is None or not isinstance(value, int | float):
+        return DASH
+    text = (
+        f"{value:+.1f}" if isinstance(value, float) and not float(value).is_integer() else f"{int(value):+d}"
+    )
+    if value == 0:
+        text = "0"
+    return f"{text}{unit}"
+
+
+@register.filter
+def trend(value: object) -> str:
+    """CSS class of a change: up, down or flat."""
+    if not isinstance(value, int | float) or value == 0:
+        return "flat"
+    return "up" if value > 0 else "down"
+
+
+@register.filter
+def share(count: object, total: object) -> str:
+    """count as a percentage of total, one decimal."""
+    if not isinstance(count, int | float) or not isinstance(total, int | float) or not total:
+        return DASH
+    return f"{100.0 * count / total:.1f}%"
+
+
+@register.filter(name="scrub")
+def scrub_filter(text: object) -> str:
+    """Free text for the public page with phone and ID-card numbers removed."""
+    from eco12369.stats.selectors import scrub
+
+    return scrub(str(text or ""))
