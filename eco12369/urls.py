@@ -11,7 +11,5 @@ urlpatterns = [
     path("open311/v2/", open311_api.urls),
     path("stats/", include("eco12369.stats.urls", namespace="stats")),
     path("disclosure/", include("eco12369.stats.disclosure_urls", namespace="disclosure")),
-    path("stats/", include("eco12369.stats.urls", namespace="stats")),
-    path("disclosure/", include("eco12369.stats.disclosure_urls", namespace="disclosure")),
     path("", include("eco12369.workbench.urls")),
 ]
