@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -71,3 +73,19 @@ def test_failed_and_successful_logins_are_recorded(make_user, client) -> None:  
     assert ("login_failed", user.username) in actions
     assert ("login", user.username) in actions
     assert audit_verify().ok
+
+
+@pytest.mark.django_db
+def test_only_the_auditor_reads_the_trail(make_user, client) -> None:  # type: ignore[no-untyped-def]
+    audit_record(action="test", detail={"x": 1})
+    for roles in (("operator",), ("head",), ("admin",)):
+        client.force_login(make_user(*roles))
+        assert client.get("/audit/").status_code == 403
+    auditor = make_user("auditor")
+    client.force_login(auditor)
+    resp = client.get("/audit/", {"verify": "1"})
+    assert resp.status_code == 200
+    body = resp.content.decode()
+    assert "哈希链完整" in body, re.findall(r"alert[^<]*", body)
+    assert "<td>test</td>" in body, body[body.find("<table") : body.find("</table>")]
+    assert AuditEntry.objects.filter(action="audit_view", actor=auditor).exists()
