@@ -134,6 +134,7 @@ class AssignForm(ActionForm):
         field = self.fields["department"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = Department.objects.filter(agency_id=self.case.agency_id).order_by("id")
+        field.label_from_instance = lambda d: d.name  # type: ignore[method-assign]
         if self.case.department_id:
             field.initial = self.case.department_id
 

@@ -1,0 +1,257 @@
+"""Each action posts to its own view, which validates the input and calls the matching service.
+Refusals and service errors show their Chinese message and change nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from eco12369.cases import services
+from eco12369.cases.models import Case, CaseEvent, Extension, Reply, State, SupervisionOrder
+from eco12369.orgs.models import Agency
+
+from .conftest import FIVE_PARTS, advance
+
+pytestmark = pytest.mark.django_db
+
+
+def act(client: Client, case: Case, action: str, data: dict | None = None, **extra):
+    url = reverse(f"workbench:case_{action}", args=[case.number])
+    return client.post(url, {f"{action}-{k}": v for k, v in (data or {}).items()}, **extra)
+
+
+def fresh(case: Case) -> Case:
+    return Case.objects.get(pk=case.pk)
+
+
+def test_accept_happy_path(client: Client, heping, make_case) -> None:
+    case = make_case("和平区", category="other")
+    client.force_login(heping.operator)
+    response = act(client, case, "accept", {"kind": "report", "category": "air", "note": "属于受理范围"})
+    assert response.status_code == 303
+    assert response["Location"] == reverse("workbench:case", args=[case.number])
+    case = fresh(case)
+    assert case.state == State.ACCEPTED
+    assert case.category == "air"
+    assert case.close_due is not None
+    event = case.events.get(action="accept")
+    assert event.actor == heping.operator and event.note == "属于受理范围"
+    page = client.get(response["Location"]).content.decode()
+    assert "“受理”已完成" in page
+
+
+def test_assign_then_submit_reply_then_approve(client: Client, heping, make_case) -> None:
+    case = advance(make_case("和平区"), heping, "accepted")
+    client.force_login(heping.operator)
+    assert act(client, case, "assign", {"department": heping.department.pk}).status_code == 303
+    assert fresh(case).state == State.HANDLING and fresh(case).department == heping.department
+
+    client.force_login(heping.handler)
+    assert act(client, case, "submit_reply", FIVE_PARTS).status_code == 303
+    reply = Reply.objects.get(case=case)
+    assert reply.inspection == FIVE_PARTS["inspection"] and reply.status == Reply.Status.SUBMITTED
+    assert fresh(case).state == State.IN_REVIEW
+
+    client.force_login(heping.reviewer)
+    assert act(client, case, "approve", {"note": "同意"}).status_code == 303
+    case = fresh(case)
+    assert case.state == State.CLOSED and case.outcome == "handled"
+    reply.refresh_from_db()
+    assert reply.status == Reply.Status.APPROVED and reply.reviewed_by == heping.reviewer
+
+
+def test_missing_reply_part_is_a_form_error(client: Client, heping, make_case) -> None:
+    case = advance(make_case("和平区"), heping, "handling")
+    client.force_login(heping.handler)
+    response = act(client, case, "submit_reply", {**FIVE_PARTS, "violations": " "})
+    assert response.status_code == 422
+    text = response.content.decode()
+    assert "请检查填写的内容" in text
+    assert "这个字段是必填项" in text
+    # What was typed is kept.
+    assert FIVE_PARTS["decision"] in text
+    assert fresh(case).state == State.HANDLING
+    assert not Reply.objects.filter(case=case).exists()
+
+
+def test_wrong_role_post_is_refused_and_changes_nothing(client: Client, heping, make_case) -> None:
+    case = make_case("和平区")
+    client.force_login(heping.handler)
+    events = CaseEvent.objects.filter(case=case).count()
+    response = act(client, case, "accept")
+    assert response.status_code == 403
+    assert "您没有“平台操作人员”权限，不能执行“受理”。" in response.content.decode()
+    assert fresh(case).state == State.RECEIVED
+    assert CaseEvent.objects.filter(case=case).count() == events
+
+
+def test_wrong_state_post_is_refused(client: Client, heping, make_case) -> None:
+    case = make_case("和平区")
+    client.force_login(heping.reviewer)
+    response = act(client, case, "approve")
+    assert response.status_code == 403
+    assert "不能审核同意并办结" in response.content.decode()
+    assert fresh(case).state == State.RECEIVED
+
+
+def test_service_error_is_shown_and_changes_nothing(client: Client, heping, make_case) -> None:
+    first = make_case("和平区")
+    later = make_case("和平区")
+    client.force_login(heping.operator)
+    # Only an earlier case can be the original of a duplicate: the service refuses.
+    response = act(client, first, "mark_duplicate", {"duplicate_of": later.number})
+    assert response.status_code == 409
+    assert "只能标记为与更早的举报件重复" in response.content.decode()
+    assert fresh(first).state == State.RECEIVED
+    # The right way round works.
+    assert act(client, later, "mark_duplicate", {"duplicate_of": first.number}).status_code == 303
+    assert fresh(later).state == State.CLOSED and fresh(later).duplicate_of == first
+
+
+def test_duplicate_of_an_invisible_case_is_not_found(client: Client, heping, hexi, make_case) -> None:
+    other = make_case("河西区")
+    case = make_case("和平区")
+    client.force_login(heping.operator)
+    response = act(client, case, "mark_duplicate", {"duplicate_of": other.number})
+    assert response.status_code == 422
+    assert "未找到该编号的举报件" in response.content.decode()
+
+
+def test_answer_and_return(client: Client, heping, make_case) -> None:
+    case = make_case("和平区", kind="consultation")
+    client.force_login(heping.operator)
+    assert act(client, case, "answer", {"text": "您咨询的事项答复如下……"}).status_code == 303
+    assert fresh(case).state == State.IN_REVIEW
+    client.force_login(heping.reviewer)
+    assert act(client, case, "return", {"note": "请补充法律依据"}).status_code == 303
+    assert fresh(case).state == State.RECEIVED
+    assert Reply.objects.get(case=case).status == Reply.Status.RETURNED
+
+
+def test_hand_over(client: Client, heping, make_case) -> None:
+    case = make_case("和平区", category="other")
+    water = Agency.objects.get(name="天津市水务局")
+    client.force_login(heping.operator)
+    assert (
+        act(client, case, "hand_over", {"handover_agency": water.pk, "text": "已移交市水务局"}).status_code
+        == 303
+    )
+    assert fresh(case).state == State.IN_REVIEW and fresh(case).handover_agency == water
+
+
+def test_escalate_and_reroute_leave_the_district(client: Client, heping, make_case) -> None:
+    case = make_case("和平区")
+    client.force_login(heping.operator)
+    response = act(client, case, "escalate", {"reason": "涉及跨区域污染"})
+    assert response.status_code == 303
+    case = fresh(case)
+    assert case.state == State.ESCALATED and case.agency.is_city_centre
+
+    other = make_case("和平区")
+    hexi_bureau = Agency.objects.get(region__name="河西区", kind=Agency.Kind.DISTRICT_BUREAU)
+    response = act(client, other, "reroute", {"target_agency": hexi_bureau.pk, "reason": "污染源位于河西区"})
+    # The case is no longer this user's to see: back to the queues.
+    assert response.status_code == 303
+    assert response["Location"] == reverse("workbench:queue")
+    assert fresh(other).agency == hexi_bureau
+    # With htmx the browser is told to navigate.
+    third = make_case("和平区")
+    response = act(
+        client,
+        third,
+        "reroute",
+        {"target_agency": hexi_bureau.pk, "reason": "污染源位于河西区"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="case-main",
+    )
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == reverse("workbench:queue")
+
+
+def test_extension_request_and_decision(client: Client, heping, make_case) -> None:
+    case = advance(make_case("和平区"), heping, "handling")
+    due = fresh(case).close_due
+    client.force_login(heping.handler)
+    assert act(client, case, "request_extension", {"days": 15, "reason": "需第三方检测"}).status_code == 303
+    ext = Extension.objects.get(case=case)
+    client.force_login(heping.head)
+    page = client.get(reverse("workbench:case", args=[case.number])).content.decode()
+    assert "action-decide_extension" in page and "需第三方检测" in page
+    response = act(client, case, "decide_extension", {"extension": ext.pk, "approved": "1", "note": "同意"})
+    assert response.status_code == 303
+    ext.refresh_from_db()
+    assert ext.status == Extension.Status.APPROVED
+    assert fresh(case).extension_days == 15
+    assert fresh(case).close_due > due
+
+
+def test_extension_over_the_cap_is_refused(client: Client, heping, make_case) -> None:
+    case = advance(make_case("和平区"), heping, "handling")
+    client.force_login(heping.operator)
+    response = act(client, case, "request_extension", {"days": 31, "reason": "太复杂"})
+    assert response.status_code == 422
+    assert not Extension.objects.filter(case=case).exists()
+
+
+def test_supervision_and_answer(client: Client, heping, make_user, make_case) -> None:
+    case = advance(make_case("和平区"), heping, "handling")
+    city = make_user("operator", district_name=None)
+    client.force_login(city)
+    due = (timezone.localdate() + dt.timedelta(days=5)).isoformat()
+    assert act(client, case, "supervise", {"instruction": "请加快办理", "answer_due": due}).status_code == 303
+    order = SupervisionOrder.objects.get(case=case)
+    # The city operator is not the owner: the case stays visible (city centre sees all) and the page says so.
+    client.force_login(heping.operator)
+    assert (
+        act(
+            client, case, "answer_supervision", {"order": order.pk, "answer": "已安排执法人员复查"}
+        ).status_code
+        == 303
+    )
+    order.refresh_from_db()
+    assert order.answered_by == heping.operator and order.answer == "已安排执法人员复查"
+
+
+def test_htmx_action_returns_the_case_fragment(client: Client, heping, make_case) -> None:
+    case = advance(make_case("和平区"), heping, "handling")
+    client.force_login(heping.handler)
+    response = act(
+        client,
+        case,
+        "submit_reply",
+        {**FIVE_PARTS, "party_facts": ""},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="case-main",
+    )
+    assert response.status_code == 422
+    text = response.content.decode()
+    assert text.lstrip().startswith('<div id="case-main"')
+    assert "<html" not in text
+
+
+def test_get_on_an_action_url_goes_back_to_the_case(client: Client, heping, make_case) -> None:
+    case = make_case("和平区")
+    client.force_login(heping.operator)
+    response = client.get(reverse("workbench:case_accept", args=[case.number]))
+    assert response.status_code == 302
+    assert fresh(case).state == State.RECEIVED
+
+
+def test_services_used_by_views_are_the_real_ones(client: Client, heping, make_case, monkeypatch) -> None:
+    """The view calls the service in cases.services (not a copy of its logic)."""
+    calls = []
+    real = services.case_escalate
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "case_escalate", spy)
+    case = make_case("和平区")
+    client.force_login(heping.operator)
+    act(client, case, "escalate", {"reason": "跨区域"})
+    assert calls and calls[0]["reason"] == "跨区域" and calls[0]["actor"] == heping.operator

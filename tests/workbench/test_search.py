@@ -1,0 +1,97 @@
+"""Search and filters, scoped to the user's visible cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from eco12369.orgs.models import Region
+
+from .conftest import MONDAY, advance
+from .test_queues import numbers_on
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cases(heping, make_case):
+    with time_machine.travel(MONDAY, tick=False):
+        air = make_case("和平区", category="air", reported_party="天津钢铁有限公司")
+        noise = make_case("和平区", category="noise", kind="report", reported_party="某建筑工地")
+    with time_machine.travel(MONDAY + dt.timedelta(days=10), tick=False):
+        advice = make_case("和平区", kind="suggestion", category="other", reported_party="")
+        closed = advance(
+            make_case("和平区", category="water", reported_party="天津某化工厂"), heping, "closed"
+        )
+    return {"air": air, "noise": noise, "advice": advice, "closed": closed}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, {"air", "noise", "advice", "closed"}),
+        ({"category": "air"}, {"air"}),
+        ({"kind": "suggestion"}, {"advice"}),
+        ({"state": "closed"}, {"closed"}),
+        ({"reported_party": "天津"}, {"air", "closed"}),
+        ({"received_from": "2025-03-10"}, {"advice", "closed"}),
+        ({"received_to": "2025-03-03"}, {"air", "noise"}),
+        ({"received_from": "2025-03-03", "received_to": "2025-03-03", "category": "noise"}, {"noise"}),
+    ],
+)
+def test_filters(client: Client, heping, cases, params, expected) -> None:
+    client.force_login(heping.operator)
+    response = client.get(reverse("workbench:search"), params)
+    assert response.status_code == 200
+    assert numbers_on(response) == {cases[k].number for k in expected}
+
+
+def test_by_number_and_district(client: Client, heping, cases) -> None:
+    client.force_login(heping.operator)
+    response = client.get(reverse("workbench:search"), {"number": cases["noise"].number})
+    assert numbers_on(response) == {cases["noise"].number}
+    heping_region = Region.objects.get(name="和平区")
+    response = client.get(reverse("workbench:search"), {"district": heping_region.pk})
+    assert len(numbers_on(response)) == 4
+    # A district user cannot pick another district.
+    hexi = Region.objects.get(name="河西区")
+    response = client.get(reverse("workbench:search"), {"district": hexi.pk})
+    assert numbers_on(response) == set()
+    assert "has-error" in response.content.decode()
+
+
+def test_bad_date_range(client: Client, heping, cases) -> None:
+    client.force_login(heping.operator)
+    response = client.get(
+        reverse("workbench:search"), {"received_from": "2025-03-10", "received_to": "2025-03-01"}
+    )
+    assert "开始日期不能晚于结束日期" in response.content.decode()
+    assert numbers_on(response) == set()
+
+
+def test_pagination_keeps_the_filters(client: Client, heping, make_case) -> None:
+    for _ in range(22):
+        make_case("和平区", category="air")
+    make_case("和平区", category="noise")
+    client.force_login(heping.operator)
+    first = client.get(reverse("workbench:search"), {"category": "air"})
+    assert len(numbers_on(first)) == 20
+    assert "category=air&amp;page=2" in first.content.decode()
+    second = client.get(reverse("workbench:search"), {"category": "air", "page": 2})
+    assert len(numbers_on(second)) == 2
+
+
+@pytest.mark.parametrize("rows", [2, 30])
+def test_search_query_count_is_bounded(
+    client: Client, heping, make_case, rows, django_assert_max_num_queries
+) -> None:
+    for _ in range(rows):
+        make_case("和平区", reported_party="天津某厂")
+    client.force_login(heping.operator)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("workbench:search"), {"reported_party": "某厂"})
+    assert len(numbers_on(response)) == min(rows, 20)
