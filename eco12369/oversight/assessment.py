@@ -1,0 +1,257 @@
+"""District assessment (考核, Art. 14): six indicators per district and period, each a rate from 0 to 100
+where higher is better, combined with the weights of ``AssessmentScheme``; districts ranked by the total.
+
+Every figure comes from a grouped aggregate query (one over cases, one over spot-check items, one over
+supervision orders, one over fingerprints for repeated reports): four queries whatever the number of
+cases. An indicator with nothing to measure in a district (no spot check that month, no supervision
+order) is left out of that district's total and the other weights count proportionally.
+
+Indicators (period P, "now" caps what can already be judged):
+* 按期确认率: cases received in P that are confirmed, or whose confirmation deadline has passed:
+  the share confirmed by the deadline (Art. 7);
+* 按期办结率: accepted cases closed in P, plus open ones whose closing deadline fell in P and has passed:
+  the share closed by the deadline (Art. 12);
+* 未延期率: cases accepted in P: the share without an approved extension (100 − extension rate);
+* 抽查得分: the average checklist score of the district's spot-checked cases of the months in P;
+* 督办按期回复率: supervision orders due in P (answered, or due date passed): the share answered by the
+  due date;
+* 非重复举报率: cases received in P: the share not about a party reported at least ``repeat_threshold``
+  times in P in that district (repeated reports suggest a problem not solved).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from io import BytesIO
+from typing import Any
+
+from django.db.models import Avg, Count, F, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from eco12369.cases.models import OPEN_STATES, Case, SupervisionOrder
+from eco12369.orgs.models import Region
+
+from .models import AssessmentScheme, CaseFingerprint, SpotCheckItem
+from .periods import Period
+
+INDICATORS: list[tuple[str, str]] = [
+    ("confirm_on_time", "按期确认率"),
+    ("close_on_time", "按期办结率"),
+    ("extension", "未延期率"),
+    ("spot_check", "抽查得分"),
+    ("supervision", "督办按期回复率"),
+    ("repeat", "非重复举报率"),
+]
+INDICATOR_LABELS = dict(INDICATORS)
+
+
+@dataclass
+class Indicator:
+    score: float | None  # 0..100, None: nothing to measure
+    numerator: float = 0
+    denominator: float = 0
+    detail: str = ""
+
+
+@dataclass
+class AssessmentRow:
+    region: Region
+    indicators: dict[str, Indicator] = field(default_factory=dict)
+    total: float | None = None
+    rank: int | None = None
+    received: int = 0
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return round(100.0 * numerator / denominator, 1) if denominator else None
+
+
+def assessment_rows(
+    *, period: Period, scheme: AssessmentScheme, now: dt.datetime | None = None
+) -> list[AssessmentRow]:
+    now = now or timezone.now()
+    start, end = period.start_at, period.end_at
+    judged_until = min(end, now)
+    today = timezone.localdate(now)
+    regions = list(Region.objects.filter(level=Region.Level.DISTRICT).order_by("code"))
+    rows = {r.pk: AssessmentRow(region=r) for r in regions}
+
+    received = Q(received_at__gte=start, received_at__lt=end)
+    accepted = Q(accepted_at__gte=start, accepted_at__lt=end)
+    closed_judged = Q(closed_at__gte=start, closed_at__lt=end, close_due__isnull=False)
+    open_overdue = Q(state__in=OPEN_STATES, close_due__gte=start, close_due__lt=judged_until)
+    case_figures = (
+        Case.objects.filter(region_id__in=rows)
+        .filter(received | accepted | closed_judged | open_overdue)
+        .values("region_id")
+        .annotate(
+            received=Count("id", filter=received),
+            confirm_judged=Count(
+                "id", filter=received & (Q(confirmed_at__isnull=False) | Q(confirm_due__lt=now))
+            ),
+            confirm_on_time=Count("id", filter=received & Q(confirmed_at__lte=F("confirm_due"))),
+            close_judged=Count("id", filter=closed_judged | open_overdue),
+            close_on_time=Count("id", filter=closed_judged & Q(closed_at__lte=F("close_due"))),
+            accepted=Count("id", filter=accepted),
+            extended=Count("id", filter=accepted & Q(extension_days__gt=0)),
+        )
+    )
+    for fig in case_figures:
+        row = rows[fig["region_id"]]
+        row.received = fig["received"]
+        row.indicators["confirm_on_time"] = Indicator(
+            _rate(fig["confirm_on_time"], fig["confirm_judged"]),
+            fig["confirm_on_time"],
+            fig["confirm_judged"],
+        )
+        row.indicators["close_on_time"] = Indicator(
+            _rate(fig["close_on_time"], fig["close_judged"]), fig["close_on_time"], fig["close_judged"]
+        )
+        not_extended = fig["accepted"] - fig["extended"]
+        row.indicators["extension"] = Indicator(
+            _rate(not_extended, fig["accepted"]),
+            not_extended,
+            fig["accepted"],
+            f"延期{fig['extended']}件",
+        )
+
+    spot = (
+        SpotCheckItem.objects.filter(
+            spot_check__month__gte=period.first, spot_check__month__lt=period.end, score__isnull=False
+        )
+        .values("region_id")
+        .annotate(avg=Avg("score"), n=Count("id"))
+    )
+    for fig in spot:
+        if fig["region_id"] in rows:
+            rows[fig["region_id"]].indicators["spot_check"] = Indicator(
+                round(fig["avg"], 1), round(fig["avg"], 1), fig["n"], f"抽查{fig['n']}件"
+            )
+
+    orders = (
+        SupervisionOrder.objects.filter(answer_due__gte=period.first, answer_due__lt=period.end)
+        .filter(Q(answered_at__isnull=False) | Q(answer_due__lt=today))
+        .annotate(answered_day=TruncDate("answered_at"))
+        .values("case__region_id")
+        .annotate(due=Count("id"), on_time=Count("id", filter=Q(answered_day__lte=F("answer_due"))))
+    )
+    for fig in orders:
+        if fig["case__region_id"] in rows:
+            rows[fig["case__region_id"]].indicators["supervision"] = Indicator(
+                _rate(fig["on_time"], fig["due"]), fig["on_time"], fig["due"]
+            )
+
+    repeated = (
+        CaseFingerprint.objects.filter(received_at__gte=start, received_at__lt=end, case__region_id__in=rows)
+        .exclude(party_key="")
+        .values("case__region_id", "party_key")
+        .annotate(n=Count("case_id"))
+        .filter(n__gte=scheme.repeat_threshold)
+    )
+    repeat_cases: dict[int, int] = {}
+    repeat_parties: dict[int, int] = {}
+    for fig in repeated:
+        region_id = fig["case__region_id"]
+        repeat_cases[region_id] = repeat_cases.get(region_id, 0) + fig["n"]
+        repeat_parties[region_id] = repeat_parties.get(region_id, 0) + 1
+    for region_id, row in rows.items():
+        if row.received:
+            clean = row.received - repeat_cases.get(region_id, 0)
+            row.indicators["repeat"] = Indicator(
+                _rate(clean, row.received),
+                clean,
+                row.received,
+                f"重复举报对象{repeat_parties.get(region_id, 0)}个、{repeat_cases.get(region_id, 0)}件",
+            )
+
+    weights = scheme.weights()
+    for row in rows.values():
+        for key, _label in INDICATORS:
+            row.indicators.setdefault(key, Indicator(None))
+        measured = [(weights[k], ind.score) for k, ind in row.indicators.items() if ind.score is not None]
+        weight = sum(w for w, _ in measured)
+        if weight:
+            row.total = round(sum(w * s for w, s in measured if s is not None) / weight, 2)
+    ranked = sorted(rows.values(), key=lambda r: (r.total is None, -(r.total or 0), r.region.code))
+    previous: float | None = None
+    for position, row in enumerate(ranked, start=1):
+        if row.total is None:
+            break
+        row.rank = ranked[position - 2].rank if position > 1 and row.total == previous else position
+        previous = row.total
+    return ranked
+
+
+def assessment_workbook(*, rows: list[AssessmentRow], period: Period, scheme: AssessmentScheme) -> bytes:
+    """The ranking as an Excel workbook (Chinese headers): the ranking, the figures behind it, the weights."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    header_font = Font(bold=True)
+    header_fill = PatternFill("solid", fgColor="DCE8F7")
+
+    def sheet(ws: Any, title: str, headers: list[str], data: list[list[Any]], widths: list[int]) -> None:
+        ws.title = title
+        ws.append(headers)
+        for cell in ws[1]:
+            cell.font = header_font
+            cell.fill = header_fill
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        for line in data:
+            ws.append(line)
+        for i, width in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = width
+        ws.freeze_panes = "A2"
+
+    labels = [label for _, label in INDICATORS]
+    sheet(
+        wb.active,
+        "考核排名",
+        ["排名", "区", "综合得分", *labels],
+        [
+            [row.rank, row.region.name, row.total, *(row.indicators[k].score for k, _ in INDICATORS)]
+            for row in rows
+        ],
+        [8, 12, 12, *([14] * len(labels))],
+    )
+    detail_headers = ["区", "接收件数"]
+    for _, label in INDICATORS:
+        detail_headers += [f"{label}·分子", f"{label}·分母", f"{label}·说明"]
+    sheet(
+        wb.create_sheet(),
+        "计算明细",
+        detail_headers,
+        [
+            [
+                row.region.name,
+                row.received,
+                *(
+                    value
+                    for key, _ in INDICATORS
+                    for value in (
+                        row.indicators[key].numerator,
+                        row.indicators[key].denominator,
+                        row.indicators[key].detail,
+                    )
+                ),
+            ]
+            for row in rows
+        ],
+        [12, 10, *([12] * (len(detail_headers) - 2))],
+    )
+    weights = scheme.weights()
+    sheet(
+        wb.create_sheet(),
+        "考核权重",
+        ["考核期", "指标", "权重"],
+        [[period.label, label, weights[key]] for key, label in INDICATORS]
+        + [[period.label, "重复举报认定次数", scheme.repeat_threshold]],
+        [20, 20, 10],
+    )
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()

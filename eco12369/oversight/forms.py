@@ -1,0 +1,122 @@
+"""Forms of the oversight pages: they check the shape of the input; the rules are the services'."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from eco12369.cases.models import OPEN_STATES, State
+from eco12369.orgs.models import Region
+
+from .models import AssessmentScheme, SpotCheckItem
+from .periods import recent_months
+
+ANY = [("", "全部")]
+
+
+def _district_choices() -> list[tuple[str, str]]:
+    return ANY + [
+        (str(pk), name)
+        for pk, name in Region.objects.filter(level=Region.Level.DISTRICT)
+        .order_by("code")
+        .values_list("pk", "name")
+    ]
+
+
+class SupervisionFilterForm(forms.Form):
+    district = forms.TypedChoiceField(label="所属区", required=False, coerce=int, empty_value=None)
+    state = forms.ChoiceField(
+        label="状态",
+        required=False,
+        choices=ANY + [(s.value, s.label) for s in State if s in OPEN_STATES],
+    )
+
+    def __init__(self, *args: Any, city: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if city:
+            self.fields["district"].choices = _district_choices()  # type: ignore[attr-defined]
+        else:
+            del self.fields["district"]
+
+
+class SupervisionOrderForm(forms.Form):
+    instruction = forms.CharField(
+        label="督办意见",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "督办事项和要求"}),
+    )
+    answer_due = forms.DateField(label="回复期限", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("answer_due", timezone.localdate() + dt.timedelta(days=7))
+
+
+class SupervisionAnswerForm(forms.Form):
+    answer = forms.CharField(
+        label="办理情况回复",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 5, "placeholder": "督办事项的办理情况"}),
+    )
+
+
+class MarkDuplicateForm(forms.Form):
+    original = forms.CharField(label="原举报件编号", max_length=32)
+
+
+class SpotCheckDrawForm(forms.Form):
+    month = forms.ChoiceField(label="抽查月份")
+    per_district = forms.IntegerField(label="每区抽查件数", min_value=1, max_value=50, initial=5)
+    seed = forms.IntegerField(
+        label="随机种子",
+        required=False,
+        min_value=0,
+        max_value=2**62,
+        help_text="留空则随机生成；相同种子抽得相同样本。",
+    )
+    note = forms.CharField(label="说明", required=False, max_length=500)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        months = recent_months(13)[1:] + recent_months(1)
+        self.fields["month"].choices = [(p.key, p.label) for p in months]  # type: ignore[attr-defined]
+        if not self.is_bound:
+            self.initial.setdefault("month", months[0].key)
+
+
+TRI_STATE = [("", "不适用"), ("1", "是"), ("0", "否")]
+
+
+class SpotCheckReviewForm(forms.Form):
+    on_time = forms.ChoiceField(label="按期办结", choices=TRI_STATE, required=False)
+    reply_complete = forms.ChoiceField(label="答复意见要素齐全", choices=TRI_STATE, required=False)
+    evidence = forms.ChoiceField(label="有调查取证材料", choices=TRI_STATE, required=False)
+    reporter_informed = forms.ChoiceField(label="已告知举报人", choices=TRI_STATE, required=False)
+    note = forms.CharField(
+        label="抽查意见", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    @staticmethod
+    def initial_for(item: SpotCheckItem) -> dict[str, str]:
+        def tri(value: bool | None) -> str:
+            return "" if value is None else ("1" if value else "0")
+
+        data = {name: tri(getattr(item, name)) for name in SpotCheckItem.CHECKS}
+        data["note"] = item.note
+        return data
+
+    def values(self) -> dict[str, bool | None]:
+        return {
+            name: None if self.cleaned_data[name] == "" else self.cleaned_data[name] == "1"
+            for name in SpotCheckItem.CHECKS
+        }
+
+
+class AssessmentWeightsForm(forms.ModelForm):
+    class Meta:
+        model = AssessmentScheme
+        fields = [*AssessmentScheme.WEIGHT_FIELDS, "repeat_threshold"]

@@ -1,0 +1,128 @@
+"""Writes of the oversight app: spot checks and assessment weights (DESIGN §10: ``<entity>_<action>``).
+
+Supervision orders and duplicate marking are case transitions: the views call ``case_supervise``,
+``case_answer_supervision`` and ``case_mark_duplicate`` of ``eco12369.cases.services`` directly.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from eco12369.orgs.models import User
+
+from . import access
+from .models import AssessmentScheme, SpotCheck, SpotCheckItem
+from .periods import Period
+from .spotchecks import checklist_auto, checklist_score, spot_check_sample
+
+MAX_PER_DISTRICT = 50
+
+
+class OversightError(Exception):
+    """A refused action; ``message`` is shown to the user as is (Chinese)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# ------------------------------------------------------------------------------------ spot checks
+@transaction.atomic
+def spot_check_draw(
+    *, actor: User, period: Period, per_district: int, seed: int | None = None, note: str = ""
+) -> SpotCheck:
+    """Draw the month's sample (see ``spotchecks``) and compute each item's checklist. A month has one
+    sample; it may be drawn again (another seed) only while no item has been reviewed."""
+    if not access.can_draw_spot_check(actor):
+        raise OversightError("只有市举报受理中心的平台操作人员或负责人可以抽取抽查样本。")
+    if not 1 <= per_district <= MAX_PER_DISTRICT:
+        raise OversightError(f"每区抽查件数应在1至{MAX_PER_DISTRICT}件之间。")
+    if period.first > timezone.localdate():
+        raise OversightError("不能抽查尚未开始的月份。")
+    existing = SpotCheck.objects.select_for_update().filter(month=period.first).first()
+    if existing is not None:
+        if existing.items.filter(reviewed_at__isnull=False).exists():
+            raise OversightError(f"{period.label}的抽查已有复核结果，不能重新抽取。")
+        existing.delete()
+    seed = seed if seed is not None else secrets.randbelow(10**9)
+    sample = spot_check_sample(period=period, seed=seed, per_district=per_district)
+    if not sample:
+        raise OversightError(f"{period.label}没有已办结的举报件，无法抽查。")
+    spot_check = SpotCheck.objects.create(
+        month=period.first,
+        seed=seed,
+        per_district=per_district,
+        drawn_by=actor,
+        drawn_at=timezone.now(),
+        note=note.strip(),
+    )
+    auto = checklist_auto([case_id for case_id, _ in sample])
+    items = []
+    for case_id, region_id in sample:
+        values = auto[case_id]
+        items.append(
+            SpotCheckItem(
+                spot_check=spot_check,
+                case_id=case_id,
+                region_id=region_id,
+                auto=values,
+                score=checklist_score(values),
+                **values,
+            )
+        )
+    SpotCheckItem.objects.bulk_create(items)
+    return spot_check
+
+
+def spot_check_item_review(
+    *, item: SpotCheckItem, actor: User, values: dict[str, bool | None], note: str
+) -> SpotCheckItem:
+    """The reviewer confirms or corrects the checklist. Changing an automatic result needs a note."""
+    if not access.can_review_spot_check(actor):
+        raise OversightError("只有市举报受理中心可以复核抽查结果。")
+    unknown = set(values) - set(SpotCheckItem.CHECKS)
+    if unknown:
+        raise OversightError("未知的抽查项目。")
+    note = note.strip()
+    changed = [name for name, value in values.items() if item.auto.get(name) != value]
+    if changed and not note:
+        raise OversightError("修改系统核查结果时请填写抽查意见。")
+    with transaction.atomic():
+        locked = SpotCheckItem.objects.select_for_update().get(pk=item.pk)
+        for name in SpotCheckItem.CHECKS:
+            setattr(locked, name, values.get(name, getattr(locked, name)))
+        locked.score = checklist_score({name: getattr(locked, name) for name in SpotCheckItem.CHECKS})
+        locked.note = note
+        locked.reviewed_by = actor
+        locked.reviewed_at = timezone.now()
+        locked.save()
+    return locked
+
+
+# ------------------------------------------------------------------------------------ assessment
+def assessment_scheme_current() -> AssessmentScheme:
+    """The weights in force (the newest row); the defaults when none was saved yet."""
+    return AssessmentScheme.objects.order_by("-updated_at", "-id").first() or AssessmentScheme()
+
+
+def assessment_scheme_update(
+    *, actor: User, weights: dict[str, int], repeat_threshold: int
+) -> AssessmentScheme:
+    """Save new weights as a new row (the old ones stay, so earlier rankings can be explained)."""
+    if not access.can_edit_assessment_weights(actor):
+        raise OversightError("只有市举报受理中心负责人可以修改考核权重。")
+    fields: dict[str, Any] = {}
+    for name in AssessmentScheme.WEIGHT_FIELDS:
+        value = int(weights.get(name.removeprefix("w_"), 0))
+        if not 0 <= value <= 100:
+            raise OversightError("各项权重应在0至100之间。")
+        fields[name] = value
+    if sum(fields.values()) == 0:
+        raise OversightError("权重不能全部为0。")
+    if repeat_threshold < 2:
+        raise OversightError("重复举报认定次数至少为2次。")
+    return AssessmentScheme.objects.create(updated_by=actor, repeat_threshold=repeat_threshold, **fields)

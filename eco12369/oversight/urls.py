@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+app_name = "oversight"
+urlpatterns = [
+    path("supervision/", views.supervision, name="supervision"),
+    path("supervision/cases/<str:number>/", views.supervise, name="supervise"),
+    path("supervision/orders/<int:pk>/answer/", views.answer_order, name="answer_order"),
+    path("cases/<str:number>/duplicates/", views.duplicates, name="duplicates"),
+    path("repeats/", views.repeats, name="repeats"),
+    path("spot-checks/", views.spot_checks, name="spot_checks"),
+    path("spot-checks/<int:pk>/", views.spot_check, name="spot_check"),
+    path("spot-checks/items/<int:pk>/", views.spot_check_item, name="spot_check_item"),
+    path("assessment/", views.assessment, name="assessment"),
+    path("assessment/export/", views.assessment_export, name="assessment_export"),
+    path("assessment/weights/", views.assessment_weights, name="assessment_weights"),
+    path("performance/", views.performance, name="performance"),
+]
