@@ -1,0 +1,83 @@
+"""Demo data for Tianjin (``manage.py load_demo``): reference data, demo staff and cases with histories.
+
+Public API: ``demo_load``, ``demo_reset``, ``demo_logins``, ``logins_table``, ``DEMO_PASSWORD``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import ProtectedError, RestrictedError
+
+from eco12369.cases.models import Case, CaseEvent, CaseNumberSequence
+from eco12369.orgs.models import User
+from eco12369.orgs.tianjin import tianjin_load
+from eco12369.wechat.models import OutboxMessage
+
+from .generator import DemoSummary, demo_cases_create
+from .staff import (
+    DEMO_PASSWORD,
+    DemoLogin,
+    demo_logins,
+    demo_staff_create,
+    demo_staff_exists,
+    demo_usernames,
+    logins_table,
+)
+
+__all__ = [
+    "DEMO_PASSWORD",
+    "DemoLoadResult",
+    "DemoLogin",
+    "DemoResetRefused",
+    "demo_load",
+    "demo_logins",
+    "demo_reset",
+    "logins_table",
+]
+
+
+class DemoResetRefused(Exception):
+    """The database holds work that is not demo data; ``message`` says why (Chinese)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class DemoLoadResult:
+    created: bool  # False: the demo was already loaded and nothing was written
+    summary: DemoSummary | None = None
+
+
+def demo_load(*, cases: int, seed: int, progress: Callable[[int, int], None] | None = None) -> DemoLoadResult:
+    """Load Tianjin's reference data, the demo staff and ``cases`` demo cases. Does nothing but the
+    (idempotent) reference data when the demo staff already exist."""
+    tianjin_load()
+    if demo_staff_exists():
+        return DemoLoadResult(created=False)
+    with transaction.atomic():
+        demo_staff_create(seed=seed)
+        summary = demo_cases_create(count=cases, seed=seed, progress=progress)
+    return DemoLoadResult(created=True, summary=summary)
+
+
+def demo_reset() -> None:
+    """Delete every case and the demo staff. Refuses when someone other than the demo staff has worked on
+    a case: that database is not a demo."""
+    demo = demo_usernames()
+    foreign = CaseEvent.objects.filter(actor__isnull=False).exclude(actor__username__in=demo)
+    if foreign.exists():
+        raise DemoResetRefused("数据库中有非演示账号办理过的举报件，不是演示数据，已拒绝清除。")
+    try:
+        with transaction.atomic():
+            OutboxMessage.objects.filter(case__isnull=False).delete()
+            Case.objects.filter(duplicate_of__isnull=False).update(duplicate_of=None)
+            Case.objects.all().delete()
+            CaseNumberSequence.objects.all().delete()
+            User.objects.filter(username__in=demo).delete()
+    except (ProtectedError, RestrictedError) as exc:
+        raise DemoResetRefused(f"演示数据被其他记录引用，无法清除：{exc}") from exc
