@@ -9,6 +9,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from eco12369.wechat.services import outbox_mark_shown_on_h5
+
 from . import oauth
 from .forms import DESCRIPTION_MAX, ReportForm
 from .oauth import reporter_openid, reporter_required
@@ -145,6 +147,10 @@ def mine(request: HttpRequest) -> HttpResponse:
         lookup_error = "未找到该编号的举报。请核对编号；这里只能查询您本人通过本公众号提交的举报。"
     page = Paginator(reporter_cases(openid=openid), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(case, public_status(case)) for case in page.object_list]
+    waiting = list(reporter_waiting_messages(openid=openid))
+    if waiting:
+        # DESIGN §9: a message no WeChat channel could carry is delivered by being shown here.
+        outbox_mark_shown_on_h5(openid=openid)
     return render(
         request,
         "portal/mine.html",
@@ -153,7 +159,7 @@ def mine(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "lookup": lookup,
             "lookup_error": lookup_error,
-            "waiting": list(reporter_waiting_messages(openid=openid)[:20]),
+            "waiting": waiting,
             "nav": "mine",
         },
     )

@@ -120,6 +120,11 @@ def test_messages_wechat_could_not_carry_are_shown_on_the_h5_page(
     page = html(client.get("/portal/mine/"))
     assert "未能通过微信送达" in page
     assert f"您的举报已收到，编号 {case.number}" in page
+    # Shown is delivered: recorded as such, with its attempt, and not announced again.
+    ack.refresh_from_db()
+    assert ack.status == OutboxMessage.Status.SENT and ack.channel == OutboxMessage.Channel.H5
+    assert ack.delivery_attempts.filter(channel="h5", ok=True).count() == 1
+    assert "未能通过微信送达" not in html(client.get("/portal/mine/"))
     assert html(client.get(f"/portal/mine/{case.number}/")).count("您的举报已收到") == 1
 
 

@@ -10,7 +10,9 @@
   var TYPES = ["image/jpeg", "image/png", "image/webp"];
 
   function each(list, fn) { Array.prototype.forEach.call(list, fn); }
-  function mb(bytes) { return (bytes / 1048576).toFixed(1) + " MB"; }
+  function mb(bytes) {
+    return bytes < 1048576 ? Math.max(1, Math.round(bytes / 1024)) + " KB" : (bytes / 1048576).toFixed(1) + " MB";
+  }
 
   /* ---- error summary: bring it into view after a refused submit */
   var summary = document.getElementById("form-errors");
