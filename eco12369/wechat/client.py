@@ -51,7 +51,8 @@ def _session() -> SessionStorage:
         import redis
         from wechatpy.session.redisstorage import RedisStorage
 
-        return RedisStorage(redis.Redis.from_url(redis_url), prefix="eco12369_wechat")  # type: ignore[no-any-return]
+        prefix = f"{settings.HUEY.get('name', 'eco12369')}_wechat"
+        return RedisStorage(redis.Redis.from_url(redis_url), prefix=prefix)  # type: ignore[no-any-return]
     return MemoryStorage()  # type: ignore[no-any-return]
 
 

@@ -82,6 +82,7 @@ class SimulatorState:
         self.conversation: dict[str, list[dict[str, Any]]] = {}
         self.fail_next: list[int] = []
         self.hold = False
+        self.hold_after: int | None = None
         self.held = 0
         self.release = threading.Event()
         self.requests: list[dict[str, Any]] = []
@@ -342,6 +343,8 @@ class Simulator:
         """While held, API sends block before WeChat 'receives' them; released as dropped they are lost
         in the network (nothing recorded), as when a worker dies with its request in flight."""
         with self.state.lock:
+            if self.state.hold_after is not None and len(self.state.received) >= self.state.hold_after:
+                self.state.hold = True
             if not self.state.hold:
                 return True
             self.state.held += 1
@@ -598,7 +601,9 @@ class Simulator:
     def _sim_control(
         self, environ: dict[str, Any], sr: StartResponse, q: dict[str, str], body: bytes
     ) -> list[bytes]:
-        """``{"fail_next": [45015]}``, ``{"hold": true}``, ``{"release": "drop" | "deliver"}``."""
+        """``{"fail_next": [45015]}`` (the next sends fail with these codes), ``{"hold": true}`` (sends block
+        before WeChat 'receives' them), ``{"hold_after": 4}`` (hold once 4 messages arrived),
+        ``{"release": "drop" | "deliver"}`` (end the hold; held sends are lost or go through)."""
         try:
             data = json.loads(body.decode("utf-8") or "{}")
         except ValueError:
@@ -606,13 +611,15 @@ class Simulator:
         with self.state.lock:
             if "fail_next" in data:
                 self.state.fail_next = [int(c) for c in data["fail_next"]]
-            if data.get("hold"):
-                self.state.hold = True
+            if data.get("hold") or data.get("hold_after") is not None:
+                self.state.hold = bool(data.get("hold"))
+                self.state.hold_after = None if data.get("hold_after") is None else int(data["hold_after"])
                 self.state.release = threading.Event()
             if "release" in data:
                 event = self.state.release
                 event.drop = data["release"] == "drop"  # type: ignore[attr-defined]
                 self.state.hold = False
+                self.state.hold_after = None
                 event.set()
         return self._json(sr, {"ok": True})
 

@@ -1,4 +1,8 @@
-"""Huey tasks of the WeChat side. The database is the source of truth; these only move rows along."""
+"""Huey tasks of the WeChat side. The database is the source of truth; these only move rows along.
+
+They return nothing: outcomes are recorded in the database (``DeliveryAttempt``), not in Huey's result
+store, where unread results would pile up.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,19 @@ from . import conversation, delivery
 
 
 @db_task()
-def deliver_outbox(message_id: int) -> str:
-    return delivery.outbox_deliver(message_id=message_id)
+def deliver_outbox(message_id: int) -> None:
+    delivery.outbox_deliver(message_id=message_id)
 
 
 @db_periodic_task(crontab(minute="*"))
-def sweep_outbox() -> dict[str, int]:
+def sweep_outbox() -> None:
     """Every minute: take back rows of dead workers, re-enqueue what is due, forget old nonces."""
-    return delivery.outbox_sweep()
+    delivery.outbox_sweep()
 
 
 @db_task()
-def sweep_outbox_now() -> dict[str, int]:
-    return delivery.outbox_sweep()
+def sweep_outbox_now() -> None:
+    delivery.outbox_sweep()
 
 
 @HUEY.on_startup()
@@ -31,5 +35,5 @@ def _sweep_on_startup() -> None:
 
 
 @db_task()
-def fetch_draft_photo(photo_id: int) -> str:
-    return conversation.draft_photo_fetch(photo_id=photo_id)
+def fetch_draft_photo(photo_id: int) -> None:
+    conversation.draft_photo_fetch(photo_id=photo_id)

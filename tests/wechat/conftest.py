@@ -62,7 +62,11 @@ class WeChatServer:
         mode = mode or self.mode
         timestamp = timestamp or str(int(time.time()))
         nonce = nonce or secrets.token_hex(8)
-        params = {"signature": sign(self.conf["TOKEN"], timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
+        params = {
+            "signature": sign(self.conf["TOKEN"], timestamp, nonce),
+            "timestamp": timestamp,
+            "nonce": nonce,
+        }
         if mode == "plain":
             return params, xml
         envelope = xmltodict.parse(self.crypto(key).encrypt_message(xml, nonce, timestamp))["xml"]
@@ -86,8 +90,12 @@ class WeChatServer:
     def text(self, openid: str, content: str, msg_id: int | None = None, **kw: Any) -> Any:
         return self.push(self.xml(openid, "text", Content=content, MsgId=msg_id or next(_msg_ids)), **kw)
 
-    def image(self, openid: str, media_id: str, pic_url: str = "http://example.invalid/p.jpg", **kw: Any) -> Any:
-        return self.push(self.xml(openid, "image", PicUrl=pic_url, MediaId=media_id, MsgId=next(_msg_ids)), **kw)
+    def image(
+        self, openid: str, media_id: str, pic_url: str = "http://example.invalid/p.jpg", **kw: Any
+    ) -> Any:
+        return self.push(
+            self.xml(openid, "image", PicUrl=pic_url, MediaId=media_id, MsgId=next(_msg_ids)), **kw
+        )
 
     def location(self, openid: str, lat: float, lng: float, label: str, **kw: Any) -> Any:
         xml = self.xml(
@@ -107,7 +115,9 @@ class WeChatServer:
             return ""
         doc = xmltodict.parse(body)["xml"]
         if "Encrypt" in doc:
-            plain = self.crypto(key).decrypt_message(body, doc["MsgSignature"], doc["TimeStamp"], doc["Nonce"])
+            plain = self.crypto(key).decrypt_message(
+                body, doc["MsgSignature"], doc["TimeStamp"], doc["Nonce"]
+            )
             doc = xmltodict.parse(plain)["xml"]
         assert doc["MsgType"] == "text"
         return str(doc["Content"])
@@ -122,3 +132,16 @@ def wechat(client: Client, settings: Any, request: pytest.FixtureRequest) -> Ite
 def media_root(settings: Any, tmp_path: Any) -> Any:
     settings.MEDIA_ROOT = tmp_path / "uploads"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A migrated database (SQLite file, or a new PostgreSQL database) shared with real platform processes."""
+    from .platform_process import SharedPlatform
+
+    platform = SharedPlatform(tmp_path_factory.mktemp("platform"))
+    try:
+        platform.setup()
+        yield platform
+    finally:
+        platform.close()

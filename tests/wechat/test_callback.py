@@ -40,7 +40,12 @@ def test_url_verification_echoes_echostr(client: Any, settings: Any) -> None:
     ts, nonce = str(int(time.time())), "n0nce"
     res = client.get(
         "/wechat/callback/",
-        {"signature": sign(settings.WECHAT["TOKEN"], ts, nonce), "timestamp": ts, "nonce": nonce, "echostr": "e123"},
+        {
+            "signature": sign(settings.WECHAT["TOKEN"], ts, nonce),
+            "timestamp": ts,
+            "nonce": nonce,
+            "echostr": "e123",
+        },
     )
     assert res.status_code == 200
     assert res.content == b"e123"
@@ -57,7 +62,12 @@ def test_url_verification_echoes_echostr(client: Any, settings: Any) -> None:
 )
 def test_url_verification_refuses_bad_signatures(client: Any, settings: Any, change: dict[str, str]) -> None:
     ts, nonce = change.get("timestamp", str(int(time.time()))), "n0nce"
-    params = {"signature": sign(settings.WECHAT["TOKEN"], ts, nonce), "timestamp": ts, "nonce": nonce, "echostr": "e1"}
+    params = {
+        "signature": sign(settings.WECHAT["TOKEN"], ts, nonce),
+        "timestamp": ts,
+        "nonce": nonce,
+        "echostr": "e1",
+    }
     params.update({k: v for k, v in change.items() if k != "timestamp"})
     res = client.get("/wechat/callback/", params)
     assert res.status_code == 403
@@ -125,7 +135,9 @@ def test_the_same_msgid_delivered_again_creates_nothing_and_no_second_reply(
     assert InboundMessage.objects.filter(msg_id="424242").count() == 1
 
 
-def test_a_retry_after_wechats_timeout_gets_the_same_answer_again(wechat: WeChatServer, tianjin: None) -> None:
+def test_a_retry_after_wechats_timeout_gets_the_same_answer_again(
+    wechat: WeChatServer, tianjin: None
+) -> None:
     """WeChat retries after 5 s only when our answer did not reach it: the retry gets that answer again
     (shown to the reporter once), and still nothing new is created."""
     wechat.text(OPENID, "工厂烟囱冒黑烟。")
@@ -156,7 +168,12 @@ def _bad_requests(w: WeChatServer) -> dict[str, tuple[dict[str, str], bytes | st
     p, b = w.build(good)
     cases["wrong-msg-signature"] = ({**p, "msg_signature": "a" * 40}, b, 403, "消息签名校验失败")
     p, b = w.build(good)
-    cases["missing-msg-signature"] = ({k: v for k, v in p.items() if k != "msg_signature"}, b, 403, "msg_signature")
+    cases["missing-msg-signature"] = (
+        {k: v for k, v in p.items() if k != "msg_signature"},
+        b,
+        403,
+        "msg_signature",
+    )
     p, b = w.build(good, timestamp=str(int(time.time()) - 301))
     cases["timestamp-over-5-minutes-old"] = (p, b, 403, "超过5分钟")
     p, b = w.build(good, timestamp=str(int(time.time()) + 3600))
@@ -176,7 +193,8 @@ def _bad_requests(w: WeChatServer) -> dict[str, tuple[dict[str, str], bytes | st
     )
     cases["plain-missing-fields"] = (p, "<xml><MsgType>text</MsgType></xml>", 400, "缺少字段")
     p, b = w.build(
-        '<!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa">]>' + w.xml(OPENID, "text", Content="&a;", MsgId=2), mode="safe"
+        '<!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa">]>' + w.xml(OPENID, "text", Content="&a;", MsgId=2),
+        mode="safe",
     )
     cases["encrypted-doctype-inside"] = (p, b, 400, "DOCTYPE")
     p, b = w.build(good)
