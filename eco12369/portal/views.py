@@ -46,10 +46,16 @@ def guide(request: HttpRequest) -> HttpResponse:
 @require_GET
 def oauth_callback(request: HttpRequest) -> HttpResponse:
     try:
-        target = oauth.complete(request, code=request.GET.get("code", ""), state=request.GET.get("state", ""))
+        done = oauth.complete(request, code=request.GET.get("code", ""), state=request.GET.get("state", ""))
     except oauth.OAuthError as exc:
-        return render(request, "portal/oauth_error.html", {"message": exc.message}, status=400)
-    return HttpResponseRedirect(target)
+        failed = render(request, "portal/oauth_error.html", {"message": exc.message}, status=400)
+        if exc.pending is not None:
+            oauth.state_store(failed, exc.pending)
+        return failed
+    response = HttpResponseRedirect(done.target)
+    oauth.state_store(response, done.pending)
+    oauth.identity_set(response, done.openid)
+    return response
 
 
 @reporter_required

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+import time_machine
 from django.test import Client
 
 from eco12369.cases.models import Case
@@ -39,8 +41,9 @@ def test_round_trip_identifies_the_reporter_and_returns_to_the_page(
     response = oauth_login(client, wechat_simulator, "oREPORTER1", start="/portal/mine/")
     assert response.status_code == 302
     assert response["Location"] == "/portal/mine/"
-    cookie = response.cookies["sessionid"]
-    assert cookie["httponly"] is True
+    cookie = response.cookies["eco_reporter"]
+    assert cookie["httponly"] is True and cookie["path"] == "/portal/" and cookie["samesite"] == "Lax"
+    assert cookie.value.startswith("oREPORTER1:")  # signed, not a bare openid anyone could type
     page = client.get("/portal/mine/")
     assert page.status_code == 200
     assert "我的举报" in page.content.decode()
@@ -132,3 +135,26 @@ def test_next_page_never_leaves_the_portal(tianjin: None, wechat_simulator: Simu
     client = Client()
     response = oauth_login(client, wechat_simulator, "oNEXT", start="/portal/mine/?page=2")
     assert response["Location"] == "/portal/mine/?page=2"
+
+
+def test_a_forged_identity_cookie_identifies_nobody(tianjin: None, wechat_simulator: Simulator) -> None:
+    client = Client()
+    client.cookies["eco_reporter"] = "oVICTIM"
+    assert client.get("/portal/mine/").status_code == 302
+    client.cookies["eco_reporter"] = "oVICTIM:1abcde:forgedsignature"
+    assert client.get("/portal/mine/").status_code == 302
+
+
+def test_identity_is_renewed_by_use_and_expires_when_unused(
+    tianjin: None, wechat_simulator: Simulator
+) -> None:
+    start = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        client = Client()
+        oauth_login(client, wechat_simulator, "oTIMED")
+        traveller.shift(dt.timedelta(hours=20))
+        assert client.get("/portal/mine/").status_code == 200  # renews the one-day identity
+        traveller.shift(dt.timedelta(hours=20))
+        assert client.get("/portal/mine/").status_code == 200
+        traveller.shift(dt.timedelta(hours=25))
+        assert client.get("/portal/mine/").status_code == 302  # unused for more than a day: authorise again

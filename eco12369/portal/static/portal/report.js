@@ -17,7 +17,6 @@
   /* ---- error summary: bring it into view after a refused submit */
   var summary = document.getElementById("form-errors");
   if (summary) {
-    summary.scrollIntoView();
     summary.focus({ preventScroll: true });
   }
 
