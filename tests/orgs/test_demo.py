@@ -113,15 +113,26 @@ def test_load_demo_twice_does_not_duplicate() -> None:
     assert "演示数据已存在" in output and "heping_operator" in output
 
 
-def test_reset_wipes_and_reloads() -> None:
+def test_reset_wipes_cases_and_restores_the_demo_accounts() -> None:
     load(cases=8)
     first = set(Case.objects.values_list("number", flat=True))
+    assert logs_in("heping_operator")  # the sign-in is recorded in the append-only audit trail
+    reviewer = User.objects.get(username="heping_reviewer")
+    reviewer.set_password("Changed-by-someone-1!")
+    reviewer.is_active = False
+    reviewer.save()
+    reviewer.roles.all().delete()
+
     output = load(cases=5, reset=True)
+
     assert "已清除" in output
     assert Case.objects.count() == 5
+    assert len(first) == 8
     assert User.objects.filter(username="heping_operator").count() == 1
     assert logs_in("heping_operator")
-    assert len(first) == 8
+    reviewer = User.objects.get(username="heping_reviewer")
+    assert reviewer.is_active and reviewer.role_set == {Role.REVIEWER}
+    assert logs_in("heping_reviewer")
 
 
 def test_same_seed_same_demo() -> None:

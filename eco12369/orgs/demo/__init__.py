@@ -12,8 +12,8 @@ from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from eco12369.cases.models import Case, CaseEvent, CaseNumberSequence
-from eco12369.orgs.models import User
 from eco12369.orgs.tianjin import tianjin_load
+from eco12369.oversight.models import SpotCheck
 from eco12369.wechat.models import OutboxMessage
 
 from .generator import DemoSummary, demo_cases_create
@@ -21,7 +21,7 @@ from .staff import (
     DEMO_PASSWORD,
     DemoLogin,
     demo_logins,
-    demo_staff_create,
+    demo_staff_ensure,
     demo_staff_exists,
     demo_usernames,
     logins_table,
@@ -53,21 +53,29 @@ class DemoLoadResult:
     summary: DemoSummary | None = None
 
 
-def demo_load(*, cases: int, seed: int, progress: Callable[[int, int], None] | None = None) -> DemoLoadResult:
-    """Load Tianjin's reference data, the demo staff and ``cases`` demo cases. Does nothing but the
-    (idempotent) reference data when the demo staff already exist."""
-    tianjin_load()
-    if demo_staff_exists():
-        return DemoLoadResult(created=False)
+def demo_load(
+    *, cases: int, seed: int, reset: bool = False, progress: Callable[[int, int], None] | None = None
+) -> DemoLoadResult:
+    """Load Tianjin's reference data, the demo staff and ``cases`` demo cases, in one transaction.
+
+    Without ``reset`` nothing but the (idempotent) reference data is written when the demo staff already
+    exist. With ``reset`` every case is deleted first (``demo_reset``) and the demo staff re-synced."""
     with transaction.atomic():
-        demo_staff_create(seed=seed)
+        tianjin_load()
+        if reset:
+            demo_reset()
+        elif demo_staff_exists():
+            return DemoLoadResult(created=False)
+        demo_staff_ensure(seed=seed)
         summary = demo_cases_create(count=cases, seed=seed, progress=progress)
     return DemoLoadResult(created=True, summary=summary)
 
 
 def demo_reset() -> None:
-    """Delete every case and the demo staff. Refuses when someone other than the demo staff has worked on
-    a case: that database is not a demo."""
+    """Delete every case with what hangs on it (timeline, replies, outbox, spot-check samples). Refuses
+    when someone other than the demo staff has worked on a case: that database is not a demo.
+
+    The demo accounts are kept (``demo_load`` re-syncs them): the append-only audit trail refers to them."""
     demo = demo_usernames()
     foreign = CaseEvent.objects.filter(actor__isnull=False).exclude(actor__username__in=demo)
     if foreign.exists():
@@ -75,9 +83,9 @@ def demo_reset() -> None:
     try:
         with transaction.atomic():
             OutboxMessage.objects.filter(case__isnull=False).delete()
+            SpotCheck.objects.filter(items__isnull=False).distinct().delete()
             Case.objects.filter(duplicate_of__isnull=False).update(duplicate_of=None)
             Case.objects.all().delete()
             CaseNumberSequence.objects.all().delete()
-            User.objects.filter(username__in=demo).delete()
     except (ProtectedError, RestrictedError) as exc:
         raise DemoResetRefused(f"演示数据被其他记录引用，无法清除：{exc}") from exc

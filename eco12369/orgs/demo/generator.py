@@ -501,6 +501,8 @@ class Story:
         self.case: Case = plan.case
         self.t = plan.received_at
         self.accepted_at: dt.datetime | None = None
+        self.inspected: dt.datetime | None = None
+        self.returned_for = ""  # the part the reviewer last returned a reply for
 
     # ------------------------------------------------------------------------------------- clock
     def _set(self, moment: dt.datetime) -> dt.datetime:
@@ -565,8 +567,11 @@ class Story:
         self.assign()
 
     def inspect_and_submit(self, end: dt.datetime, *, thin: str = "") -> None:
-        self.towards(end, 0.15, 0.45)  # the site inspection
-        inspected = self.t
+        """Inspect on site (again only when the reviewer found the inspection too thin), then submit."""
+        if self.inspected is None or self.returned_for == "inspection":
+            self.towards(end, 0.15, 0.45)
+            self.inspected = self.t
+        inspected = self.inspected
         self.towards(end, 0.2, 0.6)
         handler = self.team.handler_for(self.plan.theme.department if self.plan.theme else ENFORCEMENT)[1]
         if self.case.department_id is not None:
@@ -587,6 +592,7 @@ class Story:
     def give_back(self, thin: str) -> None:
         self.hours(2, 30)
         note = next(n for part, n, _ in texts.RETURN_NOTES if part == thin)
+        self.returned_for = thin
         self._do(case_return, actor=self.team.reviewer, note=note)
 
     def extension(self, *, at: dt.datetime, days: int, approve: bool) -> None:
@@ -835,7 +841,12 @@ class Story:
     def escalate(self) -> None:
         self.hours(1, 20)
         other = self.rng.choice(NEIGHBOURS[self.plan.district])
-        reason = self.rng.choice(texts.ESCALATE_REASONS).format(district=self.plan.district, other=other)
+        reasons = [texts.ESCALATE_BOUNDARY]
+        if self.plan.party.endswith("有限公司") and self.plan.party_kind not in SMALL_PARTIES:
+            reasons.append(texts.ESCALATE_STATE_OWNED)
+        if self.plan.theme is not None and self.plan.theme.key == "black_water":
+            reasons.append(texts.ESCALATE_RIVER)
+        reason = self.rng.choice(reasons).format(district=self.plan.district, other=other)
         self._do(case_escalate, actor=self.team.operator, reason=reason)
 
     def reroute_to(self, district: str, template: str) -> None:

@@ -15,7 +15,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
-from eco12369.orgs.models import Agency, Department, Role, User
+from eco12369.orgs.models import Agency, Department, Role, RoleGrant, User
 from eco12369.orgs.services import staff_create
 from eco12369.orgs.tianjin import BUREAU_DEPARTMENTS, DISTRICTS
 
@@ -92,27 +92,40 @@ def _names(seed: int, count: int) -> list[str]:
 
 
 @transaction.atomic
-def demo_staff_create(*, seed: int) -> list[User]:
-    """Create the demo accounts through ``staff_create``. The password is hashed once and shared (hashing
-    is deliberately slow; seventy hashes would take most of the demo's loading time)."""
+def demo_staff_ensure(*, seed: int) -> list[User]:
+    """Create the missing demo accounts through ``staff_create`` and bring existing ones back to their
+    demo state (password, active, agency, department, roles). Existing accounts are kept, not deleted:
+    the append-only audit trail refers to them.
+
+    The password is hashed once and shared: hashing is deliberately slow, and seventy hashes would take
+    most of the demo's loading time."""
     specs = staff_specs()
     hashed = make_password(DEMO_PASSWORD)
     agencies = {district: _agency_for(district) for district in {spec.district for spec in specs}}
+    existing = {u.username: u for u in User.objects.filter(username__in=[spec.username for spec in specs])}
     users = []
     for spec, name in zip(specs, _names(seed, len(specs)), strict=True):
         agency = agencies[spec.district]
         department = Department.objects.get(agency=agency, name=spec.department) if spec.department else None
-        user = staff_create(
-            username=spec.username,
-            password=None,
-            agency=agency,
-            department=department,
-            roles=spec.roles,
-            display_name=name,
-        )
+        user = existing.get(spec.username)
+        if user is None:
+            user = staff_create(
+                username=spec.username,
+                password=None,
+                agency=agency,
+                department=department,
+                roles=spec.roles,
+                display_name=name,
+            )
+        else:
+            user.agency, user.department, user.is_active = agency, department, True
+            user.is_staff = Role.ADMIN in spec.roles
+            RoleGrant.objects.filter(user=user).exclude(role__in=spec.roles).delete()
+            for role in spec.roles:
+                RoleGrant.objects.get_or_create(user=user, role=role)
         validate_password(DEMO_PASSWORD, user)
         user.password = hashed
-        user.save(update_fields=["password"])
+        user.save()
         users.append(user)
     return users
 

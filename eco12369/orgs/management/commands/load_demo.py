@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from eco12369.orgs.demo import DemoResetRefused, demo_load, demo_logins, demo_reset, logins_table
+from eco12369.orgs.demo import DemoResetRefused, demo_load, demo_logins, logins_table
 
 
 class Command(BaseCommand):
@@ -19,26 +19,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--seed", type=int, default=12369, help="随机种子，相同种子生成相同数据（默认 12369）"
         )
-        parser.add_argument(
-            "--reset", action="store_true", help="先清除已有的演示举报件和演示账号，再重新载入"
-        )
+        parser.add_argument("--reset", action="store_true", help="先清除已有举报件并恢复演示账号，再重新生成")
 
     def handle(self, *args: Any, **options: Any) -> None:
         count: int = options["cases"]
         if count < 0:
             raise CommandError("--cases 不能为负数。")
         started = time.monotonic()
-        if options["reset"]:
-            try:
-                demo_reset()
-            except DemoResetRefused as exc:
-                raise CommandError(exc.message) from exc
-            self.stdout.write("已清除原有演示举报件和演示账号。")
 
         def progress(done: int, total: int) -> None:
             self.stdout.write(f"生成举报件 {done}/{total}…")
 
-        result = demo_load(cases=count, seed=options["seed"], progress=progress)
+        try:
+            result = demo_load(cases=count, seed=options["seed"], reset=options["reset"], progress=progress)
+        except DemoResetRefused as exc:
+            raise CommandError(exc.message) from exc
+        if options["reset"]:
+            self.stdout.write("已清除原有举报件，演示账号已恢复为初始状态。")
         if result.created and result.summary is not None:
             states = "，".join(f"{label} {n}" for label, n in _state_labels(result.summary.states))
             self.stdout.write(
