@@ -36,7 +36,7 @@ def bar_chart(
     rows: Sequence[tuple[str, float]],
     *,
     title: str = "",
-    width: int = 460,
+    width: int = 400,
     unit: str = "",
     color: str = PALETTE[0],
 ) -> SafeString:
@@ -55,7 +55,7 @@ def grouped_bar_chart(
     series: Sequence[Series],
     *,
     title: str = "",
-    width: int = 460,
+    width: int = 400,
     unit: str = "",
     bar: int = 14,
 ) -> SafeString:
@@ -102,9 +102,10 @@ def grouped_bar_chart(
             w = plot_w * value / highest
             y = gy + j * (bar + 2)
             parts.append(f'<rect x="{x0}" y="{y}" width="{w:.1f}" height="{bar}" rx="2" fill="{s.color}"/>')
-            parts.append(
-                f'<text x="{x0 + w + 4:.1f}" y="{y + bar * 0.78:.1f}" font-size="{size - 1:.0f}" '
-                f'fill="#52606d">{escape(_fmt(value) + unit)}</text>'
-            )
+            if value or len(series) == 1:
+                parts.append(
+                    f'<text x="{x0 + w + 4:.1f}" y="{y + bar * 0.78:.1f}" font-size="{size - 1:.0f}" '
+                    f'fill="#52606d">{escape(_fmt(value) + unit)}</text>'
+                )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every text above is escaped

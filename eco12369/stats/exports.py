@@ -234,6 +234,12 @@ def pdf_problem() -> str | None:
     return None
 
 
+def _pairs(rows: list[Any]) -> list[tuple[Any, Any]]:
+    """[a, b, c, d, e] → [(a, b), (c, d), (e, None)]: two label/value pairs per table row."""
+    padded = [*rows, None] if len(rows) % 2 else rows
+    return list(zip(padded[::2], padded[1::2], strict=True))
+
+
 def report_context(report: MonthlyReport) -> dict[str, Any]:
     """What the report page and the PDF show: the snapshot, its tables and its SVG charts."""
     f: MonthlyFigures = report.snapshot()
@@ -268,6 +274,7 @@ def report_context(report: MonthlyReport) -> dict[str, Any]:
         "f": f,
         "changes": f.changes(),
         "detail_rows": headline_rows(f.headline),
+        "detail_pairs": _pairs(headline_rows(f.headline)),
         "breakdowns": [(key, t, rows, sum(r.count for r in rows)) for key, t, rows in f.breakdowns()],
         "charts": charts_svg,
         "district_rows": [(d, headline_columns(d.headline)) for d in f.districts],

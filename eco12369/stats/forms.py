@@ -20,10 +20,10 @@ def ended_months(count: int = 24) -> list[Month]:
 
 class MonthField(forms.ChoiceField):
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(choices=self._choices, **kwargs)  # type: ignore[arg-type]
+        super().__init__(choices=self.month_choices, **kwargs)  # type: ignore[arg-type]
 
     @staticmethod
-    def _choices() -> list[tuple[str, str]]:
+    def month_choices() -> list[tuple[str, str]]:
         return [(m.key, m.label) for m in ended_months()]
 
     def to_python(self, value: object) -> Month | None:  # type: ignore[override]
@@ -38,7 +38,7 @@ class MonthField(forms.ChoiceField):
     def validate(self, value: object) -> None:
         if value is None and self.required:
             raise forms.ValidationError("请选择月份。")
-        if isinstance(value, Month) and value.key not in {key for key, _ in self._choices()}:
+        if isinstance(value, Month) and value.key not in {key for key, _ in self.month_choices()}:
             raise forms.ValidationError("只能选择已经结束的月份（最近24个月）。")
 
 
