@@ -92,12 +92,16 @@ def report_submit(
     discard: set[str],
 ) -> tuple[Case, bool]:
     """File the report through the intake service. Returns the case and whether it was created now; a form
-    sent twice (double tap, flaky network, WeChat re-trying) gives the case of the first sending."""
+    sent twice (double tap, flaky network, WeChat re-trying) gives the case of the first sending, while a
+    form the reporter went back to and changed becomes a new case."""
     with ExitStack() as stack, transaction.atomic():
         locked = Submission.objects.select_for_update().get(pk=submission.pk)
         if locked.case_id is not None:
-            case = Case.objects.get(pk=locked.case_id)
-            return case, False
+            earlier = Case.objects.get(pk=locked.case_id)
+            if earlier.description == data.description.strip():
+                return earlier, False  # the same form sent again
+            # The reporter went back and wrote something else: that is a new report.
+            locked = Submission.objects.create(token=submission_token_new(), openid=locked.openid)
         staged = list(locked.staged_photos.exclude(key__in=discard))
         files: list[UploadedFile] = []
         for item in staged:

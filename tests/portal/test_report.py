@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -283,6 +284,36 @@ def test_same_form_sent_twice_makes_one_case(reporter: Reporter) -> None:
     assert second["Location"] == f"/portal/report/done/{case.number}/?again=1"
     assert Attachment.objects.count() == 1
     assert "这份表单已经提交过了" in html(client.get(second["Location"]))
+
+
+def test_going_back_and_writing_something_else_is_a_new_report(reporter: Reporter) -> None:
+    client = reporter("oBACK")
+    token = token_of(client.get("/portal/report/"))
+    client.post("/portal/report/", form_data(token=token))
+    again = client.post("/portal/report/", form_data(token=token, description="另一处：河边有人倾倒黑渣。"))
+    assert Case.objects.count() == 2
+    newer = Case.objects.get(description="另一处：河边有人倾倒黑渣。")
+    assert again["Location"] == f"/portal/report/done/{newer.number}/"
+
+
+def test_photos_kept_for_forms_never_sent_are_purged_after_a_day(
+    reporter: Reporter, media_root: Path, time_machine: Any
+) -> None:
+    from eco12369.portal.tasks import purge_staged_photos
+
+    time_machine.move_to(dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC), tick=False)
+    client = reporter("oPURGE")
+    token = token_of(client.get("/portal/report/"))
+    client.post("/portal/report/", form_data(token=token, description="", photos=[photo(), photo()]))
+    assert StagedPhoto.objects.count() == 2
+    files = list((media_root / "portal-staging").rglob("*.png"))
+    assert len(files) == 2
+    purge_staged_photos()
+    assert StagedPhoto.objects.count() == 2  # not yet a day old
+    time_machine.shift(dt.timedelta(hours=25))
+    purge_staged_photos()
+    assert not StagedPhoto.objects.exists()
+    assert not any(f.exists() for f in files)
 
 
 def test_another_reporters_token_does_not_hijack_their_form(reporter: Reporter) -> None:
