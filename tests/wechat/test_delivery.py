@@ -1,0 +1,242 @@
+"""Outbound messages: channel choice (48-hour window, 5 per window, subscription notices, waiting), retries
+with back-off, the sweep, claims, and the rule that only approved text or fixed templates are sent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+
+from eco12369.cases.models import Reply
+from eco12369.cases.services import case_answer
+from eco12369.wechat import delivery
+from eco12369.wechat.models import Conversation, DeliveryAttempt, OutboxMessage
+from eco12369.wechat.services import outbox_mark_shown_on_h5, outbox_write
+from eco12369.wechat.simulator import Simulator
+
+from .conftest import WeChatServer
+
+pytestmark = pytest.mark.django_db
+OPENID = "oDeliver0001"
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks: Any) -> Any:
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def _conv(openid: str = OPENID, hours_ago: float = 1, consent: bool = False) -> Conversation:
+    return Conversation.objects.create(
+        openid=openid, last_inbound_at=timezone.now() - dt.timedelta(hours=hours_ago), notify_consent=consent
+    )
+
+
+def _write(
+    run_on_commit: Any, text: str = "您的举报已受理。", openid: str = OPENID, **kw: Any
+) -> OutboxMessage:
+    with run_on_commit():
+        msg = outbox_write(case=kw.pop("case", None), openid=openid, template="accepted", text=text, **kw)
+    msg.refresh_from_db()
+    return msg
+
+
+def test_within_48_hours_a_customer_service_message(wechat_simulator: Simulator, run_on_commit: Any) -> None:
+    _conv(hours_ago=47)
+    msg = _write(run_on_commit)
+    assert msg.status == "sent" and msg.channel == "custom"
+    assert "48小时内" in msg.channel_reason
+    [received] = wechat_simulator.received(OPENID)
+    assert received.kind == "custom" and received.text == "您的举报已受理。"
+    attempt = DeliveryAttempt.objects.get(message=msg)
+    assert attempt.ok and attempt.channel == "custom"
+
+
+def test_after_48_hours_a_subscription_notice_if_the_reporter_accepted_them(
+    wechat_simulator: Simulator, run_on_commit: Any, make_case: Any, settings: Any
+) -> None:
+    _conv(hours_ago=49, consent=True)
+    case = make_case(reporter_openid=OPENID)
+    msg = _write(run_on_commit, case=case)
+    assert msg.status == "sent" and msg.channel == "subscribe"
+    assert "超过48小时" in msg.channel_reason
+    [received] = wechat_simulator.received(OPENID)
+    assert received.kind == "subscribe"
+    assert received.payload["template_id"] == settings.WECHAT["SUBSCRIBE_TEMPLATE_ID"]
+    assert received.payload["page"].endswith("/portal/mine/")
+    assert received.payload["data"]["character_string1"]["value"] == case.number
+
+
+def test_no_channel_the_message_waits_with_the_reason_until_the_reporter_writes(
+    wechat_simulator: Simulator, run_on_commit: Any, client: Any, settings: Any, tianjin: None
+) -> None:
+    _conv(hours_ago=72, consent=False)
+    msg = _write(run_on_commit)
+    assert msg.status == "waiting"
+    assert "超过48小时" in msg.channel_reason and "未订阅" in msg.channel_reason
+    assert wechat_simulator.received() == []
+    # The reporter writes again: the window reopens and the waiting message goes out.
+    with run_on_commit():
+        WeChatServer(client, settings.WECHAT).text(OPENID, "你好")
+    msg.refresh_from_db()
+    assert msg.status == "sent" and msg.channel == "custom"
+    assert [r.text for r in wechat_simulator.received(OPENID)] == ["您的举报已受理。"]
+
+
+def test_a_reporter_who_never_chatted_waits_and_the_h5_page_counts_as_delivery(
+    wechat_simulator: Simulator, run_on_commit: Any
+) -> None:
+    msg = _write(run_on_commit, openid="oOnlyH5")
+    assert msg.status == "waiting" and "未在公众号对话中来信" in msg.channel_reason
+    assert outbox_mark_shown_on_h5(openid="oOnlyH5") == 1
+    msg.refresh_from_db()
+    assert msg.status == "sent" and msg.channel == "h5"
+
+
+def test_at_most_five_customer_service_messages_per_window(
+    wechat_simulator: Simulator, run_on_commit: Any
+) -> None:
+    _conv(hours_ago=1, consent=True)
+    msgs = [_write(run_on_commit, text=f"通知{i}") for i in range(7)]
+    assert [m.channel for m in msgs] == ["custom"] * 5 + ["subscribe"] * 2
+    assert "已达5条上限" in msgs[5].channel_reason
+    assert [r.kind for r in wechat_simulator.received(OPENID)] == ["custom"] * 5 + ["subscribe"] * 2
+
+
+def test_wechat_refusing_the_window_falls_back_to_the_subscription_notice(
+    wechat_simulator: Simulator, run_on_commit: Any
+) -> None:
+    _conv(hours_ago=1, consent=True)
+    wechat_simulator.state.fail_next = [45015]  # "response out of time limit"
+    msg = _write(run_on_commit)
+    assert msg.status == "sent" and msg.channel == "subscribe"
+    attempts = list(DeliveryAttempt.objects.filter(message=msg).values_list("channel", "ok", "errcode"))
+    assert attempts == [("custom", False, 45015), ("subscribe", True, None)]
+
+
+def test_a_failure_is_retried_with_back_off_and_every_attempt_recorded(
+    wechat_simulator: Simulator, run_on_commit: Any, settings: Any
+) -> None:
+    _conv()
+    wechat_simulator.state.fail_next = [-1, -1]  # "system busy", twice
+    msg = _write(run_on_commit)
+    assert msg.status == "pending" and msg.attempts == 1
+    base = settings.WECHAT["DELIVERY_RETRY_SECONDS"]
+    assert msg.next_attempt_at is not None
+    first_wait = (msg.next_attempt_at - timezone.now()).total_seconds()
+    assert base - 5 < first_wait <= base
+    assert delivery.outbox_sweep()["enqueued"] == 0  # not due yet
+    with time_machine.travel(msg.next_attempt_at + dt.timedelta(seconds=1)):
+        delivery.outbox_sweep()
+        msg.refresh_from_db()
+        assert msg.status == "pending" and msg.attempts == 2
+        assert msg.next_attempt_at is not None
+        second_wait = (msg.next_attempt_at - timezone.now()).total_seconds()
+        assert 2 * base - 5 < second_wait <= 2 * base  # exponential
+    with time_machine.travel(msg.next_attempt_at + dt.timedelta(seconds=1)):
+        delivery.outbox_sweep()
+    msg.refresh_from_db()
+    assert msg.status == "sent" and msg.attempts == 3
+    assert list(DeliveryAttempt.objects.filter(message=msg).values_list("ok", "errcode")) == [
+        (False, -1),
+        (False, -1),
+        (True, None),
+    ]
+    assert len(wechat_simulator.received(OPENID)) == 1
+
+
+def test_after_the_last_attempt_the_row_is_failed(run_on_commit: Any, settings: Any) -> None:
+    settings.WECHAT = {**settings.WECHAT, "DELIVERY_MAX_ATTEMPTS": 2}
+    _conv()
+    msg = _write(run_on_commit)  # WeChat is unreachable in this test
+    assert msg.status == "pending" and "ConnectionError" in msg.last_error
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=2)):
+        delivery.outbox_sweep()
+    msg.refresh_from_db()
+    assert msg.status == "failed" and msg.attempts == 2
+    assert DeliveryAttempt.objects.filter(message=msg, ok=False).count() == 2
+
+
+def test_a_row_is_claimed_once(wechat_simulator: Simulator) -> None:
+    _conv()
+    msg = outbox_write(case=None, openid=OPENID, template="accepted", text="x")  # not committed: not enqueued
+    token, claimed = delivery.outbox_claim(ids=[msg.pk])
+    assert claimed == [msg.pk]
+    assert delivery.outbox_claim(ids=[msg.pk])[1] == []
+    assert delivery.outbox_deliver(message_id=msg.pk) == "skipped"
+    assert wechat_simulator.received() == []
+
+
+def test_the_sweep_takes_back_rows_of_a_dead_worker_after_the_lease(
+    wechat_simulator: Simulator, settings: Any
+) -> None:
+    _conv()
+    msg = outbox_write(case=None, openid=OPENID, template="accepted", text="补发")
+    delivery.outbox_claim(ids=[msg.pk])  # a worker claims the row... and dies
+    assert delivery.outbox_sweep()["reclaimed"] == 0  # its lease is still running
+    lease = settings.WECHAT["DELIVERY_LEASE_SECONDS"]
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=lease + 1)):
+        assert delivery.outbox_sweep()["reclaimed"] == 1
+    msg.refresh_from_db()
+    assert msg.status == "sent"
+    assert [r.text for r in wechat_simulator.received(OPENID)] == ["补发"]
+    assert DeliveryAttempt.objects.filter(message=msg, ok=False, error__contains="发送进程中断").count() == 1
+
+
+def test_the_passive_acknowledgement_is_never_sent_again(
+    wechat_simulator: Simulator, client: Any, settings: Any, tianjin: None, run_on_commit: Any
+) -> None:
+    w = WeChatServer(client, settings.WECHAT)
+    w.text(OPENID, "工厂排黑烟。")
+    with run_on_commit():
+        ack = w.reply(w.text(OPENID, "提交"))
+    assert ack
+    delivery.outbox_sweep()
+    assert wechat_simulator.received() == []
+    assert OutboxMessage.objects.get().channel == "passive"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_workers_deliver_a_row_once(wechat_simulator: Simulator) -> None:
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip(
+            "in-memory SQLite cannot hold concurrent writers; test_worker_kill covers SQLite across processes"
+        )
+    _conv()
+    ids = [outbox_write(case=None, openid=OPENID, template="accepted", text=f"m{i}").pk for i in range(4)]
+    # (autocommit: on_commit ran at once and delivered them) — put them back to pending and race 4 workers.
+    OutboxMessage.objects.filter(pk__in=ids).update(status="pending", channel="", sent_at=None)
+    wechat_simulator.state.received.clear()
+    barrier = threading.Barrier(4)
+
+    def work() -> None:
+        try:
+            barrier.wait(timeout=10)
+            delivery.outbox_deliver_due(limit=10)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(r.text for r in wechat_simulator.received(OPENID)) == ["m0", "m1", "m2", "m3"]
+
+
+# -------------------------------------------------------------------------- only approved text (Art. 16)
+def test_only_approved_replies_and_known_templates_reach_the_outbox(make_case: Any, make_user: Any) -> None:
+    case = make_case()
+    case_answer(case=case, actor=make_user("operator"), text="草稿答复")
+    draft = Reply.objects.get(case=case)
+    assert draft.status == "submitted"
+    with pytest.raises(ValueError, match="approved"):
+        outbox_write(case=case, template="answered", text="草稿答复", reply=draft)
+    with pytest.raises(ValueError, match="template"):
+        outbox_write(case=case, template="free_text", text="操作员随手写的话")
+    with pytest.raises(ValueError, match="recipient"):
+        outbox_write(case=None, template="accepted", text="x")
