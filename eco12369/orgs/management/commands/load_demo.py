@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from argparse import ArgumentParser
+from collections import Counter
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from eco12369.cases.models import State
 from eco12369.orgs.demo import DemoResetRefused, demo_load, demo_logins, logins_table
 
 
@@ -38,9 +40,11 @@ class Command(BaseCommand):
             self.stdout.write("已清除原有举报件，演示账号已恢复为初始状态。")
         if result.created and result.summary is not None:
             states = "，".join(f"{label} {n}" for label, n in _state_labels(result.summary.states))
+            detail = f"（{states}）" if states else ""
+            elapsed = time.monotonic() - started
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"已生成 {result.summary.cases} 件演示举报件（{states}），用时 {time.monotonic() - started:.1f} 秒。"
+                    f"已生成 {result.summary.cases} 件演示举报件{detail}，用时 {elapsed:.1f} 秒。"
                 )
             )
         else:
@@ -50,7 +54,5 @@ class Command(BaseCommand):
         self.stdout.write(logins_table(demo_logins()))
 
 
-def _state_labels(states: Any) -> list[tuple[str, int]]:
-    from eco12369.cases.models import State
-
+def _state_labels(states: Counter[str]) -> list[tuple[str, int]]:
     return [(str(State(s).label), states[s]) for s in State.values if states.get(s)]
