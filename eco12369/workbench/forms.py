@@ -237,7 +237,9 @@ class SearchForm(forms.Form):
     received_from = forms.DateField(
         label="接收日期自", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    received_to = forms.DateField(label="至", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    received_to = forms.DateField(
+        label="接收日期至", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     reported_party = forms.CharField(label="被举报对象", required=False, max_length=100)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
