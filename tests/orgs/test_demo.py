@@ -136,12 +136,12 @@ def test_reset_wipes_cases_and_restores_the_demo_accounts() -> None:
 
 
 def test_same_seed_same_demo() -> None:
-    load(cases=12, seed=7)
+    load(cases=8, seed=7)
     fields = ("kind", "category", "region__name", "reported_party", "description", "reporter_name")
     first = list(Case.objects.order_by("received_at").values_list(*fields))
-    load(cases=12, seed=7, reset=True)
+    load(cases=8, seed=7, reset=True)
     assert list(Case.objects.order_by("received_at").values_list(*fields)) == first
-    load(cases=12, seed=8, reset=True)
+    load(cases=8, seed=8, reset=True)
     assert list(Case.objects.order_by("received_at").values_list(*fields)) != first
 
 
