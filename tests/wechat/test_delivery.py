@@ -164,7 +164,7 @@ def test_after_the_last_attempt_the_row_is_failed(run_on_commit: Any, settings: 
 def test_a_row_is_claimed_once(wechat_simulator: Simulator) -> None:
     _conv()
     msg = outbox_write(case=None, openid=OPENID, template="accepted", text="x")  # not committed: not enqueued
-    token, claimed = delivery.outbox_claim(ids=[msg.pk])
+    _token, claimed = delivery.outbox_claim(ids=[msg.pk])
     assert claimed == [msg.pk]
     assert delivery.outbox_claim(ids=[msg.pk])[1] == []
     assert delivery.outbox_deliver(message_id=msg.pk) == "skipped"
