@@ -10,16 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
-from eco12369.cases.models import Case
+from eco12369.cases.models import Case, Outcome, State
 from eco12369.oversight.duplicates import (
     DUPLICATE_THRESHOLD,
+    duplicates_find,
     normalise_party,
     pair_score,
     sketch_from_dict,
 )
 from eco12369.oversight.models import CaseFingerprint, DuplicateCandidate
+from eco12369.wechat.models import OutboxMessage
 
 PAIRS = Path(__file__).resolve().parents[2] / "bench" / "data" / "duplicate_pairs.jsonl"
 
@@ -129,3 +132,136 @@ def test_a_rolled_back_intake_enqueues_nothing(
             pass
     assert callbacks == []
     assert not CaseFingerprint.objects.exists()
+
+
+# ------------------------------------------------------------------------------------------ the page
+def _pair(make_case: Callable[..., Case], capture: Any, district: str = "西青区") -> tuple[Case, Case]:
+    with capture(execute=True):
+        first = make_case(
+            district,
+            category="air",
+            reported_party="天津市鑫源喷涂有限公司",
+            address="杨柳青大道120号",
+            description="鑫源喷涂每天晚上在院子里露天喷漆，油漆味很重，窗户都不敢开。",
+        )
+        new = make_case(
+            district,
+            category="air",
+            reported_party="鑫源喷涂厂",
+            address="杨柳青大道120号附近",
+            description="这家厂喷漆不进喷漆房，漆雾飘进小区，味道刺鼻。",
+        )
+    return first, new
+
+
+def test_operator_sees_candidates_with_scores_and_marks_the_duplicate(
+    client: Any,
+    make_user: Callable[..., Any],
+    make_case: Callable[..., Case],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    first, new = _pair(make_case, django_capture_on_commit_callbacks)
+    operator = make_user("operator", district_name="西青区")
+    client.force_login(operator)
+    url = reverse("oversight:duplicates", args=[new.number])
+    body = client.get(url).content.decode()
+    assert first.number in body and "很可能重复" in body
+    candidate = DuplicateCandidate.objects.get(case=new, candidate=first)
+    assert f"{candidate.score:.2f}" in body
+
+    response = client.post(url, {"original": first.number})
+    assert response.status_code == 302
+    new.refresh_from_db()
+    assert (new.state, new.outcome, new.duplicate_of_id) == (State.CLOSED, Outcome.DUPLICATE, first.pk)
+    message = OutboxMessage.objects.get(case=new, template="duplicate")
+    assert first.number in message.text  # the reporter is told the earlier case's number
+
+
+def test_marking_refused_by_the_state_machine_shows_its_reason(
+    client: Any,
+    make_user: Callable[..., Any],
+    make_case: Callable[..., Case],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    first, new = _pair(make_case, django_capture_on_commit_callbacks)
+    client.force_login(make_user("operator", district_name="西青区"))
+    # The earlier case cannot be a duplicate of the later one.
+    response = client.post(reverse("oversight:duplicates", args=[first.number]), {"original": new.number})
+    assert response.status_code == 422
+    assert "只能标记为与更早的举报件重复" in response.content.decode()
+    first.refresh_from_db()
+    assert first.state == State.RECEIVED
+
+
+def test_a_district_sees_neither_other_districts_cases_nor_their_candidates(
+    client: Any,
+    make_user: Callable[..., Any],
+    make_case: Callable[..., Case],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    first, new = _pair(make_case, django_capture_on_commit_callbacks)
+    client.force_login(make_user("operator", district_name="和平区"))
+    assert client.get(reverse("oversight:duplicates", args=[new.number])).status_code == 404
+    response = client.post(reverse("oversight:duplicates", args=[new.number]), {"original": first.number})
+    assert response.status_code == 404
+    new.refresh_from_db()
+    assert new.state == State.RECEIVED
+
+
+@pytest.mark.parametrize("roles", [("handler",), ("admin",), ("auditor",)])
+def test_duplicates_page_is_refused_to_handlers_and_administrators(
+    client: Any,
+    roles: tuple[str, ...],
+    make_user: Callable[..., Any],
+    make_case: Callable[..., Case],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    first, new = _pair(make_case, django_capture_on_commit_callbacks)
+    client.force_login(make_user(*roles, district_name="西青区"))
+    assert client.get(reverse("oversight:duplicates", args=[new.number])).status_code == 403
+    assert (
+        client.post(
+            reverse("oversight:duplicates", args=[new.number]), {"original": first.number}
+        ).status_code
+        == 403
+    )
+    assert client.get(reverse("oversight:repeats")).status_code == 403
+    new.refresh_from_db()
+    assert new.state == State.RECEIVED
+
+
+def test_repeated_parties_are_flagged_to_the_city_centre(
+    client: Any,
+    make_user: Callable[..., Any],
+    make_case: Callable[..., Case],
+    django_assert_max_num_queries: Any,
+) -> None:
+    names = ["天津市宏达化工有限公司", "宏达化工厂", "宏达化工"]
+    cases = [make_case("西青区" if i < 2 else "北辰区", reported_party=n) for i, n in enumerate(names)]
+    twice = [make_case("西青区", reported_party="金泰钢管有限公司") for _ in range(2)]
+    long_ago = timezone.now() - dt.timedelta(days=40)
+    make_case("西青区", reported_party="永利造纸厂", received_at=long_ago)
+    make_case("西青区", reported_party="永利造纸厂", received_at=long_ago)
+    make_case("西青区", reported_party="永利造纸厂")
+    client.force_login(make_user("operator", district_name=None))
+    url = reverse("oversight:repeats")
+    client.get(url)
+    with django_assert_max_num_queries(10):
+        body = client.get(url).content.decode()
+    assert "宏达化工" in body and all(c.number in body for c in cases)
+    assert twice[0].number not in body  # two reports are not yet repeated
+    assert "永利造纸" not in body  # older reports fall out of the 30-day window
+    # A district sees only its own part: 西青区 has two reports of 宏达化工, below the threshold.
+    client.force_login(make_user("operator", district_name="西青区"))
+    assert "宏达化工" not in client.get(url).content.decode()
+
+
+def test_candidate_lookup_stays_bounded_with_many_cases(
+    make_case: Callable[..., Case], django_assert_max_num_queries: Any
+) -> None:
+    for i in range(30):
+        make_case("西青区", reported_party=f"公司{i}", description=f"第{i}家工厂排放废气。")
+    case = make_case("西青区", reported_party="公司3", description="第3家工厂排放废气，味道刺鼻。")
+    with django_assert_max_num_queries(10):
+        found = duplicates_find(case=case)
+    assert found and found[0].candidate.reported_party == "公司3"
