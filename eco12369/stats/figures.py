@@ -265,6 +265,21 @@ class Change:
     current: float | None
     previous: float | None
     last_year: float | None
+    direction: int = 0  # +1: a rise is good news; -1: a rise is bad news; 0: neutral
+
+    def _tone(self, delta: float | None) -> str:
+        if delta is None or delta == 0 or self.direction == 0:
+            return "flat"
+        return "good" if (delta > 0) == (self.direction > 0) else "bad"
+
+    @property
+    def mom_tone(self) -> str:
+        """CSS class for the month-on-month change: good, bad or flat."""
+        return self._tone(self.mom_delta)
+
+    @property
+    def yoy_tone(self) -> str:
+        return self._tone(self.yoy_delta)
 
     @staticmethod
     def _delta(a: float | None, b: float | None) -> float | None:
@@ -296,16 +311,17 @@ class Change:
         return None if self.unit == "%" else self._pct(self.current, self.last_year)
 
 
-MAIN_FIGURES: tuple[tuple[str, str, str], ...] = (
-    ("received", "接收举报件", "件"),
-    ("confirmed", "确认件数", "件"),
-    ("confirm_rate", "按期确认率", "%"),
-    ("closed", "办结件数", "件"),
-    ("close_rate", "按期办结率", "%"),
-    ("substantiated", "查实环境违法", "件"),
-    ("overdue_open", "月末逾期未办结", "件"),
-    ("extensions", "批准延期", "次"),
-    ("avg_handling_days", "平均办理天数", "天"),
+# (key, label, unit, direction): direction +1 when a rise is good news, -1 when it is bad news, 0 neutral.
+MAIN_FIGURES: tuple[tuple[str, str, str, int], ...] = (
+    ("received", "接收举报件", "件", 0),
+    ("confirmed", "确认件数", "件", 0),
+    ("confirm_rate", "按期确认率", "%", 1),
+    ("closed", "办结件数", "件", 0),
+    ("close_rate", "按期办结率", "%", 1),
+    ("substantiated", "查实环境违法", "件", 0),
+    ("overdue_open", "月末逾期未办结", "件", -1),
+    ("extensions", "批准延期", "次", -1),
+    ("avg_handling_days", "平均办理天数", "天", -1),
 )
 
 
@@ -331,9 +347,9 @@ class MonthlyFigures:
 
     def changes(self) -> list[Change]:
         out = []
-        for key, label, unit in MAIN_FIGURES:
+        for key, label, unit, direction in MAIN_FIGURES:
             values = [getattr(h, key) for h in (self.headline, self.previous, self.last_year)]
-            out.append(Change(key, label, unit, *values))
+            out.append(Change(key, label, unit, *values, direction=direction))
         return out
 
     def breakdowns(self) -> list[tuple[str, str, tuple[Row, ...]]]:

@@ -35,14 +35,6 @@ def signed(value: object, unit: str = "") -> str:
 
 
 @register.filter
-def trend(value: object) -> str:
-    """CSS class of a change: up, down or flat."""
-    if not isinstance(value, int | float) or value == 0:
-        return "flat"
-    return "up" if value > 0 else "down"
-
-
-@register.filter
 def share(count: object, total: object) -> str:
     """count as a percentage of total, one decimal."""
     if not isinstance(count, int | float) or not isinstance(total, int | float) or not total:

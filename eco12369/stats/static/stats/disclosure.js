@@ -23,6 +23,8 @@
 
   function districtBars(id, names, series, max) {
     // Horizontal bars: district names stay readable on a phone. The first district is on top.
+    var el = document.getElementById(id);
+    if (el) { el.style.height = Math.max(220, 70 + names.length * 16 * series.length + names.length * 12) + "px"; }
     draw(id, {
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
       legend: { top: 0 },
@@ -41,12 +43,18 @@
     var empty = shown.length === 0;
     draw(id, {
       tooltip: { trigger: "item", formatter: "{b}：{c}件（{d}%）" },
-      legend: { bottom: 0, type: "scroll" },
+      legend: {
+        bottom: 0, type: "scroll",
+        formatter: function (name) {
+          var row = rows.filter(function (r) { return r.name === name; })[0];
+          return row ? name + " " + row.value : name;
+        }
+      },
       title: empty ? { text: "本月无数据", left: "center", top: "middle", textStyle: { color: "#6b7788", fontSize: 14, fontWeight: "normal" } } : undefined,
       series: [{
         type: "pie", radius: narrow() ? ["32%", "58%"] : ["38%", "64%"], center: ["50%", "45%"],
         data: shown, avoidLabelOverlap: true,
-        label: { formatter: "{b}\n{c}件", fontSize: 12 },
+        label: narrow() ? { show: false } : { formatter: "{b}\n{c}件", fontSize: 12 },
         itemStyle: { borderColor: "#fff", borderWidth: 2 }
       }]
     });
