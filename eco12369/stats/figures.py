@@ -348,8 +348,10 @@ class MonthlyFigures:
     def changes(self) -> list[Change]:
         out = []
         for key, label, unit, direction in MAIN_FIGURES:
-            values = [getattr(h, key) for h in (self.headline, self.previous, self.last_year)]
-            out.append(Change(key, label, unit, *values, direction=direction))
+            current, previous, last_year = (
+                getattr(h, key) for h in (self.headline, self.previous, self.last_year)
+            )
+            out.append(Change(key, label, unit, current, previous, last_year, direction=direction))
         return out
 
     def breakdowns(self) -> list[tuple[str, str, tuple[Row, ...]]]:
