@@ -37,6 +37,7 @@ def wechat_simulator(settings: Any, _wechat_offline: None) -> Iterator[Simulator
             token=conf["TOKEN"],
             encoding_aes_key=conf["ENCODING_AES_KEY"],
             callback_url=OFFLINE_URL + "wechat/callback/",
+            subscribe_template_id=conf["SUBSCRIBE_TEMPLATE_ID"],
         )
     )
     server, url = serve_in_thread(sim)

@@ -12,7 +12,6 @@ tests start it in a thread (``tests/wechat_fixtures.py``).
 from __future__ import annotations
 
 import base64
-import html
 import json
 import secrets
 import socketserver
@@ -46,6 +45,7 @@ class SimulatorConfig:
     callback_url: str = "http://127.0.0.1:8000/wechat/callback/"
     mode: str = "safe"  # safe (AES), compat (plain fields + AES), plain
     public_url: str = "http://127.0.0.1:8001/"
+    subscribe_template_id: str = "sim-case-progress"
 
 
 @dataclass
@@ -237,6 +237,20 @@ class Simulator:
             openid=openid, msg_type="event", fields=fields, shown=shown or f"[{event}]"
         )
 
+    def send_consent(self, openid: str, accept: bool = True) -> dict[str, Any]:
+        """The reporter answers the subscription-notice prompt (订阅通知授权)."""
+        item = {
+            "TemplateId": self.config.subscribe_template_id,
+            "SubscribeStatusString": "accept" if accept else "reject",
+            "PopupScene": "2",
+        }
+        return self.send_to_platform(
+            openid=openid,
+            msg_type="event",
+            fields={"Event": "subscribe_msg_popup_event", "SubscribeMsgPopupEvent": {"List": item}},
+            shown="[同意接收办理进度通知]" if accept else "[拒绝接收办理进度通知]",
+        )
+
     def add_media(self, data: bytes, content_type: str) -> str:
         media_id = "SIMMEDIA_" + secrets.token_urlsafe(18)
         with self.state.lock:
@@ -301,6 +315,7 @@ class Simulator:
             ("GET", "/_sim/conversation"): self._sim_conversation,
             ("POST", "/_sim/send"): self._sim_send,
             ("GET", "/"): self._page,
+            ("GET", "/favicon.ico"): self._no_content,
         }
         return routes.get((method, path))
 
@@ -659,6 +674,8 @@ class Simulator:
                 result = self.send_location(
                     openid, float(data["lat"]), float(data["lng"]), str(data.get("label", ""))
                 )
+            elif kind == "consent":
+                result = self.send_consent(openid, bool(data.get("accept", True)))
             elif kind == "event":
                 result = self.send_event(
                     openid, str(data["event"]), str(data.get("key", "")), str(data.get("shown", ""))
@@ -669,12 +686,18 @@ class Simulator:
             return self._json(sr, {"ok": False, "error": f"参数错误：{exc}"}, "400 Bad Request")
         return self._json(sr, result)
 
+    def _no_content(
+        self, environ: dict[str, Any], sr: StartResponse, q: dict[str, str], body: bytes
+    ) -> list[bytes]:
+        sr("204 No Content", [])
+        return [b""]
+
     def _page(
         self, environ: dict[str, Any], sr: StartResponse, q: dict[str, str], body: bytes
     ) -> list[bytes]:
         from .simulator_page import render_page
 
-        return self._html(sr, render_page(config=self.config, openids=DEMO_OPENIDS, escape=html.escape))
+        return self._html(sr, render_page(config=self.config, openids=DEMO_OPENIDS))
 
 
 def _cookie(environ: dict[str, Any], name: str) -> str:

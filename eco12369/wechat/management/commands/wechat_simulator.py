@@ -39,6 +39,7 @@ class Command(BaseCommand):
                 callback_url=opts["callback"],
                 mode=opts["mode"],
                 public_url=public_url,
+                subscribe_template_id=conf["SUBSCRIBE_TEMPLATE_ID"],
             )
         )
         server = serve(sim, opts["host"], opts["port"], quiet=not opts["verbose_http"])
