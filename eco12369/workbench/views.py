@@ -173,6 +173,15 @@ def _case_or_404(request: HttpRequest, number: str) -> Case:
     return case
 
 
+WAITING_FOR = {
+    "received": "等待责任机构的平台操作人员确认处理（2个工作日内）。",
+    "escalated": "等待市举报受理中心协调处理。",
+    "accepted": "等待平台操作人员批转承办部门。",
+    "handling": "承办部门正在办理，办结后提交答复意见。",
+    "in_review": "答复意见等待分管领导审核。",
+    "closed": "本件已办结。",
+}
+
 EVENT_LABELS = {"receive": "接收", **{action: rule.label for action, rule in RULES.items()}}
 EVENT_DATA_LABELS = {
     "department": "承办部门",
@@ -237,6 +246,7 @@ def case_context(
         "extensions": list(case.extensions.select_related("requested_by", "decided_by")),
         "orders": list(case.supervision_orders.select_related("issued_by", "answered_by")),
         "actions": actions,
+        "waiting_for": WAITING_FOR.get(case.state, ""),
         "action_error": error,
         "error_action": bound.prefix_name if bound is not None else "",
         "now": now,
