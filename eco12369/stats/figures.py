@@ -530,8 +530,11 @@ def headline_figures(*, region: Region | None, month: Month, as_of: dt.datetime 
     return _headline_from(row, ext)
 
 
-def headline_by_district(*, month: Month, as_of: dt.datetime | None = None) -> list[RegionFigures]:
-    """Every district's main figures side by side: two grouped aggregate queries for all districts."""
+def headline_by_district(
+    *, month: Month, as_of: dt.datetime | None = None, districts: list[Region] | None = None
+) -> list[RegionFigures]:
+    """Every district's main figures side by side: two grouped aggregate queries for all districts
+    (and one for the districts themselves unless ``districts`` is given)."""
     as_of = as_of or timezone.now()
     rows = {
         r["region_id"]: r
@@ -548,7 +551,8 @@ def headline_by_district(*, month: Month, as_of: dt.datetime | None = None) -> l
         .order_by()
     }
     empty = dict.fromkeys(_headline_aggregates(month, as_of), 0) | {"handling_total": None}
-    districts = Region.objects.filter(level=Region.Level.DISTRICT).order_by("code")
+    if districts is None:
+        districts = list(Region.objects.filter(level=Region.Level.DISTRICT).order_by("code"))
     return [
         RegionFigures(d.code, d.name, _headline_from(rows.get(d.pk, empty), exts.get(d.pk, {})))
         for d in districts

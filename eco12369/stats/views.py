@@ -78,12 +78,14 @@ def monthly_list(request: HttpRequest) -> HttpResponse:
         except ValueError:
             month = ended_months(1)[0]
         now = timezone.now()
-        reports = {
-            r.region_id: r for r in monthly_reports_visible_to(user=user).filter(month=month.first_day)
-        }
-        districts = headline_by_district(month=month, as_of=now)
-        regions = {r.code: r for r in Region.objects.all()}
-        city = Region.objects.filter(level=Region.Level.CITY).first()
+        visible = monthly_reports_visible_to(user=user).filter(month=month.first_day).defer("figures")
+        reports = {r.region_id: r for r in visible}
+        all_regions = list(Region.objects.order_by("code"))
+        regions = {r.code: r for r in all_regions}
+        city = next((r for r in all_regions if r.level == Region.Level.CITY), None)
+        districts = headline_by_district(
+            month=month, as_of=now, districts=[r for r in all_regions if r.level == Region.Level.DISTRICT]
+        )
         rows = [(regions[d.code], d.headline, reports.get(regions[d.code].pk)) for d in districts]
         context |= {
             "month": month,

@@ -244,3 +244,18 @@ def test_generate_form_rejects_months_that_have_not_ended(scenario: Scenario, cl
         r = client.post(reverse("stats:generate"), {"month": Month(2025, 3).key}, follow=True)
     assert "只能选择已经结束的月份" in r.content.decode() or "选择一个有效的选项" in r.content.decode()
     assert not MonthlyReport.objects.exists()
+
+
+def test_staff_pages_use_a_bounded_number_of_queries(
+    scenario: Scenario, client: Client, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    generated(scenario)
+    with at(2025, 4, 5):
+        login(client, scenario.people.op)
+        with django_assert_max_num_queries(12):
+            assert client.get(report_url(scenario)).status_code == 200
+        with django_assert_max_num_queries(10):
+            assert client.get(reverse("stats:monthly_list")).status_code == 200
+        login(client, scenario.people.city_op)
+        with django_assert_max_num_queries(14):
+            assert client.get(reverse("stats:monthly_list"), {"month": MARCH.key}).status_code == 200
