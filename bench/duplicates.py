@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import os
 import random
 import sys
@@ -614,23 +615,133 @@ def report(title: str, result: dict[str, Any], show_errors: int) -> None:
         print(f"     b: {pair['b']['reported_party']} | {pair['b']['address']} | {pair['b']['description']}")
 
 
-def bench_db(n: int) -> None:
-    """Create ``n`` cases (bulk, with fingerprints) in a scratch database and time ``duplicates_find``."""
-    from django.db import connection
-    from django.test.utils import setup_test_environment
+def bench_db(n: int, probes: int = 200) -> None:
+    """Fill a scratch test database with ``n`` cases over a year (bulk, with tokenised fingerprints, as the
+    finder leaves them), then time ``duplicates_find`` for ``probes`` new cases created the normal way."""
+    import statistics
 
-    setup_test_environment()
-    from django.test.utils import get_runner  # noqa: F401  (keeps the test settings behaviour)
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+    from huey.contrib.djhuey import HUEY
 
+    HUEY.immediate = True  # run the intake hook in-process: never enqueue into a shared queue
+    logging.getLogger("huey").setLevel(logging.WARNING)
     old_name = connection.settings_dict["NAME"]
-    test_db = connection.creation.create_test_db(verbosity=0, keepdb=False)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
-        from eco12369.oversight.scale import scale_bench
+        from eco12369.cases.models import Case
+        from eco12369.cases.services import Intake, case_create
+        from eco12369.orgs.models import Agency, Region
+        from eco12369.orgs.tianjin import tianjin_load
+        from eco12369.oversight.duplicates import concepts, duplicates_find, fingerprint_values, text_tokens
+        from eco12369.oversight.models import CaseFingerprint
 
-        scale_bench(n=n, out=print)
+        tianjin_load()
+        gen = Gen(SEED)
+        regions = {r.name: r for r in Region.objects.filter(level=Region.Level.DISTRICT)}
+        bureaus = {a.region_id: a for a in Agency.objects.filter(kind=Agency.Kind.DISTRICT_BUREAU)}
+        pool = []  # distinct reports, reused: tokenising a million texts would only time jieba
+        for _ in range(3000):
+            pair = gen.positive(0)
+            for side in ("a", "b"):
+                c = pair[side]
+                c["tokens"] = " ".join(text_tokens(c["description"], drop=c["reported_party"]))
+                c["concepts"] = ",".join(sorted(concepts(c["description"])))
+                pool.append(c)
+        now = dt.datetime.now(dt.UTC)
+        start = time.perf_counter()
+        batch = 5000
+        for offset in range(0, n, batch):
+            cases, chosen = [], []
+            for i in range(offset, min(n, offset + batch)):
+                c = gen.r.choice(pool)
+                chosen.append(c)
+                received = now - dt.timedelta(days=gen.r.uniform(1, 365))
+                region = regions[c["district"]]
+                cases.append(
+                    Case(
+                        number=f"BENCH{i:09d}",
+                        channel="wechat_chat",
+                        category=c["category"],
+                        region=region,
+                        agency=bureaus[region.pk],
+                        reported_party=c["reported_party"],
+                        address=c["address"],
+                        latitude=c["latitude"],
+                        longitude=c["longitude"],
+                        description=c["description"],
+                        received_at=received,
+                        confirm_due=received + dt.timedelta(days=2),
+                        state="closed",
+                    )
+                )
+            Case.objects.bulk_create(cases)
+            prints = [
+                CaseFingerprint(
+                    case_id=case.pk,
+                    received_at=case.received_at,
+                    tokens=c["tokens"],
+                    concepts=c["concepts"],
+                    tokenized=True,
+                    **fingerprint_values(
+                        reported_party=case.reported_party,
+                        address=case.address,
+                        latitude=case.latitude,
+                        longitude=case.longitude,
+                    ),
+                )
+                for case, c in zip(cases, chosen, strict=True)
+            ]
+            CaseFingerprint.objects.bulk_create(prints)
+            print(f"\r  {min(n, offset + batch):>9} cases", end="", flush=True)
+        print(f"\r  {n} cases written in {time.perf_counter() - start:.0f}s on {connection.vendor}")
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+        timings, cpu, candidates, queries, scanned = [], [], [], [], []
+        for _ in range(probes):
+            c = gen.r.choice(pool)
+            case = case_create(
+                intake=Intake(
+                    channel="wechat_chat",
+                    description=c["description"],
+                    category=c["category"],
+                    district=regions[c["district"]],
+                    reported_party=c["reported_party"],
+                    address=c["address"],
+                    latitude=c["latitude"],
+                    longitude=c["longitude"],
+                )
+            )
+            reset_queries()
+            with CaptureQueriesContext(connection) as ctx:
+                t0, c0 = time.perf_counter(), time.process_time()
+                found = duplicates_find(case=case)
+                timings.append((time.perf_counter() - t0) * 1000)
+                cpu.append((time.process_time() - c0) * 1000)
+            candidates.append(len(found))
+            queries.append(len(ctx))
+            scanned.append(len(_scanned(case)))
+        timings.sort()
+        print(
+            f"  duplicates_find over {n} cases: median {statistics.median(timings):.1f} ms, "
+            f"p95 {timings[int(len(timings) * 0.95) - 1]:.1f} ms, max {timings[-1]:.1f} ms; "
+            f"{statistics.mean(queries):.1f} queries, {statistics.mean(scanned):.0f} cases scored, "
+            f"{statistics.mean(candidates):.1f} candidates stored"
+        )
+        print(f"  CPU time of this process (SQLite runs in it): median {statistics.median(cpu):.1f} ms")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
-        _ = test_db
+
+
+def _scanned(case: Any) -> set[int]:
+    from eco12369.oversight.duplicates import candidate_ids, neighbour_keys
+
+    fp = case.fingerprint
+    cells = neighbour_keys(float(case.latitude), float(case.longitude)) if case.latitude is not None else []
+    return candidate_ids(
+        case=case, keys={"party_key": fp.party_key, "street_key": fp.street_key}, geo_cell_keys=cells
+    )
 
 
 def main() -> int:

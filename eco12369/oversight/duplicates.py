@@ -39,7 +39,9 @@ DUPLICATE_THRESHOLD = (
 )
 CANDIDATE_THRESHOLD = 0.35  # total score from which a candidate is stored and shown to the operator
 MAX_CANDIDATES_STORED = 10
-REGION_SCAN_LIMIT = 300  # newest cases of the same region scanned when no party/place key matches
+PARTY_LIMIT = 100  # newest cases of the same normalised party scanned
+PLACE_LIMIT = 150  # newest cases of the nine grid cells around, and of the same street, scanned
+REGION_SCAN_LIMIT = 150  # newest cases of the region scanned for a case with no party, place or street
 NEAR_M = 150.0  # within this distance two places are the same place
 FAR_M = 1000.0  # beyond this distance two places are different places
 GRID_DEG = 0.01  # ~1.1 km north-south, ~0.86 km east-west at Tianjin's latitude
@@ -63,14 +65,21 @@ _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
 @lru_cache(maxsize=1)
-def _place_prefixes() -> tuple[str, ...]:
+def _place_prefix() -> re.Pattern[str]:
+    """天津市和平区, 天津和平区, 天津市, 天津, 和平区, 和平 … at the start of a name (longest first)."""
     from eco12369.orgs.tianjin import CITY, DISTRICTS
 
     city = CITY[1]
     names = [name for _, name in DISTRICTS]
     prefixes = [city + name for name in names] + [city[:-1] + name for name in names]
     prefixes += [city, city[:-1], *names, *(name[:-1] for name in names if len(name) > 2)]
-    return tuple(sorted(set(prefixes), key=len, reverse=True))
+    ordered = sorted(set(prefixes), key=len, reverse=True)
+    return re.compile("^(?:" + "|".join(re.escape(p) for p in ordered) + ")")
+
+
+_SUFFIX = re.compile(
+    "(?:" + "|".join(re.escape(s) for s in (*_LEGAL_SUFFIXES, *_TRADE_WORDS)) + ")$",
+)
 
 
 def normalise_party(name: str) -> str:
@@ -78,33 +87,32 @@ def normalise_party(name: str) -> str:
     text = unicodedata.normalize("NFKC", name or "").lower()
     text = _BRACKETS.sub("", text)
     text = _NOISE.sub("", text)
-    for prefix in _place_prefixes():
-        if text.startswith(prefix) and len(text) - len(prefix) >= 2:
-            text = text[len(prefix) :]
-            break
-    changed = True
-    while changed:
-        changed = False
-        for suffix in (*_LEGAL_SUFFIXES, *_TRADE_WORDS):
-            if text.endswith(suffix) and len(text) - len(suffix) >= 2:
-                text = text[: -len(suffix)]
-                changed = True
+    m = _place_prefix().match(text)
+    if m and len(text) - m.end() >= 2:
+        text = text[m.end() :]
+    while (m := _SUFFIX.search(text)) and m.start() >= 2:
+        text = text[: m.start()]
     return text[:100]
 
 
-_ADDRESS_NOISE = ("附近", "旁边", "对面", "一带", "周边", "边上", "门口", "周围")
+_ADDRESS_NOISE = re.compile("附近|旁边|对面|一带|周边|边上|门口|周围")
+# The street (or town, park, village) part of an address: a coarse key to look candidates up by.
+_STREET = re.compile(
+    r"^(.+?(?:大道|大街|公路|工业园|工业区|开发区|产业园|产业区|经济区|路|道|街|巷|镇|乡|村|园|里))"
+)
 
 
 def normalise_address(address: str) -> str:
     text = unicodedata.normalize("NFKC", address or "").lower()
     text = _NOISE.sub("", text)
-    for prefix in _place_prefixes():
-        if text.startswith(prefix):
-            text = text[len(prefix) :]
-            break
-    for word in _ADDRESS_NOISE:
-        text = text.replace(word, "")
-    return text
+    text = _place_prefix().sub("", text, count=1)
+    return _ADDRESS_NOISE.sub("", text)
+
+
+def street_key(address: str) -> str:
+    """宁河区芦台镇光明路12号附近 → 芦台镇; 西青区杨柳青大道120号 → 杨柳青大道 ("" when none is found)."""
+    m = _STREET.match(normalise_address(address))
+    return m.group(1)[:60] if m else ""
 
 
 # ---------------------------------------------------------------------------------------- text
@@ -249,16 +257,19 @@ def sketch(
     category: str,
     received_at: dt.datetime,
     tokens: list[str] | tuple[str, ...] | None = None,
+    party_key: str | None = None,
+    concept_set: frozenset[str] | None = None,
 ) -> Sketch:
+    """A case's sketch; ``tokens``, ``party_key`` and ``concept_set`` when already computed (fingerprint)."""
     raw_party = (reported_party or "").strip()
     return Sketch(
-        party=normalise_party(raw_party),
+        party=normalise_party(raw_party) if party_key is None else party_key,
         address=normalise_address(address),
         region=region,
         lat=float(latitude) if latitude is not None else None,
         lon=float(longitude) if longitude is not None else None,
         tokens=tuple(tokens if tokens is not None else text_tokens(description, drop=raw_party)),
-        concepts=concepts(description),
+        concepts=concepts(description) if concept_set is None else concept_set,
         category=category or "other",
         received_at=received_at,
     )
@@ -348,6 +359,8 @@ def address_similarity(a: str, b: str) -> float:
 
 
 PROBLEM_WEIGHT = 0.7
+VETO_CAP = 0.3
+assert VETO_CAP < CANDIDATE_THRESHOLD
 
 
 def text_similarity(a: Sketch, b: Sketch) -> float:
@@ -364,21 +377,19 @@ def category_similarity(a: Sketch, b: Sketch) -> float | None:
     return 1.0 if a.category == b.category else 0.0
 
 
-def pair_score(*, new: Sketch, old: Sketch) -> PairScore:
+def pair_score(*, new: Sketch, old: Sketch, exact: bool = True) -> PairScore:
     """How likely ``new`` reports the same matter as the earlier ``old``.
 
     The matter is a problem (what is reported) at a subject (who, where). The score is mostly the
     similarity of the problem (the description's words and pollution concepts), plus some for how well
-    the subject matches; a clearly different party, place, pollution category or problem vetoes it.
+    the subject matches; a clearly different party, place, pollution category or problem vetoes it
+    (the total is capped at ``VETO_CAP``). ``exact=False`` skips the text comparison of vetoed pairs
+    and reports them with a total of 0 (the finder does not store them either way).
     """
     party = party_similarity(new, old)
     place, distance = place_similarity(new, old)
-    text = text_similarity(new, old)
     category = category_similarity(new, old)
     days = abs((new.received_at - old.received_at).total_seconds()) / 86400
-    subject_parts = [v for v in (party, place) if v is not None]
-    subject = sum(subject_parts) / len(subject_parts) if subject_parts else 0.5
-    total = PROBLEM_WEIGHT * text + (1 - PROBLEM_WEIGHT) * subject
     veto = ""
     if party is not None and party < 0.7:
         veto = "另一被举报对象"
@@ -390,8 +401,15 @@ def pair_score(*, new: Sketch, old: Sketch) -> PairScore:
         veto = "反映问题不同"
     elif days > WINDOW_DAYS:
         veto = "超出时间范围"
+    if veto and not exact:
+        # A vetoed pair scores at most VETO_CAP, below CANDIDATE_THRESHOLD: the text need not be compared.
+        return PairScore(0.0, party, place, 0.0, category, distance, days, veto)
+    text = text_similarity(new, old)
+    subject_parts = [v for v in (party, place) if v is not None]
+    subject = sum(subject_parts) / len(subject_parts) if subject_parts else 0.5
+    total = PROBLEM_WEIGHT * text + (1 - PROBLEM_WEIGHT) * subject
     if veto:
-        total = min(total, 0.3)
+        total = min(total, VETO_CAP)
     return PairScore(
         total=round(total, 4),
         party=party,
@@ -414,18 +432,22 @@ def _models() -> tuple[Any, Any, Any]:
     return Case, CaseFingerprint, DuplicateCandidate
 
 
-def fingerprint_values(*, reported_party: str, latitude: Any, longitude: Any) -> dict[str, str]:
+def fingerprint_values(*, reported_party: str, address: str, latitude: Any, longitude: Any) -> dict[str, str]:
+    """The indexed look-up keys of a case: normalised party, street, ~1 km grid cell."""
     cell = ""
     if latitude is not None and longitude is not None:
         cell = cell_key(grid_cell(float(latitude), float(longitude)))
-    return {"party_key": normalise_party(reported_party), "geo_cell": cell}
+    return {"party_key": normalise_party(reported_party), "street_key": street_key(address), "geo_cell": cell}
 
 
 def fingerprint_write(*, case: Any) -> Any:
     """Create or refresh the case's lookup keys (cheap: no tokenising). Runs inside the creating transaction."""
     _, CaseFingerprint, _ = _models()
     values = fingerprint_values(
-        reported_party=case.reported_party, latitude=case.latitude, longitude=case.longitude
+        reported_party=case.reported_party,
+        address=case.address,
+        latitude=case.latitude,
+        longitude=case.longitude,
     )
     fingerprint, _ = CaseFingerprint.objects.update_or_create(
         case_id=case.pk, defaults={**values, "received_at": case.received_at}
@@ -439,60 +461,72 @@ _ROW_FIELDS = (
     "address",
     "latitude",
     "longitude",
-    "description",
     "category",
     "region_id",
     "received_at",
+    "fingerprint__party_key",
     "fingerprint__tokens",
+    "fingerprint__concepts",
     "fingerprint__tokenized",
 )
 
 
-def _sketch_row(row: dict[str, Any]) -> tuple[Sketch, list[str] | None]:
-    """A sketch of a fetched row, and the tokens to store when the fingerprint had none yet."""
-    fresh = None
+def text_features(description: str, reported_party: str) -> tuple[list[str], frozenset[str]]:
+    return text_tokens(description, drop=(reported_party or "").strip()), concepts(description)
+
+
+def _concept_set(stored: str) -> frozenset[str]:
+    return frozenset(c for c in stored.split(",") if c)
+
+
+def _sketch_row(row: dict[str, Any], description: str | None) -> Sketch:
     if row["fingerprint__tokenized"]:
-        tokens = row["fingerprint__tokens"].split()
+        tokens, concept_set = row["fingerprint__tokens"].split(), _concept_set(row["fingerprint__concepts"])
     else:
-        tokens = fresh = text_tokens(row["description"], drop=(row["reported_party"] or "").strip())
-    return (
-        sketch(
-            reported_party=row["reported_party"],
-            address=row["address"],
-            region=str(row["region_id"]),
-            latitude=row["latitude"],
-            longitude=row["longitude"],
-            description=row["description"],
-            category=row["category"],
-            received_at=row["received_at"],
-            tokens=tokens,
-        ),
-        fresh,
+        tokens, concept_set = text_features(description or "", row["reported_party"])
+    return sketch(
+        reported_party=row["reported_party"],
+        address=row["address"],
+        region=str(row["region_id"]),
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        description="",
+        category=row["category"],
+        received_at=row["received_at"],
+        tokens=tokens,
+        party_key=row["fingerprint__party_key"],
+        concept_set=concept_set,
     )
 
 
-def candidate_ids(*, case: Any, party_key: str, geo_cell_keys: list[str]) -> set[int]:
-    """Earlier cases worth scoring, from three indexed look-ups bounded by the time window:
-    same normalised party, a neighbouring grid cell, and the newest cases of the same region."""
+def candidate_ids(*, case: Any, keys: dict[str, str], geo_cell_keys: list[str]) -> set[int]:
+    """Earlier cases worth scoring, from indexed look-ups bounded by the time window and a limit each
+    (newest first): the same normalised party, a neighbouring grid cell, the same street. A case with none
+    of these keys (text only) is compared with the newest cases of its region."""
     Case, CaseFingerprint, _ = _models()
     start = case.received_at - dt.timedelta(days=WINDOW_DAYS)
     end = case.received_at
     ids: set[int] = set()
-    window = CaseFingerprint.objects.filter(received_at__gte=start, received_at__lte=end).exclude(
-        case_id=case.pk
-    )
-    if party_key:
-        ids.update(window.filter(party_key=party_key).values_list("case_id", flat=True)[:REGION_SCAN_LIMIT])
-    if geo_cell_keys:
-        ids.update(
-            window.filter(geo_cell__in=geo_cell_keys).values_list("case_id", flat=True)[:REGION_SCAN_LIMIT]
-        )
-    ids.update(
-        Case.objects.filter(region_id=case.region_id, received_at__gte=start, received_at__lte=end)
-        .exclude(pk=case.pk)
+    window = (
+        CaseFingerprint.objects.filter(received_at__gte=start, received_at__lte=end)
+        .exclude(case_id=case.pk)
         .order_by("-received_at")
-        .values_list("pk", flat=True)[:REGION_SCAN_LIMIT]
     )
+    if keys["party_key"]:
+        ids.update(window.filter(party_key=keys["party_key"]).values_list("case_id", flat=True)[:PARTY_LIMIT])
+    if geo_cell_keys:
+        ids.update(window.filter(geo_cell__in=geo_cell_keys).values_list("case_id", flat=True)[:PLACE_LIMIT])
+    if keys["street_key"]:
+        ids.update(
+            window.filter(street_key=keys["street_key"]).values_list("case_id", flat=True)[:PLACE_LIMIT]
+        )
+    if not (keys["party_key"] or geo_cell_keys or keys["street_key"]):
+        ids.update(
+            Case.objects.filter(region_id=case.region_id, received_at__gte=start, received_at__lte=end)
+            .exclude(pk=case.pk)
+            .order_by("-received_at")
+            .values_list("pk", flat=True)[:REGION_SCAN_LIMIT]
+        )
     return ids
 
 
@@ -501,17 +535,21 @@ def duplicates_find(*, case: Any, store: bool = True) -> list[Any]:
     ``DuplicateCandidate`` rows with those scoring at least ``CANDIDATE_THRESHOLD``, best first.
 
     Earlier means received before ``case`` (or at the same moment with a smaller id) within
-    ``WINDOW_DAYS``. A handful of queries whatever the number of cases: see ``candidate_ids``.
+    ``WINDOW_DAYS``. A handful of queries whatever the number of cases (see ``candidate_ids``); the
+    candidates' tokens and concepts come from their fingerprints, computed once per case.
     """
     from django.db import transaction
     from django.utils import timezone
 
     Case, CaseFingerprint, DuplicateCandidate = _models()
     fingerprint = CaseFingerprint.objects.filter(case_id=case.pk).first() or fingerprint_write(case=case)
-    own_tokens = fingerprint.tokens.split() if fingerprint.tokenized else None
-    if own_tokens is None:
-        own_tokens = text_tokens(case.description, drop=(case.reported_party or "").strip())
-        CaseFingerprint.objects.filter(case_id=case.pk).update(tokens=" ".join(own_tokens), tokenized=True)
+    if fingerprint.tokenized:
+        own_tokens, own_concepts = fingerprint.tokens.split(), _concept_set(fingerprint.concepts)
+    else:
+        own_tokens, own_concepts = text_features(case.description, case.reported_party)
+        CaseFingerprint.objects.filter(case_id=case.pk).update(
+            tokens=" ".join(own_tokens), concepts=",".join(sorted(own_concepts)), tokenized=True
+        )
     new = sketch(
         reported_party=case.reported_party,
         address=case.address,
@@ -522,19 +560,22 @@ def duplicates_find(*, case: Any, store: bool = True) -> list[Any]:
         category=case.category,
         received_at=case.received_at,
         tokens=own_tokens,
+        party_key=fingerprint.party_key,
+        concept_set=own_concepts,
     )
     cells = neighbour_keys(new.lat, new.lon) if new.lat is not None and new.lon is not None else []
-    ids = candidate_ids(case=case, party_key=fingerprint.party_key, geo_cell_keys=cells)
+    keys = {"party_key": fingerprint.party_key, "street_key": fingerprint.street_key}
+    ids = candidate_ids(case=case, keys=keys, geo_cell_keys=cells)
     rows = list(Case.objects.filter(pk__in=ids).values(*_ROW_FIELDS)) if ids else []
+    untokenized = [row["id"] for row in rows if not row["fingerprint__tokenized"]]
+    descriptions = (
+        dict(Case.objects.filter(pk__in=untokenized).values_list("id", "description")) if untokenized else {}
+    )
     scored = []
-    to_tokenize: dict[int, list[str]] = {}
     for row in rows:
         if row["received_at"] == case.received_at and row["id"] > case.pk:
             continue
-        old, fresh = _sketch_row(row)
-        if fresh is not None:
-            to_tokenize[row["id"]] = fresh
-        score = pair_score(new=new, old=old)
+        score = pair_score(new=new, old=_sketch_row(row, descriptions.get(row["id"])), exact=False)
         if score.total >= CANDIDATE_THRESHOLD:
             scored.append((score, row["id"]))
     scored.sort(key=lambda item: (-item[0].total, -item[1]))
@@ -556,14 +597,21 @@ def duplicates_find(*, case: Any, store: bool = True) -> list[Any]:
     ]
     if store:
         with transaction.atomic():
-            if to_tokenize:
-                CaseFingerprint.objects.bulk_update(
-                    [
-                        CaseFingerprint(pk=pk, tokens=" ".join(tokens), tokenized=True)
-                        for pk, tokens in to_tokenize.items()
-                    ],
-                    ["tokens", "tokenized"],
-                )
+            _fingerprints_complete(CaseFingerprint, rows, descriptions)
             DuplicateCandidate.objects.filter(case_id=case.pk).delete()
             DuplicateCandidate.objects.bulk_create(candidates)
     return candidates
+
+
+def _fingerprints_complete(model: Any, rows: list[dict[str, Any]], descriptions: dict[int, str]) -> None:
+    """Store tokens and concepts of candidates seen for the first time (created before the finder ran)."""
+    if not descriptions:
+        return
+    reported = {row["id"]: row["reported_party"] for row in rows}
+    updates = []
+    for pk, description in descriptions.items():
+        tokens, concept_set = text_features(description, reported.get(pk, ""))
+        updates.append(
+            model(pk=pk, tokens=" ".join(tokens), concepts=",".join(sorted(concept_set)), tokenized=True)
+        )
+    model.objects.bulk_update(updates, ["tokens", "concepts", "tokenized"])

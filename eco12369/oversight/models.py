@@ -15,16 +15,19 @@ from eco12369.orgs.models import Region
 
 
 class CaseFingerprint(models.Model):
-    """What the duplicate finder looks cases up by, in indexed columns: the normalised reported party and the
-    ~1 km grid cell of the coordinates, each with the time of receipt. Written with the case (post_save)."""
+    """What the duplicate finder looks cases up by, in indexed columns: the normalised reported party, the
+    street of the address and the ~1 km grid cell of the coordinates, each with the time of receipt.
+    Written with the case (post_save)."""
 
     case = models.OneToOneField(Case, primary_key=True, on_delete=models.CASCADE, related_name="fingerprint")
     party_key = models.CharField(_("被举报对象（规范化）"), max_length=100, blank=True)
+    street_key = models.CharField(_("街道（规范化）"), max_length=60, blank=True)
     geo_cell = models.CharField(_("网格"), max_length=24, blank=True)
     received_at = models.DateTimeField(_("接收时间"))
-    tokens = models.TextField(
-        _("分词"), blank=True
-    )  # jieba content words, space-separated; "" until computed
+    # Computed once by the finder (``tokenized``): jieba content words, space-separated, and the pollution
+    # concepts (``duplicates.CONCEPTS`` keys), comma-separated.
+    tokens = models.TextField(_("分词"), blank=True)
+    concepts = models.CharField(_("污染问题"), max_length=200, blank=True)
     tokenized = models.BooleanField(default=False)
 
     class Meta:
@@ -33,6 +36,7 @@ class CaseFingerprint(models.Model):
         indexes = [
             models.Index(fields=["party_key", "received_at"], name="fingerprint_party_received"),
             models.Index(fields=["geo_cell", "received_at"], name="fingerprint_cell_received"),
+            models.Index(fields=["street_key", "received_at"], name="fingerprint_street_received"),
         ]
 
     def __str__(self) -> str:

@@ -22,7 +22,9 @@ class Command(BaseCommand):
         written = 0
         while True:
             rows = list(
-                missing.values("pk", "reported_party", "latitude", "longitude", "received_at")[:batch]
+                missing.values("pk", "reported_party", "address", "latitude", "longitude", "received_at")[
+                    :batch
+                ]
             )
             if not rows:
                 break
@@ -33,6 +35,7 @@ class Command(BaseCommand):
                         received_at=row["received_at"],
                         **fingerprint_values(
                             reported_party=row["reported_party"],
+                            address=row["address"],
                             latitude=row["latitude"],
                             longitude=row["longitude"],
                         ),
