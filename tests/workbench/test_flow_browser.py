@@ -84,3 +84,32 @@ def test_operator_handler_reviewer_flow(live_server, page, heping, make_case) ->
     assert "当前没有您可以执行的操作" in actions_text and "本件已办结" in actions_text
     assert Case.objects.get(pk=case.pk).state == State.CLOSED
     assert page.console_errors == []
+
+
+def test_actions_work_without_javascript(live_server, browser, heping, make_case) -> None:
+    """Progressive enhancement: with JavaScript off the forms post and redirect like plain HTML."""
+    case = make_case("和平区")
+    context = browser.new_context(java_script_enabled=False, locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/login/")
+        page.fill("input[name=username]", heping.operator.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(r".*/queues/$"))
+        page.click("a.tab-confirm")
+        page.click(f"a.case-link:has-text('{case.number}')")
+        # A refused input is shown in place, with the message, and changes nothing.
+        page.click("summary:has-text('标记重复举报')")
+        page.fill("input[name=mark_duplicate-duplicate_of]", "TJ20000101000001")
+        page.click("form[action$='/mark-duplicate/'] button[type=submit]")
+        assert "未找到该编号的举报件" in page.locator("#action-mark_duplicate").inner_text()
+        assert page.locator(".case-head .state").inner_text() == "待确认"
+        page.click("summary:has-text('受理')")
+        page.click("form[action$='/accept/'] button[type=submit]")
+        page.wait_for_url(re.compile(rf".*/cases/{case.number}/$"))
+        assert "“受理”已完成" in page.locator(".alert-success").inner_text()
+        assert page.locator(".case-head .state").inner_text() == "待批转"
+    finally:
+        context.close()
+    assert Case.objects.get(pk=case.pk).state == State.ACCEPTED
