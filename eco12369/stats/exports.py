@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import shutil
 import subprocess
 from pathlib import Path
@@ -289,6 +290,7 @@ def pdf_bytes(report: MonthlyReport) -> bytes:
         raise ExportUnavailable(problem)
     from weasyprint import HTML
 
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)  # its INFO lines are per-step progress noise
     context = report_context(report) | {"fonts": cjk_fonts(), "printed_at": timezone.localtime()}
     html = render_to_string("stats/report_pdf.html", context)
     return HTML(string=html).write_pdf()  # type: ignore[no-any-return]
