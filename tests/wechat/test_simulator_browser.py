@@ -20,6 +20,7 @@ def test_report_from_the_simulator_page(
 ) -> None:
     sim = wechat_simulator
     sim.config.callback_url = live_server.url + "/wechat/callback/"
+    sim.config.callback_timeout = 60  # here Huey runs every task inline, inside the callback's request
     menu_push(site_url=live_server.url)
     page.goto(sim.url)
     page.get_by_role("button", name="关注公众号").click()

@@ -23,6 +23,7 @@ def test_report_from_the_simulator_and_the_answer_comes_back(
 ) -> None:
     sim = wechat_simulator
     sim.config.callback_url = live_server.url + "/wechat/callback/"
+    sim.config.callback_timeout = 60  # here Huey runs every task inline, inside the callback's request
     sim.config.mode = mode
     assert "欢迎关注" in sim.send_event(OPENID, "subscribe")["reply"]
     assert "已记录" in sim.send_text(OPENID, "和平区某洗染厂排放有色废水，河道发臭。")["reply"]
