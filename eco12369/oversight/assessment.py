@@ -76,7 +76,10 @@ def assessment_rows(
     judged_until = min(end, now)
     today = timezone.localdate(now)
     regions = list(Region.objects.filter(level=Region.Level.DISTRICT).order_by("code"))
-    rows = {r.pk: AssessmentRow(region=r) for r in regions}
+    # Every row holds every indicator, in the order of INDICATORS (the page and the export rely on it).
+    rows = {
+        r.pk: AssessmentRow(region=r, indicators={k: Indicator(None) for k, _ in INDICATORS}) for r in regions
+    }
 
     received = Q(received_at__gte=start, received_at__lt=end)
     accepted = Q(accepted_at__gte=start, accepted_at__lt=end)
@@ -168,8 +171,6 @@ def assessment_rows(
 
     weights = scheme.weights()
     for row in rows.values():
-        for key, _label in INDICATORS:
-            row.indicators.setdefault(key, Indicator(None))
         measured = [(weights[k], ind.score) for k, ind in row.indicators.items() if ind.score is not None]
         weight = sum(w for w, _ in measured)
         if weight:

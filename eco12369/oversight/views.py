@@ -95,6 +95,8 @@ def _period_choices(current: Period) -> list[dict[str, Any]]:
     quarters = sorted({f"{p.first.year}-Q{(p.first.month - 1) // 3 + 1}" for p in months}, reverse=True)
     years = sorted({str(p.first.year) for p in months}, reverse=True)
     options = [period_parse(key) for key in [p.key for p in months] + quarters + years]
+    if current.key not in {p.key for p in options}:
+        options.insert(0, current)
     return [{"key": p.key, "label": p.label, "selected": p.key == current.key} for p in options]
 
 

@@ -4,6 +4,7 @@ page, the Excel export, configurable weights, and who may see it."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from io import BytesIO
 from typing import Any
@@ -16,7 +17,7 @@ from django.urls import reverse
 
 from eco12369.cases import services
 from eco12369.cases.models import Case
-from eco12369.oversight.assessment import assessment_rows
+from eco12369.oversight.assessment import INDICATORS, assessment_rows
 from eco12369.oversight.models import AssessmentScheme
 from eco12369.oversight.periods import period_parse
 from eco12369.oversight.services import assessment_scheme_current
@@ -123,8 +124,22 @@ def test_ranking_page_and_excel_export(
     with django_assert_max_num_queries(13):  # 4 aggregate queries, whatever the number of cases
         response = client.get(url, {"period": "2025-03"})
     body = response.content.decode()
-    assert "2025年3月" in body and "89.59" in body and "50.00" in body
+    assert '<option value="2025-03" selected>2025年3月</option>' in body
     assert body.index("和平区") < body.index("河东区") < body.index("蓟州区")
+    hedong = re.search(r'<tr data-region="河东区".*?</tr>', body, re.S)
+    assert hedong is not None
+    cells = dict(re.findall(r'data-indicator="(\w+)"[^>]*>(.*?)</td>', hedong.group(0), re.S))
+    assert list(cells) == [key for key, _ in INDICATORS]
+    shown = {k: re.sub(r"<[^>]+>", " ", v).split()[0] for k, v in cells.items()}
+    assert shown == {
+        "confirm_on_time": "75.0",
+        "close_on_time": "—",
+        "extension": "100.0",
+        "spot_check": "—",
+        "supervision": "0.0",
+        "repeat": "25.0",
+    }
+    assert "89.59" in body and "50.00" in body
 
     response = client.get(reverse("oversight:assessment_export"), {"period": "2025-03"})
     assert response.status_code == 200

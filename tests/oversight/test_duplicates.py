@@ -278,3 +278,28 @@ def test_candidate_lookup_stays_bounded_with_many_cases(
     for i in range(40):
         make_case("西青区", reported_party=f"企业{i}", description=f"第{i}家企业夜间噪声扰民。")
     assert count_for(case) == few <= 10
+
+
+def test_backfill_writes_missing_fingerprints(make_case: Callable[..., Case]) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    case = make_case(
+        "西青区",
+        reported_party="天津市鑫源喷涂有限公司",
+        address="西青区杨柳青大道120号",
+        latitude=Decimal("39.14"),
+    )
+    CaseFingerprint.objects.filter(case=case).delete()  # as for a case written with bulk_create
+    out = StringIO()
+    call_command("duplicates_backfill", stdout=out)
+    fingerprint = CaseFingerprint.objects.get(case=case)
+    assert (fingerprint.party_key, fingerprint.street_key, fingerprint.geo_cell) == (
+        "鑫源喷涂",
+        "杨柳青大道",
+        "",
+    )
+    assert "1件" in out.getvalue()
+    call_command("duplicates_backfill", stdout=StringIO())  # idempotent
+    assert CaseFingerprint.objects.filter(case=case).count() == 1
