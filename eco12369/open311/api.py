@@ -225,8 +225,13 @@ PHONE_OR_ID = re.compile(r"\d[\d\s-]{6,}\d|[A-Za-z]?\d{15,17}[\dXx]")
 
 def public_description(case: Case) -> str:
     """The public summary when staff wrote one; otherwise the description with long digit runs (phone
-    and ID numbers) removed. The reporter's name, phone and openid are never part of it."""
+    and ID numbers) removed. The reporter's name, phone and openid are never part of it: reporters often
+    write their own name and phone into the text, so those are removed from it too (Art. 17)."""
     text = case.public_summary or case.description
+    for secret in (case.reporter_name, case.reporter_phone):
+        secret = secret.strip()
+        if len(secret) >= 2:
+            text = text.replace(secret, "***")
     return PHONE_OR_ID.sub("***", text)[:500]
 
 
