@@ -26,7 +26,7 @@ MakeCase = Callable[..., Case]
 
 # ------------------------------------------------------------------------------------------ general
 def test_the_rule_table_covers_every_action_of_the_design() -> None:
-    assert set(RULES) == {
+    assert set(RULES) >= {
         "accept",
         "answer",
         "hand_over",
