@@ -16,7 +16,12 @@ Indicators (period P, "now" caps what can already be judged):
 * 督办按期回复率: supervision orders due in P (answered, or due date passed): the share answered by the
   due date;
 * 非重复举报率: cases received in P: the share not about a party reported at least ``repeat_threshold``
-  times in P in that district (repeated reports suggest a problem not solved).
+  times in P in that district (repeated reports suggest a problem not solved). A reporter who followed an
+  open case at intake instead of filing it again (``followup.Follow``, issue #7) reported its party again:
+  follows made in P count as reports of the followed case's party;
+* 回访满意率 (issue #7): satisfaction ratings given in P about the district's cases: the share “满意” or
+  “基本满意”. Counted in the cases' query (one-to-one join ``rating``); its weight is
+  ``followup.SatisfactionWeight`` (see ``weights_in_force``).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ INDICATORS: list[tuple[str, str]] = [
     ("spot_check", "抽查得分"),
     ("supervision", "督办按期回复率"),
     ("repeat", "非重复举报率"),
+    ("satisfaction", "回访满意率"),
 ]
 INDICATOR_LABELS = dict(INDICATORS)
 
@@ -85,9 +91,10 @@ def assessment_rows(
     accepted = Q(accepted_at__gte=start, accepted_at__lt=end)
     closed_judged = Q(closed_at__gte=start, closed_at__lt=end, close_due__isnull=False)
     open_overdue = Q(state__in=OPEN_STATES, close_due__gte=start, close_due__lt=judged_until)
+    rated = Q(rating__rated_at__gte=start, rating__rated_at__lt=end)
     case_figures = (
         Case.objects.filter(region_id__in=rows)
-        .filter(received | accepted | closed_judged | open_overdue)
+        .filter(received | accepted | closed_judged | open_overdue | rated)
         .values("region_id")
         .annotate(
             received=Count("id", filter=received),
@@ -99,6 +106,8 @@ def assessment_rows(
             close_on_time=Count("id", filter=closed_judged & Q(closed_at__lte=F("close_due"))),
             accepted=Count("id", filter=accepted),
             extended=Count("id", filter=accepted & Q(extension_days__gt=0)),
+            rated=Count("rating", filter=rated),
+            rated_ok=Count("rating", filter=rated & Q(rating__level__in=("satisfied", "basic"))),
         )
     )
     for fig in case_figures:
@@ -119,6 +128,13 @@ def assessment_rows(
             fig["accepted"],
             f"延期{fig['extended']}件",
         )
+        if fig["rated"]:
+            row.indicators["satisfaction"] = Indicator(
+                _rate(fig["rated_ok"], fig["rated"]),
+                fig["rated_ok"],
+                fig["rated"],
+                f"不满意{fig['rated'] - fig['rated_ok']}件",
+            )
 
     spot = (
         SpotCheckItem.objects.filter(
@@ -146,19 +162,28 @@ def assessment_rows(
                 _rate(fig["on_time"], fig["due"]), fig["on_time"], fig["due"]
             )
 
+    in_period = Q(received_at__gte=start, received_at__lt=end)
+    followed = Q(case__follows__created_at__gte=start, case__follows__created_at__lt=end)
     repeated = (
-        CaseFingerprint.objects.filter(received_at__gte=start, received_at__lt=end, case__region_id__in=rows)
+        CaseFingerprint.objects.filter(case__region_id__in=rows)
+        .filter(in_period | followed)
         .exclude(party_key="")
         .values("case__region_id", "party_key")
-        .annotate(n=Count("case_id"))
-        .filter(n__gte=scheme.repeat_threshold)
+        .annotate(
+            n=Count("case_id", distinct=True, filter=in_period),
+            follows=Count("case__follows", distinct=True, filter=followed),
+        )
+        .annotate(reports=F("n") + F("follows"))
+        .filter(reports__gte=scheme.repeat_threshold)
     )
     repeat_cases: dict[int, int] = {}
     repeat_parties: dict[int, int] = {}
+    repeat_follows: dict[int, int] = {}
     for fig in repeated:
         region_id = fig["case__region_id"]
         repeat_cases[region_id] = repeat_cases.get(region_id, 0) + fig["n"]
         repeat_parties[region_id] = repeat_parties.get(region_id, 0) + 1
+        repeat_follows[region_id] = repeat_follows.get(region_id, 0) + fig["follows"]
     for region_id, row in rows.items():
         if row.received:
             clean = row.received - repeat_cases.get(region_id, 0)
@@ -166,10 +191,11 @@ def assessment_rows(
                 _rate(clean, row.received),
                 clean,
                 row.received,
-                f"重复举报对象{repeat_parties.get(region_id, 0)}个、{repeat_cases.get(region_id, 0)}件",
+                f"重复举报对象{repeat_parties.get(region_id, 0)}个、{repeat_cases.get(region_id, 0)}件"
+                + (f"（另有关注{repeat_follows[region_id]}次）" if repeat_follows.get(region_id) else ""),
             )
 
-    weights = scheme.weights()
+    weights = weights_in_force(scheme)
     for row in rows.values():
         measured = [(weights[k], ind.score) for k, ind in row.indicators.items() if ind.score is not None]
         weight = sum(w for w, _ in measured)
@@ -183,6 +209,18 @@ def assessment_rows(
         row.rank = ranked[position - 2].rank if position > 1 and row.total == previous else position
         previous = row.total
     return ranked
+
+
+def weights_in_force(scheme: AssessmentScheme) -> dict[str, int]:
+    """The weights in force, by indicator: the scheme's and the satisfaction rate's (issue #7; kept in
+    ``followup.SatisfactionWeight`` so this app's model needs no new column)."""
+    from eco12369.followup.selectors import satisfaction_weight
+
+    cached: dict[str, int] | None = getattr(scheme, "_weights_in_force", None)
+    if cached is None:  # read once per scheme object (the page and the ranking share it)
+        cached = {**scheme.weights(), "satisfaction": satisfaction_weight()}
+        scheme._weights_in_force = cached  # type: ignore[attr-defined]
+    return dict(cached)
 
 
 def assessment_workbook(*, rows: list[AssessmentRow], period: Period, scheme: AssessmentScheme) -> bytes:
@@ -244,7 +282,7 @@ def assessment_workbook(*, rows: list[AssessmentRow], period: Period, scheme: As
         ],
         [12, 10, *([12] * (len(detail_headers) - 2))],
     )
-    weights = scheme.weights()
+    weights = weights_in_force(scheme)
     sheet(
         wb.create_sheet(),
         "考核权重",

@@ -82,6 +82,7 @@ _SUFFIX = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)
 def normalise_party(name: str) -> str:
     """天津市宏达化工有限公司, 宏达化工厂, （天津）宏达化工 → 宏达化工. Empty when nothing is left."""
     text = unicodedata.normalize("NFKC", name or "").lower()
@@ -102,6 +103,7 @@ _STREET = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)
 def normalise_address(address: str) -> str:
     text = unicodedata.normalize("NFKC", address or "").lower()
     text = _NOISE.sub("", text)

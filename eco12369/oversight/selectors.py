@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import models
-from django.db.models import Avg, CharField, Count, Max, Min, Q, QuerySet, Value, When
+from django.db.models import Avg, CharField, Count, F, Max, Min, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from eco12369.cases.models import OPEN_STATES, Case, State, SupervisionOrder
@@ -110,17 +110,23 @@ def repeated_parties(
     threshold: int = REPEAT_THRESHOLD,
 ) -> QuerySet[Any]:
     """Reported parties (normalised names) with at least ``threshold`` reports received in the last ``days``
-    days, among the cases the user may see: one grouped query on the fingerprint index."""
+    days, among the cases the user may see: one grouped query on the fingerprint index. A reporter who
+    followed an open case at intake instead of filing it again (``followup.Follow``, issue #7) reported its
+    party again: such follows in the window count as reports (``follows``)."""
     now = now or timezone.now()
     since = now - dt.timedelta(days=days)
+    window = Q(received_at__gte=since, received_at__lte=now)
+    followed = Q(case__follows__created_at__gte=since, case__follows__created_at__lte=now)
     return (
-        CaseFingerprint.objects.filter(received_at__gte=since, received_at__lte=now)
+        CaseFingerprint.objects.filter(window | followed)
         .exclude(party_key="")
         .filter(case__in=cases_visible_to(user=user))
         .values("party_key")
         .annotate(
-            reports=Count("case_id"),
-            open_reports=Count("case_id", filter=Q(case__state__in=OPEN_STATES)),
+            received=Count("case_id", distinct=True, filter=window),
+            follows=Count("case__follows", distinct=True, filter=followed),
+            reports=F("received") + F("follows"),
+            open_reports=Count("case_id", distinct=True, filter=window & Q(case__state__in=OPEN_STATES)),
             districts=Count("case__region_id", distinct=True),
             first_at=Min("received_at"),
             last_at=Max("received_at"),
@@ -149,14 +155,21 @@ def repeated_parties_cases(
 
 
 def repeated_party_count_for(*, case: Case, days: int = REPEAT_WINDOW_DAYS) -> int:
-    """How many reports name the same party as ``case`` in the ``days`` before it (itself included)."""
+    """How many reports name the same party as ``case`` in the ``days`` before it (itself included); follows
+    of such cases at intake (``followup.Follow``) count as reports too."""
     fingerprint = CaseFingerprint.objects.filter(case_id=case.pk).values_list("party_key", flat=True).first()
     if not fingerprint:
         return 0
     since = case.received_at - dt.timedelta(days=days)
-    return CaseFingerprint.objects.filter(
+    received = CaseFingerprint.objects.filter(
         party_key=fingerprint, received_at__gte=since, received_at__lte=case.received_at
     ).count()
+    follows = CaseFingerprint.objects.filter(
+        party_key=fingerprint,
+        case__follows__created_at__gte=since,
+        case__follows__created_at__lte=case.received_at,
+    ).count()
+    return received + follows
 
 
 # ------------------------------------------------------------------------------------ spot checks

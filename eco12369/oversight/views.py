@@ -28,7 +28,7 @@ from eco12369.orgs.models import User
 from eco12369.workbench.deadlines import deadline_view
 
 from . import access, selectors
-from .assessment import INDICATORS, assessment_rows, assessment_workbook
+from .assessment import INDICATORS, assessment_rows, assessment_workbook, weights_in_force
 from .duplicates import DUPLICATE_THRESHOLD, duplicates_find
 from .forms import (
     AssessmentWeightsForm,
@@ -433,7 +433,7 @@ def assessment(request: HttpRequest) -> HttpResponse:
             "periods": _period_choices(period),
             "rows": rows,
             "indicators": INDICATORS,
-            "weights": scheme.weights(),
+            "weights": weights_in_force(scheme),
             "scheme": scheme,
             "can_edit_weights": access.can_edit_assessment_weights(user),
             "own_region_id": None if user.is_city_centre else user.agency.region_id if user.agency else None,

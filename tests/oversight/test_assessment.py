@@ -99,6 +99,7 @@ def test_figures_match_the_hand_count(march: dict[str, Any]) -> None:
         "spot_check": (None, 0, 0),
         "supervision": (100.0, 1, 1),
         "repeat": (100.0, 4, 4),
+        "satisfaction": (None, 0, 0),  # no ratings (followup; tested in tests/followup)
     }
     assert figures(hd) == {
         "confirm_on_time": (75.0, 3, 4),  # d2 never confirmed, its deadline passed
@@ -107,6 +108,7 @@ def test_figures_match_the_hand_count(march: dict[str, Any]) -> None:
         "spot_check": (None, 0, 0),
         "supervision": (0.0, 0, 1),  # due 6 March, never answered
         "repeat": (25.0, 1, 4),  # 宏达化工 three times
+        "satisfaction": (None, 0, 0),
     }
     # Default weights 20/25/10/20/15/10; missing indicators do not count.
     assert hp.total == round((75 * 20 + 100 * 25 + 66.7 * 10 + 100 * 15 + 100 * 10) / 80, 2) == 89.59
@@ -121,7 +123,8 @@ def test_ranking_page_and_excel_export(
     login(client, march["city"].operator)
     url = reverse("oversight:assessment")
     client.get(url, {"period": "2025-03"})
-    with django_assert_max_num_queries(13):  # 4 aggregate queries, whatever the number of cases
+    # 4 aggregate queries and the satisfaction weight (followup), whatever the number of cases
+    with django_assert_max_num_queries(14):
         response = client.get(url, {"period": "2025-03"})
     body = response.content.decode()
     assert '<option value="2025-03" selected>2025年3月</option>' in body
@@ -138,6 +141,7 @@ def test_ranking_page_and_excel_export(
         "spot_check": "—",
         "supervision": "0.0",
         "repeat": "25.0",
+        "satisfaction": "—",
     }
     assert "89.59" in body and "50.00" in body
 
@@ -158,10 +162,11 @@ def test_ranking_page_and_excel_export(
         "抽查得分",
         "督办按期回复率",
         "非重复举报率",
+        "回访满意率",
     ]
     first, second = [c.value for c in ws[2]], [c.value for c in ws[3]]
-    assert first == [1, "和平区", 89.59, 75.0, 100.0, 66.7, None, 100.0, 100.0]
-    assert second == [2, "河东区", 50.0, 75.0, None, 100.0, None, 0.0, 25.0]
+    assert first == [1, "和平区", 89.59, 75.0, 100.0, 66.7, None, 100.0, 100.0, None]
+    assert second == [2, "河东区", 50.0, 75.0, None, 100.0, None, 0.0, 25.0, None]
     assert ws.max_row == 17  # header + 16 districts
 
 

@@ -159,12 +159,15 @@ def test_operator_sees_candidates_with_scores_and_marks_the_duplicate(
     make_user: Callable[..., Any],
     make_case: Callable[..., Case],
     django_capture_on_commit_callbacks: Any,
+    django_assert_max_num_queries: Any,
 ) -> None:
     first, new = _pair(make_case, django_capture_on_commit_callbacks)
     operator = make_user("operator", district_name="西青区")
     client.force_login(operator)
     url = reverse("oversight:duplicates", args=[new.number])
-    body = client.get(url).content.decode()
+    client.get(url)
+    with django_assert_max_num_queries(12):
+        body = client.get(url).content.decode()
     assert first.number in body and "很可能重复" in body
     candidate = DuplicateCandidate.objects.get(case=new, candidate=first)
     assert f"{candidate.score:.2f}" in body
