@@ -20,7 +20,9 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.exceptions import FieldError
 from django.db import models
+from django.db.models.lookups import Exact
 
 PREFIX = "enc1:"
 
@@ -75,8 +77,32 @@ def blind_index(value: str) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
+class _EmptyOnlyExact(Exact):
+    """``field=""`` still works (an empty value is stored empty); any other value cannot match a randomised
+    ciphertext, so a look-up by value is refused loudly instead of silently finding nothing."""
+
+    def __init__(self, lhs: Any, rhs: Any) -> None:
+        if rhs not in ("", None):
+            raise FieldError(
+                "Encrypted fields cannot be filtered by value; filter on their blind index "
+                "(e.g. cases_of_reporter(openid=...) filters reporter_openid_digest)."
+            )
+        super().__init__(lhs, rhs)
+
+
 class EncryptedTextField(models.TextField):
-    """A text column stored encrypted; reads give the clear text. Not filterable: use a blind index."""
+    """A text column stored encrypted; reads give the clear text. Not filterable by value (only
+    ``=""`` and ``isnull``): use a blind index."""
+
+    def get_lookup(self, lookup_name: str) -> Any:
+        if lookup_name == "exact":
+            return _EmptyOnlyExact
+        if lookup_name == "isnull":
+            return super().get_lookup(lookup_name)
+        return None  # Django raises FieldError("Unsupported lookup ...")
+
+    def get_transform(self, lookup_name: str) -> Any:
+        return None
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
         return None if value is None else decrypt(value)
@@ -86,3 +112,27 @@ class EncryptedTextField(models.TextField):
         if value is None:
             return None
         return encrypt(str(value))
+
+
+class BlindIndexField(models.CharField):
+    """The blind index (``blind_index``) of another field of the same model, kept by ``pre_save`` on every
+    ``save()`` and ``bulk_create``. With ``save(update_fields=...)`` list both fields; a
+    ``QuerySet.update()`` must set both (see ``manage.py rotate_field_keys``, which also re-indexes)."""
+
+    def __init__(self, *args: Any, source: str = "", **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("default", "")
+        self.source = source
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"] = self.source
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> str:
+        value = blind_index(getattr(model_instance, self.source) or "")
+        setattr(model_instance, self.attname, value)
+        return value

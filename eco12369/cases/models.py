@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from eco12369.crypto import BlindIndexField, EncryptedTextField
 from eco12369.orgs.models import Agency, Department, Region
 
 
@@ -105,10 +106,14 @@ class Case(models.Model):
     description = models.TextField(_("举报内容"))
     public_summary = models.TextField(_("公开摘要"), blank=True)
 
-    # Who reported (Art. 17: confidential).
-    reporter_name = models.CharField(_("举报人姓名"), max_length=200, blank=True)
-    reporter_phone = models.CharField(_("举报人电话"), max_length=200, blank=True)
-    reporter_openid = models.CharField(_("举报人微信标识"), max_length=200, blank=True, db_index=True)
+    # Who reported (Art. 17, PIPL: confidential). Encrypted at rest (eco12369/crypto.py); a reporter's
+    # cases are found by the openid's blind index only: ``selectors.cases_of_reporter(openid=...)``.
+    # Erased (all empty) by the retention task some time after closing (``reporter_erased_at``).
+    reporter_name = EncryptedTextField(_("举报人姓名"), blank=True)
+    reporter_phone = EncryptedTextField(_("举报人电话"), blank=True)
+    reporter_openid = EncryptedTextField(_("举报人微信标识"), blank=True)
+    reporter_openid_digest = BlindIndexField(source="reporter_openid", db_index=True)
+    reporter_erased_at = models.DateTimeField(_("举报人信息删除时间"), null=True, blank=True)
     anonymous = models.BooleanField(_("匿名"), default=False)
 
     # Time line and deadlines (DESIGN §4). ``due_at`` is the deadline that applies in the current
@@ -142,6 +147,8 @@ class Case(models.Model):
             models.Index(fields=["received_at"], name="case_received"),
             models.Index(fields=["department", "state"], name="case_department_state"),
             models.Index(fields=["reported_party"], name="case_reported_party"),
+            # Retention (compliance/retention.py): closed cases whose reporter data is not erased yet.
+            models.Index(fields=["reporter_erased_at", "closed_at"], name="case_erased_closed"),
         ]
 
     def __str__(self) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from eco12369.crypto import blind_index
 from eco12369.orgs.models import Agency, Role, User
 
 from .models import OPEN_STATES, Case
@@ -35,6 +36,22 @@ def cases_visible_to(*, user: User | AnonymousUser) -> QuerySet[Case]:
     if agency.kind == Agency.Kind.DISTRICT_BUREAU:
         return qs.filter(region_id=agency.region_id)
     return qs.none()
+
+
+def reporter_q(*, openid: str, prefix: str = "") -> Q:
+    """The condition "reported by ``openid``" on a case (or, with ``prefix="case__"``, on a related row):
+    the openid is stored encrypted, so the look-up is on its blind index. An empty openid matches nothing."""
+    if not openid:
+        return Q(pk__in=[])
+    return Q(**{f"{prefix}reporter_openid_digest": blind_index(openid)})
+
+
+def cases_of_reporter(*, openid: str) -> QuerySet[Case]:
+    """The reporter's own cases (any state, unscoped by staff rights: for the reporter's own channels, the
+    WeChat conversation and the H5 pages). The one look-up by openid every app uses."""
+    if not openid:
+        return Case.objects.none()
+    return Case.objects.filter(reporter_q(openid=openid))
 
 
 def case_get_for(*, user: User | AnonymousUser, number: str) -> Case | None:

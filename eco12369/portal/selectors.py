@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, QuerySet
 
 from eco12369.cases.models import Case, Outcome, Reply, State
+from eco12369.cases.selectors import cases_of_reporter
 from eco12369.wechat.models import OutboxMessage
 
 from .models import StagedPhoto, Submission
@@ -55,7 +56,7 @@ def reporter_cases(*, openid: str) -> QuerySet[Case]:
     if not openid:
         return Case.objects.none()
     return (
-        Case.objects.filter(reporter_openid=openid)
+        cases_of_reporter(openid=openid)
         .select_related("region", "duplicate_of", "handover_agency")
         .prefetch_related(_approved_replies())
         .order_by("-received_at", "-id")

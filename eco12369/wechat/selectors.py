@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from eco12369.cases.models import Case, Reply
+from eco12369.cases.selectors import cases_of_reporter as reporter_cases_all
 
 from .models import Conversation, OutboxMessage
 
@@ -12,7 +13,7 @@ from .models import Conversation, OutboxMessage
 def cases_of_reporter(*, openid: str) -> QuerySet[Case]:
     if not openid:
         return Case.objects.none()
-    return Case.objects.filter(reporter_openid=openid).select_related(
+    return reporter_cases_all(openid=openid).select_related(
         "agency", "handover_agency", "duplicate_of", "region"
     )
 

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from eco12369.cases.models import Attachment, Case
+from eco12369.cases.selectors import cases_of_reporter
 from eco12369.orgs.models import Agency
 from eco12369.portal.models import StagedPhoto
 from eco12369.wechat.models import OutboxMessage
@@ -324,7 +325,7 @@ def test_another_reporters_token_does_not_hijack_their_form(reporter: Reporter) 
     response = bob.post("/portal/report/", form_data(token=token, description="另一件事：河道发臭，有死鱼。"))
     assert response.status_code == 302
     assert Case.objects.count() == 2
-    assert Case.objects.filter(reporter_openid="oBOB").count() == 1
+    assert cases_of_reporter(openid="oBOB").count() == 1
 
 
 SCRIPT = "<script>alert('x')</script>"
