@@ -40,6 +40,8 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: f
 
 class SharedPlatform:
     def __init__(self, tmp: Path) -> None:
+        from django.conf import settings
+
         self.tmp = tmp
         self.name = f"ecowx{os.getpid()}{secrets.token_hex(3)}"
         self.logs = tmp / "logs"
@@ -65,7 +67,10 @@ class SharedPlatform:
             ECO_HUEY_NAME=self.name,
             ECO_HUEY_IMMEDIATE="0",
             ECO_LOG_LEVEL="INFO",
-            ECO_SECRET_KEY=os.environ.get("ECO_SECRET_KEY", "test-platform-process-secret-key-0123456789"),
+            # The same keys as this test process, so both read what the other wrote (encrypted fields).
+            ECO_SECRET_KEY=settings.SECRET_KEY,
+            ECO_FIELD_KEYS=os.environ.get("ECO_FIELD_KEYS", ""),
+            ECO_INDEX_KEY=os.environ.get("ECO_INDEX_KEY", ""),
             PYTHONPATH=str(ROOT),
         )
         self.env = env
