@@ -403,6 +403,8 @@ def request_post(request: HttpRequest, data: Form[RequestIn]) -> HttpResponse:
             )
         except InvalidOperation as exc:
             raise Open311Error(400, "lat/long 必须是数字") from exc
+        if not (latitude.is_finite() and longitude.is_finite()):  # NaN: comparing it would raise
+            raise Open311Error(400, "lat/long 必须是数字")
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             raise Open311Error(400, "lat/long 超出范围")
     if latitude is None and not (data.address_string or "").strip():
