@@ -88,6 +88,7 @@ def headline_columns(h: Headline) -> list[Any]:
         h.overdue_open,
         h.extensions,
         h.avg_handling_days,
+        h.satisfaction_rate,
     ]
 
 
@@ -101,6 +102,7 @@ HEADLINE_COLUMNS = [
     "月末逾期（件）",
     "批准延期（次）",
     "平均办理天数",
+    "回访满意率（%）",
 ]
 
 

@@ -15,6 +15,10 @@ Each figure has a *basis*, the event that puts a case into the month:
   ``closed_at <= close_due`` (only accepted cases have a closing deadline); average handling days from
   acceptance to closing;
 - extensions (延期): approved extensions decided in the month (``Extension.decided_at``);
+- rated (回访评价, issue #7): satisfaction ratings given in the month (``Rating.rated_at``), by level; the
+  satisfaction rate is “满意” plus “基本满意” over all ratings. Counted in the cases' query through the
+  one-to-one join ``rating`` (no extra query). A rating is final once given, so a month's figure does not
+  change after the report is generated;
 - overdue open (月末逾期未办结): open at the end of the month (or now, for the running month) and past
   the deadline that applied then: the confirmation deadline while unconfirmed, the closing deadline once
   accepted. The closing deadline is the current one, so an extension approved after the month end is
@@ -207,6 +211,16 @@ class Headline:
     extensions: int = 0
     extended_cases: int = 0
     extension_days: int = 0
+    # Satisfaction follow-up (回访, issue #7): ratings given in the month, by level.
+    rated: int = 0
+    rated_satisfied: int = 0
+    rated_basic: int = 0
+    rated_unsatisfied: int = 0
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """满意率: “满意” and “基本满意” among the month's ratings."""
+        return _rate(self.rated_satisfied + self.rated_basic, self.rated)
 
     @property
     def confirm_rate(self) -> float | None:
@@ -322,6 +336,7 @@ MAIN_FIGURES: tuple[tuple[str, str, str, int], ...] = (
     ("overdue_open", "月末逾期未办结", "件", -1),
     ("extensions", "批准延期", "次", -1),
     ("avg_handling_days", "平均办理天数", "天", -1),
+    ("satisfaction_rate", "回访满意率", "%", 1),
 )
 
 
@@ -460,6 +475,8 @@ def _headline_aggregates(month: Month, as_of: dt.datetime) -> dict[str, Any]:
     closed = _in("closed_at", month)
     open_at_cut = Q(received_at__lt=cut) & (Q(closed_at__isnull=True) | Q(closed_at__gte=cut))
     unconfirmed_at_cut = Q(confirmed_at__isnull=True) | Q(confirmed_at__gte=cut)
+    # Ratings (followup.Rating, one per case: the join never multiplies case rows) given in the month.
+    rated = _in("rating__rated_at", month)
     return {
         "received": Count("id", filter=received),
         "confirmed": Count("id", filter=confirmed),
@@ -482,6 +499,10 @@ def _headline_aggregates(month: Month, as_of: dt.datetime) -> dict[str, Any]:
             & Q(confirmed_at__lt=cut, close_due__isnull=False, close_due__lt=cut)
             & Q(accepted_at__lt=cut),
         ),
+        "rated": Count("rating", filter=rated),
+        "rated_satisfied": Count("rating", filter=rated & Q(rating__level="satisfied")),
+        "rated_basic": Count("rating", filter=rated & Q(rating__level="basic")),
+        "rated_unsatisfied": Count("rating", filter=rated & Q(rating__level="unsatisfied")),
     }
 
 
@@ -505,6 +526,10 @@ def _headline_from(row: dict[str, Any], ext: dict[str, Any]) -> Headline:
         extensions=ext.get("extensions") or 0,
         extended_cases=ext.get("extended_cases") or 0,
         extension_days=ext.get("extension_days") or 0,
+        rated=row["rated"],
+        rated_satisfied=row["rated_satisfied"],
+        rated_basic=row["rated_basic"],
+        rated_unsatisfied=row["rated_unsatisfied"],
     )
 
 
@@ -649,6 +674,11 @@ def headline_rows(h: Headline) -> list[tuple[str, float | None, str]]:
         ("批准延期", h.extensions, "次"),
         ("延期涉及举报件", h.extended_cases, "件"),
         ("批准延期天数合计", h.extension_days, "天"),
+        ("本月回访评价", h.rated, "件"),
+        ("其中满意", h.rated_satisfied, "件"),
+        ("其中基本满意", h.rated_basic, "件"),
+        ("其中不满意", h.rated_unsatisfied, "件"),
+        ("回访满意率", h.satisfaction_rate, "%"),
     ]
 
 

@@ -44,7 +44,7 @@
     draw(id, {
       tooltip: { trigger: "item", formatter: "{b}：{c}件（{d}%）" },
       legend: {
-        bottom: 0, type: "scroll",
+        bottom: 0, type: "plain", itemGap: 12,
         formatter: function (name) {
           var row = rows.filter(function (r) { return r.name === name; })[0];
           return row ? name + " " + row.value : name;
@@ -52,7 +52,7 @@
       },
       title: empty ? { text: "本月无数据", left: "center", top: "middle", textStyle: { color: "#6b7788", fontSize: 14, fontWeight: "normal" } } : undefined,
       series: [{
-        type: "pie", radius: narrow() ? ["32%", "58%"] : ["38%", "64%"], center: ["50%", "45%"],
+        type: "pie", radius: narrow() ? ["30%", "54%"] : ["38%", "64%"], center: ["50%", narrow() ? "40%" : "45%"],
         data: shown, avoidLabelOverlap: true,
         label: narrow() ? { show: false } : { formatter: "{b}\n{c}件", fontSize: 12 },
         itemStyle: { borderColor: "#fff", borderWidth: 2 }
