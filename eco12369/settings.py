@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "eco12369.stats",
     "eco12369.audit",
     "eco12369.open311",
+    "eco12369.followup",
     "eco12369.accounts",
     "django_otp",
     "django_otp.plugins.otp_totp",

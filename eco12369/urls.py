@@ -13,5 +13,6 @@ urlpatterns = [
     path("stats/", include("eco12369.stats.urls", namespace="stats")),
     path("oversight/", include("eco12369.oversight.urls", namespace="oversight")),
     path("disclosure/", include("eco12369.stats.disclosure_urls", namespace="disclosure")),
+    path("followup/", include("eco12369.followup.urls", namespace="followup")),
     path("", include("eco12369.workbench.urls")),
 ]

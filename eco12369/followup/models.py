@@ -1,0 +1,145 @@
+"""Beyond the regulation (issue #7): the reporter's satisfaction rating of a closed case (回访) and the city
+centre's review of unsatisfied ratings, reply templates per bureau, and reporters who follow an open case
+instead of filing the same matter again (a repeat report)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from eco12369.cases.models import Case, Category, Kind
+from eco12369.orgs.models import Agency
+
+
+class Rating(models.Model):
+    """The reporter's rating of a closed case's answer, given within the rating window after closing.
+
+    One per case (``OneToOneField``): the monthly figures count ratings in the same query as the cases
+    (a one-to-one join never multiplies case rows). An unsatisfied rating waits on the city centre's review
+    list until it is reopened to the district or dismissed with a note."""
+
+    class Level(models.TextChoices):
+        SATISFIED = "satisfied", _("满意")
+        BASIC = "basic", _("基本满意")
+        UNSATISFIED = "unsatisfied", _("不满意")
+
+    class Channel(models.TextChoices):
+        WECHAT_CHAT = "wechat_chat", _("微信对话")
+        WECHAT_H5 = "wechat_h5", _("微信H5页面")
+
+    class Review(models.TextChoices):
+        NONE = "", _("无需复核")
+        PENDING = "pending", _("待复核")
+        REOPENED = "reopened", _("已重新交办")
+        DISMISSED = "dismissed", _("不予重办")
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="rating")
+    level = models.CharField(_("评价"), max_length=20, choices=Level.choices)
+    comment = models.TextField(_("意见"), blank=True)
+    channel = models.CharField(_("评价渠道"), max_length=20, choices=Channel.choices)
+    rated_at = models.DateTimeField(_("评价时间"))
+    # The closing this rating is about (a reopened case keeps its rating; the figures use ``rated_at``).
+    closed_at = models.DateTimeField(_("办结时间"))
+    review = models.CharField(_("复核"), max_length=20, choices=Review.choices, blank=True, default="")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("复核人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("复核时间"), null=True, blank=True)
+    review_note = models.TextField(_("复核意见"), blank=True)
+
+    class Meta:
+        verbose_name = _("回访评价")
+        verbose_name_plural = _("回访评价")
+        ordering = ["-rated_at", "-id"]
+        indexes = [
+            models.Index(fields=["rated_at"], name="rating_rated_at"),
+            models.Index(fields=["review", "rated_at"], name="rating_review_rated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_level_display()}"
+
+    @property
+    def satisfied(self) -> bool:
+        return self.level in (self.Level.SATISFIED, self.Level.BASIC)
+
+
+class ReplyTemplate(models.Model):
+    """答复模板: the five parts of a handling reply (Art. 10) with placeholders, for one kind and category of
+    case (blank: any). Owned by a bureau; the city centre's templates are the city-wide defaults."""
+
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("所属机构"), on_delete=models.PROTECT, related_name="reply_templates"
+    )
+    name = models.CharField(_("模板名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices, blank=True)
+    category = models.CharField(_("污染类别"), max_length=20, choices=Category.choices, blank=True)
+    party_facts = models.TextField(_("被举报对象基本情况"), blank=True)
+    inspection = models.TextField(_("现场检查及核实情况"), blank=True)
+    violations = models.TextField(_("存在的环境违法问题"), blank=True)
+    decision = models.TextField(_("环保部门处理意见"), blank=True)
+    communication = models.TextField(_("与举报人沟通答复情况"), blank=True)
+    active = models.BooleanField(_("启用"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    FIVE_PARTS = ("party_facts", "inspection", "violations", "decision", "communication")
+
+    class Meta:
+        verbose_name = _("答复模板")
+        verbose_name_plural = _("答复模板")
+        ordering = ["agency_id", "kind", "category", "name", "id"]
+        indexes = [models.Index(fields=["agency", "active"], name="replytemplate_agency_active")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Follow(models.Model):
+    """A reporter who, at intake, followed an open case instead of filing the same matter again: a repeat
+    report (重复举报) of that case. The follower is told its progress and sees it in “我的举报”."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="follows")
+    openid = models.CharField(max_length=200)
+    note = models.TextField(_("补充说明"), blank=True)
+    created_at = models.DateTimeField(_("关注时间"))
+
+    class Meta:
+        verbose_name = _("关注（重复举报）")
+        verbose_name_plural = _("关注（重复举报）")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["case", "openid"], name="follow_unique_case_openid")]
+        indexes = [
+            models.Index(fields=["openid", "created_at"], name="follow_openid_created"),
+            models.Index(fields=["created_at"], name="follow_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} ← {self.openid[:6]}…"
+
+
+class SatisfactionWeight(models.Model):
+    """The weight of the satisfaction rate in the district assessment (the newest row is in force; the
+    other weights are ``oversight.AssessmentScheme``'s)."""
+
+    weight = models.PositiveSmallIntegerField(_("满意率权重"), default=10)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("满意率考核权重")
+        verbose_name_plural = _("满意率考核权重")
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"满意率权重 {self.weight}"

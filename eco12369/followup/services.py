@@ -1,0 +1,254 @@
+"""Writes of the follow-up features (DESIGN §10: ``<entity>_<action>``, keyword-only, atomic).
+
+State changes go through ``cases.services`` (``case_reopen``); the rest writes the follow-up's own rows
+and, where the case's record should show it, a timeline event (no state change: from = to).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from eco12369.cases.models import OPEN_STATES, Case, CaseEvent, Kind
+from eco12369.cases.services import case_reopen
+from eco12369.orgs.models import User
+
+from . import access, texts
+from .models import Follow, Rating, ReplyTemplate, SatisfactionWeight
+from .selectors import rating_refusal
+from .templating import normalise, placeholder_errors, template_check
+
+COMMENT_MAX = 500
+NOTE_MAX = 500
+
+
+class FollowupError(Exception):
+    """A refused follow-up action; ``message`` is shown as is (Chinese)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _event(case: Case, action: str, note: str, data: dict[str, Any], actor: User | None = None) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case,
+        action=action,
+        actor=actor,
+        actor_agency_id=actor.agency_id if actor is not None else None,
+        at=timezone.now(),
+        from_state=case.state,
+        to_state=case.state,
+        note=note,
+        data=data,
+    )
+
+
+# ------------------------------------------------------------------------------------------ ratings
+def rating_submit(*, case: Case, openid: str, level: str, comment: str = "", channel: str) -> Rating:
+    """The reporter rates the answer of their closed case, once, within the rating window. An unsatisfied
+    rating goes on the city centre's review list."""
+    comment = (comment or "").strip()
+    if level not in Rating.Level.values:
+        raise FollowupError(texts.BAD_LEVEL)
+    if len(comment) > COMMENT_MAX:
+        raise FollowupError(texts.COMMENT_TOO_LONG.format(max=COMMENT_MAX))
+    if channel not in Rating.Channel.values:
+        raise ValueError(f"unknown rating channel {channel}")
+    with transaction.atomic():
+        locked = Case.objects.select_for_update(of=("self",)).select_related("duplicate_of").get(pk=case.pk)
+        if not openid or locked.reporter_openid != openid:
+            raise FollowupError(texts.NOT_OWN)
+        reason = rating_refusal(locked)
+        if reason is not None:
+            raise FollowupError(reason)
+        assert locked.closed_at is not None
+        unsatisfied = level == Rating.Level.UNSATISFIED
+        try:
+            with transaction.atomic():
+                rating = Rating.objects.create(
+                    case=locked,
+                    level=level,
+                    comment=comment,
+                    channel=channel,
+                    rated_at=timezone.now(),
+                    closed_at=locked.closed_at,
+                    review=Rating.Review.PENDING if unsatisfied else Rating.Review.NONE,
+                )
+        except IntegrityError:  # rated at the same moment from another channel
+            raise FollowupError(texts.ALREADY_RATED.format(level="已评价")) from None
+        label = str(Rating.Level(level).label)
+        _event(
+            locked,
+            "rate",
+            f"举报人评价：{label}" + (f"。意见：{comment}" if comment else ""),
+            {
+                "level": level,
+                "channel": channel,
+                **({"review": "待市举报受理中心复核"} if unsatisfied else {}),
+            },
+        )
+    return rating
+
+
+def _locked_pending(rating: Rating) -> Rating:
+    locked = Rating.objects.select_for_update().get(pk=rating.pk)
+    if locked.level != Rating.Level.UNSATISFIED or locked.review != Rating.Review.PENDING:
+        raise FollowupError("该评价已复核，无需重复处理。")
+    return locked
+
+
+def review_reopen(*, rating: Rating, actor: User, reason: str) -> Case:
+    """The city centre reopens the case of an unsatisfied rating to its bureau, with a reason."""
+    if not access.can_decide_reviews(actor):
+        raise FollowupError("只有市举报受理中心的平台操作人员或负责人可以重新交办。")
+    reason = (reason or "").strip()
+    if not reason:
+        raise FollowupError("请填写重新交办的理由。")
+    with transaction.atomic():
+        locked = _locked_pending(rating)
+        case = case_reopen(case=locked.case, actor=actor, reason=reason)  # TransitionError rolls back
+        locked.review = Rating.Review.REOPENED
+        locked.reviewed_by = actor
+        locked.reviewed_at = timezone.now()
+        locked.review_note = reason
+        locked.save(update_fields=["review", "reviewed_by", "reviewed_at", "review_note"])
+    return case
+
+
+def review_dismiss(*, rating: Rating, actor: User, note: str) -> Rating:
+    """The city centre decides the answer stands (e.g. the demand is outside the bureau's powers), with a
+    note; written on the case's timeline."""
+    if not access.can_decide_reviews(actor):
+        raise FollowupError("只有市举报受理中心的平台操作人员或负责人可以作出复核决定。")
+    note = (note or "").strip()
+    if not note:
+        raise FollowupError("请填写不予重办的说明。")
+    with transaction.atomic():
+        locked = _locked_pending(rating)
+        locked.review = Rating.Review.DISMISSED
+        locked.reviewed_by = actor
+        locked.reviewed_at = timezone.now()
+        locked.review_note = note
+        locked.save(update_fields=["review", "reviewed_by", "reviewed_at", "review_note"])
+        _event(locked.case, "review_dismiss", note, {"rating": locked.pk}, actor=actor)
+    return locked
+
+
+def satisfaction_weight_set(*, actor: User, weight: int) -> SatisfactionWeight:
+    if not access.can_edit_satisfaction_weight(actor):
+        raise FollowupError("只有市举报受理中心负责人可以修改考核权重。")
+    if not 0 <= int(weight) <= 100:
+        raise FollowupError("权重应在0至100之间。")
+    return SatisfactionWeight.objects.create(weight=int(weight), updated_by=actor)
+
+
+# ---------------------------------------------------------------------------------- reply templates
+def reply_template_save(
+    *,
+    actor: User,
+    name: str,
+    kind: str,
+    category: str,
+    parts: dict[str, str],
+    active: bool = True,
+    template: ReplyTemplate | None = None,
+) -> ReplyTemplate:
+    """Create or change one of the actor's bureau's templates. Unknown placeholders and texts that fail the
+    outbound content rules (``template_check``) are refused with every problem listed."""
+    if not access.can_manage_templates(actor):
+        raise FollowupError("只有本机构的平台操作人员、分管领导或负责人可以维护答复模板。")
+    if template is not None and template.agency_id != actor.agency_id:
+        raise FollowupError("只能修改本机构的答复模板。")
+    name = (name or "").strip()
+    if not name:
+        raise FollowupError("请填写模板名称。")
+    values = {part: normalise(parts.get(part, "")) for part in ReplyTemplate.FIVE_PARTS}
+    if not any(values.values()):
+        raise FollowupError("模板的五项内容不能全部为空。")
+    problems: list[str] = []
+    for part, text in values.items():
+        label = str(getattr(ReplyTemplate._meta.get_field(part), "verbose_name", part))
+        problems += [f"{label}：{p}" for p in placeholder_errors(text) + template_check(text)]
+    if problems:
+        raise FollowupError("\n".join(problems))
+    if kind and kind not in Kind.values:
+        raise FollowupError("类型不正确。")
+    from eco12369.cases.models import Category
+
+    if category and category not in Category.values:
+        raise FollowupError("污染类别不正确。")
+    assert actor.agency_id is not None
+    with transaction.atomic():
+        if template is None:
+            template = ReplyTemplate(agency_id=actor.agency_id, created_by=actor)
+        template.name = name[:100]
+        template.kind = kind or ""
+        template.category = category or ""
+        for part, text in values.items():
+            setattr(template, part, text)
+        template.active = active
+        template.updated_by = actor
+        template.save()
+    return template
+
+
+def reply_template_delete(*, actor: User, template: ReplyTemplate) -> None:
+    if not access.can_manage_templates(actor) or template.agency_id != actor.agency_id:
+        raise FollowupError("只能删除本机构的答复模板。")
+    template.delete()
+
+
+# ------------------------------------------------------------------------------------------ follows
+def case_follow(*, case: Case, openid: str, note: str = "") -> tuple[Follow, bool]:
+    """A reporter follows an open case instead of filing the same matter again: a repeat report of that
+    case (a ``Follow`` row and a timeline event) and a fixed notice of its progress to the reporter.
+    Following the same case again changes nothing (returns the first follow and False)."""
+    from eco12369.portal.selectors import public_status
+    from eco12369.wechat.services import outbox_write
+
+    if not openid:
+        raise FollowupError("请先在微信中打开本页面。")
+    note = (note or "").strip()[:NOTE_MAX]
+    with transaction.atomic():
+        locked = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+        if locked.reporter_openid == openid:
+            raise FollowupError("这是您本人提交的举报，可在“我的举报”中查看进度。")
+        existing = Follow.objects.filter(case=locked, openid=openid).first()
+        if existing is not None:
+            return existing, False
+        if locked.state not in OPEN_STATES:
+            raise FollowupError("该举报已办结，不能再关注。如问题仍然存在，请提交新的举报。")
+        follow = Follow.objects.create(case=locked, openid=openid, note=note, created_at=timezone.now())
+        _event(
+            locked,
+            "follow",
+            "举报人通过H5页面关注本件，记为重复举报" + (f"。补充说明：{note}" if note else ""),
+            {"follow": follow.pk, "channel": "wechat_h5"},
+        )
+        status = public_status(locked)
+        outbox_write(
+            case=locked,
+            openid=openid,
+            template="status",
+            text=texts.followed(number=locked.number, status=status.label),
+        )
+    return follow, True
+
+
+def followers_notify_closed(*, case: Case) -> int:
+    """Tell the case's followers that it closed (a fixed notice; the answer itself goes to its reporter)."""
+    from eco12369.wechat.services import outbox_write
+
+    openids = list(Follow.objects.filter(case=case).values_list("openid", flat=True))
+    outcome = case.get_outcome_display()
+    for openid in openids:
+        outbox_write(
+            case=case,
+            openid=openid,
+            template="status",
+            text=texts.followed_closed(number=case.number, outcome=str(outcome)),
+        )
+    return len(openids)

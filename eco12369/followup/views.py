@@ -1,0 +1,214 @@
+"""Staff pages of the follow-up features: the city centre's review list of unsatisfied ratings, each
+bureau's reply templates, the satisfaction weight. Views stay thin: check access, validate, call one
+service, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from eco12369.cases.workflow import TransitionError
+from eco12369.orgs.models import User
+
+from . import access, selectors
+from .forms import DismissForm, ReopenForm, ReplyTemplateForm, WeightForm
+from .models import Rating, ReplyTemplate
+from .services import (
+    FollowupError,
+    reply_template_delete,
+    reply_template_save,
+    review_dismiss,
+    review_reopen,
+    satisfaction_weight_set,
+)
+from .templating import PLACEHOLDERS
+
+PAGE_SIZE = 20
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied("您没有查看此页面的权限。")
+
+
+# ------------------------------------------------------------------------------------------ reviews
+@login_required
+@require_GET
+def reviews(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _require(access.can_view_reviews(user))
+    status = request.GET.get("status") or selectors.REVIEW_PENDING
+    if status not in (selectors.REVIEW_PENDING, selectors.REVIEW_DONE):
+        status = selectors.REVIEW_PENDING
+    page = Paginator(selectors.reviews_for(user=user, status=status), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "followup/reviews.html",
+        {
+            "page": page,
+            "status": status,
+            "pending_count": selectors.reviews_for(user=user).count(),
+            "can_decide": access.can_decide_reviews(user),
+            "can_edit_weight": access.can_edit_satisfaction_weight(user),
+            "reopen_form": ReopenForm(),
+            "dismiss_form": DismissForm(),
+            "query": f"status={status}",
+        },
+    )
+
+
+def _review_or_404(request: HttpRequest, pk: int) -> tuple[User, Rating]:
+    user = _user(request)
+    _require(access.can_view_reviews(user))
+    rating = selectors.review_get_for(user=user, pk=pk)
+    if rating is None:
+        raise Http404("没有这条评价。")
+    return user, rating
+
+
+@login_required
+@require_POST
+def review_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user, rating = _review_or_404(request, pk)
+    _require(access.can_decide_reviews(user))
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "请填写重新交办的理由。")
+        return redirect("followup:reviews")
+    try:
+        case = review_reopen(rating=rating, actor=user, reason=form.cleaned_data["reason"])
+    except (FollowupError, TransitionError) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{case.number} 已重新交{case.agency.name}办理。")
+    return redirect("followup:reviews")
+
+
+@login_required
+@require_POST
+def review_dismiss_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user, rating = _review_or_404(request, pk)
+    _require(access.can_decide_reviews(user))
+    form = DismissForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "请填写不予重办的说明。")
+        return redirect("followup:reviews")
+    try:
+        done = review_dismiss(rating=rating, actor=user, note=form.cleaned_data["note"])
+    except FollowupError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{done.case.number}：已作出不予重办的复核决定。")
+    return redirect("followup:reviews")
+
+
+# ---------------------------------------------------------------------------------- reply templates
+@login_required
+@require_GET
+def templates_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _require(access.can_manage_templates(user))
+    page = Paginator(selectors.reply_templates_manageable_by(user=user), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "followup/templates.html",
+        {"page": page, "placeholders": PLACEHOLDERS, "query": ""},
+    )
+
+
+def _template_form_page(request: HttpRequest, user: User, template: ReplyTemplate | None) -> HttpResponse:
+    if request.method == "POST":
+        form = ReplyTemplateForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                saved = reply_template_save(
+                    actor=user,
+                    template=template,
+                    name=data["name"],
+                    kind=data["kind"],
+                    category=data["category"],
+                    parts=form.parts(),
+                    active=bool(data["active"]),
+                )
+            except FollowupError as exc:
+                for line in exc.message.splitlines():
+                    form.add_error(None, line)
+            else:
+                messages.success(request, f"答复模板“{saved.name}”已保存。")
+                return redirect("followup:templates")
+    else:
+        form = ReplyTemplateForm(initial=ReplyTemplateForm.initial_for(template) if template else None)
+    return render(
+        request,
+        "followup/template_form.html",
+        {"form": form, "template": template, "placeholders": PLACEHOLDERS},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def template_new(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _require(access.can_manage_templates(user))
+    return _template_form_page(request, user, None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    _require(access.can_manage_templates(user))
+    template = selectors.reply_template_manageable_get(user=user, pk=pk)
+    if template is None:
+        raise Http404("答复模板不存在或不属于本机构。")
+    return _template_form_page(request, user, template)
+
+
+@login_required
+@require_POST
+def template_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    _require(access.can_manage_templates(user))
+    template = selectors.reply_template_manageable_get(user=user, pk=pk)
+    if template is None:
+        raise Http404("答复模板不存在或不属于本机构。")
+    try:
+        reply_template_delete(actor=user, template=template)
+    except FollowupError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "答复模板已删除。")
+    return redirect("followup:templates")
+
+
+# ------------------------------------------------------------------------------------------- weight
+@login_required
+@require_http_methods(["GET", "POST"])
+def weight(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _require(access.can_edit_satisfaction_weight(user))
+    form = WeightForm(request.POST or None, initial={"weight": selectors.satisfaction_weight()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            satisfaction_weight_set(actor=user, weight=form.cleaned_data["weight"])
+        except FollowupError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "满意率权重已保存。")
+            return redirect("oversight:assessment")
+    return render(request, "followup/weight.html", {"form": form}, status=422 if form.errors else 200)
