@@ -41,14 +41,35 @@ def duplicate(case: Case, original: Case) -> str:
     )
 
 
+def rating_hint(case: Case) -> str:
+    """The sentence that invites the reporter to rate the answer (follow-up, issue #7)."""
+    from django.conf import settings
+
+    days = int(settings.ECO.get("RATING_DAYS", 15))
+    return (
+        f"\n欢迎评价办理结果：{days}日内回复“评价 {case.number} 1”（1满意，2基本满意，3不满意，可附意见），"
+        "或在“我的举报”中评价。"
+    )
+
+
 def closed(case: Case, reply_text: str) -> str:
-    return f"您的举报（编号 {case.number}）已办结，办理结果如下：\n{reply_text}"
+    return f"您的举报（编号 {case.number}）已办结，办理结果如下：\n{reply_text}" + rating_hint(case)
 
 
 def answered(case: Case, reply_text: str) -> str:
-    return f"关于您反映的事项（编号 {case.number}），答复如下：\n{reply_text}"
+    return f"关于您反映的事项（编号 {case.number}），答复如下：\n{reply_text}" + rating_hint(case)
 
 
 def handed_over(case: Case, reply_text: str) -> str:
     agency = case.handover_agency.name if case.handover_agency else ""
-    return f"您反映的事项（编号 {case.number}）不属于环境保护主管部门职责，已移交{agency}办理。\n{reply_text}"
+    return (
+        f"您反映的事项（编号 {case.number}）不属于环境保护主管部门职责，已移交{agency}办理。\n{reply_text}"
+        + rating_hint(case)
+    )
+
+
+def reopened(case: Case) -> str:
+    return (
+        f"您的举报（编号 {case.number}）已由市举报受理中心交{case.agency.name}重新办理，"
+        f"将于{_due(case)}前办结并答复您。"
+    )

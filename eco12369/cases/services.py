@@ -523,6 +523,58 @@ def case_answer_supervision(*, case: Case, actor: User, order: SupervisionOrder 
     )
 
 
+# ------------------------------------------------------------------------------------ follow-up
+def case_reopen(*, case: Case, actor: User, reason: str) -> Case:
+    """The city centre sends a closed case back to its bureau to be handled again, with a reason (issue #7:
+    the reporter was not satisfied with the answer). Back to the handling department when one was
+    assigned, else to the bureau's operators to assign (accepted); the outcome and closing time are cleared
+    and the reporter is told.
+
+    Deadline: re-handling is a new acceptance for handling, so the 60 days of Art. 12 run again from the
+    reopening (``accepted_at`` moves to now; the first acceptance stays on the timeline and in this event's
+    data). Extension days already approved stay counted: they keep extending the new period and the
+    30-day cap stays per case. Keeping the closing deadline derived from ``accepted_at`` and the approved
+    extensions means extensions and calendar recomputes work on a reopened case unchanged; keeping the
+    old deadline instead would make most reopened cases overdue the moment they are reopened.
+    """
+    from eco12369.wechat.services import outbox_write
+
+    def effect(c: Case) -> dict[str, Any]:
+        now = timezone.now()
+
+        def local(value: dt.datetime | None) -> str:
+            return timezone.localtime(value).isoformat() if value else ""
+
+        data: dict[str, Any] = {
+            "reason": reason.strip(),
+            "outcome": c.outcome,
+            "closed_at": local(c.closed_at),
+            "accepted_at": local(c.accepted_at),
+            "previous_close_due": local(c.close_due),
+        }
+        c.state = State.HANDLING if c.department_id is not None else State.ACCEPTED
+        c.outcome = ""
+        c.closed_at = None
+        c.handover_agency = None
+        c.accepted_at = now
+        due = deadlines.closing_deadline(now, c.extension_days)
+        c.close_due = due.at
+        c.deadline_provisional = due.provisional
+        data["close_due"] = timezone.localtime(due.at).isoformat()
+        if c.reporter_openid:
+            outbox_write(case=c, template="accepted", text=notices.reopened(c))
+        return data
+
+    return transition(
+        case=case,
+        actor=actor,
+        action="reopen",
+        fields={"reason": reason},
+        effect=effect,
+        note=reason.strip(),
+    )
+
+
 # ------------------------------------------------------------------------------------ working days
 def calendar_year_enter(
     *,

@@ -27,6 +27,7 @@ from .models import (
     Case,
     CaseEvent,
     Extension,
+    Outcome,
     Reply,
     State,
     SupervisionOrder,
@@ -117,6 +118,12 @@ def _decide_extension_guard(case: Case, user: User) -> str | None:
 def _answer_supervision_guard(case: Case, user: User) -> str | None:
     if not SupervisionOrder.objects.filter(case=case, answered_at__isnull=True).exists():
         return "没有待回复的督办单。"
+    return None
+
+
+def _reopen_guard(case: Case, user: User) -> str | None:
+    if case.outcome == Outcome.DUPLICATE:
+        return "重复举报已并入原举报件办理，不能重新交办。"
     return None
 
 
@@ -256,6 +263,19 @@ RULES: dict[str, Rule] = {
             Scope.OWNER,
             ("order", "answer"),
             _answer_supervision_guard,
+        ),
+        # Follow-up (issue #7): the city centre sends a closed case back to its bureau to be handled again
+        # (an unsatisfied rating on its review list); the effect decides the state (handling, or accepted
+        # when no department was assigned).
+        Rule(
+            "reopen",
+            "重新交办",
+            (State.CLOSED,),
+            None,
+            (Role.OPERATOR, Role.HEAD),
+            Scope.CITY,
+            ("reason",),
+            _reopen_guard,
         ),
     )
 }
