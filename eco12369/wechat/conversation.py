@@ -214,6 +214,11 @@ def on_text(conv: Conversation, inbound: InboundMessage, fields: dict[str, Any])
     match = QUERY_RE.match(command)
     if match:
         return _status(conv.openid, match.group(1)), None
+    from eco12369.followup.chat import rating_reply  # 评价 <编号> 1/2/3 [意见] (issue #7)
+
+    rated = rating_reply(conv.openid, content)
+    if rated is not None:
+        return rated, None
     if not command:
         return texts.HELP, None
     _draft_start(conv)
