@@ -57,6 +57,8 @@ NAV: list[NavItem] = [
     NavItem("oversight:assessment", "考核", _assessment),
     NavItem("oversight:performance", "人员绩效", _roles(Role.HEAD, Role.REVIEWER)),
     NavItem("stats:monthly_list", "月报", _roles(Role.OPERATOR, Role.REVIEWER, Role.HEAD)),
+    NavItem("followup:reviews", "回访复核", _city_centre(Role.OPERATOR, Role.HEAD, Role.REVIEWER)),
+    NavItem("followup:templates", "答复模板", _roles(Role.OPERATOR, Role.HEAD, Role.REVIEWER)),
     NavItem("disclosure:index", "信息公开", None),
     NavItem("admin:index", "系统管理", _admin),
 ]

@@ -27,6 +27,7 @@ from eco12369.cases.models import Case, Extension, Reply, SupervisionOrder
 from eco12369.cases.privacy import reporter_display
 from eco12369.cases.selectors import case_get_for, cases_visible_to
 from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal
+from eco12369.followup.templating import reply_template_prefill
 from eco12369.orgs.models import User
 
 from .deadlines import deadline_view
@@ -182,7 +183,14 @@ WAITING_FOR = {
     "closed": "本件已办结。",
 }
 
-EVENT_LABELS = {"receive": "接收", **{action: rule.label for action, rule in RULES.items()}}
+EVENT_LABELS = {
+    "receive": "接收",
+    **{action: rule.label for action, rule in RULES.items()},
+    # Timeline events of the follow-up (issue #7), no state change.
+    "rate": "回访评价",
+    "follow": "重复举报（关注）",
+    "review_dismiss": "回访复核：不予重办",
+}
 EVENT_DATA_LABELS = {
     "department": "承办部门",
     "to": "改派至",
@@ -220,17 +228,23 @@ def case_context(
         form_class = ACTION_FORMS.get(rule.action)
         if form_class is None:
             continue
+        # A reply template chosen on the submit-reply form pre-fills its five parts (followup, issue #7).
+        initial = (
+            reply_template_prefill(user=user, case=case, template_id=request.GET.get("reply_template"))
+            if rule.action == "submit_reply" and bound is None
+            else None
+        )
         form = (
             bound
             if bound is not None and bound.prefix_name == rule.action
-            else form_class(case=case, user=user)
+            else form_class(case=case, user=user, initial=initial)
         )
         actions.append(
             {
                 "rule": rule,
                 "form": form,
                 "url": reverse(f"workbench:case_{rule.action}", args=[case.number]),
-                "open": bound is not None and bound.prefix_name == rule.action,
+                "open": (bound is not None and bound.prefix_name == rule.action) or initial is not None,
             }
         )
     if actions and not any(a["open"] for a in actions):
