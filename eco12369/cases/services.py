@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from eco12369.audit.services import audit_record
 from eco12369.orgs.models import Agency, Department, Region, User
 
 from . import deadlines, notices
@@ -146,6 +147,14 @@ def case_create(*, intake: Intake) -> Case:
         )
         if case.reporter_openid:
             outbox_write(case=case, template="acknowledged", text=notices.acknowledged(case))
+        # Audit trail: the intake itself (the reporter is not a user; the label names the channel, never them).
+        audit_record(
+            action="case.receive",
+            actor_label=f"举报人·{Channel(intake.channel).label}",
+            object_type="case",
+            object_id=case.number,
+            detail={"to": State.RECEIVED, "channel": intake.channel, "agency": agency.name},
+        )
     return case
 
 

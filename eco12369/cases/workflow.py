@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from eco12369.audit.services import audit_record
 from eco12369.orgs.models import Agency, Role, User
 
 from . import deadlines
@@ -418,6 +419,14 @@ def transition(
             to_state=locked.state,
             note=note,
             data=_jsonable(data),
+        )
+        # The security audit trail (Art. 15, 17): every state change, in the same transaction as the change.
+        audit_record(
+            action=f"case.{action}",
+            actor=actor,
+            object_type="case",
+            object_id=locked.number,
+            detail={"from": from_state, "to": locked.state},
         )
     return locked
 
