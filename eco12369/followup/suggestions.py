@@ -194,7 +194,12 @@ def intake_suggestions(
     district_id = district.pk if district is not None else None
     ordered = sorted(
         cases,
-        key=lambda c: (found[c.pk][0], c.region_id != district_id, -found[c.pk][1], -c.received_at.timestamp()),
+        key=lambda c: (
+            found[c.pk][0],
+            c.region_id != district_id,
+            -found[c.pk][1],
+            -c.received_at.timestamp(),
+        ),
     )
     out = []
     for case in ordered[:limit]:

@@ -249,3 +249,50 @@ class ReportForm(forms.Form):
         if not self.is_bound:
             return set()
         return set(self.data.getlist("remove_staged")) & set(self.staged_keys)  # type: ignore[attr-defined]
+
+
+class SimilarForm(forms.Form):
+    """The place and party typed so far, for “already reported?” (every field optional and lenient:
+    a bad value is ignored rather than refused, the report form checks it properly)."""
+
+    district = forms.CharField(required=False, max_length=12)
+    address = forms.CharField(required=False, max_length=300)
+    reported_party = forms.CharField(required=False, max_length=200)
+    latitude = forms.CharField(required=False, max_length=20)
+    longitude = forms.CharField(required=False, max_length=20)
+
+    def place(self) -> dict[str, Any]:
+        data = self.cleaned_data if self.is_valid() else {}
+        district = None
+        code = str(data.get("district") or "")
+        if code:
+            district = Region.objects.filter(code=code, level=Region.Level.DISTRICT).first()
+        lat = _lenient_coordinate(str(data.get("latitude") or ""), 90)
+        lon = _lenient_coordinate(str(data.get("longitude") or ""), 180)
+        if lat is None or lon is None:
+            lat = lon = None
+        return {
+            "district": district,
+            "address": str(data.get("address") or "").strip(),
+            "reported_party": str(data.get("reported_party") or "").strip(),
+            "latitude": lat,
+            "longitude": lon,
+        }
+
+    def has_place(self) -> bool:
+        place = self.place()
+        return bool(
+            place["reported_party"]
+            or place["latitude"] is not None
+            or (place["district"] and place["address"])
+        )
+
+
+def _lenient_coordinate(raw: str, limit: int) -> Decimal | None:
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or not -limit <= value <= limit:
+        return None
+    return value.quantize(SIX_PLACES, rounding=ROUND_HALF_UP)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from eco12369.cases.models import Case, Outcome, Reply, State
-from eco12369.cases.selectors import cases_of_reporter
+from eco12369.cases.selectors import cases_of_reporter, reporter_q
 from eco12369.wechat.models import OutboxMessage
 
 from .models import StagedPhoto, Submission
@@ -57,6 +57,22 @@ def reporter_cases(*, openid: str) -> QuerySet[Case]:
         return Case.objects.none()
     return (
         cases_of_reporter(openid=openid)
+        .select_related("region", "duplicate_of", "handover_agency")
+        .prefetch_related(_approved_replies())
+        .order_by("-received_at", "-id")
+    )
+
+
+def reporter_list(*, openid: str) -> QuerySet[Case]:
+    """“我的举报”: the reporter's own cases and the cases they follow (issue #7), newest first. Two
+    indexed look-ups (the follows by openid, then the cases by openid or id), never a scan."""
+    from eco12369.followup.models import Follow
+
+    if not openid:
+        return Case.objects.none()
+    followed = list(Follow.objects.filter(openid=openid).values_list("case_id", flat=True)[:200])
+    return (
+        Case.objects.filter(reporter_q(openid=openid) | Q(pk__in=followed))
         .select_related("region", "duplicate_of", "handover_agency")
         .prefetch_related(_approved_replies())
         .order_by("-received_at", "-id")

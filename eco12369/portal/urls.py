@@ -10,6 +10,9 @@ urlpatterns = [
     path("report/", views.report, name="report"),
     path("report/done/<str:number>/", views.report_done, name="report_done"),
     path("report/photo/<str:key>/", views.staged_photo, name="staged_photo"),
+    path("report/similar/", views.report_similar, name="report_similar"),
+    path("report/follow/", views.report_follow, name="report_follow"),
     path("mine/", views.mine, name="mine"),
     path("mine/<str:number>/", views.mine_detail, name="mine_detail"),
+    path("mine/<str:number>/rate/", views.mine_rate, name="mine_rate"),
 ]

@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from eco12369.cases.models import Case
+from eco12369.followup.forms import RatingForm
+from eco12369.followup.models import Rating
+from eco12369.followup.selectors import (
+    case_to_follow_get,
+    follow_of,
+    followed_case_get,
+    rating_of,
+    rating_refusal,
+    rating_until,
+)
+from eco12369.followup.services import FollowupError, case_follow, rating_submit
+from eco12369.followup.suggestions import follow_token_valid, intake_suggestions, public_summary
 from eco12369.wechat.services import outbox_mark_shown_on_h5
 
 from . import oauth
-from .forms import DESCRIPTION_MAX, ReportForm
+from .forms import DESCRIPTION_MAX, ReportForm, SimilarForm
 from .oauth import reporter_openid, reporter_required
 from .photos import MAX_PHOTOS
 from .selectors import (
     public_status,
     reporter_case_get,
     reporter_case_messages,
-    reporter_cases,
+    reporter_list,
     reporter_waiting_messages,
     staged_photo_get,
     staged_photos_of,
@@ -151,8 +164,13 @@ def mine(request: HttpRequest) -> HttpResponse:
         if found is not None:
             return redirect("portal:mine_detail", number=found.number)
         lookup_error = "未找到该编号的举报。请核对编号；这里只能查询您本人通过本公众号提交的举报。"
-    page = Paginator(reporter_cases(openid=openid), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(case, public_status(case)) for case in page.object_list]
+    page = Paginator(reporter_list(openid=openid), PAGE_SIZE).get_page(request.GET.get("page"))
+    # A followed case (issue #7) shows only its public summary: its description and answer are its
+    # reporter's.
+    rows = [
+        (case, public_status(case), case.reporter_openid == openid, public_summary(case))
+        for case in page.object_list
+    ]
     waiting = list(reporter_waiting_messages(openid=openid))
     if waiting:
         # DESIGN §9: a message no WeChat channel could carry is delivered by being shown here.
@@ -171,13 +189,17 @@ def mine(request: HttpRequest) -> HttpResponse:
     )
 
 
-@reporter_required
-@require_GET
-def mine_detail(request: HttpRequest, number: str) -> HttpResponse:
-    openid = reporter_openid(request)
-    case = reporter_case_get(openid=openid, number=number)
-    if case is None:
-        return _not_found(request)
+def _mine_detail_page(
+    request: HttpRequest,
+    openid: str,
+    case: Case,
+    *,
+    rating_form: RatingForm | None = None,
+    rating_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    rating = rating_of(case)
+    refusal = rating_refusal(case) if rating is None else None
     return render(
         request,
         "portal/mine_detail.html",
@@ -187,5 +209,105 @@ def mine_detail(request: HttpRequest, number: str) -> HttpResponse:
             "messages_for_case": list(reporter_case_messages(openid=openid, case=case)),
             "photo_count": case.attachments.count(),
             "nav": "mine",
+            "rating": rating,
+            "can_rate": rating is None and refusal is None,
+            "rating_closed_reason": refusal if case.state == "closed" and rating is None else "",
+            "rating_until": rating_until(case),
+            "rating_form": rating_form or RatingForm(),
+            "rating_error": rating_error,
+            "just_rated": request.GET.get("rated") == "1",
+        },
+        status=status,
+    )
+
+
+@reporter_required
+@require_GET
+def mine_detail(request: HttpRequest, number: str) -> HttpResponse:
+    openid = reporter_openid(request)
+    case = reporter_case_get(openid=openid, number=number)
+    if case is not None:
+        return _mine_detail_page(request, openid, case)
+    followed = followed_case_get(openid=openid, number=number)
+    if followed is None:
+        return _not_found(request)
+    # Issue #7: a case the reporter follows. Only its public summary and status, and what the platform
+    # told this reporter about it: never its reporter, description, photos or answer.
+    return render(
+        request,
+        "portal/followed_detail.html",
+        {
+            "case": followed,
+            "status": public_status(followed),
+            "summary": public_summary(followed),
+            "follow": follow_of(openid=openid, case=followed),
+            "messages_for_case": list(reporter_case_messages(openid=openid, case=followed)),
+            "just_followed": request.GET.get("followed") in ("1", "again"),
+            "followed_again": request.GET.get("followed") == "again",
+            "nav": "mine",
         },
     )
+
+
+@reporter_required
+@require_POST
+def mine_rate(request: HttpRequest, number: str) -> HttpResponse:
+    """回访: the reporter rates the answer of their own closed case (issue #7)."""
+    openid = reporter_openid(request)
+    case = reporter_case_get(openid=openid, number=number)
+    if case is None:
+        return _not_found(request)
+    form = RatingForm(request.POST)
+    if not form.is_valid():
+        error = str(next(iter(form.errors.values()))[0])
+        return _mine_detail_page(request, openid, case, rating_form=form, rating_error=error, status=422)
+    try:
+        rating_submit(
+            case=case,
+            openid=openid,
+            level=form.cleaned_data["level"],
+            comment=form.cleaned_data["comment"],
+            channel=Rating.Channel.WECHAT_H5,
+        )
+    except FollowupError as exc:
+        return _mine_detail_page(
+            request, openid, case, rating_form=form, rating_error=exc.message, status=409
+        )
+    return HttpResponseRedirect(reverse("portal:mine_detail", args=[case.number]) + "?rated=1#rating")
+
+
+# ----------------------------------------------------------------------- already reported? (issue #7)
+@reporter_required
+@require_GET
+def report_similar(request: HttpRequest) -> HttpResponse:
+    """Open cases near the place given so far, or about the same party: an HTML fragment for the form's
+    script, or JSON (``?format=json``). Public facts only (see ``followup.suggestions``)."""
+    openid = reporter_openid(request)
+    form = SimilarForm(request.GET)
+    found = intake_suggestions(openid=openid, **form.place()) if form.has_place() else []
+    if request.GET.get("format") == "json":
+        return JsonResponse({"cases": [item.as_json() for item in found]})
+    return render(request, "portal/_similar.html", {"suggestions": found})
+
+
+@reporter_required
+@require_POST
+def report_follow(request: HttpRequest) -> HttpResponse:
+    """Follow a suggested open case instead of filing the same matter again (a repeat report of it)."""
+    openid = reporter_openid(request)
+    # The suggestion's button sends ``follow=<number>|<token>``; ``number`` and ``token`` also work.
+    number, _sep, token = request.POST.get("follow", "").partition("|")
+    number = (number or request.POST.get("number", "")).strip().upper()
+    token = token or request.POST.get("token", "")
+    case = case_to_follow_get(number=number) if number else None
+    if case is None or not follow_token_valid(token=token, openid=openid, number=number):
+        message = "关注链接已失效，请返回举报页面重新填写地点后再试。"
+        return render(request, "portal/follow_error.html", {"message": message, "nav": "report"}, status=400)
+    try:
+        _follow, created = case_follow(case=case, openid=openid, note=request.POST.get("note", ""))
+    except FollowupError as exc:
+        return render(
+            request, "portal/follow_error.html", {"message": exc.message, "nav": "report"}, status=409
+        )
+    target = reverse("portal:mine_detail", args=[case.number])
+    return HttpResponseRedirect(f"{target}?followed={'1' if created else 'again'}")

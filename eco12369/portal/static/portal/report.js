@@ -71,6 +71,7 @@
         var accuracy = pos.coords.accuracy ? "（精度约 " + Math.round(pos.coords.accuracy) + " 米）" : "";
         locateMessage("已定位：" + lat.value + ", " + lng.value + accuracy, false);
         locateClear.hidden = false;
+        located();
       }, function (err) {
         locateBtn.disabled = false;
         var text = "暂时无法获取位置，请手动填写地址。";
@@ -86,7 +87,17 @@
       lng.value = "";
       locateMessage("", false);
       locateClear.hidden = true;
+      located();
     });
+  }
+  /* the place changed: "already reported?" (similar.js) looks again */
+  function located() {
+    var event;
+    try { event = new CustomEvent("eco:located"); } catch (e) {
+      event = document.createEvent("CustomEvent");
+      event.initCustomEvent("eco:located", false, false, null);
+    }
+    form.dispatchEvent(event);
   }
 
   /* ---- photos: previews, pre-checks, add in several rounds, remove one */
