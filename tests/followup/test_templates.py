@@ -1,0 +1,197 @@
+"""Reply templates: placeholders filled from the case, unknown ones refused on save, the content rules,
+bureau scoping (a bureau sees and edits only its own; the city centre's are everyone's defaults), and the
+pre-fill of the submit-reply form on the case page."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from eco12369.cases import services
+from eco12369.cases.models import Case
+from eco12369.followup.models import ReplyTemplate
+from eco12369.followup.services import FollowupError, reply_template_save
+from eco12369.followup.templating import fill, placeholder_errors, placeholder_values, template_check
+from eco12369.orgs.models import User
+
+from .conftest import MONDAY, People
+
+pytestmark = pytest.mark.django_db
+
+PARTS = {
+    "party_facts": "{被举报对象}位于{地址}，属{所在区}。",
+    "inspection": "{承办部门}于{检查日期}对{被举报对象}进行了现场检查。",
+    "violations": "未发现{污染类别}污染环境违法问题。",
+    "decision": "{机构}将持续关注。",
+    "communication": "已于{受理日期}受理您的举报（编号 {编号}），现将办理情况答复如下。",
+}
+
+
+def login(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def form_data(**overrides: Any) -> dict[str, Any]:
+    return {
+        "name": "大气类未发现问题",
+        "kind": "report",
+        "category": "air",
+        "active": "on",
+        **PARTS,
+        **overrides,
+    }
+
+
+@pytest.fixture
+def handling_case(make_case: Callable[..., Case], people: People) -> Case:
+    with time_machine.travel(MONDAY, tick=False):
+        case = make_case(
+            "和平区", category="air", reported_party="天津宏达化工有限公司", address="和平区南京路100号"
+        )
+        case = services.case_accept(case=case, actor=people.hp.operator)
+        return services.case_assign(case=case, actor=people.hp.operator, department=people.hp.department)
+
+
+def test_placeholders_are_filled_from_the_case(handling_case: Case, people: People) -> None:
+    values = placeholder_values(handling_case)
+    filled = {part: fill(text, values) for part, text in PARTS.items()}
+    department = people.hp.department.name
+    assert filled["party_facts"] == "天津宏达化工有限公司位于和平区南京路100号，属和平区。"
+    assert filled["inspection"] == f"{department}于【请填写：检查日期】对天津宏达化工有限公司进行了现场检查。"
+    assert filled["violations"] == "未发现大气污染环境违法问题。"
+    assert filled["decision"] == "天津市和平区生态环境局将持续关注。"
+    assert (
+        filled["communication"]
+        == f"已于2025年3月3日受理您的举报（编号 {handling_case.number}），现将办理情况答复如下。"
+    )
+
+
+def test_unknown_placeholders_and_stray_braces_are_refused() -> None:
+    assert placeholder_errors("{被举报对象}｛编号｝") == []  # full-width braces are fine
+    errors = placeholder_errors("{举报人姓名}于{日期}举报")
+    assert len(errors) == 1 and errors[0].startswith(
+        "未知的占位符：{举报人姓名}、{日期}。可用的占位符：{被举报对象}"
+    )
+    assert placeholder_errors("{被举报对象") == ["花括号不成对：占位符应写成 {被举报对象} 这样的形式。"]
+
+
+def test_the_content_rules_refuse_personal_data() -> None:
+    assert template_check("请联系13812345678核实") == [
+        "模板中不能包含电话号码、身份证号码等个人信息（第十七条）。"
+    ]
+    assert template_check("身份证120101199001011234") != []
+    assert template_check("{被举报对象}已整改。") == []
+
+
+def test_saving_refuses_unknown_placeholders_with_a_clear_message(people: People) -> None:
+    client = login(people.hp.operator)
+    response = client.post(reverse("followup:template_new"), form_data(decision="请{举报人电话}回复"))
+    body = html.unescape(response.content.decode())
+    assert response.status_code == 422
+    assert "环保部门处理意见：未知的占位符：{举报人电话}。可用的占位符：" in body
+    response = client.post(reverse("followup:template_new"), form_data(inspection="请拨打022-23456789"))
+    assert response.status_code == 422
+    assert "现场检查及核实情况：模板中不能包含电话号码" in response.content.decode()
+    assert not ReplyTemplate.objects.exists()
+    assert client.post(reverse("followup:template_new"), form_data()).status_code == 302
+    template = ReplyTemplate.objects.get()
+    assert template.agency_id == people.hp.operator.agency_id and template.inspection == PARTS["inspection"]
+
+
+def test_bureaus_see_and_edit_only_their_own_templates(people: People) -> None:
+    own = reply_template_save(actor=people.hp.reviewer, name="和平区模板", kind="", category="", parts=PARTS)
+    other = login(people.hx.operator)
+    assert "和平区模板" not in other.get(reverse("followup:templates")).content.decode()
+    assert other.get(reverse("followup:template_edit", args=[own.pk])).status_code == 404
+    assert (
+        other.post(reverse("followup:template_edit", args=[own.pk]), form_data(name="改掉")).status_code
+        == 404
+    )
+    assert other.post(reverse("followup:template_delete", args=[own.pk])).status_code == 404
+    with pytest.raises(FollowupError, match="只能修改本机构的答复模板"):
+        reply_template_save(
+            actor=people.hx.head, template=own, name="改掉", kind="", category="", parts=PARTS
+        )
+    own.refresh_from_db()
+    assert own.name == "和平区模板"
+    # The owner edits it; handlers use templates but do not manage them.
+    mine = login(people.hp.head)
+    assert "和平区模板" in mine.get(reverse("followup:templates")).content.decode()
+    assert (
+        mine.post(reverse("followup:template_edit", args=[own.pk]), form_data(name="改名")).status_code == 302
+    )
+    own.refresh_from_db()
+    assert own.name == "改名"
+    assert login(people.hp.handler).get(reverse("followup:templates")).status_code == 403
+
+
+def _textarea(body: str, name: str) -> str:
+    match = re.search(rf'<textarea name="submit_reply-{name}"[^>]*>(.*?)</textarea>', body, re.S)
+    assert match is not None, name
+    return html.unescape(match.group(1)).strip()
+
+
+def test_choosing_a_template_prefills_the_submit_reply_form(handling_case: Case, people: People) -> None:
+    own = reply_template_save(
+        actor=people.hp.operator, name="和平区大气模板", kind="report", category="air", parts=PARTS
+    )
+    city = reply_template_save(
+        actor=people.city_op,
+        name="全市通用模板",
+        kind="",
+        category="",
+        parts={**PARTS, "decision": "{机构}依法处理。"},
+    )
+    water = reply_template_save(
+        actor=people.hp.operator, name="水类模板", kind="", category="water", parts=PARTS
+    )
+    other = reply_template_save(
+        actor=people.hx.operator, name="河西区模板", kind="", category="", parts=PARTS
+    )
+    client = login(people.hp.handler)
+    url = reverse("workbench:case", args=[handling_case.number])
+    page = client.get(url).content.decode()
+    assert "和平区大气模板" in page and "全市通用模板（全市通用）" in page
+    assert "水类模板" not in page and "河西区模板" not in page  # another category; another bureau
+    assert _textarea(page, "party_facts") == ""
+
+    filled = client.get(url, {"reply_template": own.pk}).content.decode()
+    assert _textarea(filled, "party_facts") == "天津宏达化工有限公司位于和平区南京路100号，属和平区。"
+    assert "【请填写：检查日期】" in _textarea(filled, "inspection")
+    assert _textarea(filled, "communication").endswith(
+        f"（编号 {handling_case.number}），现将办理情况答复如下。"
+    )
+    assert re.search(r'<details class="action action-submit_reply"[^>]*open', filled)
+    city_filled = client.get(url, {"reply_template": city.pk}).content.decode()
+    assert _textarea(city_filled, "decision") == "天津市和平区生态环境局依法处理。"
+    for refused in (water, other):  # not usable on this case: nothing is filled in
+        assert (
+            _textarea(client.get(url, {"reply_template": refused.pk}).content.decode(), "party_facts") == ""
+        )
+
+    # The handler edits the pre-filled text and submits it through the ordinary action.
+    data = {
+        f"submit_reply-{part}": fill(text, placeholder_values(handling_case)) for part, text in PARTS.items()
+    }
+    data["submit_reply-inspection"] = "承办部门于3月4日进行了现场检查。"
+    response = client.post(reverse("workbench:case_submit_reply", args=[handling_case.number]), data)
+    assert response.status_code == 303
+    reply = handling_case.replies.get()
+    assert reply.inspection == "承办部门于3月4日进行了现场检查。"
+    assert reply.party_facts == "天津宏达化工有限公司位于和平区南京路100号，属和平区。"
+
+
+def test_the_chooser_is_shown_only_with_the_submit_reply_action(handling_case: Case, people: People) -> None:
+    reply_template_save(actor=people.hp.operator, name="和平区大气模板", kind="", category="", parts=PARTS)
+    url = reverse("workbench:case", args=[handling_case.number])
+    assert "和平区大气模板" not in login(people.hp.operator).get(url).content.decode()
+    assert "和平区大气模板" in login(people.hp.handler).get(url).content.decode()
