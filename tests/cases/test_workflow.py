@@ -709,3 +709,52 @@ def test_a_failure_inside_a_transition_rolls_everything_back(
     monkeypatch.setattr("eco12369.wechat.services.outbox_write", broken)
     assert_refused(lambda: services.case_approve(case=case, actor=staff.reviewer), case, "暂不可用")
     assert case.replies.get().status == Reply.Status.SUBMITTED
+
+
+# ----------------------------------------------------------------------------------------- concurrency
+@pytest.mark.django_db(transaction=True)
+def test_two_reviewers_approving_at_once_close_the_case_once(
+    make_case: MakeCase, make_user: Callable[..., object]
+) -> None:
+    """The transition locks the case row and re-checks the state after the lock: one approval wins, the
+    other is refused, and the reporter gets one answer. Needs real row locks (PostgreSQL)."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        pytest.skip(
+            "concurrent writers need PostgreSQL (SQLite's in-memory test database cannot wait for locks)"
+        )
+    from eco12369.orgs.models import Agency
+
+    hp = Agency.objects.get(region__name="和平区", kind=Agency.Kind.DISTRICT_BUREAU)
+    dept = hp.departments.order_by("id").first()
+    op, handler = make_user("operator"), make_user("handler", department=dept)
+    reviewers = [make_user("reviewer"), make_user("reviewer")]
+    case = services.case_accept(case=make_case(), actor=op)  # type: ignore[arg-type]
+    case = services.case_assign(case=case, actor=op, department=dept)  # type: ignore[arg-type]
+    case = services.case_submit_reply(case=case, actor=handler, **FIVE_PARTS)  # type: ignore[arg-type]
+
+    results: list[str] = []
+    barrier = threading.Barrier(len(reviewers))
+
+    def approve(reviewer: object) -> None:
+        try:
+            barrier.wait()
+            services.case_approve(case=case, actor=reviewer)  # type: ignore[arg-type]
+            results.append("ok")
+        except TransitionError as exc:
+            results.append(exc.message)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=approve, args=(r,)) for r in reviewers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert results.count("ok") == 1 and len(results) == 2
+    assert "已办结" in next(r for r in results if r != "ok")
+    assert events(case).count("approve") == 1
+    assert OutboxMessage.objects.filter(case=case, template="closed").count() == 1
