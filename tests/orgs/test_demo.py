@@ -153,3 +153,15 @@ def test_reset_refuses_a_database_with_real_work(
     with pytest.raises(CommandError, match="不是演示数据"):
         load(cases=5, reset=True)
     assert Case.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_demo_publishes_monthly_reports(client) -> None:  # type: ignore[no-untyped-def]
+    from eco12369.stats.models import MonthlyReport
+
+    call_command("load_demo", cases=30, stdout=io.StringIO())
+    published = MonthlyReport.objects.filter(status__in=["approved", "submitted"])
+    assert published.filter(region__name="和平区").count() == 2
+    assert published.filter(region__level="city").count() == 2
+    index = client.get("/disclosure/")
+    assert index.status_code == 200 and f"{timezone.localdate().year}年" in index.content.decode()

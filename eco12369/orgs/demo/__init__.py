@@ -68,6 +68,10 @@ def demo_load(
             return DemoLoadResult(created=False)
         demo_staff_ensure(seed=seed)
         summary = demo_cases_create(count=cases, seed=seed, progress=progress)
+        if cases:
+            from .reports import demo_monthly_reports
+
+            demo_monthly_reports()
     return DemoLoadResult(created=True, summary=summary)
 
 
