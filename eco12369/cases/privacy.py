@@ -1,14 +1,32 @@
-"""Reporter confidentiality (Art. 17): who may read a reporter's name and phone, and how they are masked
-for everyone else. Reusable by any page or export that shows reporter data.
+"""Reporter confidentiality (Art. 17, PIPL): who may read a reporter's name and phone, and how they are
+masked for everyone else. Reusable by any page or export that shows reporter data.
+
+Masked for everyone by default (张*, 138****1234), also for the staff who may see them in clear: those
+reveal them with one click that asks for a reason, and every reveal is written to the audit trail
+(``reporter_reveal``). The openid is never shown to anyone (only whether one is linked).
 """
 
 from __future__ import annotations
 
-from eco12369.orgs.models import User
+from typing import Any
+
+from django.http import HttpRequest
+
+from eco12369.orgs.models import Role, User
 
 from .models import Case
 
 ANONYMOUS_LABEL = "匿名"
+ERASED_LABEL = "已按保存期限删除"
+REASON_MAX = 200
+
+
+class RevealRefused(Exception):
+    """``message`` is the Chinese text to show."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def mask_name(name: str) -> str:
@@ -30,14 +48,83 @@ def mask_phone(phone: str) -> str:
 
 
 def reporter_visible_to(*, user: User, case: Case) -> bool:
-    """For now: staff of the agency that owns the case read the reporter's data in clear."""
-    return bool(user.is_authenticated and user.agency_id is not None and user.agency_id == case.agency_id)
+    """Whether ``user`` may reveal the reporter's name and phone of ``case`` (with a reason, audited).
+
+    Least privilege: only the two roles whose work is to talk to the reporter.
+    - The platform operator (平台操作人员) of the agency that owns the case now (a district bureau, or the
+      city centre for the cases it owns): Art. 7 has them confirm every report, which may mean calling
+      the reporter to clarify the place or the facts.
+    - The handler (承办人员) of the handling department the case is assigned to: Art. 10 requires the
+      reply to record the communication with the reporter (与举报人沟通答复情况), so they call the reporter.
+    Not the reviewers and heads (they judge the reply, they need no contact), not the city centre for a
+    district's case (supervision and spot checks are about the handling, not the person; the district
+    that owns it does the contacting), never the administrator or the auditor (no case content).
+    """
+    if not isinstance(user, User) or not user.is_authenticated or not user.is_active:
+        return False
+    if user.agency_id is None or user.agency_id != case.agency_id:
+        return False
+    if user.has_role(Role.OPERATOR):
+        return True
+    return bool(
+        user.has_role(Role.HANDLER)
+        and case.department_id is not None
+        and user.department_id == case.department_id
+    )
 
 
-def reporter_display(*, user: User, case: Case) -> dict[str, str | bool]:
-    """The reporter's name and phone as ``user`` may see them, and whether they are masked."""
+def _has_identity(case: Case) -> bool:
+    return bool(case.reporter_name or case.reporter_phone)
+
+
+def reporter_display(*, user: User, case: Case, revealed: bool = False) -> dict[str, Any]:
+    """The reporter's name and phone as ``user`` may see them now: masked unless ``revealed`` (by
+    ``reporter_reveal``, which checks the right and writes the audit entry), and whether they may reveal."""
+    if case.reporter_erased_at is not None:
+        return {"name": ERASED_LABEL, "phone": "", "masked": False, "can_reveal": False, "erased": True}
     if case.anonymous:
-        return {"name": ANONYMOUS_LABEL, "phone": "", "masked": False}
-    if reporter_visible_to(user=user, case=case):
-        return {"name": case.reporter_name, "phone": case.reporter_phone, "masked": False}
-    return {"name": mask_name(case.reporter_name), "phone": mask_phone(case.reporter_phone), "masked": True}
+        return {"name": ANONYMOUS_LABEL, "phone": "", "masked": False, "can_reveal": False, "erased": False}
+    allowed = reporter_visible_to(user=user, case=case)
+    if revealed and allowed:
+        return {
+            "name": case.reporter_name,
+            "phone": case.reporter_phone,
+            "masked": False,
+            "can_reveal": False,
+            "erased": False,
+            "revealed": True,
+        }
+    return {
+        "name": mask_name(case.reporter_name),
+        "phone": mask_phone(case.reporter_phone),
+        "masked": _has_identity(case),
+        "can_reveal": allowed and _has_identity(case),
+        "erased": False,
+    }
+
+
+def reporter_reveal(
+    *, user: User, case: Case, reason: str, request: HttpRequest | None = None
+) -> dict[str, Any]:
+    """Show ``user`` the reporter's name and phone in clear, for ``reason``; written to the audit trail
+    (action ``reveal``, with the reason) before anything is returned. Refused without the right or a reason."""
+    from eco12369.audit.services import audit_record
+
+    reason = " ".join((reason or "").split())
+    if not reporter_visible_to(user=user, case=case):
+        raise RevealRefused("您无权查看该举报人的完整信息（第十七条：举报人信息保密）。")
+    if case.anonymous or case.reporter_erased_at is not None or not _has_identity(case):
+        raise RevealRefused("该举报件没有可查看的举报人信息。")
+    if len(reason) < 2:
+        raise RevealRefused("请填写查看理由（例如：电话核实举报地点）。")
+    if len(reason) > REASON_MAX:
+        raise RevealRefused(f"查看理由不能超过{REASON_MAX}字。")
+    audit_record(
+        action="reveal",
+        actor=user,
+        object_type="case",
+        object_id=case.number,
+        detail={"reason": reason, "fields": ["reporter_name", "reporter_phone"]},
+        request=request,
+    )
+    return reporter_display(user=user, case=case, revealed=True)

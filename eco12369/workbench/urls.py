@@ -25,5 +25,6 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("cases/<str:number>/", views.case_detail, name="case"),
     path("cases/<str:number>/photos/<int:pk>/", views.case_photo, name="case_photo"),
+    path("cases/<str:number>/reporter/reveal/", views.case_reporter_reveal, name="case_reporter_reveal"),
     *_action_urls(),
 ]

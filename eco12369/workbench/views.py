@@ -20,11 +20,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from eco12369.cases import services
 from eco12369.cases.models import Case, Extension, Reply, SupervisionOrder
-from eco12369.cases.privacy import reporter_display
+from eco12369.cases.privacy import RevealRefused, reporter_display, reporter_reveal
 from eco12369.cases.selectors import case_get_for, cases_visible_to
 from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal
 from eco12369.followup.templating import reply_template_prefill
@@ -311,6 +311,33 @@ def case_photo(request: HttpRequest, number: str, pk: int) -> FileResponse:
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    return response
+
+
+@login_required
+@require_POST
+def case_reporter_reveal(request: HttpRequest, number: str) -> HttpResponse:
+    """Art. 17: the reporter's name and phone in clear, for one response, with a reason written to the
+    audit trail (``privacy.reporter_reveal`` checks the right). htmx swaps the reporter card only; without
+    JavaScript the whole case page comes back with the card revealed."""
+    user = _user(request)
+    case = _case_or_404(request, number)
+    try:
+        reporter = reporter_reveal(
+            user=user, case=case, reason=request.POST.get("reason", ""), request=request
+        )
+        error, status = "", 200
+    except RevealRefused as exc:
+        reporter, error = reporter_display(user=user, case=case), exc.message
+        status = 403 if not reporter["can_reveal"] else 422
+    context: dict[str, Any] = {"case": case, "reporter": reporter, "reveal_error": error}
+    if _is_partial(request, "reporter-card"):
+        template = "workbench/_reporter_card.html"
+    else:
+        template = "workbench/case.html"
+        context = {**case_context(request, case), **context}
+    response = render(request, template, context, status=status)
+    response["Cache-Control"] = "no-store"  # the clear values must not stay in a cache
     return response
 
 
