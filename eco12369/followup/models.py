@@ -9,6 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from eco12369.cases.models import Case, Category, Kind
+from eco12369.crypto import BlindIndexField, EncryptedTextField
 from eco12369.orgs.models import Agency
 
 
@@ -105,10 +106,14 @@ class ReplyTemplate(models.Model):
 
 class Follow(models.Model):
     """A reporter who, at intake, followed an open case instead of filing the same matter again: a repeat
-    report (重复举报) of that case. The follower is told its progress and sees it in “我的举报”."""
+    report (重复举报) of that case. The follower is told its progress and sees it in “我的举报”.
+
+    The follower is a reporter too (Art. 17): their openid is encrypted at rest like the case's reporter's,
+    and looked up by its blind index (``follows_of``)."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="follows")
-    openid = models.CharField(max_length=200)
+    openid = EncryptedTextField(_("举报人微信标识"))
+    openid_digest = BlindIndexField(source="openid", db_index=True)
     note = models.TextField(_("补充说明"), blank=True)
     created_at = models.DateTimeField(_("关注时间"))
 
@@ -116,11 +121,10 @@ class Follow(models.Model):
         verbose_name = _("关注（重复举报）")
         verbose_name_plural = _("关注（重复举报）")
         ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["case", "openid"], name="follow_unique_case_openid")]
-        indexes = [
-            models.Index(fields=["openid", "created_at"], name="follow_openid_created"),
-            models.Index(fields=["created_at"], name="follow_created"),
+        constraints = [
+            models.UniqueConstraint(fields=["case", "openid_digest"], name="follow_unique_case_reporter")
         ]
+        indexes = [models.Index(fields=["created_at"], name="follow_created")]
 
     def __str__(self) -> str:
         return f"{self.case_id} ← {self.openid[:6]}…"

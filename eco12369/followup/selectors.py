@@ -11,6 +11,7 @@ from django.utils import timezone
 from eco12369.cases import deadlines
 from eco12369.cases.models import Case, Outcome, State
 from eco12369.cases.selectors import reporter_q
+from eco12369.crypto import blind_index
 from eco12369.orgs.models import Agency, User
 
 from . import access, texts
@@ -151,10 +152,15 @@ def reply_template_for_case_get(*, user: User, case: Case, pk: int) -> ReplyTemp
 
 
 # ------------------------------------------------------------------------------------------ follows
-def follow_of(*, openid: str, case: Case) -> Follow | None:
+def follows_of(*, openid: str) -> QuerySet[Follow]:
+    """The reporter's follows, by the blind index of their (encrypted) openid."""
     if not openid:
-        return None
-    return Follow.objects.filter(case=case, openid=openid).first()
+        return Follow.objects.none()
+    return Follow.objects.filter(openid_digest=blind_index(openid))
+
+
+def follow_of(*, openid: str, case: Case) -> Follow | None:
+    return follows_of(openid=openid).filter(case=case).first()
 
 
 def followed_case_get(*, openid: str, number: str) -> Case | None:
@@ -163,7 +169,7 @@ def followed_case_get(*, openid: str, number: str) -> Case | None:
     if not openid or not number:
         return None
     return (
-        Case.objects.filter(number=number, follows__openid=openid)
+        Case.objects.filter(number=number, follows__openid_digest=blind_index(openid))
         .exclude(reporter_q(openid=openid))
         .select_related("region")
         .first()

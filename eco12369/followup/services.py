@@ -17,7 +17,7 @@ from eco12369.orgs.models import User
 
 from . import access, texts
 from .models import Follow, Rating, ReplyTemplate, SatisfactionWeight
-from .selectors import rating_refusal
+from .selectors import follow_of, rating_refusal
 from .templating import normalise, placeholder_errors, template_check
 
 COMMENT_MAX = 500
@@ -216,7 +216,7 @@ def case_follow(*, case: Case, openid: str, note: str = "") -> tuple[Follow, boo
         locked = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
         if locked.reporter_openid == openid:
             raise FollowupError("这是您本人提交的举报，可在“我的举报”中查看进度。")
-        existing = Follow.objects.filter(case=locked, openid=openid).first()
+        existing = follow_of(openid=openid, case=locked)
         if existing is not None:
             return existing, False
         if locked.state not in OPEN_STATES:

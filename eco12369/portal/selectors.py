@@ -66,11 +66,11 @@ def reporter_cases(*, openid: str) -> QuerySet[Case]:
 def reporter_list(*, openid: str) -> QuerySet[Case]:
     """“我的举报”: the reporter's own cases and the cases they follow (issue #7), newest first. Two
     indexed look-ups (the follows by openid, then the cases by openid or id), never a scan."""
-    from eco12369.followup.models import Follow
+    from eco12369.followup.selectors import follows_of
 
     if not openid:
         return Case.objects.none()
-    followed = list(Follow.objects.filter(openid=openid).values_list("case_id", flat=True)[:200])
+    followed = list(follows_of(openid=openid).values_list("case_id", flat=True)[:200])
     return (
         Case.objects.filter(reporter_q(openid=openid) | Q(pk__in=followed))
         .select_related("region", "duplicate_of", "handover_agency")

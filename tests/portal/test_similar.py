@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -182,6 +183,10 @@ def test_following_is_a_repeat_report_and_no_new_case(
     assert Case.objects.count() == before
     follow = Follow.objects.get()
     assert (follow.case_id, follow.openid, follow.note) == (target.pk, ME, "我也看到冒黑烟")
+    with connection.cursor() as cursor:  # the follower is a reporter too: no openid in clear (Art. 17)
+        cursor.execute("SELECT openid FROM followup_follow WHERE id = %s", [follow.pk])
+        stored = cursor.fetchone()[0]
+    assert ME not in stored and stored.startswith("enc1:")
     event = target.events.get(action="follow")
     assert event.note == "举报人通过H5页面关注本件，记为重复举报。补充说明：我也看到冒黑烟"
     assert event.from_state == event.to_state == "in_review"
