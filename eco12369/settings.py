@@ -82,8 +82,10 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "eco12369.middleware.Utf8InputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "eco12369.audit.middleware.AuditRequestMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "eco12369.accounts.middleware.OtpRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -213,6 +215,7 @@ HUEY: dict[str, object]
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
+        "results": False,  # our tasks return nothing; stored results would only pile up in Redis
         "name": env("ECO_HUEY_NAME", "eco12369"),
         "url": REDIS_URL,
         "immediate": False,
@@ -221,6 +224,7 @@ if REDIS_URL:
 else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",
+        "results": False,
         "name": "eco12369",
         "filename": str(VAR_DIR / "huey.sqlite3"),
         "immediate": env_bool("ECO_HUEY_IMMEDIATE", TESTING),
