@@ -28,6 +28,10 @@ ACTION_LABELS = {
     "api_key_create": "签发接口密钥",
     "api_key_revoke": "吊销接口密钥",
     "audit_view": "查看审计日志",
+    "user_create": "创建账号",
+    "admin_change": "系统管理变更",
+    "case.receive": "接收举报",
+    "retention_erase": "删除到期的举报人信息",
 }
 
 

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from eco12369.audit.services import audit_record
 from eco12369.cases import services as case_services
 from eco12369.cases.models import Case, State
 from eco12369.cases.selectors import case_get_for
@@ -450,6 +451,14 @@ def assessment_export(request: HttpRequest) -> HttpResponse:
     scheme = assessment_scheme_current()
     content = assessment_workbook(
         rows=assessment_rows(period=period, scheme=scheme), period=period, scheme=scheme
+    )
+    audit_record(
+        action="export",
+        actor=user,
+        object_type="assessment",
+        object_id=period.key,
+        detail={"format": "xlsx", "title": f"{period.label}区级考核排名"},
+        request=request,
     )
     response = HttpResponse(
         content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
+from eco12369.audit.services import audit_record
 from eco12369.orgs.models import Region, Role, User
 
 from . import services
@@ -195,6 +196,18 @@ def report_action(request: HttpRequest, code: str, month: str, action: str) -> H
     return HttpResponseRedirect(_detail_url(report))
 
 
+def _audit_export(request: HttpRequest, report: MonthlyReport, fmt: str) -> None:
+    """Every export is written to the audit trail (issue #5)."""
+    audit_record(
+        action="export",
+        actor=_user(request),
+        object_type="monthly_report",
+        object_id=f"{report.region.code}/{report.month_obj.key}",
+        detail={"format": fmt, "title": title_of(report)},
+        request=request,
+    )
+
+
 def _download(data: bytes, content_type: str, filename: str) -> HttpResponse:
     response = HttpResponse(data, content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename) or ""
@@ -205,10 +218,10 @@ def _download(data: bytes, content_type: str, filename: str) -> HttpResponse:
 @require_GET
 def export_excel(request: HttpRequest, code: str, month: str) -> HttpResponse:
     report = _report_or_404(_user(request), code, month)
+    data = excel_bytes(report)
+    _audit_export(request, report, "xlsx")
     return _download(
-        excel_bytes(report),
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        f"{title_of(report)}.xlsx",
+        data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{title_of(report)}.xlsx"
     )
 
 
@@ -222,4 +235,5 @@ def export_pdf(request: HttpRequest, code: str, month: str) -> HttpResponse:
         return render(
             request, "stats/export_unavailable.html", {"report": report, "message": exc.message}, status=503
         )
+    _audit_export(request, report, "pdf")
     return _download(data, "application/pdf", f"{title_of(report)}.pdf")
