@@ -86,7 +86,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "eco12369.audit.middleware.AuditRequestMiddleware",
-    "eco12369.audit.middleware.AuditRequestMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "eco12369.accounts.middleware.OtpRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
