@@ -580,7 +580,7 @@ def duplicates_find(*, case: Any, store: bool = True) -> list[Any]:
         score = pair_score(new=new, old=_sketch_row(row, descriptions.get(row["id"])), exact=False)
         if score.total >= CANDIDATE_THRESHOLD:
             scored.append((score, row["id"]))
-    scored.sort(key=lambda item: (-item[0].total, -item[1]))
+    scored.sort(key=lambda item: (-item[0].total, item[1]))  # equal scores: the earlier case first
     scored = scored[:MAX_CANDIDATES_STORED]
     now = timezone.now()
     candidates = [

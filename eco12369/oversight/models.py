@@ -37,6 +37,8 @@ class CaseFingerprint(models.Model):
             models.Index(fields=["party_key", "received_at"], name="fingerprint_party_received"),
             models.Index(fields=["geo_cell", "received_at"], name="fingerprint_cell_received"),
             models.Index(fields=["street_key", "received_at"], name="fingerprint_street_received"),
+            # Repeated reports: one month of fingerprints grouped by party, read from the index alone.
+            models.Index(fields=["received_at", "party_key"], name="fingerprint_received_party"),
         ]
 
     def __str__(self) -> str:

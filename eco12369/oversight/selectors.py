@@ -93,7 +93,7 @@ def duplicate_candidates_for(*, user: User, case: Case) -> list[DuplicateCandida
     """The stored candidates of ``case`` the user may see (a district sees only its own earlier cases)."""
     return list(
         DuplicateCandidate.objects.filter(case=case, candidate__in=cases_visible_to(user=user))
-        .select_related("candidate", "candidate__region", "candidate__agency")
+        .select_related("candidate", "candidate__region", "candidate__agency", "candidate__duplicate_of")
         .order_by("-score", "id")
     )
 
