@@ -37,14 +37,23 @@ def configured_keys() -> list[str]:
 
 
 @lru_cache(maxsize=4)
-def _fernet(keys: tuple[str, ...]) -> MultiFernet:
-    if not keys:
-        keys = (base64.urlsafe_b64encode(_derived("field")).decode(),)
-    return MultiFernet([Fernet(k.encode()) for k in keys])
+def _fernet(keys: tuple[str, ...], secret_key: str = "") -> MultiFernet:
+    derived = base64.urlsafe_b64encode(_derived("field")).decode()
+    # The key derived from SECRET_KEY (development, the demo) stays readable after keys are configured, so
+    # moving to ECO_FIELD_KEYS is: set it, run ``rotate_field_keys`` (``--check`` lists what is left).
+    # ``secret_key`` is only part of the cache key (``_derived`` reads the setting).
+    return MultiFernet([Fernet(k.encode()) for k in dict.fromkeys((*keys, derived))])
 
 
 def fernet() -> MultiFernet:
-    return _fernet(tuple(configured_keys()))
+    return _fernet(tuple(configured_keys()), str(settings.SECRET_KEY))
+
+
+def newest_fernet() -> Fernet:
+    """The key new values are encrypted with (the first of ``ECO_FIELD_KEYS``, or the derived one)."""
+    keys = configured_keys()
+    key = keys[0] if keys else base64.urlsafe_b64encode(_derived("field")).decode()
+    return Fernet(key.encode())
 
 
 def encrypt(value: str) -> str:

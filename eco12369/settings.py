@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "eco12369.audit",
     "eco12369.open311",
     "eco12369.followup",
+    "eco12369.compliance",
     "eco12369.accounts",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "eco12369.compliance.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -199,6 +201,8 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy and Permissions-Policy: eco12369/compliance/middleware.py.
 
 if env_bool("ECO_HTTPS", False):
     SESSION_COOKIE_SECURE = True
@@ -251,10 +255,12 @@ WECHAT: dict[str, Any] = {
     "PREVIOUS_ENCODING_AES_KEY": env("WECHAT_PREVIOUS_ENCODING_AES_KEY"),
     # With a real AppID the real servers are the default; without one, the simulator (manage.py wechat_simulator).
     "API_BASE_URL": env(
-        "WECHAT_API_BASE_URL", "https://api.weixin.qq.com/" if env("WECHAT_APP_ID") else "http://127.0.0.1:8001/"
+        "WECHAT_API_BASE_URL",
+        "https://api.weixin.qq.com/" if env("WECHAT_APP_ID") else "http://127.0.0.1:8001/",
     ),
     "OAUTH_BASE_URL": env(
-        "WECHAT_OAUTH_BASE_URL", "https://open.weixin.qq.com/" if env("WECHAT_APP_ID") else "http://127.0.0.1:8001/"
+        "WECHAT_OAUTH_BASE_URL",
+        "https://open.weixin.qq.com/" if env("WECHAT_APP_ID") else "http://127.0.0.1:8001/",
     ),
     "SIMULATOR": env_bool("WECHAT_SIMULATOR", not env("WECHAT_APP_ID")),
     # Where reporters reach the H5 pages (menu links), the subscription-notice template, delivery tuning.
@@ -277,3 +283,13 @@ LOGGING = {
 # --- Reporter identity encryption (eco12369/crypto.py). Unset: derived from SECRET_KEY (dev and demo only).
 ECO_FIELD_KEYS = env("ECO_FIELD_KEYS")
 ECO_INDEX_KEY = env("ECO_INDEX_KEY")
+
+# --- Retention of reporter data after closing (eco12369/compliance/retention.py; issue #7). Per-outcome
+# overrides as "duplicate:365,answered:730" (outcomes: handled, answered, handed_over, duplicate).
+ECO_RETENTION_DAYS = int(env("ECO_RETENTION_DAYS", "1095"))
+ECO_RETENTION_DAYS_BY_OUTCOME: dict[str, int] = {
+    name.strip(): int(days)
+    for name, _, days in (
+        part.partition(":") for part in env("ECO_RETENTION_DAYS_BY_OUTCOME").split(",") if part.strip()
+    )
+}

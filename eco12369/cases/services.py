@@ -40,12 +40,31 @@ from .models import (
 )
 from .selectors import cases_visible_to
 from .workflow import (
+    FIELD_LABELS,
     TransitionError,
     extension_days_used,
     pending_reply,
     refresh_deadline_fields,
     transition,
 )
+
+
+def _outbound_check(
+    texts: dict[str, str], *, subject: str = "答复意见", approving: bool = False, ending: str | None = None
+) -> None:
+    """Art. 16: refuse a text meant for the reporter that contains sensitive words (the message lists
+    them and where). Called inside the transition's effect, after the role, scope and state checks."""
+    from eco12369.compliance.content import ContentBlocked, content_require_clean
+
+    try:
+        content_require_clean(
+            {FIELD_LABELS.get(name, name): text for name, text in texts.items()},
+            subject=subject,
+            approving=approving,
+            ending=ending,
+        )
+    except ContentBlocked as exc:
+        raise TransitionError(exc.message) from exc
 
 
 # --------------------------------------------------------------------------------------------- intake
@@ -204,6 +223,7 @@ def case_answer(
     """Art. 7: out of scope, consultations, suggestions: an answer, reviewed before it is sent."""
 
     def effect(c: Case) -> dict[str, Any]:
+        _outbound_check({"text": text})
         _set_classification(c, kind, category)
         reply = _draft_reply(c, actor, Reply.Kind.ANSWER, State(c.state), text=text)
         return {"reply": reply.pk}
@@ -218,6 +238,7 @@ def case_hand_over(*, case: Case, actor: User, handover_agency: Agency | None, t
         assert handover_agency is not None
         if handover_agency.kind != Agency.Kind.OUTSIDE:
             raise TransitionError("只能移交给环保部门以外的机构；本系统内的改派请使用“改派”。")
+        _outbound_check({"text": text})
         c.handover_agency = handover_agency
         reply = _draft_reply(c, actor, Reply.Kind.HANDOVER, State(c.state), text=text)
         return {"handover_agency": handover_agency.name, "reply": reply.pk}
@@ -348,6 +369,7 @@ def case_submit_reply(
     }
 
     def effect(c: Case) -> dict[str, Any]:
+        _outbound_check(parts)
         reply = _draft_reply(c, actor, Reply.Kind.HANDLING, State.HANDLING, **parts)
         return {"reply": reply.pk}
 
@@ -415,6 +437,8 @@ def case_request_extension(*, case: Case, actor: User, days: int | None, reason:
         assert days is not None
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
             raise TransitionError("延长天数至少为1天。")
+        # The reason is told to the reporter once the extension is approved (notices.extended).
+        _outbound_check({"reason": reason}, subject="延期理由")
         used = extension_days_used(c)
         if used + days > max_days:
             raise TransitionError(
@@ -458,6 +482,11 @@ def case_decide_extension(
             if c.extension_days + ext.days > max_days:
                 raise TransitionError(f"延期总计不得超过{max_days}日。")
             assert c.accepted_at is not None  # the guard allows extensions only after acceptance
+            _outbound_check(
+                {"reason": ext.reason},
+                subject="延期理由",
+                ending="不能批准，请作“不予批准”处理，由申请人修改理由后重新申请。",
+            )
             ext.status = Extension.Status.APPROVED
             c.extension_days += ext.days
             due = deadlines.closing_deadline(c.accepted_at, c.extension_days)

@@ -78,6 +78,15 @@ def pending_reply(case: Case) -> Reply | None:
     return case.replies.filter(status=Reply.Status.SUBMITTED).order_by("-submitted_at", "-id").first()
 
 
+def reply_blocked(reply: Reply) -> str | None:
+    """Art. 16: why ``reply`` cannot be sent to the reporter (sensitive words, with where), or None."""
+    from eco12369.compliance.content import content_check_all, refusal_message
+
+    parts = Reply.FIVE_PARTS if reply.kind == Reply.Kind.HANDLING else ("text",)
+    findings = content_check_all({FIELD_LABELS[name]: getattr(reply, name) for name in parts})
+    return refusal_message(findings, approving=True) if findings else None
+
+
 def _review_guard(*, approving: bool) -> Guard:
     def guard(case: Case, user: User) -> str | None:
         reply = pending_reply(case)
@@ -85,6 +94,8 @@ def _review_guard(*, approving: bool) -> Guard:
             return "没有待审核的答复意见。"
         if approving and reply.drafted_by_id == user.pk:
             return "不能审核同意本人起草的答复意见，请由其他分管领导审核。"
+        if approving:
+            return reply_blocked(reply)  # blocked text cannot be approved, only returned
         return None
 
     return guard

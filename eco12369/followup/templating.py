@@ -70,11 +70,16 @@ _PERSONAL = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|\d{17}[\dXx])(?
 def template_check(text: str) -> list[str]:
     """The outbound content rules a reply template must pass, like any reply (empty list: it passes).
 
-    HOOK: the platform has no sensitive-word filter yet. When one is added, call it here (its findings as
-    Chinese messages); every template save already goes through this function. Until then the rule
-    checked is Art. 17's: a template is reused for many reporters, so it must not carry personal data
-    (anything shaped like a mobile or landline number or an ID card number)."""
+    Art. 16: no sensitive word of the editable list (``compliance.content``), as for any reply. Art. 17: a
+    template is reused for many reporters, so it must not carry personal data (anything shaped like a
+    mobile or landline number or an ID card number). Every template save goes through this function."""
+    from eco12369.compliance.content import content_check
+
     problems: list[str] = []
+    words = content_check(normalise(text))
+    if words:
+        listed = "、".join(f"“{w}”" for w in words)
+        problems.append(f"模板含有不得发送给举报人的内容（第十六条）：{listed}。")
     if _PERSONAL.search(normalise(text)):
         problems.append("模板中不能包含电话号码、身份证号码等个人信息（第十七条）。")
     return problems

@@ -26,7 +26,7 @@ from eco12369.cases import services
 from eco12369.cases.models import Case, Extension, Reply, SupervisionOrder
 from eco12369.cases.privacy import RevealRefused, reporter_display, reporter_reveal
 from eco12369.cases.selectors import case_get_for, cases_visible_to
-from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal
+from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal, reply_blocked
 from eco12369.followup.templating import reply_template_prefill
 from eco12369.orgs.models import User
 
@@ -256,7 +256,15 @@ def case_context(
         "deadline": deadline_view(case, now),
         "attachments": list(case.attachments.all()),
         "events": _event_rows(case),
-        "replies": [{"reply": r, "parts": _reply_parts(r)} for r in replies],
+        "replies": [
+            {
+                "reply": r,
+                "parts": _reply_parts(r),
+                # Art. 16: why a reply waiting for review cannot be approved (sensitive words), for everyone.
+                "blocked": reply_blocked(r) if r.status == Reply.Status.SUBMITTED else None,
+            }
+            for r in replies
+        ],
         "extensions": list(case.extensions.select_related("requested_by", "decided_by")),
         "orders": list(case.supervision_orders.select_related("issued_by", "answered_by")),
         "actions": actions,

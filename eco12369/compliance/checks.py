@@ -1,0 +1,55 @@
+"""System checks of the platform's own security settings.
+
+Deploy-tagged (``manage.py check --deploy``): production must set its own field-encryption and
+blind-index keys; the keys derived from ``SECRET_KEY`` are for development and the demo only (changing
+``SECRET_KEY`` would then make every stored reporter identity unreadable). Always: a malformed
+``ECO_FIELD_KEYS`` is an error (nothing could be written).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+from eco12369.crypto import configured_keys
+
+
+@register(Tags.security, deploy=True)
+def field_keys_set(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    if not configured_keys():
+        messages.append(
+            Warning(
+                "ECO_FIELD_KEYS is not set: reporter identity is encrypted with a key derived from SECRET_KEY.",
+                hint="Set ECO_FIELD_KEYS to a Fernet key (python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'); see docs/field-encryption.md.",
+                id="eco12369.W001",
+            )
+        )
+    if not (getattr(settings, "ECO_INDEX_KEY", "") or ""):
+        messages.append(
+            Warning(
+                "ECO_INDEX_KEY is not set: the reporter openid's blind index uses a key derived from SECRET_KEY.",
+                hint="Set ECO_INDEX_KEY to a long random string and keep it; see docs/field-encryption.md.",
+                id="eco12369.W002",
+            )
+        )
+    return messages
+
+
+@register(Tags.security)
+def field_keys_valid(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    for position, key in enumerate(configured_keys(), start=1):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            return [
+                Error(
+                    f"ECO_FIELD_KEYS: key #{position} is not a valid Fernet key (32 url-safe base64-encoded bytes).",
+                    id="eco12369.E001",
+                )
+            ]
+    return []

@@ -1,0 +1,211 @@
+"""Retention of the reporter's personal data (issue #7 item 5; PIPL Art. 19: kept no longer than needed).
+
+A configurable period after a case closes (``ECO_RETENTION_DAYS``, default 1095 days = 3 years; per outcome
+``ECO_RETENTION_DAYS_BY_OUTCOME``, e.g. ``duplicate:365``), the reporter's personal data is erased:
+
+- the case's reporter name, phone, openid and its blind index (set empty; ``reporter_erased_at`` set);
+- the reporter's name and phone wherever they were written into the case's texts (description, public
+  summary, replies, extension reasons, the timeline's notes, the rating comment, the WeChat messages of
+  the case) are replaced
+  by ``＊＊``: once the fields are empty, the public pages could no longer scrub them;
+- the WeChat openid of the case's inbound and outbound messages and of its followers (``followup.Follow``,
+  kept as anonymous repeat reports for the figures), and the raw XML of its inbound messages.
+
+The case itself, its classification, dates, outcome, replies and public summary stay: every figure of
+the monthly reports and the assessment is unchanged. Cases are erased in batches, each one transaction
+with one audit entry. A dry run counts what would be erased, by month of closing, and writes nothing.
+The Huey task ``retention_erase_daily`` runs it every night.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from eco12369.cases.models import Case, CaseEvent, Extension, Outcome, Reply, State
+
+MASK = "＊＊"
+DEFAULT_DAYS = 1095
+BATCH = 200
+
+
+def retention_days() -> int:
+    return int(getattr(settings, "ECO_RETENTION_DAYS", DEFAULT_DAYS))
+
+
+def retention_days_by_outcome() -> dict[str, int]:
+    """Per-outcome overrides; unknown outcomes are ignored (``check`` reports them)."""
+    raw = getattr(settings, "ECO_RETENTION_DAYS_BY_OUTCOME", {}) or {}
+    return {str(k): int(v) for k, v in dict(raw).items() if str(k) in Outcome.values}
+
+
+def due_q(now: dt.datetime) -> Q:
+    """Closed cases whose retention period has run out and whose reporter data is still there."""
+    overrides = retention_days_by_outcome()
+    default_cutoff = now - dt.timedelta(days=retention_days())
+    expired = Q(closed_at__lt=default_cutoff) & ~Q(outcome__in=list(overrides))
+    for outcome, days in overrides.items():
+        expired |= Q(outcome=outcome, closed_at__lt=now - dt.timedelta(days=days))
+    return Q(state=State.CLOSED, reporter_erased_at__isnull=True, closed_at__isnull=False) & expired
+
+
+def cases_due(*, now: dt.datetime | None = None) -> QuerySet[Case]:
+    return Case.objects.filter(due_q(now or timezone.now()))
+
+
+@dataclass
+class RetentionResult:
+    dry_run: bool
+    cases: int = 0
+    batches: int = 0
+    by_month: Counter[str] = field(default_factory=Counter)
+
+
+def _month_key(closed_at: dt.datetime) -> str:
+    local = timezone.localtime(closed_at)
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def _scrubber(*secrets: str) -> Callable[[str], str]:
+    values = sorted({s.strip() for s in secrets if s and len(s.strip()) >= 2}, key=len, reverse=True)
+
+    def scrub(text: str) -> str:
+        for value in values:
+            if value in text:
+                text = text.replace(value, MASK)
+        return text
+
+    return scrub
+
+
+def _scrub_rows(
+    qs: QuerySet[Any], fields: tuple[str, ...], scrub: Callable[[str], str], **extra: Any
+) -> None:
+    """Scrub ``fields`` of every row of ``qs`` (only the rows that change are written) and set ``extra``."""
+    for row in qs:
+        changed = dict(extra)
+        for name in fields:
+            value = getattr(row, name) or ""
+            new = scrub(value)
+            if new != value:
+                changed[name] = new
+        if changed:
+            type(row).objects.filter(pk=row.pk).update(**changed)
+
+
+def _erase_case(case: Case, now: dt.datetime) -> None:
+    from eco12369.followup.models import Follow, Rating
+    from eco12369.wechat.models import InboundMessage, OutboxMessage
+
+    scrub = _scrubber(case.reporter_name, case.reporter_phone)
+    Case.objects.filter(pk=case.pk).update(
+        reporter_name="",
+        reporter_phone="",
+        reporter_openid="",
+        reporter_openid_digest="",
+        reporter_erased_at=now,
+        description=scrub(case.description),
+        public_summary=scrub(case.public_summary),
+    )
+    reply_fields = (
+        "party_facts",
+        "inspection",
+        "violations",
+        "decision",
+        "communication",
+        "text",
+        "review_note",
+    )
+    _scrub_rows(Reply.objects.filter(case=case), reply_fields, scrub)
+    _scrub_rows(Extension.objects.filter(case=case), ("reason", "decision_note"), scrub)
+    _scrub_rows(CaseEvent.objects.filter(case=case), ("note",), scrub)
+    _scrub_rows(Rating.objects.filter(case=case), ("comment",), scrub)
+    # WeChat traffic of the case: delivered long ago; a message still waiting for a channel is dropped.
+    OutboxMessage.objects.filter(
+        case=case, status__in=(OutboxMessage.Status.PENDING, OutboxMessage.Status.WAITING)
+    ).update(status=OutboxMessage.Status.FAILED, last_error="举报人信息已按保存期限删除")
+    _scrub_rows(OutboxMessage.objects.filter(case=case), ("text",), scrub, openid="")
+    for inbound in InboundMessage.objects.filter(case=case):
+        changes: dict[str, Any] = {"openid": "", "raw": "", "content": scrub(inbound.content)}
+        if inbound.openid and inbound.openid in inbound.dedupe_key:  # events are keyed by openid + time
+            changes["dedupe_key"] = f"erased:{inbound.pk}"
+        InboundMessage.objects.filter(pk=inbound.pk).update(**changes)
+    # Followers stay as anonymous repeat reports (the assessment counts them); the unique (case, follower)
+    # pair stays unique with a per-row placeholder in place of the blind index.
+    follows = Follow.objects.filter(case=case).exclude(openid_digest__startswith="erased:")
+    for follow_pk in follows.values_list("pk", flat=True):
+        Follow.objects.filter(pk=follow_pk).update(openid="", openid_digest=f"erased:{follow_pk}")
+
+
+def _batches(now: dt.datetime, size: int) -> Iterator[list[int]]:
+    last = 0
+    while True:
+        ids = list(cases_due(now=now).filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size])
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+def retention_erase(
+    *,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+    batch_size: int = BATCH,
+    progress: Callable[[str], None] | None = None,
+) -> RetentionResult:
+    """Erase the reporter data of every case past its retention period (see the module's docstring).
+
+    ``dry_run``: count what would be erased, by month of closing, and write nothing (not even an audit
+    entry). Otherwise one transaction and one audit entry (``retention_erase``) per batch of cases."""
+    from eco12369.audit.services import audit_record
+
+    now = now or timezone.now()
+    result = RetentionResult(dry_run=dry_run)
+    if dry_run:
+        for closed_at in cases_due(now=now).values_list("closed_at", flat=True).iterator(chunk_size=2000):
+            assert closed_at is not None  # due_q requires it
+            result.by_month[_month_key(closed_at)] += 1
+            result.cases += 1
+        return result
+    for ids in _batches(now, batch_size):
+        with transaction.atomic():
+            # Lock and re-check: a case reopened meanwhile is not erased.
+            locked = list(
+                Case.objects.select_for_update(of=("self",)).filter(due_q(now), pk__in=ids).order_by("pk")
+            )
+            months: Counter[str] = Counter()
+            for case in locked:
+                assert case.closed_at is not None
+                _erase_case(case, now)
+                months[_month_key(case.closed_at)] += 1
+            if locked:
+                audit_record(
+                    action="retention_erase",
+                    actor_label="system",
+                    object_type="case",
+                    object_id=f"{locked[0].number}…{locked[-1].number}"
+                    if len(locked) > 1
+                    else locked[0].number,
+                    detail={
+                        "cases": len(locked),
+                        "numbers": [c.number for c in locked],
+                        "closed_by_month": dict(sorted(months.items())),
+                        "retention_days": retention_days(),
+                        "by_outcome": retention_days_by_outcome(),
+                    },
+                )
+        result.cases += len(locked)
+        result.batches += 1 if locked else 0
+        result.by_month.update(months)
+        if progress is not None and locked:
+            progress(f"已删除 {result.cases} 件举报件的举报人信息……")
+    return result
