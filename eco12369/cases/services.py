@@ -6,6 +6,9 @@ Views, the WeChat callback, the H5 portal, the API and the demo data all create 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -91,6 +94,16 @@ class Intake:
     channel_label: str = ""  # the partner channel's name for API intake (Open311 key), shown on the timeline
 
 
+_SAFE_EXTENSION = re.compile(r"\.[a-z0-9]{1,5}")
+
+
+def random_upload_name(original: str) -> str:
+    """A random file name keeping only a plain extension (``.jpg``) of the original: no reporter-chosen
+    name, no path, nothing guessable reaches the file system."""
+    extension = os.path.splitext(os.path.basename(original.replace("\\", "/")))[1].lower()
+    return uuid.uuid4().hex + (extension if _SAFE_EXTENSION.fullmatch(extension) else "")
+
+
 def case_number_next(*, day: dt.date) -> str:
     """TJ20261125000123: prefix, the day of receipt, and that day's sequence. Must run in a transaction."""
     CaseNumberSequence.objects.get_or_create(day=day)
@@ -149,13 +162,16 @@ def case_create(*, intake: Intake) -> Case:
         refresh_deadline_fields(case)
         case.save()
         for photo in intake.photos:
-            Attachment.objects.create(
+            attachment = Attachment(
                 case=case,
-                file=photo,
                 original_name=(photo.name or "")[:200],
                 content_type=photo.content_type or "application/octet-stream",
                 size=photo.size or 0,
             )
+            # Stored under MEDIA_ROOT (outside the web root) with a random name, whatever name the channel
+            # gave it; only the workbench's authorised photo view reads it back.
+            attachment.file.save(random_upload_name(photo.name or ""), photo, save=False)
+            attachment.save()
         CaseEvent.objects.create(
             case=case,
             action="receive",
