@@ -442,8 +442,9 @@ def fingerprint_values(*, reported_party: str, address: str, latitude: Any, long
     return {"party_key": normalise_party(reported_party), "street_key": street_key(address), "geo_cell": cell}
 
 
-def fingerprint_write(*, case: Any) -> Any:
-    """Create or refresh the case's lookup keys (cheap: no tokenising). Runs inside the creating transaction."""
+def fingerprint_write(*, case: Any, new: bool = False) -> Any:
+    """Create (``new``: the case was just inserted, one INSERT) or refresh the case's look-up keys. Cheap:
+    no tokenising. Runs inside the creating transaction."""
     _, CaseFingerprint, _ = _models()
     values = fingerprint_values(
         reported_party=case.reported_party,
@@ -451,6 +452,8 @@ def fingerprint_write(*, case: Any) -> Any:
         latitude=case.latitude,
         longitude=case.longitude,
     )
+    if new:
+        return CaseFingerprint.objects.create(case_id=case.pk, received_at=case.received_at, **values)
     fingerprint, _ = CaseFingerprint.objects.update_or_create(
         case_id=case.pk, defaults={**values, "received_at": case.received_at}
     )

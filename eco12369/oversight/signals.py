@@ -30,7 +30,7 @@ from .duplicates import fingerprint_write
 def case_created(sender: type[Case], instance: Case, created: bool, raw: bool = False, **kwargs: Any) -> None:
     if not created or raw:
         return
-    fingerprint_write(case=instance)
+    fingerprint_write(case=instance, new=True)
     case_id = instance.pk
 
     def enqueue() -> None:
