@@ -25,7 +25,9 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run ./scripts/test, which installs Debian's chromium.")
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: run ./scripts/test, which installs Debian's chromium."
+        )
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls in the test body are safe.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
