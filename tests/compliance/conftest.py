@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -61,3 +63,9 @@ def audit_actions(prefix: str = "") -> list[str]:
     return list(
         AuditEntry.objects.filter(action__startswith=prefix).order_by("id").values_list("action", flat=True)
     )
+
+
+@pytest.fixture
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "uploads"
+    return Path(settings.MEDIA_ROOT)
