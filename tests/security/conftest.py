@@ -374,6 +374,9 @@ def _fingerprint_sql() -> str:
                         parts.append(
                             f"(SELECT group_concat(c, ',') FROM (SELECT {col} AS c FROM {table} ORDER BY {pk}))"
                         )
+    # The audit trail grows with every sign-in, audit view and (legitimate, own) export; what must not
+    # happen here is a reveal of a reporter.
+    parts.append(f"(SELECT COUNT(*) FROM {q('audit_auditentry')} WHERE action = 'reveal')")
     return "SELECT " + ", ".join(parts)
 
 

@@ -1,16 +1,17 @@
 """Reporter confidentiality (Art. 17) in everything the platform hands out: the workbench shows the
-reporter's name and phone masked (张*, 138****1234) to staff who may see the case but not the reporter;
-the monthly report's Excel and PDF exports, the Open311 API and the public disclosure pages never contain
-them; the reporter's WeChat openid appears nowhere, not even for the owning bureau.
+reporter's name and phone masked (张*, 138****1234), also to the owning bureau until its operator reveals
+them with a reason (written to the audit trail) and to everyone else always; the monthly report's Excel and
+PDF exports, the Open311 API and the public disclosure pages never contain them; the reporter's WeChat
+openid appears nowhere, not even for the owning bureau.
 
 The reporter wrote their own name and phone into the report text too, as reporters do: public outputs must
-not repeat them from there either. (Revealing with a reason written to the access log is built later;
-this tests what exists now: the owning bureau reads the reporter in clear, everyone else masked.)
+not repeat them from there either.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
+from eco12369.audit.models import AuditEntry
 from eco12369.cases import services
 from eco12369.cases.models import Case
 from eco12369.cases.services import Intake, case_create
@@ -147,27 +149,50 @@ def test_workbench_masks_the_reporter_for_staff_outside_the_owning_bureau(setup:
     city = _client(setup.city_op)
     page = response_text(city.get(f"/cases/{quiet.number}/"))
     assert quiet.number in page
-    assert f'<dd class="reporter-name">{NAME_MASKED}</dd>' in page
-    assert f'<dd class="reporter-phone">{PHONE_MASKED}</dd>' in page
+    assert _card(page) == (NAME_MASKED, PHONE_MASKED)
     assert "已脱敏" in page
     assert not _leaks(page, SECRETS)
     api_page = response_text(city.get(f"/cases/{setup.api_case.number}/"))
-    assert '<dd class="reporter-name">李**</dd>' in api_page
-    assert '<dd class="reporter-phone">139****1111</dd>' in api_page
+    assert _card(api_page) == ("李**", "139****1111")
     for url in ("/search/?number=TJ", f"/search/?number={quiet.number}", "/queues/"):
         listing = response_text(city.get(url))
         assert quiet.number in listing or url == "/queues/", url
         assert not _leaks(listing, SECRETS), url
 
 
-def test_owning_bureau_reads_the_reporter_but_never_the_openid(setup: Setup) -> None:
+def _card(text: str) -> tuple[str, str]:
+    """The reporter card's name and phone as shown."""
+    name = re.search(r'<dd class="reporter-name">(.*?)</dd>', text)
+    phone = re.search(r'<dd class="reporter-phone">(.*?)</dd>', text)
+    assert name and phone, "no reporter card"
+    return name.group(1), phone.group(1)
+
+
+def test_owning_bureau_reveals_the_reporter_with_a_reason_never_the_openid(setup: Setup) -> None:
+    """(This case's report text names the reporter, as the reporter wrote it: the card is what is checked.)"""
     own = _client(setup.op)
-    page = response_text(own.get(f"/cases/{setup.case.number}/"))
-    assert NAME in page and PHONE in page  # the bureau that handles the case may contact the reporter
+    url = f"/cases/{setup.case.number}/"
+    page = response_text(own.get(url))
+    assert _card(page) == (NAME_MASKED, PHONE_MASKED)  # masked by default, also for the owner
     assert OPENID not in page
     assert "已关联" in page  # that a WeChat account is linked is shown, not which one
-    for url in ("/queues/", f"/search/?number={setup.case.number}", "/search/?number=TJ"):
-        assert OPENID not in response_text(own.get(url)), url
+    refused = own.post(url + "reporter/reveal/", {"reason": ""})
+    assert refused.status_code == 422 and _card(response_text(refused)) == (NAME_MASKED, PHONE_MASKED)
+    revealed = own.post(url + "reporter/reveal/", {"reason": "电话核实举报地点"})
+    text = response_text(revealed)
+    assert revealed.status_code == 200 and _card(text) == (NAME, PHONE)
+    assert OPENID not in text
+    assert revealed["Cache-Control"] == "no-store"
+    entry = AuditEntry.objects.get(action="reveal")
+    assert entry.actor == setup.op and entry.object_id == setup.case.number
+    assert entry.detail["reason"] == "电话核实举报地点"
+    # The next page view is masked again; the city centre may not reveal a district's reporter at all.
+    assert _card(response_text(own.get(url))) == (NAME_MASKED, PHONE_MASKED)
+    city = _client(setup.city_op).post(url + "reporter/reveal/", {"reason": "督办需要"})
+    assert city.status_code == 403 and _card(response_text(city)) == (NAME_MASKED, PHONE_MASKED)
+    assert AuditEntry.objects.filter(action="reveal").count() == 1
+    for listing in ("/queues/", f"/search/?number={setup.case.number}", "/search/?number=TJ"):
+        assert not _leaks(response_text(own.get(listing)), SECRETS), listing
 
 
 def test_monthly_report_exports_contain_no_reporter(setup: Setup) -> None:

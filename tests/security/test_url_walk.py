@@ -124,6 +124,7 @@ ROUTES: dict[str, Route] = {
     # --- one object of district B
     "cases/<str:number>/": Route(OBJECT),
     "cases/<str:number>/photos/<int:pk>/": Route(OBJECT),
+    "cases/<str:number>/reporter/reveal/": Route(OBJECT),
     "cases/<str:number>/accept/": Route(OBJECT),
     "cases/<str:number>/answer/": Route(OBJECT),
     "cases/<str:number>/hand-over/": Route(OBJECT),
@@ -156,6 +157,7 @@ ADMIN_PREFIX = "admin/"
 ADMIN_LOGIN = {"admin/login/", "admin/logout/"}  # the admin site's own sign-in and sign-out
 # Object routes that only answer POST (GET is 405 for everyone), so the "fills are real" control skips them.
 POST_ONLY = {
+    "cases/<str:number>/reporter/reveal/",
     "oversight/spot-checks/items/<int:pk>/",
     "stats/<str:code>/<str:month>/<str:action>/",
     "followup/reviews/<int:pk>/reopen/",
@@ -283,6 +285,8 @@ def fills(route: str, name: str, w: World, side: str = "b") -> list[dict[str, st
         return [{"number": c.number} for c in cases.values()]
     if route == "cases/<str:number>/photos/<int:pk>/":
         return [{"number": w.b_cases["received"].number, "pk": str(w.ids["photo"])}]
+    if route == "cases/<str:number>/reporter/reveal/":
+        return [{"number": cases.get("received", some).number}]
     action = action_of(route)
     if action is not None:
         case = cases.get(ACTION_CASE[action], some)
@@ -361,6 +365,8 @@ def payloads(route: str, w: World, values: dict[str, str]) -> list[dict[str, Any
     due = (timezone.localdate() + dt.timedelta(days=3)).isoformat()
     if action is not None:
         return [action_payload(action, w)]
+    if route == "cases/<str:number>/reporter/reveal/":
+        return [{"reason": "电话核实举报地点。"}]
     if route == "oversight/supervision/cases/<str:number>/":
         return [{"instruction": "请立即查处。", "answer_due": due}]
     if route == "oversight/supervision/orders/<int:pk>/answer/":
