@@ -1,4 +1,7 @@
+import os
+
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
 from eco12369.open311.api import api as open311_api
@@ -16,3 +19,11 @@ urlpatterns = [
     path("followup/", include("eco12369.followup.urls", namespace="followup")),
     path("", include("eco12369.workbench.urls")),
 ]
+
+if os.environ.get("ECO_BENCH") == "1":
+    # bench/run.py only: a bare Django view through the whole middleware stack, the ceiling the WeChat
+    # callback's throughput is compared with (issue #6). Never mounted otherwise.
+    def bench_ping(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(b"pong", content_type="text/plain")
+
+    urlpatterns.insert(0, path("bench/ping/", bench_ping))
