@@ -120,6 +120,7 @@ def report(request: HttpRequest) -> HttpResponse:
             "description_max": DESCRIPTION_MAX,
             "waiting": reporter_waiting_messages(openid=openid)[:5],
         },
+        status=422 if form.is_bound else 200,  # a refused form says so (issue #5: bad input gets a 4xx)
     )
 
 

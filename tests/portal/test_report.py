@@ -185,7 +185,7 @@ def test_bad_input_is_refused_clearly_and_nothing_is_written(
 ) -> None:
     client = reporter("oBAD")
     response = client.post("/portal/report/", make_data())
-    assert response.status_code == 200
+    assert response.status_code == 422
     page = html(response)
     assert message in page, label
     assert "还不能提交，请修改下面标红的内容" in page
@@ -232,7 +232,7 @@ def test_good_photos_are_kept_while_the_reporter_corrects_the_form(
         "/portal/report/",
         form_data(token=token, description="", photos=[photo("a.png"), photo("b.png"), photo("c.png")]),
     )
-    assert first.status_code == 200
+    assert first.status_code == 422
     page = html(first)
     assert "已上传的 3 张照片也已保存" in page
     assert token_of(first) == token

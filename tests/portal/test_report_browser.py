@@ -151,4 +151,5 @@ def test_refused_form_keeps_typed_values_and_photos_on_a_phone(
     assert case.attachments.count() == 1
     assert case.anonymous and case.reporter_phone == ""
     assert case.category == "noise"
-    assert page.console_errors == []
+    # The refused form came back with 422 (bad input gets a 4xx), which the browser notes; nothing else.
+    assert [e for e in page.console_errors if "status of 422" not in e] == []
