@@ -300,11 +300,11 @@ PORTAL_REFUSAL = "还不能提交"
 
 
 def assert_portal_refused(response: Any, before: dict[str, int], sandbox: dict[str, Path]) -> str:
-    """The portal shows the form again with its messages. (It answers 200 for now, see the report of
-    issue #5; the 4xx is asserted once the portal's refused form answers 422.)"""
+    """The portal shows the form again with its messages (422), or refuses the request outright (400 for a
+    body it cannot read). Photos that passed their check may be kept for the next try, inside MEDIA_ROOT."""
     body = response.content.decode("utf-8", "replace")
-    assert response.status_code in (200, 400, 413, 422), (response.status_code, body[:300])
-    assert PORTAL_REFUSAL in body or response.status_code in (400, 413), body[:500]
+    assert response.status_code in (400, 422), (response.status_code, body[:300])
+    assert PORTAL_REFUSAL in body or response.status_code == 400, body[:500]
     assert rows() == before
     outside = {p for p in files_under(sandbox["tree"]) if sandbox["media"] not in p.parents}
     assert not outside, outside
