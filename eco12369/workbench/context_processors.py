@@ -14,8 +14,9 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from eco12369.orgs.models import Role, User
+from eco12369.oversight import access as oversight_access
 
-from .queues import CASE_ROLES, works_on_cases
+from .queues import works_on_cases
 
 Predicate = Callable[[User], bool]
 
@@ -28,14 +29,6 @@ def _roles(*roles: str) -> Predicate:
 def _city_centre(*roles: str) -> Predicate:
     wanted = frozenset(roles)
     return lambda user: bool(user.is_city_centre and user.role_set & wanted)
-
-
-def _assessment(user: User) -> bool:
-    if user.agency_id is None:
-        return False
-    if user.is_city_centre:
-        return bool(user.role_set & CASE_ROLES)
-    return bool(user.role_set & {Role.HEAD, Role.REVIEWER})
 
 
 def _admin(user: User) -> bool:
@@ -52,10 +45,11 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("workbench:queue", "待办队列", works_on_cases),
     NavItem("workbench:search", "举报件查询", works_on_cases),
-    NavItem("oversight:supervision", "督办", _roles(Role.OPERATOR, Role.HEAD, Role.REVIEWER)),
-    NavItem("oversight:spot_checks", "抽查", _city_centre(Role.OPERATOR, Role.HEAD, Role.REVIEWER)),
-    NavItem("oversight:assessment", "考核", _assessment),
-    NavItem("oversight:performance", "人员绩效", _roles(Role.HEAD, Role.REVIEWER)),
+    # The oversight pages' own access rules decide their menu items (one source of truth).
+    NavItem("oversight:supervision", "督办", oversight_access.can_view_supervision),
+    NavItem("oversight:spot_checks", "抽查", oversight_access.can_view_spot_checks),
+    NavItem("oversight:assessment", "考核", oversight_access.can_view_assessment),
+    NavItem("oversight:performance", "人员绩效", oversight_access.can_view_performance),
     NavItem("stats:monthly_list", "月报", _roles(Role.OPERATOR, Role.REVIEWER, Role.HEAD)),
     NavItem("followup:reviews", "回访复核", _city_centre(Role.OPERATOR, Role.HEAD, Role.REVIEWER)),
     NavItem("followup:templates", "答复模板", _roles(Role.OPERATOR, Role.HEAD, Role.REVIEWER)),
