@@ -309,10 +309,9 @@ def world(make_user: Callable[..., User], media_root: Path) -> World:
 # ------------------------------------------------------------------------------ reading responses
 def response_bytes(response: Any) -> bytes:
     if getattr(response, "streaming", False):
-        try:
-            return b"".join(response.streaming_content)
-        finally:
-            response.close()
+        # Consuming it closes it the test client's way; closing it again would fire request_finished and
+        # close the test's database connection (PostgreSQL).
+        return b"".join(response.streaming_content)
     return bytes(response.content)
 
 
