@@ -7,6 +7,7 @@ form, call one service and render. Pages work without JavaScript; htmx swaps onl
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, ClassVar
 
 from django.contrib import messages
@@ -35,6 +36,7 @@ from .forms import ACTION_FORMS, ActionForm, LoginForm, SearchForm
 from .queues import QUEUES_BY_KEY, Queue, default_queue, queues_for, works_on_cases
 
 PAGE_SIZE = 20
+FULL_NUMBER = re.compile(r"[A-Z]{1,8}\d{14}")  # prefix, day of receipt (8 digits), daily sequence (6)
 LIST_COLUMNS = ("region",)
 
 
@@ -50,17 +52,45 @@ def _is_partial(request: HttpRequest, target: str) -> bool:
     return bool(htmx and not htmx.boosted and htmx.target == target)
 
 
+# Lists that can hold a province's ten years (closed cases, search results) are counted up to this many:
+# counting every row of a million costs a scan of them all on each page view (issue #6). Above it the
+# page says "1000+" and pages to the cap; the search narrows it down.
+COUNT_CAP = 1000
+
+
+def capped_count(qs: QuerySet[Case]) -> int:
+    """The exact count up to ``COUNT_CAP``; ``COUNT_CAP + 1`` means more."""
+    return qs.order_by()[: COUNT_CAP + 1].count()
+
+
+def count_label(count: int) -> str:
+    return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
+
+
 class CountedPaginator(Paginator):
-    """A paginator that reuses a count already made (the queue tab's), saving one query."""
+    """A paginator that reuses a count already made (the queue tab's), saving one query, or a capped count
+    (``capped_count``): then it pages to the cap and ``count_label`` says "1000+"."""
 
-    def __init__(self, object_list: Any, per_page: int, *, known_count: int | None = None) -> None:
+    def __init__(
+        self, object_list: Any, per_page: int, *, known_count: int | None = None, capped: bool = False
+    ) -> None:
         super().__init__(object_list, per_page)
+        self.more = False
+        if capped and known_count is None:
+            known_count = capped_count(object_list)
         if known_count is not None:
-            self.__dict__["count"] = known_count
+            self.more = capped and known_count > COUNT_CAP
+            self.__dict__["count"] = min(known_count, COUNT_CAP) if capped else known_count
+
+    @property
+    def count_label(self) -> str:
+        return f"{self.count}+" if self.more else str(self.count)
 
 
-def _page(request: HttpRequest, qs: QuerySet[Case], known_count: int | None = None) -> Page:
-    paginator = CountedPaginator(qs, PAGE_SIZE, known_count=known_count)
+def _page(
+    request: HttpRequest, qs: QuerySet[Case], known_count: int | None = None, *, capped: bool = False
+) -> Page:
+    paginator = CountedPaginator(qs, PAGE_SIZE, known_count=known_count, capped=capped)
     return paginator.get_page(request.GET.get("page"))
 
 
@@ -107,11 +137,16 @@ def queue(request: HttpRequest, key: str | None = None) -> HttpResponse:
     else:
         raise Http404("没有这个队列。")
     now = timezone.now()
-    counts = {q.key: q.cases(user, now).count() for q in queues}
+    counts = {
+        q.key: capped_count(q.cases(user, now)) if q.capped else q.cases(user, now).count() for q in queues
+    }
     qs = current.cases(user, now).select_related(*LIST_COLUMNS).order_by(*current.ordering)
-    page = _page(request, qs, known_count=counts[current.key])
+    page = _page(request, qs, known_count=counts[current.key], capped=current.capped)
     context = {
-        "queues": [{"queue": q, "count": counts[q.key], "active": q is current} for q in queues],
+        "queues": [
+            {"queue": q, "count": counts[q.key], "label": count_label(counts[q.key]), "active": q is current}
+            for q in queues
+        ],
         "current": current,
         "page": page,
         "rows": _rows(page, now),
@@ -137,7 +172,12 @@ def search(request: HttpRequest) -> HttpResponse:
     if searched:
         data = form.cleaned_data
         if data["number"]:
-            qs = qs.filter(number__icontains=data["number"].strip())
+            number = data["number"].strip().upper()
+            # A whole case number is looked up by its unique index; a part of one is searched for.
+            if FULL_NUMBER.fullmatch(number):
+                qs = qs.filter(number=number)
+            else:
+                qs = qs.filter(number__icontains=number)
         if data["district"]:
             qs = qs.filter(region=data["district"])
         for name in ("kind", "category", "state"):
@@ -159,7 +199,7 @@ def search(request: HttpRequest) -> HttpResponse:
             qs = qs.filter(reported_party__icontains=data["reported_party"].strip())
     elif form.is_bound:
         qs = qs.none()
-    page = _page(request, qs.select_related(*LIST_COLUMNS).order_by("-received_at", "-id"))
+    page = _page(request, qs.select_related(*LIST_COLUMNS).order_by("-received_at", "-id"), capped=True)
     context = {"form": form, "page": page, "rows": _rows(page, now), "query": _query_without_page(request)}
     if _is_partial(request, "search-area"):
         return render(request, "workbench/_search_area.html", context)
