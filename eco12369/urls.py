@@ -2,11 +2,11 @@ import os
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from eco12369.open311.api import api as open311_api
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("account/", include("eco12369.accounts.urls", namespace="accounts")),
     path("audit/", include("eco12369.audit.urls", namespace="audit")),
