@@ -1,0 +1,154 @@
+"""``bench/seed.py`` writes what the services would have written. A small seed (2,000 cases over ten years)
+on the test database; then the rows are checked against the platform's own rules (deadlines, fingerprints,
+encryption, numbering) and the workbench, the monthly report and the duplicate finder work on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from bench.seed import Result, seed
+from eco12369.cases import deadlines
+from eco12369.cases.models import Case, CaseEvent, Reply, State
+from eco12369.cases.selectors import cases_of_reporter
+from eco12369.cases.services import Intake, case_create
+from eco12369.cases.workflow import refresh_deadline_fields
+from eco12369.crypto import decrypt
+from eco12369.orgs.models import Region, User
+from eco12369.oversight.duplicates import duplicates_find, fingerprint_values
+from eco12369.oversight.models import CaseFingerprint
+from eco12369.stats.figures import Month, monthly_figures
+
+CASES = 2000
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seeded(tianjin: None) -> Result:
+    return seed(cases=CASES, seed=7, progress=None, batch=700)
+
+
+def test_rows_follow_the_platforms_rules(seeded: Result, make_case: Callable[..., Case]) -> None:
+    assert seeded.rows["cases.Case"] == Case.objects.count() == CASES
+    assert CaseFingerprint.objects.filter(tokenized=True).count() == CASES
+    assert CaseEvent.objects.count() == seeded.rows["cases.CaseEvent"] > 3 * CASES
+    states = set(Case.objects.values_list("state", flat=True).distinct())
+    assert State.CLOSED in states and len(states) >= 3  # recent cases are open, old ones closed
+    assert Case.objects.filter(received_at__lt=seeded.end - dt.timedelta(days=9 * 365)).exists()
+
+    rng = random.Random(1)
+    ids = list(Case.objects.values_list("id", flat=True))
+    for case in Case.objects.filter(id__in=rng.sample(ids, 80)).select_related("fingerprint"):
+        # Deadlines as cases.deadlines computes them, due_at/warn_at as the workflow keeps them.
+        assert case.confirm_due == deadlines.confirmation_deadline(case.received_at).at
+        if case.accepted_at is not None:
+            assert case.close_due == deadlines.closing_deadline(case.accepted_at, case.extension_days).at
+        due_at, warn_at = case.due_at, case.warn_at
+        refresh_deadline_fields(case)
+        assert (case.due_at, case.warn_at) == (due_at, warn_at)
+        # The timeline starts with the receipt and ends in the current state.
+        events = list(case.events.order_by("at", "id"))
+        assert events[0].action == "receive" and events[0].at == case.received_at
+        assert [e for e in events if e.from_state != e.to_state][-1].to_state == case.state
+        # The duplicate finder's keys are its own.
+        keys = fingerprint_values(
+            reported_party=case.reported_party,
+            address=case.address,
+            latitude=case.latitude,
+            longitude=case.longitude,
+        )
+        fp = case.fingerprint  # type: ignore[attr-defined]
+        assert (fp.party_key, fp.street_key, fp.geo_cell) == (
+            keys["party_key"],
+            keys["street_key"],
+            keys["geo_cell"],
+        )
+        assert fp.received_at == case.received_at
+        if case.state == State.CLOSED and case.outcome == "handled":
+            assert case.replies.filter(kind=Reply.Kind.HANDLING, status=Reply.Status.APPROVED).exists()
+        if case.outcome == "duplicate":
+            assert case.duplicate_of is not None and case.duplicate_of.received_at < case.received_at
+
+    # Reporter identity is encrypted at rest and found by its blind index.
+    reported = Case.objects.exclude(reporter_openid="").order_by("id").first()
+    assert reported is not None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reporter_openid FROM cases_case WHERE id = %s", [reported.pk])
+        stored = cursor.fetchone()[0]
+    assert stored.startswith("enc1:") and decrypt(stored) == reported.reporter_openid
+    assert reported in cases_of_reporter(openid=reported.reporter_openid)
+
+    # Numbering continues after the seeded days: a new case today gets the next free number.
+    new = make_case()
+    assert Case.objects.filter(number=new.number).count() == 1
+
+
+def test_workbench_report_and_duplicates_work_on_it(
+    seeded: Result,
+    make_user: Callable[..., User],
+    django_assert_max_num_queries: Any,
+) -> None:
+    district = Region.objects.get(name="滨海新区")
+    operator = make_user("operator", district_name="滨海新区")
+    client = Client()
+    client.force_login(operator)
+    closed = Case.objects.filter(region=district, state=State.CLOSED, outcome="handled").last()
+    assert closed is not None
+    for path in ("/queues/", "/queues/closed/", "/search/?reported_party=化工", f"/cases/{closed.number}/"):
+        with django_assert_max_num_queries(25):
+            response = client.get(path)
+        assert response.status_code == 200, path
+    page = client.get(f"/cases/{closed.number}/").content.decode()
+    assert "接收" in page and "审核" in page  # the seeded timeline is shown
+
+    # The city sees more than a thousand closed cases: counted up to the cap, not over ten years.
+    city = make_user("operator", district_name=None)
+    client.force_login(city)
+    assert Case.objects.filter(state=State.CLOSED).count() > 1000
+    body = client.get("/queues/closed/").content.decode()
+    assert "1000+" in body
+    assert "共 1000+ 件" in client.get("/search/").content.decode()
+
+    # The monthly report counts what was seeded.
+    month = Month.of(seeded.end).previous()
+    in_month = Case.objects.filter(received_at__gte=month.start, received_at__lt=month.end)
+    city_figures = monthly_figures(region=None, month=month)
+    assert city_figures.headline.received == in_month.count() > 0
+    district_figures = monthly_figures(region=district, month=month)
+    assert district_figures.headline.received == in_month.filter(region=district).count()
+    assert (
+        sum(d.headline.received for d in city_figures.districts)
+        + in_month.filter(region__level=Region.Level.CITY).count()
+        == in_month.count()
+    )
+
+    # A new report of a seeded matter finds the seeded case among its candidates.
+    earlier = (
+        Case.objects.filter(region__level=Region.Level.DISTRICT, kind="report")
+        .exclude(reported_party="")
+        .order_by("-received_at")
+        .first()
+    )
+    assert earlier is not None
+    case = case_create(
+        intake=Intake(
+            channel="wechat_h5",
+            description=earlier.description,
+            category=earlier.category,
+            district=earlier.region,
+            reported_party=earlier.reported_party,
+            address=earlier.address,
+            latitude=earlier.latitude,
+            longitude=earlier.longitude,
+            received_at=earlier.received_at + dt.timedelta(hours=5),
+        )
+    )
+    found = duplicates_find(case=case)
+    assert earlier.pk in {c.candidate_id for c in found}
