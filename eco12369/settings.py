@@ -130,6 +130,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif env("ECO_TEST_DB_NAME"):
     # scripts/test names the test database per run, so concurrent runs on one server do not clash.
     DATABASES["default"]["TEST"] = {"NAME": env("ECO_TEST_DB_NAME")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # PostgreSQL's JIT (on by default) compiles any large aggregate before running it: seconds for the
+    # monthly figures, which run in a fraction of that without it (bench/run.py, docs/scale.md). The
+    # platform's queries are short; JIT pays off only for long analytic ones. ECO_PG_JIT=on keeps it.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c jit={env('ECO_PG_JIT', 'off')}"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"
