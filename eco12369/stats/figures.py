@@ -533,26 +533,98 @@ def _headline_from(row: dict[str, Any], ext: dict[str, Any]) -> Headline:
     )
 
 
-def _extensions(region: Region | None, month: Month) -> QuerySet[Extension]:
-    qs = Extension.objects.filter(status=Extension.Status.APPROVED).filter(_in("decided_at", month))
+def _extensions(region: Region | None, months: tuple[Month, ...]) -> QuerySet[Extension]:
+    """Approved extensions decided in any of ``months`` (each month's figures are FILTERed out of them)."""
+    decided = reduce(or_, (_in("decided_at", m) for m in months))
+    qs = Extension.objects.filter(status=Extension.Status.APPROVED).filter(decided)
     if region is not None and region.level != Region.Level.CITY:
         qs = qs.filter(case__region=region)
     return qs
 
 
-_EXTENSION_AGGREGATES = {
-    "extensions": Count("id"),
-    "extended_cases": Count("case", distinct=True),
-    "extension_days": Sum("days"),
-}
+def _extension_aggregates(months: tuple[Month, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for i, month in enumerate(months):
+        decided = _in("decided_at", month)
+        out[f"m{i}_extensions"] = Count("id", filter=decided)
+        out[f"m{i}_extended_cases"] = Count("case", distinct=True, filter=decided)
+        out[f"m{i}_extension_days"] = Sum("days", filter=decided)
+    return out
+
+
+def _case_aggregates(months: tuple[Month, ...], as_of: dt.datetime) -> dict[str, Any]:
+    """The headline aggregates of every month in ``months``, prefixed ``m0_``, ``m1_`` …: one pass over the
+    cases computes the report's month, the month before and the same month a year before (issue #6)."""
+    out: dict[str, Any] = {}
+    for i, month in enumerate(months):
+        out |= {f"m{i}_{name}": value for name, value in _headline_aggregates(month, as_of).items()}
+    return out
+
+
+def _month_part(row: dict[str, Any], i: int) -> dict[str, Any]:
+    prefix = f"m{i}_"
+    return {key.removeprefix(prefix): value for key, value in row.items() if key.startswith(prefix)}
+
+
+def _sum_rows(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Add up grouped aggregate rows (counts, day sums, durations); None is nothing."""
+    total: dict[str, Any] = {}
+    for row in rows:
+        for key, value in row.items():
+            if value is None:
+                total.setdefault(key, None)
+            elif total.get(key) is None:
+                total[key] = value
+            else:
+                total[key] = total[key] + value
+    return total
+
+
+def _headlines(region: Region | None, months: tuple[Month, ...], as_of: dt.datetime) -> list[Headline]:
+    """The main figures of ``region`` (a district or the city) for each of ``months``: two queries."""
+    row = _cases(region).aggregate(**_case_aggregates(months, as_of))
+    ext = _extensions(region, months).aggregate(**_extension_aggregates(months))
+    return [_headline_from(_month_part(row, i), _month_part(ext, i)) for i in range(len(months))]
+
+
+def _headlines_by_region(
+    months: tuple[Month, ...], as_of: dt.datetime
+) -> tuple[list[Headline], dict[int, list[Headline]]]:
+    """The city's main figures for each of ``months`` and every region's beside them, from one grouped pass
+    over the cases and one over the extensions: the city's are the sum of its regions' (the districts and
+    the cases owned by the city centre)."""
+    rows = {
+        r["region_id"]: r
+        for r in Case.objects.all().values("region_id").annotate(**_case_aggregates(months, as_of)).order_by()
+    }
+    exts = {
+        r["case__region_id"]: r
+        for r in _extensions(None, months)
+        .values("case__region_id")
+        .annotate(**_extension_aggregates(months))
+        .order_by()
+    }
+    empty = dict.fromkeys(_case_aggregates(months, as_of), 0) | {
+        f"m{i}_handling_total": None for i in range(len(months))
+    }
+    city_row, city_ext = _sum_rows(list(rows.values())), _sum_rows(list(exts.values()))
+    city = [
+        _headline_from(_month_part(city_row or empty, i), _month_part(city_ext, i))
+        for i in range(len(months))
+    ]
+    by_region = {
+        pk: [
+            _headline_from(_month_part(row, i), _month_part(exts.get(pk, {}), i)) for i in range(len(months))
+        ]
+        for pk, row in rows.items()
+    }
+    by_region[0] = [_headline_from(_month_part(empty, i), {}) for i in range(len(months))]
+    return city, by_region
 
 
 def headline_figures(*, region: Region | None, month: Month, as_of: dt.datetime | None = None) -> Headline:
     """The main figures of one district (or the city) and month: two aggregate queries."""
-    as_of = as_of or timezone.now()
-    row = _cases(region).aggregate(**_headline_aggregates(month, as_of))
-    ext = _extensions(region, month).aggregate(**_EXTENSION_AGGREGATES)
-    return _headline_from(row, ext)
+    return _headlines(region, (month,), as_of or timezone.now())[0]
 
 
 def headline_by_district(
@@ -560,28 +632,10 @@ def headline_by_district(
 ) -> list[RegionFigures]:
     """Every district's main figures side by side: two grouped aggregate queries for all districts
     (and one for the districts themselves unless ``districts`` is given)."""
-    as_of = as_of or timezone.now()
-    rows = {
-        r["region_id"]: r
-        for r in Case.objects.all()
-        .values("region_id")
-        .annotate(**_headline_aggregates(month, as_of))
-        .order_by()
-    }
-    exts = {
-        r["case__region_id"]: r
-        for r in _extensions(None, month)
-        .values("case__region_id")
-        .annotate(**_EXTENSION_AGGREGATES)
-        .order_by()
-    }
-    empty = dict.fromkeys(_headline_aggregates(month, as_of), 0) | {"handling_total": None}
+    _, by_region = _headlines_by_region((month,), as_of or timezone.now())
     if districts is None:
         districts = list(Region.objects.filter(level=Region.Level.DISTRICT).order_by("code"))
-    return [
-        RegionFigures(d.code, d.name, _headline_from(rows.get(d.pk, empty), exts.get(d.pk, {})))
-        for d in districts
-    ]
+    return [RegionFigures(d.code, d.name, by_region.get(d.pk, by_region[0])[0]) for d in districts]
 
 
 def _counts(qs: QuerySet[Case], field_name: str, choices: Any) -> tuple[Row, ...]:
@@ -634,15 +688,26 @@ def monthly_figures(
     cases = _cases(region)
     received = cases.filter(_in("received_at", month))
     closed = cases.filter(_in("closed_at", month))
+    months = (month, month.previous(), month.last_year())
+    districts: tuple[RegionFigures, ...] = ()
+    if is_city:
+        # One grouped pass gives the city's figures of the three months and the districts' beside them.
+        heads, by_region = _headlines_by_region(months, as_of)
+        regions = Region.objects.filter(level=Region.Level.DISTRICT).order_by("code")
+        districts = tuple(
+            RegionFigures(d.code, d.name, by_region.get(d.pk, by_region[0])[0]) for d in regions
+        )
+    else:
+        heads = _headlines(region, months, as_of)
     return MonthlyFigures(
         region_code=region.code if region else "",
         region_name=region.name if region else "",
         is_city=is_city,
         month=month,
         as_of=as_of,
-        headline=headline_figures(region=region, month=month, as_of=as_of),
-        previous=headline_figures(region=region, month=month.previous(), as_of=as_of),
-        last_year=headline_figures(region=region, month=month.last_year(), as_of=as_of),
+        headline=heads[0],
+        previous=heads[1],
+        last_year=heads[2],
         by_kind=_counts(received, "kind", Kind),
         by_category=_counts(received, "category", Category),
         by_channel=_counts(received, "channel", Channel),
@@ -651,7 +716,7 @@ def monthly_figures(
         confirmation=_confirmation(received),
         top_parties=_top(received, "reported_party"),
         top_places=_top(received, "address"),
-        districts=tuple(headline_by_district(month=month, as_of=as_of)) if is_city else (),
+        districts=districts,
     )
 
 
