@@ -149,6 +149,12 @@ class Case(models.Model):
             models.Index(fields=["reported_party"], name="case_reported_party"),
             # Retention (compliance/retention.py): closed cases whose reporter data is not erased yet.
             models.Index(fields=["reporter_erased_at", "closed_at"], name="case_erased_closed"),
+            # A district's queues and counts (bench/run.py, issue #6): its visible cases by state, and the
+            # cases closed in a month (monthly figures).
+            models.Index(fields=["region", "state", "due_at"], name="case_region_state_due"),
+            models.Index(fields=["closed_at"], name="case_closed"),
+            # On PostgreSQL migration 0006 adds a GIN index of the reported party's character pairs, which
+            # makes the workbench's contains-search of the party an index look-up (selectors.party_contains).
         ]
 
     def __str__(self) -> str:

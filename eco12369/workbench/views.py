@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from eco12369.cases import services
 from eco12369.cases.models import Case, Extension, Reply, SupervisionOrder
 from eco12369.cases.privacy import RevealRefused, reporter_display, reporter_reveal
-from eco12369.cases.selectors import case_get_for, cases_visible_to
+from eco12369.cases.selectors import case_get_for, cases_visible_to, party_contains
 from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal, reply_blocked
 from eco12369.followup.templating import reply_template_prefill
 from eco12369.orgs.models import User
@@ -196,7 +196,7 @@ def search(request: HttpRequest) -> HttpResponse:
             )
             qs = qs.filter(received_at__lt=end)
         if data["reported_party"]:
-            qs = qs.filter(reported_party__icontains=data["reported_party"].strip())
+            qs = party_contains(qs, data["reported_party"])
     elif form.is_bound:
         qs = qs.none()
     page = _page(request, qs.select_related(*LIST_COLUMNS).order_by("-received_at", "-id"), capped=True)
