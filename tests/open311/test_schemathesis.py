@@ -3,8 +3,12 @@ match the OpenAPI document (status codes, content types, bodies) and never a ser
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -15,8 +19,18 @@ schema = schemathesis.openapi.from_wsgi("/open311/v2/openapi.json", application)
 
 
 @pytest.fixture(autouse=True)
-def _reference_data(db: None) -> None:
+def _reference_data(db: None) -> Iterator[None]:
     tianjin_load()
+    # The WSGI handler closes "unusable" connections at the start and end of each request, and a test's
+    # open transaction looks unusable: PostgreSQL would really close the connection the test runs in.
+    # Django's own test client disconnects the same handler for the same reason.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 @pytest.mark.django_db
