@@ -136,6 +136,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # platform's queries are short; JIT pays off only for long analytic ones. ECO_PG_JIT=on keeps it.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c jit={env('ECO_PG_JIT', 'off')}"
 
+if env("DATABASE_REPLICA_URL"):
+    # A read replica (PostgreSQL streaming replication) for the long aggregates: see eco12369/dbrouting.py.
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **dj_database_url.parse(
+            env("DATABASE_REPLICA_URL"), conn_max_age=int(env("ECO_DB_CONN_MAX_AGE", "0"))
+        ),
+        "OPTIONS": DATABASES["default"].get("OPTIONS", {}),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["eco12369.dbrouting.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"
 LOGIN_URL = "workbench:login"

@@ -36,6 +36,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from eco12369.cases.models import OPEN_STATES, Case, SupervisionOrder
+from eco12369.dbrouting import replica_reads
 from eco12369.orgs.models import Region
 
 from .models import AssessmentScheme, CaseFingerprint, SpotCheckItem
@@ -74,6 +75,7 @@ def _rate(numerator: int, denominator: int) -> float | None:
     return round(100.0 * numerator / denominator, 1) if denominator else None
 
 
+@replica_reads()
 def assessment_rows(
     *, period: Period, scheme: AssessmentScheme, now: dt.datetime | None = None
 ) -> list[AssessmentRow]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.db.models import Count, F, Q, QuerySet
 
 from eco12369.cases.models import CaseEvent, Reply
+from eco12369.dbrouting import replica_reads
 from eco12369.orgs.models import Agency, User
 
 from .periods import Period
@@ -71,6 +72,7 @@ def performance_staff(*, viewer: User, agency_id: int | None = None) -> QuerySet
     )
 
 
+@replica_reads()
 def performance_rows(*, staff: list[User], period: Period) -> list[StaffRow]:
     rows = {user.pk: StaffRow(user=user) for user in staff}
     if not rows:

@@ -51,6 +51,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from eco12369.cases.models import Case, Category, Channel, Extension, Kind, Outcome, Reply, State
+from eco12369.dbrouting import replica_reads
 from eco12369.orgs.models import Region
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -677,6 +678,7 @@ def _top(qs: QuerySet[Case], field_name: str) -> tuple[Ranked, ...]:
     return tuple(Ranked(r[field_name], r["n"]) for r in rows)
 
 
+@replica_reads()
 def monthly_figures(
     *, region: Region | None, month: Month, as_of: dt.datetime | None = None
 ) -> MonthlyFigures:
