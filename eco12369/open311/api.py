@@ -229,9 +229,10 @@ def public_description(case: Case) -> str:
     write their own name and phone into the text, so those are removed from it too (Art. 17)."""
     text = case.public_summary or case.description
     for secret in (case.reporter_name, case.reporter_phone):
-        secret = secret.strip()
-        if len(secret) >= 2:
-            text = text.replace(secret, "***")
+        chars = [re.escape(c) for c in secret if not c.isspace()]
+        if len(chars) >= 2:
+            # "张三", "张 三" and "张　三" are one name: spaces anywhere between its characters still match.
+            text = re.sub(r"\s*".join(chars), "***", text)
     return PHONE_OR_ID.sub("***", text)[:500]
 
 

@@ -198,3 +198,14 @@ def test_key_command_prints_key_once(capsys: pytest.CaptureFixture[str], tianjin
     assert key not in (row.digest, row.prefix)
     call_command("open311_keys", "list")
     assert "市长信箱" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("written", ["张三", "张 三", "张　三", "张\n三"])
+def test_the_reporters_name_in_the_text_is_removed_however_it_is_spaced(
+    client: Client, key: str, written: str
+) -> None:
+    number = post(client, **valid(key, description=f"我是{written}，家门口的工厂烟囱冒黑烟")).json()[0][
+        "service_request_id"
+    ]
+    row = client.get(f"{BASE}/requests/{number}.json").json()[0]
+    assert row["description"] == "我是***，家门口的工厂烟囱冒黑烟"
