@@ -12,6 +12,8 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from eco12369.db import insert_if_absent
+
 from .models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
@@ -54,9 +56,10 @@ def audit_record(
 ) -> AuditEntry:
     """Append one entry. Joins the caller's transaction, so a rolled-back change leaves no entry."""
     with transaction.atomic():
-        head, _ = AuditHead.objects.select_for_update().get_or_create(id=1, defaults={"last_hash": GENESIS})
-        # Re-read under the lock (get_or_create may have returned an unlocked fresh row on first use).
-        head = AuditHead.objects.select_for_update().get(id=1)
+        head = AuditHead.objects.select_for_update().filter(id=1).first()
+        if head is None:  # the very first entry (a concurrent first: the insert is skipped, the row is there)
+            insert_if_absent(AuditHead(id=1, last_hash=GENESIS))
+            head = AuditHead.objects.select_for_update().get(id=1)
         authenticated = actor is not None and getattr(actor, "is_authenticated", False)
         entry = AuditEntry(
             at=timezone.now(),

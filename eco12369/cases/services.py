@@ -17,10 +17,11 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from eco12369.audit.services import audit_record
+from eco12369.db import increment_returning, insert_if_absent
 from eco12369.orgs.models import Agency, Department, Region, User
 
 from . import deadlines, notices
@@ -106,9 +107,11 @@ def random_upload_name(original: str) -> str:
 
 def case_number_next(*, day: dt.date) -> str:
     """TJ20261125000123: prefix, the day of receipt, and that day's sequence. Must run in a transaction."""
-    CaseNumberSequence.objects.get_or_create(day=day)
-    CaseNumberSequence.objects.filter(day=day).update(last=F("last") + 1)
-    last = CaseNumberSequence.objects.select_for_update().values_list("last", flat=True).get(day=day)
+    last = increment_returning(CaseNumberSequence, field="last", where={"day": day})
+    if last is None:  # the day's first case (or a concurrent first: the insert is skipped, the row is there)
+        insert_if_absent(CaseNumberSequence(day=day, last=0))
+        last = increment_returning(CaseNumberSequence, field="last", where={"day": day})
+    assert last is not None
     return f"{settings.ECO['CASE_NUMBER_PREFIX']}{day:%Y%m%d}{last:06d}"
 
 

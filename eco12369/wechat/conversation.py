@@ -30,12 +30,14 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from eco12369.cases.models import Case, Category, Channel, Outcome, State
+from eco12369.cases.photos import PhotoRejected, photo_clean
 from eco12369.cases.services import Intake, case_create
 from eco12369.cases.workflow import TransitionError
+from eco12369.db import insert_if_absent
 from eco12369.orgs.models import Region
 
 from . import texts
@@ -90,12 +92,6 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
         "医疗废物",
     ),
 }
-IMAGE_SIGNATURES: list[tuple[bytes, str, str]] = [
-    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-    (b"GIF87a", "image/gif", "gif"),
-    (b"GIF89a", "image/gif", "gif"),
-]
 
 Handler = Callable[[Conversation, InboundMessage, dict[str, Any]], tuple[str, Case | None]]
 
@@ -133,26 +129,20 @@ def inbound_receive(*, envelope: Envelope, started: float | None = None) -> str:
     openid = str(fields["FromUserName"])
     key = dedupe_key(fields)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                SeenNonce.objects.create(key=envelope.nonce_key)
-        except IntegrityError:
-            raise CallbackError(
-                403, "重复的请求（nonce 已使用） / replayed request (nonce already used)"
-            ) from None
-        try:
-            with transaction.atomic():
-                inbound = InboundMessage.objects.create(
-                    dedupe_key=key,
-                    openid=openid,
-                    msg_type=str(fields["MsgType"]).lower(),
-                    event=str(fields.get("Event", ""))[:60],
-                    msg_id=str(fields.get("MsgId", ""))[:64],
-                    content=str(fields.get("Content", ""))[:MAX_DRAFT_TEXT],
-                    wechat_created_at=dt.datetime.fromtimestamp(int(fields["CreateTime"]), tz=dt.UTC),
-                    raw=envelope.xml[:20000],
-                )
-        except IntegrityError:
+        # Each insert is the lock against its replay: one statement, skipped when the key exists.
+        if not insert_if_absent(SeenNonce(key=envelope.nonce_key)):
+            raise CallbackError(403, "重复的请求（nonce 已使用） / replayed request (nonce already used)")
+        inbound = InboundMessage(
+            dedupe_key=key,
+            openid=openid,
+            msg_type=str(fields["MsgType"]).lower(),
+            event=str(fields.get("Event", ""))[:60],
+            msg_id=str(fields.get("MsgId", ""))[:64],
+            content=str(fields.get("Content", ""))[:MAX_DRAFT_TEXT],
+            wechat_created_at=dt.datetime.fromtimestamp(int(fields["CreateTime"]), tz=dt.UTC),
+            raw=envelope.xml[:20000],
+        )
+        if not insert_if_absent(inbound):
             return _duplicate_reply(key)
         conv = _conversation_locked(openid)
         handler = HANDLERS[kind]
@@ -190,8 +180,11 @@ def _duplicate_reply(key: str) -> str:
 
 
 def _conversation_locked(openid: str) -> Conversation:
-    Conversation.objects.get_or_create(openid=openid)
-    return Conversation.objects.select_for_update().get(openid=openid)
+    conv = Conversation.objects.select_for_update().filter(openid=openid).first()
+    if conv is None:  # a first message (or two at once: one insert is skipped, both then lock the row)
+        insert_if_absent(Conversation(openid=openid))
+        conv = Conversation.objects.select_for_update().get(openid=openid)
+    return conv
 
 
 # --------------------------------------------------------------------------------------- handlers
@@ -427,30 +420,22 @@ def _draft_photo_files(conv: Conversation) -> tuple[list[Any], int]:
     return files, missing
 
 
-def sniff_image(data: bytes) -> tuple[str, str] | None:
-    for magic, content_type, ext in IMAGE_SIGNATURES:
-        if data.startswith(magic):
-            return content_type, ext
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", "webp"
-    return None
-
-
 def _fetch_into(photo: DraftPhoto, timeout: float) -> None:
-    """Download the photo from WeChat (``media/get``); only real images up to 10 MiB are kept."""
+    """Download the photo from WeChat (``media/get``); only real images (JPEG, PNG, WebP) up to 10 MiB are
+    kept, and only cleaned of their metadata: a photo sent as 原图 carries the phone's GPS position."""
     res = api_client().get("media/get", params={"media_id": photo.media_id}, timeout=timeout)
     data = getattr(res, "content", None)
     if not isinstance(data, bytes):
         raise ValueError("media/get did not return a file")
     if len(data) > MAX_PHOTO_BYTES:
         raise ValueError("photo larger than 10 MiB")
-    sniffed = sniff_image(data)
-    if sniffed is None:
-        raise ValueError("not an image")
-    content_type, ext = sniffed
-    photo.file.save(f"{photo.pk}.{ext}", ContentFile(data), save=False)
-    photo.content_type = content_type
-    photo.size = len(data)
+    try:
+        cleaned = photo_clean(data)
+    except PhotoRejected as exc:
+        raise ValueError(f"not a usable image ({exc.code})") from exc
+    photo.file.save(f"{photo.pk}{cleaned.extension}", ContentFile(cleaned.data), save=False)
+    photo.content_type = cleaned.content_type
+    photo.size = len(cleaned.data)
     photo.fetched_at = timezone.now()
     photo.error = ""
     photo.save()
