@@ -735,13 +735,14 @@ def bench_db(n: int, probes: int = 200) -> None:
 
 
 def _scanned(case: Any) -> set[int]:
-    from eco12369.oversight.duplicates import candidate_ids, neighbour_keys
+    from eco12369.oversight.duplicates import candidate_rows, neighbour_keys
 
     fp = case.fingerprint
     cells = neighbour_keys(float(case.latitude), float(case.longitude)) if case.latitude is not None else []
-    return candidate_ids(
+    rows = candidate_rows(
         case=case, keys={"party_key": fp.party_key, "street_key": fp.street_key}, geo_cell_keys=cells
     )
+    return {row["id"] for row in rows}
 
 
 def main() -> int:

@@ -504,35 +504,39 @@ def _sketch_row(row: dict[str, Any], description: str | None) -> Sketch:
     )
 
 
-def candidate_ids(*, case: Any, keys: dict[str, str], geo_cell_keys: list[str]) -> set[int]:
-    """Earlier cases worth scoring, from indexed look-ups bounded by the time window and a limit each
-    (newest first): the same normalised party, a neighbouring grid cell, the same street. A case with none
-    of these keys (text only) is compared with the newest cases of its region."""
-    Case, CaseFingerprint, _ = _models()
+def candidate_rows(*, case: Any, keys: dict[str, str], geo_cell_keys: list[str]) -> list[dict[str, Any]]:
+    """Earlier cases worth scoring (``_ROW_FIELDS`` of each), from indexed look-ups bounded by the time
+    window and a limit each (newest first): the same normalised party, a neighbouring grid cell, the same
+    street. A case with none of these keys (text only) is compared with the newest cases of its region.
+    One query per key, each reading the rows it finds (no second round trip for the candidates)."""
+    Case, _, _ = _models()
     start = case.received_at - dt.timedelta(days=WINDOW_DAYS)
     end = case.received_at
-    ids: set[int] = set()
     window = (
-        CaseFingerprint.objects.filter(received_at__gte=start, received_at__lte=end)
-        .exclude(case_id=case.pk)
-        .order_by("-received_at")
+        Case.objects.filter(fingerprint__received_at__gte=start, fingerprint__received_at__lte=end)
+        .exclude(pk=case.pk)
+        .order_by("-fingerprint__received_at")
+        .values(*_ROW_FIELDS)
     )
+    found: list[Any] = []
     if keys["party_key"]:
-        ids.update(window.filter(party_key=keys["party_key"]).values_list("case_id", flat=True)[:PARTY_LIMIT])
+        found.append(window.filter(fingerprint__party_key=keys["party_key"])[:PARTY_LIMIT])
     if geo_cell_keys:
-        ids.update(window.filter(geo_cell__in=geo_cell_keys).values_list("case_id", flat=True)[:PLACE_LIMIT])
+        found.append(window.filter(fingerprint__geo_cell__in=geo_cell_keys)[:PLACE_LIMIT])
     if keys["street_key"]:
-        ids.update(
-            window.filter(street_key=keys["street_key"]).values_list("case_id", flat=True)[:PLACE_LIMIT]
-        )
-    if not (keys["party_key"] or geo_cell_keys or keys["street_key"]):
-        ids.update(
+        found.append(window.filter(fingerprint__street_key=keys["street_key"])[:PLACE_LIMIT])
+    if not found:
+        found.append(
             Case.objects.filter(region_id=case.region_id, received_at__gte=start, received_at__lte=end)
             .exclude(pk=case.pk)
             .order_by("-received_at")
-            .values_list("pk", flat=True)[:REGION_SCAN_LIMIT]
+            .values(*_ROW_FIELDS)[:REGION_SCAN_LIMIT]
         )
-    return ids
+    rows: dict[int, dict[str, Any]] = {}
+    for queryset in found:
+        for row in queryset:
+            rows.setdefault(row["id"], row)
+    return list(rows.values())
 
 
 def duplicates_find(*, case: Any, store: bool = True) -> list[Any]:
@@ -540,21 +544,22 @@ def duplicates_find(*, case: Any, store: bool = True) -> list[Any]:
     ``DuplicateCandidate`` rows with those scoring at least ``CANDIDATE_THRESHOLD``, best first.
 
     Earlier means received before ``case`` (or at the same moment with a smaller id) within
-    ``WINDOW_DAYS``. A handful of queries whatever the number of cases (see ``candidate_ids``); the
+    ``WINDOW_DAYS``. A handful of queries whatever the number of cases (see ``candidate_rows``); the
     candidates' tokens and concepts come from their fingerprints, computed once per case.
     """
     from django.db import transaction
     from django.utils import timezone
 
     Case, CaseFingerprint, DuplicateCandidate = _models()
-    fingerprint = CaseFingerprint.objects.filter(case_id=case.pk).first() or fingerprint_write(case=case)
-    if fingerprint.tokenized:
-        own_tokens, own_concepts = fingerprint.tokens.split(), _concept_set(fingerprint.concepts)
-    else:
+    try:
+        fingerprint = case.fingerprint  # loaded with the case by the task (select_related)
+    except CaseFingerprint.DoesNotExist:
+        fingerprint = fingerprint_write(case=case)
+    tokenize_own = not fingerprint.tokenized
+    if tokenize_own:
         own_tokens, own_concepts = text_features(case.description, case.reported_party)
-        CaseFingerprint.objects.filter(case_id=case.pk).update(
-            tokens=" ".join(own_tokens), concepts=",".join(sorted(own_concepts)), tokenized=True
-        )
+    else:
+        own_tokens, own_concepts = fingerprint.tokens.split(), _concept_set(fingerprint.concepts)
     new = sketch(
         reported_party=case.reported_party,
         address=case.address,
@@ -570,8 +575,7 @@ def duplicates_find(*, case: Any, store: bool = True) -> list[Any]:
     )
     cells = neighbour_keys(new.lat, new.lon) if new.lat is not None and new.lon is not None else []
     keys = {"party_key": fingerprint.party_key, "street_key": fingerprint.street_key}
-    ids = candidate_ids(case=case, keys=keys, geo_cell_keys=cells)
-    rows = list(Case.objects.filter(pk__in=ids).values(*_ROW_FIELDS)) if ids else []
+    rows = candidate_rows(case=case, keys=keys, geo_cell_keys=cells)
     untokenized = [row["id"] for row in rows if not row["fingerprint__tokenized"]]
     descriptions = (
         dict(Case.objects.filter(pk__in=untokenized).values_list("id", "description")) if untokenized else {}
@@ -602,6 +606,10 @@ def duplicates_find(*, case: Any, store: bool = True) -> list[Any]:
     ]
     if store:
         with transaction.atomic():
+            if tokenize_own:
+                CaseFingerprint.objects.filter(case_id=case.pk).update(
+                    tokens=" ".join(own_tokens), concepts=",".join(sorted(own_concepts)), tokenized=True
+                )
             _fingerprints_complete(CaseFingerprint, rows, descriptions)
             DuplicateCandidate.objects.filter(case_id=case.pk).delete()
             DuplicateCandidate.objects.bulk_create(candidates)
