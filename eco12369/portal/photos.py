@@ -1,31 +1,26 @@
 """Report photos: what is accepted (JPEG, PNG, WebP, judged by content, not by name), how big, and under
-which name they are stored (random, so nothing about the reporter or the original file leaks into paths)."""
+which name they are stored (random, so nothing about the reporter or the original file leaks into paths).
+What is stored is the cleaned photo (``cases.photos.photo_clean``): upright, without EXIF, GPS or any other
+metadata of the reporter's phone."""
 
 from __future__ import annotations
 
 import uuid
-import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from PIL import Image, UnidentifiedImageError
+
+from eco12369.cases.photos import MAX_PHOTO_BYTES, PhotoRejected, photo_clean
 
 MAX_PHOTOS = 9
-MAX_PHOTO_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = 80_000_000  # well above any phone camera; refuses decompression bombs
-
-FORMATS = {
-    "JPEG": ("image/jpeg", ".jpg"),
-    "PNG": ("image/png", ".png"),
-    "WEBP": ("image/webp", ".webp"),
-}
 
 
 @dataclass(frozen=True)
 class CheckedPhoto:
     content_type: str
     extension: str
+    data: bytes = field(repr=False)  # the photo as stored: cleaned of its metadata
 
 
 def display_name(upload: UploadedFile) -> str:
@@ -35,7 +30,7 @@ def display_name(upload: UploadedFile) -> str:
 
 def photo_check(upload: UploadedFile) -> CheckedPhoto:
     """Raise a ``ValidationError`` with a Chinese message unless ``upload`` is a real JPEG, PNG or WebP image
-    of at most 10 MB."""
+    of at most 10 MB; return it cleaned of its metadata, ready to be stored."""
     name = display_name(upload)
     size = upload.size or 0
     if size > MAX_PHOTO_BYTES:
@@ -45,34 +40,22 @@ def photo_check(upload: UploadedFile) -> CheckedPhoto:
         )
     if size == 0:
         raise ValidationError(f"照片“{name}”是空文件，请重新选择。", code="photo_empty")
-    not_image = ValidationError(
-        f"文件“{name}”不是有效的图片，只能上传 JPEG、PNG 或 WebP 格式的照片。", code="photo_not_image"
-    )
     try:
         upload.seek(0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(upload) as image:
-                image_format = image.format or ""
-                if image_format not in FORMATS:
-                    raise not_image
-                width, height = image.size
-                if width * height > MAX_PIXELS:
-                    raise ValidationError(
-                        f"照片“{name}”的像素过大（{width}×{height}），请压缩后重新上传。",
-                        code="photo_too_many_pixels",
-                    )
-                image.verify()
-    except ValidationError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise not_image from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:  # truncated or corrupt image data
-        raise not_image from exc
+        cleaned = photo_clean(upload.read())
+    except PhotoRejected as exc:
+        if exc.code == "too_many_pixels" and exc.pixels:
+            width, height = exc.pixels
+            raise ValidationError(
+                f"照片“{name}”的像素过大（{width}×{height}），请压缩后重新上传。",
+                code="photo_too_many_pixels",
+            ) from exc
+        raise ValidationError(
+            f"文件“{name}”不是有效的图片，只能上传 JPEG、PNG 或 WebP 格式的照片。", code="photo_not_image"
+        ) from exc
     finally:
         upload.seek(0)
-    content_type, extension = FORMATS[image_format]
-    return CheckedPhoto(content_type=content_type, extension=extension)
+    return CheckedPhoto(content_type=cleaned.content_type, extension=cleaned.extension, data=cleaned.data)
 
 
 def random_name(checked: CheckedPhoto) -> str:

@@ -12,7 +12,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -56,11 +56,10 @@ class ReportData:
     reporter_phone: str
 
 
-def _renamed(upload: UploadedFile, checked: CheckedPhoto) -> UploadedFile:
-    """Stored under a random name with the type found in the content, whatever the phone called it."""
-    upload.name = random_name(checked)
-    upload.content_type = checked.content_type
-    return upload
+def _stored(checked: CheckedPhoto) -> UploadedFile:
+    """What is stored of an upload: the cleaned photo (no EXIF, GPS or other metadata of the phone), under
+    a random name with the type found in the content, whatever the phone called it."""
+    return SimpleUploadedFile(random_name(checked), checked.data, content_type=checked.content_type)
 
 
 def photos_stage(
@@ -72,14 +71,14 @@ def photos_stage(
             staged.file.delete(save=False)
             staged.delete()
         for upload, checked in photos:
-            original = display_name(upload)
+            stored = _stored(checked)
             StagedPhoto.objects.create(
                 submission=submission,
                 key=uuid.uuid4().hex,
-                file=_renamed(upload, checked),
-                original_name=original,
+                file=stored,
+                original_name=display_name(upload),
                 content_type=checked.content_type,
-                size=upload.size or 0,
+                size=len(checked.data),
             )
     return list(submission.staged_photos.all())
 
@@ -114,7 +113,7 @@ def report_submit(
                     size=item.size,
                 )
             )
-        files.extend(_renamed(upload, checked) for upload, checked in photos)
+        files.extend(_stored(checked) for _upload, checked in photos)
         case = case_create(
             intake=Intake(
                 channel=Channel.WECHAT_H5,
