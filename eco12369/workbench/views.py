@@ -56,11 +56,14 @@ def _is_partial(request: HttpRequest, target: str) -> bool:
 # counting every row of a million costs a scan of them all on each page view (issue #6). Above it the
 # page says "1000+" and pages to the cap; the search narrows it down.
 COUNT_CAP = 1000
+# Search results: a search is narrowed, not paged through; counting a frequent term's matches up to a
+# thousand costs more than the page (bench/run.py), so the search says "200+" and pages to it.
+SEARCH_COUNT_CAP = 200
 
 
-def capped_count(qs: QuerySet[Case]) -> int:
-    """The exact count up to ``COUNT_CAP``; ``COUNT_CAP + 1`` means more."""
-    return qs.order_by()[: COUNT_CAP + 1].count()
+def capped_count(qs: QuerySet[Case], cap: int = COUNT_CAP) -> int:
+    """The exact count up to ``cap``; ``cap + 1`` means more."""
+    return qs.order_by()[: cap + 1].count()
 
 
 def count_label(count: int) -> str:
@@ -72,19 +75,50 @@ class CountedPaginator(Paginator):
     (``capped_count``): then it pages to the cap and ``count_label`` says "1000+"."""
 
     def __init__(
-        self, object_list: Any, per_page: int, *, known_count: int | None = None, capped: bool = False
+        self,
+        object_list: Any,
+        per_page: int,
+        *,
+        known_count: int | None = None,
+        capped: bool = False,
+        cap: int = COUNT_CAP,
     ) -> None:
         super().__init__(object_list, per_page)
         self.more = False
         if capped and known_count is None:
-            known_count = capped_count(object_list)
+            known_count = capped_count(object_list, cap)
         if known_count is not None:
-            self.more = capped and known_count > COUNT_CAP
-            self.__dict__["count"] = min(known_count, COUNT_CAP) if capped else known_count
+            self.more = capped and known_count > cap
+            self.__dict__["count"] = min(known_count, cap) if capped else known_count
 
     @property
     def count_label(self) -> str:
         return f"{self.count}+" if self.more else str(self.count)
+
+
+class RecentFirstPaginator(CountedPaginator):
+    """Pages of cases newest first, read from the most recent year (then three) when that holds the whole
+    page: the same rows as reading every year (the newest ``top`` rows of all lie in any window that holds
+    ``top`` rows), but a frequent search term matches tens of thousands of cases over ten years, and
+    sorting them all for one page costs more than the page. Falls back to every year when the window is
+    short (the last pages, rare terms)."""
+
+    WINDOWS = (dt.timedelta(days=31), dt.timedelta(days=366), dt.timedelta(days=3 * 366))
+
+    def __init__(self, object_list: Any, per_page: int, *, now: dt.datetime, **kwargs: Any) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self.now = now
+
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        if top > bottom:
+            for window in self.WINDOWS:
+                rows = list(self.object_list.filter(received_at__gte=self.now - window)[bottom:top])
+                if len(rows) == top - bottom:
+                    return self._get_page(rows, number, self)
+        return super().page(number)
 
 
 def _page(
@@ -199,7 +233,14 @@ def search(request: HttpRequest) -> HttpResponse:
             qs = party_contains(qs, data["reported_party"])
     elif form.is_bound:
         qs = qs.none()
-    page = _page(request, qs.select_related(*LIST_COLUMNS).order_by("-received_at", "-id"), capped=True)
+    paginator = RecentFirstPaginator(
+        qs.select_related(*LIST_COLUMNS).order_by("-received_at", "-id"),
+        PAGE_SIZE,
+        now=now,
+        capped=True,
+        cap=SEARCH_COUNT_CAP,
+    )
+    page = paginator.get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "rows": _rows(page, now), "query": _query_without_page(request)}
     if _is_partial(request, "search-area"):
         return render(request, "workbench/_search_area.html", context)

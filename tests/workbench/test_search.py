@@ -95,3 +95,34 @@ def test_search_query_count_is_bounded(
     with django_assert_max_num_queries(12):
         response = client.get(reverse("workbench:search"), {"reported_party": "某厂"})
     assert len(numbers_on(response)) == min(rows, 20)
+
+
+def test_pages_newest_first_across_the_recent_windows(client: Client, heping, make_case, monkeypatch) -> None:
+    """The page is read from the last month, year or three years when those hold it, and from every year
+    otherwise: the pages together are every match, newest first, whichever window each came from."""
+    import re
+
+    from eco12369.workbench import views
+
+    now = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
+    ages = (
+        [2 + d for d in range(0, 28, 2)]
+        + [40 + 20 * d for d in range(14)]
+        + [1200 + 30 * d for d in range(14)]
+    )
+    made = []
+    for days in ages:
+        with time_machine.travel(now - dt.timedelta(days=days, minutes=len(made)), tick=False):
+            made.append(make_case("和平区", reported_party=f"滨海化工{days}号厂"))
+    make_case("和平区", reported_party="某建筑工地")  # not a match
+    newest_first = [c.number for c in sorted(made, key=lambda c: (c.received_at, c.pk), reverse=True)]
+    client.force_login(heping.operator)
+    seen: list[str] = []
+    with time_machine.travel(now, tick=False):
+        for page in (1, 2, 3):
+            body = client.get(reverse("workbench:search"), {"reported_party": "化工", "page": page}).content
+            seen += list(dict.fromkeys(re.findall(r"TJ\d{14}", body.decode())))
+        assert seen == newest_first  # 14 + 14 + 14 matches: the windows of 31 days, a year, all years
+        monkeypatch.setattr(views, "SEARCH_COUNT_CAP", 10)
+        body = client.get(reverse("workbench:search"), {"reported_party": "化工"}).content.decode()
+    assert "共 10+ 件" in body
