@@ -1,0 +1,39 @@
+"""Single-statement writes (eco12369/db.py): insert unless present, increment and read back."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from eco12369.audit.models import AuditHead
+from eco12369.cases.models import CaseNumberSequence
+from eco12369.db import increment_returning, insert_if_absent
+from eco12369.wechat.models import SeenNonce
+
+pytestmark = pytest.mark.django_db
+
+
+def test_insert_if_absent_inserts_once_and_reports_which() -> None:
+    first = SeenNonce(key="1795619185:abc")
+    assert insert_if_absent(first) is True
+    assert first.pk is not None and not first._state.adding
+    again = SeenNonce(key="1795619185:abc")
+    assert insert_if_absent(again) is False and again.pk is None
+    assert SeenNonce.objects.filter(key="1795619185:abc").count() == 1
+    assert SeenNonce.objects.get().seen_at is not None  # the field's default applies
+
+
+def test_insert_if_absent_with_an_explicit_primary_key() -> None:
+    assert insert_if_absent(AuditHead(id=1, last_hash="0" * 64)) is True
+    assert insert_if_absent(AuditHead(id=1, last_hash="f" * 64)) is False
+    assert AuditHead.objects.get(id=1).last_hash == "0" * 64  # the existing row is untouched
+
+
+def test_increment_returning_counts_up_and_says_when_there_is_no_row() -> None:
+    day = dt.date(2026, 11, 25)
+    assert increment_returning(CaseNumberSequence, field="last", where={"day": day}) is None
+    insert_if_absent(CaseNumberSequence(day=day, last=0))
+    counted = [increment_returning(CaseNumberSequence, field="last", where={"day": day}) for _ in range(3)]
+    assert counted == [1, 2, 3]
+    assert CaseNumberSequence.objects.get(day=day).last == 3
