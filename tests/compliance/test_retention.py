@@ -224,3 +224,15 @@ def test_the_daily_task(world: World) -> None:
     with at(NOW):
         assert task.call_local() == 2
     assert Case.objects.get(pk=world.old.pk).reporter_erased_at is not None
+
+
+def test_the_daily_task_runs_once_at_a_time_however_many_consumers_schedule_it(world: World) -> None:
+    """Every Huey consumer schedules the periodic tasks: a run that finds another one going is skipped."""
+    from huey.contrib.djhuey import HUEY
+    from huey.exceptions import TaskLockedException
+
+    with at(NOW):
+        with HUEY.lock_task("retention-erase"), pytest.raises(TaskLockedException):
+            tasks.retention_erase_daily.call_local()  # another consumer's run holds the lock
+        assert Case.objects.get(pk=world.old.pk).reporter_erased_at is None
+        assert tasks.retention_erase_daily.call_local() == 2  # the lock was released
