@@ -54,8 +54,9 @@ def audit_record(
     request: HttpRequest | None = None,
     actor_label: str = "",
 ) -> AuditEntry:
-    """Append one entry. Joins the caller's transaction, so a rolled-back change leaves no entry."""
-    with transaction.atomic():
+    """Append one entry. Joins the caller's transaction, so a rolled-back change leaves no entry (and a
+    failed entry fails the change: no savepoint to recover from, none needed)."""
+    with transaction.atomic(savepoint=False):
         head = AuditHead.objects.select_for_update().filter(id=1).first()
         if head is None:  # the very first entry (a concurrent first: the insert is skipped, the row is there)
             insert_if_absent(AuditHead(id=1, last_hash=GENESIS))

@@ -140,7 +140,8 @@ def case_create(*, intake: Intake) -> Case:
     agency = owning_agency_for(intake.district)
     region = intake.district or agency.region
     confirm = deadlines.confirmation_deadline(received_at)
-    with transaction.atomic():
+    # Inside a caller's transaction (the WeChat callback, Open311) the case is part of it: no savepoint.
+    with transaction.atomic(savepoint=False):
         case = Case(
             number=case_number_next(day=deadlines.local_date(received_at)),
             channel=intake.channel,
