@@ -1,0 +1,43 @@
+"""The callback's cost per message is bounded (issue #6): a reporter's steps each take a fixed number of
+queries, whatever the number of cases, conversations and messages already stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from eco12369.cases.models import Case
+
+from .conftest import WeChatServer
+
+pytestmark = pytest.mark.django_db
+
+# The statements of one message, counting the transaction's two (in a test, its SAVEPOINT and RELEASE):
+# the nonce, the message record, the conversation (locked; inserted for a first message), released
+# waiting notices, the conversation and the record's reply. "提交" adds the case: the district's bureau,
+# the working-day calendar, the number, the case, its fingerprint, timeline event and acknowledgement, the
+# audit entry, the draft's photos, and the acknowledgement answered passively.
+TEXT_QUERIES = 8
+FIRST_TEXT_QUERIES = 10
+SUBMIT_QUERIES = 25
+
+
+def test_each_step_of_a_chat_report_takes_a_bounded_number_of_queries(
+    wechat: WeChatServer, tianjin: None, django_assert_max_num_queries: Any
+) -> None:
+    for n in range(3):  # other reporters' conversations and cases already there
+        wechat.text(f"o-other-{n}", "河边工厂夜里排放黑水，臭味很大")
+        wechat.location(f"o-other-{n}", 39.1175, 117.2103, "和平区南京路")
+        wechat.text(f"o-other-{n}", "提交")
+    with django_assert_max_num_queries(FIRST_TEXT_QUERIES):
+        first = wechat.reply(wechat.text("o-reporter", "小区旁边的工地晚上施工，噪声很大"))
+    with django_assert_max_num_queries(TEXT_QUERIES):
+        wechat.reply(wechat.text("o-reporter", "每天晚上十点以后还在打桩"))
+    with django_assert_max_num_queries(TEXT_QUERIES):
+        wechat.reply(wechat.location("o-reporter", 39.1175, 117.2103, "和平区南京路"))
+    with django_assert_max_num_queries(SUBMIT_QUERIES):
+        acknowledgement = wechat.reply(wechat.text("o-reporter", "提交"))
+    case = Case.objects.latest("id")
+    assert first and case.number in acknowledgement  # the steps did their work within those queries
+    assert Case.objects.count() == 4
