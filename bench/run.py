@@ -1041,8 +1041,14 @@ def main() -> int:
     if use_redis:
         redis_clear()
     total = time.perf_counter() - started
+    server = ""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('server_version'), current_setting('shared_buffers')")
+            version, buffers = cursor.fetchone()
+        server = f" {version.split()[0]}, shared_buffers {buffers}"
     header = (
-        f"eco12369 bench: {cases:,} cases on {connection.vendor} ({connection.settings_dict['NAME']}), "
+        f"eco12369 bench: {cases:,} cases on {connection.vendor}{server} ({connection.settings_dict['NAME']}), "
         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; gunicorn {args.workers} sync workers; "
         f"seed {seed_seconds:.0f}s; whole run {total / 60:.1f} min"
     )
