@@ -216,13 +216,16 @@ COLUMNS: dict[str, list[str]] = {
         "id case_id candidate_id score party_score place_score text_score distance_m found_at"
     ).split(),
     "wechat.OutboxMessage": (
-        "id case_id reply_id openid template text status channel channel_reason attempts created_at sent_at"
+        "id case_id reply_id openid openid_digest template text status channel channel_reason attempts "
+        "created_at sent_at"
     ).split(),
     "wechat.InboundMessage": (
-        "id dedupe_key openid msg_type msg_id content wechat_created_at received_at status reply_text case_id"
+        "id dedupe_key openid_digest msg_type msg_id content wechat_created_at received_at status reply_text "
+        "case_id"
     ).split(),
     "wechat.Conversation": (
-        "id openid state subscribed notify_consent last_inbound_at draft_text draft_label updated_at"
+        "id openid openid_digest state subscribed notify_consent last_inbound_at draft_text draft_label "
+        "updated_at"
     ).split(),
     "cases.CaseNumberSequence": "id day last".split(),
     "followup.Rating": (
@@ -1312,7 +1315,8 @@ class Seeder:
             outbox_base,
             case_id,
             None,
-            openid,
+            openid_cipher,
+            digest,
             "acknowledged",
             ack,
             "sent",
@@ -1328,7 +1332,8 @@ class Seeder:
                 outbox_base + 1,
                 case_id,
                 None,
-                openid,
+                openid_cipher,
+                digest,
                 "accepted",
                 f"您的举报（编号 {number}）已由{owner.agency_name}受理，将于{due_day:%Y年%m月%d日}前办结并答复您。",
                 "sent",
@@ -1343,7 +1348,8 @@ class Seeder:
                 outbox_base + 2,
                 case_id,
                 reply_ids[-1] if reply_ids else None,
-                openid,
+                openid_cipher,
+                digest,
                 FINAL_TEMPLATE[path],
                 f"您的举报（编号 {number}）已办结，办理结果请回复“查询 {number}”查看。",
                 "sent",
@@ -1358,7 +1364,7 @@ class Seeder:
             t["wechat.InboundMessage"].add(
                 self.base["wechat.InboundMessage"] + i,
                 f"msg:{msg_id}",
-                openid,
+                digest,
                 "text",
                 str(msg_id),
                 "提交",
@@ -1445,13 +1451,13 @@ class Seeder:
         """One ``Conversation`` per WeChat reporter (the chat's state, the 48-hour window)."""
         from eco12369.wechat.models import Conversation
 
-        existing = set(Conversation.objects.values_list("openid", flat=True))
+        existing = set(Conversation.objects.values_list("openid_digest", flat=True))
         next_id = table.next_id()
         for who, last in sorted(self.reporter_last.items()):
-            openid = self.reporter_plain[who][0]
-            if openid in existing:
+            digest = self._digest(who)
+            if digest in existing:
                 continue
-            table.add(next_id, openid, "idle", True, who % 3 != 0, last, "", "", last)
+            table.add(next_id, self._cipher(who, 0), digest, "idle", True, who % 3 != 0, last, "", "", last)
             next_id += 1
         table.flush()
         return table.count

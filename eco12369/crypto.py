@@ -22,6 +22,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import FieldError
 from django.db import models
+from django.db.models import Q
 from django.db.models.lookups import Exact
 
 PREFIX = "enc1:"
@@ -86,6 +87,16 @@ def blind_index(value: str) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
+def blind_q(field: str, value: str) -> Q:
+    """The condition "encrypted ``field`` equals ``value``", on the field's blind index ``<field>_digest``:
+    ``OutboxMessage.objects.filter(blind_q("openid", openid))``; ``field`` may follow relations
+    (``blind_q("submission__openid", openid)``). An empty value matches nothing. The one way to find rows
+    by an encrypted value (filtering the encrypted field itself raises ``FieldError``)."""
+    if not value:
+        return Q(pk__in=[])
+    return Q(**{f"{field}_digest": blind_index(value)})
+
+
 class _EmptyOnlyExact(Exact):
     """``field=""`` still works (an empty value is stored empty); any other value cannot match a randomised
     ciphertext, so a look-up by value is refused loudly instead of silently finding nothing."""
@@ -94,7 +105,7 @@ class _EmptyOnlyExact(Exact):
         if rhs not in ("", None):
             raise FieldError(
                 "Encrypted fields cannot be filtered by value; filter on their blind index "
-                "(e.g. cases_of_reporter(openid=...) filters reporter_openid_digest)."
+                '(crypto.blind_q(field, value), e.g. blind_q("openid", openid) filters openid_digest).'
             )
         super().__init__(lhs, rhs)
 

@@ -9,7 +9,7 @@ from django.db import connections
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 from django.utils import timezone
 
-from eco12369.crypto import blind_index
+from eco12369.crypto import blind_q
 from eco12369.orgs.models import Agency, Role, User
 
 from .models import OPEN_STATES, Case
@@ -42,9 +42,7 @@ def cases_visible_to(*, user: User | AnonymousUser) -> QuerySet[Case]:
 def reporter_q(*, openid: str, prefix: str = "") -> Q:
     """The condition "reported by ``openid``" on a case (or, with ``prefix="case__"``, on a related row):
     the openid is stored encrypted, so the look-up is on its blind index. An empty openid matches nothing."""
-    if not openid:
-        return Q(pk__in=[])
-    return Q(**{f"{prefix}reporter_openid_digest": blind_index(openid)})
+    return blind_q(f"{prefix}reporter_openid", openid)
 
 
 def cases_of_reporter(*, openid: str) -> QuerySet[Case]:

@@ -8,8 +8,10 @@ A configurable period after a case closes (``ECO_RETENTION_DAYS``, default 1095 
   summary, replies, extension reasons, the timeline's notes, the rating comment, the WeChat messages of
   the case) are replaced
   by ``＊＊``: once the fields are empty, the public pages could no longer scrub them;
-- the WeChat openid of the case's inbound and outbound messages and of its followers (``followup.Follow``,
-  kept as anonymous repeat reports for the figures), and the raw XML of its inbound messages.
+- the WeChat openid (encrypted) and its blind index on the case's outbound messages, its H5 form
+  (``portal.Submission``) and its followers (``followup.Follow``, kept as anonymous repeat reports for the
+  figures); the blind index and the raw XML of its inbound messages, and an event's de-duplication key
+  (built from the blind index).
 
 The case itself, its classification, dates, outcome, replies and public summary stay: every figure of
 the monthly reports and the assessment is unchanged. Cases are erased in batches, each one transaction
@@ -103,6 +105,7 @@ def _scrub_rows(
 
 def _erase_case(case: Case, now: dt.datetime) -> None:
     from eco12369.followup.models import Follow, Rating
+    from eco12369.portal.models import Submission
     from eco12369.wechat.models import InboundMessage, OutboxMessage
 
     scrub = _scrubber(case.reporter_name, case.reporter_phone)
@@ -132,12 +135,13 @@ def _erase_case(case: Case, now: dt.datetime) -> None:
     OutboxMessage.objects.filter(
         case=case, status__in=(OutboxMessage.Status.PENDING, OutboxMessage.Status.WAITING)
     ).update(status=OutboxMessage.Status.FAILED, last_error="举报人信息已按保存期限删除")
-    _scrub_rows(OutboxMessage.objects.filter(case=case), ("text",), scrub, openid="")
+    _scrub_rows(OutboxMessage.objects.filter(case=case), ("text",), scrub, openid="", openid_digest="")
     for inbound in InboundMessage.objects.filter(case=case):
-        changes: dict[str, Any] = {"openid": "", "raw": "", "content": scrub(inbound.content)}
-        if inbound.openid and inbound.openid in inbound.dedupe_key:  # events are keyed by openid + time
+        changes: dict[str, Any] = {"openid_digest": "", "raw": "", "content": scrub(inbound.content)}
+        if inbound.dedupe_key.startswith("evt:"):  # events are keyed by the sender's blind index + time
             changes["dedupe_key"] = f"erased:{inbound.pk}"
         InboundMessage.objects.filter(pk=inbound.pk).update(**changes)
+    Submission.objects.filter(case=case).update(openid="", openid_digest="")
     # Followers stay as anonymous repeat reports (the assessment counts them); the unique (case, follower)
     # pair stays unique with a per-row placeholder in place of the blind index.
     follows = Follow.objects.filter(case=case).exclude(openid_digest__startswith="erased:")

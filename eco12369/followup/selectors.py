@@ -11,7 +11,7 @@ from django.utils import timezone
 from eco12369.cases import deadlines
 from eco12369.cases.models import Case, Outcome, State
 from eco12369.cases.selectors import reporter_q
-from eco12369.crypto import blind_index
+from eco12369.crypto import blind_q
 from eco12369.orgs.models import Agency, User
 
 from . import access, texts
@@ -156,7 +156,7 @@ def follows_of(*, openid: str) -> QuerySet[Follow]:
     """The reporter's follows, by the blind index of their (encrypted) openid."""
     if not openid:
         return Follow.objects.none()
-    return Follow.objects.filter(openid_digest=blind_index(openid))
+    return Follow.objects.filter(blind_q("openid", openid))
 
 
 def follow_of(*, openid: str, case: Case) -> Follow | None:
@@ -169,7 +169,7 @@ def followed_case_get(*, openid: str, number: str) -> Case | None:
     if not openid or not number:
         return None
     return (
-        Case.objects.filter(number=number, follows__openid_digest=blind_index(openid))
+        Case.objects.filter(blind_q("follows__openid", openid), number=number)
         .exclude(reporter_q(openid=openid))
         .select_related("region")
         .first()

@@ -6,12 +6,16 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from eco12369.crypto import BlindIndexField, EncryptedTextField
+
 
 class Submission(models.Model):
-    """One H5 report form, identified by the random token it was rendered with."""
+    """One H5 report form, identified by the random token it was rendered with. The reporter's openid is
+    encrypted and looked up by its blind index (``crypto.blind_q("submission__openid", openid)``)."""
 
     token = models.CharField(max_length=64, unique=True)
-    openid = models.CharField(max_length=200, db_index=True)
+    openid = EncryptedTextField(_("举报人微信标识"))
+    openid_digest = BlindIndexField(source="openid", db_index=True)
     case = models.OneToOneField(
         "cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="portal_submission"
     )

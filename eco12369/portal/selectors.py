@@ -9,6 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from eco12369.cases.models import Case, Outcome, Reply, State
 from eco12369.cases.selectors import cases_of_reporter, reporter_q
+from eco12369.crypto import blind_q
 from eco12369.wechat.models import OutboxMessage
 
 from .models import StagedPhoto, Submission
@@ -90,7 +91,7 @@ def reporter_case_get(*, openid: str, number: str) -> Case | None:
 def reporter_case_messages(*, openid: str, case: Case) -> QuerySet[OutboxMessage]:
     """Everything the platform told (or is waiting to tell) the reporter about this case: fixed templates
     and approved replies only, as the outbox holds nothing else (Art. 11, 16)."""
-    return OutboxMessage.objects.filter(case=case, openid=openid).order_by("created_at", "id")
+    return OutboxMessage.objects.filter(blind_q("openid", openid), case=case).order_by("created_at", "id")
 
 
 def reporter_waiting_messages(*, openid: str) -> QuerySet[OutboxMessage]:
@@ -98,7 +99,7 @@ def reporter_waiting_messages(*, openid: str) -> QuerySet[OutboxMessage]:
     if not openid:
         return OutboxMessage.objects.none()
     return (
-        OutboxMessage.objects.filter(openid=openid, status=OutboxMessage.Status.WAITING)
+        OutboxMessage.objects.filter(blind_q("openid", openid), status=OutboxMessage.Status.WAITING)
         .select_related("case")
         .order_by("-created_at", "-id")
     )
@@ -107,18 +108,20 @@ def reporter_waiting_messages(*, openid: str) -> QuerySet[OutboxMessage]:
 def submission_get(*, openid: str, token: str) -> Submission | None:
     if not openid or not token:
         return None
-    return Submission.objects.filter(openid=openid, token=token).select_related("case").first()
+    return Submission.objects.filter(blind_q("openid", openid), token=token).select_related("case").first()
 
 
 def staged_photos_of(*, openid: str, token: str) -> list[StagedPhoto]:
     if not openid or not token:
         return []
     return list(
-        StagedPhoto.objects.filter(submission__openid=openid, submission__token=token, submission__case=None)
+        StagedPhoto.objects.filter(
+            blind_q("submission__openid", openid), submission__token=token, submission__case=None
+        )
     )
 
 
 def staged_photo_get(*, openid: str, key: str) -> StagedPhoto | None:
     if not openid or not key:
         return None
-    return StagedPhoto.objects.filter(submission__openid=openid, key=key).first()
+    return StagedPhoto.objects.filter(blind_q("submission__openid", openid), key=key).first()

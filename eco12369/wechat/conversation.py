@@ -37,6 +37,7 @@ from eco12369.cases.models import Case, Category, Channel, Outcome, State
 from eco12369.cases.photos import PhotoRejected, photo_clean
 from eco12369.cases.services import Intake, case_create
 from eco12369.cases.workflow import TransitionError
+from eco12369.crypto import blind_index
 from eco12369.db import insert_if_absent
 from eco12369.orgs.models import Region
 
@@ -108,12 +109,23 @@ def message_kind(fields: dict[str, Any]) -> str | None:
     return None
 
 
-def dedupe_key(fields: dict[str, Any]) -> str:
-    """MsgId for messages; FromUserName + CreateTime (+ the event's name) for events, which have none."""
+def dedupe_key(fields: dict[str, Any], openid_digest: str) -> str:
+    """MsgId for messages; for events, which have none, the sender (the blind index of FromUserName, never
+    the openid itself) + CreateTime + the event's name."""
     msg_id = fields.get("MsgId")
     if msg_id:
         return f"msg:{msg_id}"[:250]
-    return f"evt:{fields['FromUserName']}:{fields['CreateTime']}:{str(fields.get('Event', '')).lower()}"[:250]
+    return f"evt:{openid_digest}:{fields['CreateTime']}:{str(fields.get('Event', '')).lower()}"[:250]
+
+
+_FROM_USER = re.compile(r"<FromUserName\b[^>]*?(?:/>|>.*?</FromUserName>)", re.DOTALL)
+
+
+def sender_removed(xml: str, openid: str) -> str:
+    """The pushed XML as the callback records it: ``FromUserName`` emptied, and the openid nowhere else
+    either (the row's ``openid_digest`` says who sent it)."""
+    xml = _FROM_USER.sub("<FromUserName><![CDATA[]]></FromUserName>", xml)
+    return xml.replace(openid, "") if openid else xml
 
 
 def inbound_receive(*, envelope: Envelope, started: float | None = None) -> str:
@@ -127,30 +139,33 @@ def inbound_receive(*, envelope: Envelope, started: float | None = None) -> str:
         # Voice, video, links…: answered politely, nothing recorded. Unknown events: nothing at all.
         return texts.UNSUPPORTED if str(fields.get("MsgType", "")).lower() != "event" else ""
     openid = str(fields["FromUserName"])
-    key = dedupe_key(fields)
+    # The request's one HMAC: the record, an event's key, the conversation and the waiting messages are
+    # all found by it (the openid is stored encrypted or not at all).
+    digest = blind_index(openid)
+    key = dedupe_key(fields, digest)
     with transaction.atomic():
         # Each insert is the lock against its replay: one statement, skipped when the key exists.
         if not insert_if_absent(SeenNonce(key=envelope.nonce_key)):
             raise CallbackError(403, "重复的请求（nonce 已使用） / replayed request (nonce already used)")
         inbound = InboundMessage(
             dedupe_key=key,
-            openid=openid,
+            openid_digest=digest,
             msg_type=str(fields["MsgType"]).lower(),
             event=str(fields.get("Event", ""))[:60],
             msg_id=str(fields.get("MsgId", ""))[:64],
             content=str(fields.get("Content", ""))[:MAX_DRAFT_TEXT],
             wechat_created_at=dt.datetime.fromtimestamp(int(fields["CreateTime"]), tz=dt.UTC),
-            raw=envelope.xml[:20000],
+            raw=sender_removed(envelope.xml, openid)[:20000],
         )
         if not insert_if_absent(inbound):
             return _duplicate_reply(key)
-        conv = _conversation_locked(openid)
+        conv = _conversation_locked(openid, digest)
         handler = HANDLERS[kind]
         reply, case = handler(conv, inbound, fields)
         if kind != "event:unsubscribe":
             conv.last_inbound_at = timezone.now()
-            outbox_release_waiting(openid=openid)
-        conv.save()
+            outbox_release_waiting(openid_digest=digest)
+        conv.save(update_fields=CONVERSATION_STATE)  # not the openid: neither encrypted nor indexed again
         if case is not None:
             inbound.case = case
             ack = (
@@ -179,11 +194,23 @@ def _duplicate_reply(key: str) -> str:
     return ""
 
 
-def _conversation_locked(openid: str) -> Conversation:
-    conv = Conversation.objects.select_for_update().filter(openid=openid).first()
+# What the handlers change of a conversation (all but its reporter).
+CONVERSATION_STATE = tuple(
+    f.name
+    for f in Conversation._meta.concrete_fields
+    if not f.primary_key and f.name not in ("openid", "openid_digest")
+)
+
+
+def _conversation_locked(openid: str, digest: str) -> Conversation:
+    """The reporter's conversation, locked, found by ``digest`` (``blind_index(openid)``). Its stored openid
+    is not read back (nor decrypted): it is the sender's, which the request has in clear."""
+    locked = Conversation.objects.select_for_update().defer("openid")
+    conv = locked.filter(openid_digest=digest).first()
     if conv is None:  # a first message (or two at once: one insert is skipped, both then lock the row)
-        insert_if_absent(Conversation(openid=openid))
-        conv = Conversation.objects.select_for_update().get(openid=openid)
+        insert_if_absent(Conversation(openid=openid))  # unique on openid_digest
+        conv = locked.get(openid_digest=digest)
+    conv.openid = openid
     return conv
 
 

@@ -36,6 +36,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from wechatpy.exceptions import WeChatClientException
 
+from eco12369.crypto import blind_q
+
 from .client import api_client
 from .models import Conversation, DeliveryAttempt, OutboxMessage, SeenNonce
 
@@ -109,7 +111,8 @@ def _finish(message_id: int, token: str, **fields: Any) -> bool:
 def channel_choose(message: OutboxMessage) -> tuple[list[tuple[str, str]], str]:
     """The channels that may carry ``message`` now, best first, each with the reason recorded on the row
     when it is used; and why no (further) channel is available."""
-    conv = Conversation.objects.filter(openid=message.openid).first()
+    reporter = blind_q("openid", message.openid)  # the conversation and the outbox alike
+    conv = Conversation.objects.filter(reporter).first()
     if conv is not None and not conv.subscribed:
         return [], "举报人已取消关注公众号"
     now = timezone.now()
@@ -117,7 +120,7 @@ def channel_choose(message: OutboxMessage) -> tuple[list[tuple[str, str]], str]:
     closed: list[str] = []
     if conv is not None and conv.last_inbound_at and now - conv.last_inbound_at < WINDOW:
         used = OutboxMessage.objects.filter(
-            openid=message.openid,
+            reporter,
             channel=Channel.CUSTOM,
             status=Status.SENT,
             sent_at__gte=conv.last_inbound_at,

@@ -1,11 +1,18 @@
 """The WeChat side: messages to reporters (outbox) and their delivery attempts, the callback's record of
-what WeChat pushed (the de-duplication lock), anti-replay nonces, and each reporter's conversation state."""
+what WeChat pushed (the de-duplication lock), anti-replay nonces, and each reporter's conversation state.
+
+The reporter's openid is protected like the case's (Art. 17): where it is needed back (to send a message,
+to file the draft as a case) it is encrypted (``EncryptedTextField``), and every look-up by openid goes
+through its blind index ``openid_digest`` (``crypto.blind_q("openid", openid)``). The callback's record
+keeps only the blind index."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from eco12369.crypto import BlindIndexField, EncryptedTextField
 
 
 class OutboxMessage(models.Model):
@@ -43,7 +50,8 @@ class OutboxMessage(models.Model):
     reply = models.ForeignKey(
         "cases.Reply", null=True, blank=True, on_delete=models.PROTECT, related_name="outbox_messages"
     )
-    openid = models.CharField(max_length=200)
+    openid = EncryptedTextField(_("举报人微信标识"))
+    openid_digest = BlindIndexField(source="openid")
     template = models.CharField(_("模板"), max_length=20, choices=Template.choices)
     text = models.TextField(_("内容"))
     status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.PENDING)
@@ -65,12 +73,12 @@ class OutboxMessage(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="outbox_status_next"),
-            models.Index(fields=["openid", "status"], name="outbox_openid_status"),
-            models.Index(fields=["openid", "channel", "sent_at"], name="outbox_openid_channel_sent"),
+            models.Index(fields=["openid_digest", "status"], name="outbox_digest_status"),
+            models.Index(fields=["openid_digest", "channel", "sent_at"], name="outbox_digest_channel_sent"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_template_display()} → {self.openid[:6]}…"
+        return f"{self.get_template_display()} #{self.pk}"
 
 
 class DeliveryAttempt(models.Model):
@@ -96,14 +104,18 @@ class DeliveryAttempt(models.Model):
 
 class InboundMessage(models.Model):
     """A message or event WeChat pushed to the callback. ``dedupe_key`` is unique: inserting it is the lock
-    that makes a re-delivered message (WeChat retries after 5 s, up to three times) a no-op."""
+    that makes a re-delivered message (WeChat retries after 5 s, up to three times) a no-op.
+
+    The sender is kept only as the blind index of their openid (nothing reads the openid back from here):
+    events, which have no MsgId, are keyed by that index too, and ``raw`` is the XML without the sender
+    (``FromUserName`` emptied, ``conversation.sender_removed``)."""
 
     class Status(models.TextChoices):
         PROCESSED = "processed", _("已处理")
         DEFERRED = "deferred", _("超时转后台")
 
     dedupe_key = models.CharField(max_length=250, unique=True)
-    openid = models.CharField(max_length=200, db_index=True)
+    openid_digest = models.CharField(max_length=64, db_index=True, blank=True, default="", editable=False)
     msg_type = models.CharField(max_length=30)
     event = models.CharField(max_length=60, blank=True)
     msg_id = models.CharField(max_length=64, blank=True)
@@ -144,7 +156,8 @@ class Conversation(models.Model):
         IDLE = "idle", _("空闲")
         DRAFTING = "drafting", _("正在填写举报")
 
-    openid = models.CharField(max_length=200, unique=True)
+    openid = EncryptedTextField(_("举报人微信标识"))
+    openid_digest = BlindIndexField(source="openid", unique=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.IDLE)
     subscribed = models.BooleanField(_("已关注"), default=True)
     notify_consent = models.BooleanField(_("同意接收订阅通知"), default=False)
@@ -161,7 +174,7 @@ class Conversation(models.Model):
         verbose_name_plural = _("微信会话")
 
     def __str__(self) -> str:
-        return f"{self.openid[:6]}… {self.state}"
+        return f"#{self.pk} {self.state}"
 
 
 class DraftPhoto(models.Model):

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from eco12369.cases.models import Case, Reply
 from eco12369.cases.selectors import cases_of_reporter as reporter_cases_all
+from eco12369.crypto import blind_q
 
 from .models import Conversation, OutboxMessage
 
@@ -31,11 +32,11 @@ def approved_reply_of(*, case: Case) -> Reply | None:
 
 
 def conversation_of(*, openid: str) -> Conversation | None:
-    return Conversation.objects.filter(openid=openid).first()
+    return Conversation.objects.filter(blind_q("openid", openid)).first()
 
 
 def outbox_waiting_for(*, openid: str) -> QuerySet[OutboxMessage]:
     """Messages no WeChat channel could carry: the H5 page shows them (then ``outbox_mark_shown_on_h5``)."""
-    return OutboxMessage.objects.filter(openid=openid, status=OutboxMessage.Status.WAITING).order_by(
-        "created_at"
-    )
+    return OutboxMessage.objects.filter(
+        blind_q("openid", openid), status=OutboxMessage.Status.WAITING
+    ).order_by("created_at")

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
+from eco12369.crypto import blind_q
+
 from .models import DeliveryAttempt, OutboxMessage
 
 if TYPE_CHECKING:
@@ -64,12 +66,15 @@ def outbox_mark_passive(*, message: OutboxMessage) -> None:
         )
 
 
-def outbox_release_waiting(*, openid: str) -> int:
-    """The reporter wrote again: messages that had no channel may go now (the 48-hour window reopened)."""
+def outbox_release_waiting(*, openid_digest: str) -> int:
+    """The reporter wrote again: messages that had no channel may go now (the 48-hour window reopened).
+    ``openid_digest``: the reporter's blind index, which the callback computes once per request."""
+    if not openid_digest:
+        return 0
     ids = list(
-        OutboxMessage.objects.filter(openid=openid, status=OutboxMessage.Status.WAITING).values_list(
-            "id", flat=True
-        )
+        OutboxMessage.objects.filter(
+            openid_digest=openid_digest, status=OutboxMessage.Status.WAITING
+        ).values_list("id", flat=True)
     )
     if not ids:
         return 0
@@ -84,9 +89,9 @@ def outbox_release_waiting(*, openid: str) -> int:
 def outbox_mark_shown_on_h5(*, openid: str) -> int:
     """The reporter opened the H5 page, where waiting messages are shown: they count as delivered."""
     ids = list(
-        OutboxMessage.objects.filter(openid=openid, status=OutboxMessage.Status.WAITING).values_list(
-            "id", flat=True
-        )
+        OutboxMessage.objects.filter(
+            blind_q("openid", openid), status=OutboxMessage.Status.WAITING
+        ).values_list("id", flat=True)
     )
     now = timezone.now()
     done = 0

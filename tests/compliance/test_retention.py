@@ -129,6 +129,7 @@ def test_erases_the_reporter_and_keeps_the_case_and_its_figures(world: World) ->
     assert not cases_of_reporter(openid=OPENID).exists()  # the link to the reporter is gone
     messages = OutboxMessage.objects.filter(case=old)
     assert messages.exists() and not messages.exclude(openid="").exists()
+    assert not messages.exclude(openid_digest="").exists()  # nor its blind index
     assert not any(NAME in m.text or PHONE in m.text for m in messages)
     follow = Follow.objects.get(case=old)
     assert follow.openid == "" and follow.openid_digest.startswith("erased:")

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 
 from eco12369.cases.models import Case
+from eco12369.crypto import blind_q
 from eco12369.followup.models import Rating
 from eco12369.wechat.models import Conversation
 
@@ -39,7 +40,7 @@ def test_rating_by_chat_with_a_comment_goes_to_review(wechat: WeChatServer, two_
         "pending",
     )
     # Not a draft report: the conversation stays idle.
-    assert Conversation.objects.get(openid=OPENID).draft_text == ""
+    assert Conversation.objects.get(blind_q("openid", OPENID)).draft_text == ""
     with time_machine.travel(MONDAY + dt.timedelta(days=3, minutes=5), tick=True):
         again = wechat.reply(wechat.text(OPENID, f"评价 {case.number} 1"))
     assert again == "您已评价过该举报（不满意），每件举报只能评价一次。"
@@ -95,4 +96,6 @@ def test_refusals_in_chat(
 def test_a_report_that_starts_with_the_word_is_still_a_report(wechat: WeChatServer, tianjin: None) -> None:
     reply = wechat.reply(wechat.text(OPENID, "评价一下河边那家工厂，天天排黑水。"))
     assert "已记录您的举报内容" in reply
-    assert Conversation.objects.get(openid=OPENID).draft_text == "评价一下河边那家工厂，天天排黑水。"
+    assert (
+        Conversation.objects.get(blind_q("openid", OPENID)).draft_text == "评价一下河边那家工厂，天天排黑水。"
+    )

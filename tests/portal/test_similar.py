@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from eco12369.cases import services
 from eco12369.cases.models import Case
+from eco12369.crypto import blind_q
 from eco12369.followup.models import Follow
 from eco12369.followup.services import FollowupError, case_follow
 from eco12369.orgs.models import User
@@ -190,7 +191,7 @@ def test_following_is_a_repeat_report_and_no_new_case(
     event = target.events.get(action="follow")
     assert event.note == "举报人通过H5页面关注本件，记为重复举报。补充说明：我也看到冒黑烟"
     assert event.from_state == event.to_state == "in_review"
-    message = OutboxMessage.objects.get(openid=ME, case=target)
+    message = OutboxMessage.objects.get(blind_q("openid", ME), case=target)
     assert message.template == "status"
     assert message.text.startswith(
         f"您已关注举报（编号 {target.number}），您反映的情况已作为重复举报记入该件"
@@ -206,7 +207,7 @@ def test_following_is_a_repeat_report_and_no_new_case(
     again = client.post(reverse("portal:report_follow"), {"number": target.number, "token": token})
     assert again["Location"].endswith("?followed=again")
     assert Follow.objects.count() == 1 and target.events.filter(action="follow").count() == 1
-    assert OutboxMessage.objects.filter(openid=ME, case=target).count() == 1
+    assert OutboxMessage.objects.filter(blind_q("openid", ME), case=target).count() == 1
 
 
 def test_following_needs_a_suggestion_of_this_reporter(reporter: Reporter, cases: dict[str, Case]) -> None:
@@ -249,7 +250,9 @@ def test_followers_are_told_when_the_case_closes(
         case=services.case_answer(case=target, actor=staff["hp_op"], text="经核实已整改。"),
         actor=staff["hp_reviewer"],
     )
-    texts = list(OutboxMessage.objects.filter(openid=ME).order_by("id").values_list("text", flat=True))
+    texts = list(
+        OutboxMessage.objects.filter(blind_q("openid", ME)).order_by("id").values_list("text", flat=True)
+    )
     assert (
         texts[-1] == f"您关注的举报（编号 {target.number}）已办结（直接答复）。如问题仍然存在，欢迎再次举报。"
     )

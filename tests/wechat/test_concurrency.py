@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import Client
 
 from eco12369.cases.models import Case
+from eco12369.crypto import blind_index
 from eco12369.wechat.models import InboundMessage, OutboxMessage
 
 from .conftest import WeChatServer
@@ -117,8 +118,8 @@ def test_three_concurrent_deliveries_to_three_server_processes_create_one_case(
         # Through the callback's own record (how the case app stores the reporter's openid is its business).
         numbers = shared_platform.query(
             "SELECT c.number FROM cases_case c WHERE c.id IN "
-            "(SELECT i.case_id FROM wechat_inboundmessage i WHERE i.openid = ? AND i.case_id IS NOT NULL)",
-            (openid,),
+            "(SELECT i.case_id FROM wechat_inboundmessage i WHERE i.openid_digest = ? AND i.case_id IS NOT NULL)",
+            (blind_index(openid),),
         )
         assert len(numbers) == 1, [r.text[:200] for r in results]
         assert shared_platform.query("SELECT COUNT(*) FROM cases_case")[0][0] == 1

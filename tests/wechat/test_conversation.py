@@ -11,6 +11,7 @@ from PIL import Image
 
 from eco12369.cases.models import Case
 from eco12369.cases.services import case_answer, case_approve
+from eco12369.crypto import blind_q
 from eco12369.wechat.models import Conversation, DraftPhoto, InboundMessage
 from eco12369.wechat.simulator import Simulator
 
@@ -110,7 +111,7 @@ def test_submit_needs_a_description_and_cancel_discards_the_draft(
     wechat.text(OPENID, "有人倾倒黑渣。")
     assert "已取消" in wechat.reply(wechat.text(OPENID, "取消"))
     assert DraftPhoto.objects.count() == 0
-    assert Conversation.objects.get(openid=OPENID).draft_text == ""
+    assert Conversation.objects.get(blind_q("openid", OPENID)).draft_text == ""
     assert "请先用文字描述" in wechat.reply(wechat.text(OPENID, "提交"))
     assert Case.objects.count() == 0
 
@@ -168,9 +169,9 @@ def test_subscribe_gets_the_welcome_with_the_scope_of_article_6(wechat: WeChatSe
     welcome = wechat.reply(wechat.event(OPENID, "subscribe"))
     for words in ("欢迎关注", "第六条", "冒黑烟", "排黑水", "噪声", "危险废物", "提交", "保密"):
         assert words in welcome
-    assert Conversation.objects.get(openid=OPENID).subscribed
+    assert Conversation.objects.get(blind_q("openid", OPENID)).subscribed
     assert wechat.event(OPENID, "unsubscribe").content == b"success"
-    assert not Conversation.objects.get(openid=OPENID).subscribed
+    assert not Conversation.objects.get(blind_q("openid", OPENID)).subscribed
 
 
 def test_menu_click_on_rules_is_answered_with_the_rules(wechat: WeChatServer, tianjin: None) -> None:
@@ -190,9 +191,9 @@ def test_subscription_notice_consent_is_recorded(wechat: WeChatServer, settings:
     import time
 
     assert wechat.push(popup % (OPENID, int(time.time()), tid, "accept")).status_code == 200
-    assert Conversation.objects.get(openid=OPENID).notify_consent
+    assert Conversation.objects.get(blind_q("openid", OPENID)).notify_consent
     assert wechat.push(popup % (OPENID, int(time.time()) + 1, tid, "reject")).status_code == 200
-    assert not Conversation.objects.get(openid=OPENID).notify_consent
+    assert not Conversation.objects.get(blind_q("openid", OPENID)).notify_consent
 
 
 def test_help_for_an_empty_message(wechat: WeChatServer, tianjin: None) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from eco12369.crypto import blind_index
 from eco12369.wechat.simulator import Simulator
 
 from .platform_process import wait_until
@@ -52,10 +53,12 @@ for i in range({ROWS}):
 """
     )
 
+    # The rows of this test, by the blind index of their (encrypted) openids.
+    digests = tuple(blind_index(f"{prefix}{i:02d}") for i in range(ROWS))
+    mine = f"o.openid_digest IN ({', '.join('?' * ROWS)})"
+
     def statuses() -> collections.Counter[str]:
-        rows = shared_platform.query(
-            "SELECT status FROM wechat_outboxmessage WHERE openid LIKE ?", (prefix + "%",)
-        )
+        rows = shared_platform.query(f"SELECT o.status FROM wechat_outboxmessage o WHERE {mine}", digests)
         return collections.Counter(r[0] for r in rows)
 
     assert statuses() == {"pending": ROWS}
@@ -103,13 +106,13 @@ for i in range({ROWS}):
     assert statuses() == {"sent": ROWS}
     interrupted = shared_platform.query(
         "SELECT COUNT(*) FROM wechat_deliveryattempt a JOIN wechat_outboxmessage o ON o.id = a.message_id "
-        "WHERE o.openid LIKE ? AND a.ok = ? AND a.error LIKE ?",
-        (prefix + "%", False, "%发送进程中断%"),
+        f"WHERE {mine} AND a.ok = ? AND a.error LIKE ?",
+        (*digests, False, "%发送进程中断%"),
     )
     assert interrupted[0][0] == WORKERS  # the attempts the dead worker could not record, on record now
     ok_attempts = shared_platform.query(
         "SELECT COUNT(*) FROM wechat_deliveryattempt a JOIN wechat_outboxmessage o ON o.id = a.message_id "
-        "WHERE o.openid LIKE ? AND a.ok = ?",
-        (prefix + "%", True),
+        f"WHERE {mine} AND a.ok = ?",
+        (*digests, True),
     )
     assert ok_attempts[0][0] == ROWS
