@@ -304,6 +304,8 @@ ECO_INDEX_KEY = env("ECO_INDEX_KEY")
 # --- Retention of reporter data after closing (eco12369/compliance/retention.py; issue #7). Per-outcome
 # overrides as "duplicate:365,answered:730" (outcomes: handled, answered, handed_over, duplicate).
 ECO_RETENTION_DAYS = int(env("ECO_RETENTION_DAYS", "1095"))
+# WeChat chat that never became a case (drafts given up, questions, status queries): kept this many days.
+ECO_CHAT_RETENTION_DAYS = int(env("ECO_CHAT_RETENTION_DAYS", "90"))
 ECO_RETENTION_DAYS_BY_OUTCOME: dict[str, int] = {
     name.strip(): int(days)
     for name, _, days in (

@@ -13,6 +13,12 @@ A configurable period after a case closes (``ECO_RETENTION_DAYS``, default 1095 
   figures); the blind index and the raw XML of its inbound messages, and an event's de-duplication key
   (built from the blind index).
 
+WeChat chat that never became a case (a draft given up, questions, status queries; ``ECO_CHAT_RETENTION_DAYS``,
+default 90 days after it was received) is erased too: those inbound messages are deleted, and a draft
+untouched that long is thrown away with its photos (the conversation keeps only the reporter's
+subscription choices). Reports often carry a name or phone in their text; a draft never filed has no
+case to keep it for.
+
 The case itself, its classification, dates, outcome, replies and public summary stay: every figure of
 the monthly reports and the assessment is unchanged. Cases are erased in batches, each one transaction
 with one audit entry. A dry run counts what would be erased, by month of closing, and writes nothing.
@@ -69,6 +75,57 @@ class RetentionResult:
     cases: int = 0
     batches: int = 0
     by_month: Counter[str] = field(default_factory=Counter)
+    chat_messages: int = 0  # inbound WeChat messages that never became a case, deleted
+    drafts: int = 0  # WeChat drafts never submitted, thrown away
+
+
+def chat_retention_days() -> int:
+    return int(getattr(settings, "ECO_CHAT_RETENTION_DAYS", 90))
+
+
+def _chat_leftovers_erase(result: RetentionResult, now: dt.datetime, batch_size: int) -> None:
+    """Delete inbound messages with no case older than the chat retention period, and throw away drafts
+    untouched as long (``result.dry_run``: count them only). One audit entry when anything went."""
+    from eco12369.audit.services import audit_record
+    from eco12369.wechat.conversation import draft_discard
+    from eco12369.wechat.models import Conversation, InboundMessage
+
+    cutoff = now - dt.timedelta(days=chat_retention_days())
+    messages = InboundMessage.objects.filter(case__isnull=True, received_at__lt=cutoff)
+    drafts = Conversation.objects.filter(draft_started_at__lt=cutoff)
+    if result.dry_run:
+        result.chat_messages, result.drafts = messages.count(), drafts.count()
+        return
+    while ids := list(messages.order_by("pk").values_list("pk", flat=True)[:batch_size]):
+        result.chat_messages += InboundMessage.objects.filter(pk__in=ids).delete()[0]
+    for pk in drafts.values_list("pk", flat=True).iterator(chunk_size=batch_size):
+        with transaction.atomic():
+            conv = Conversation.objects.select_for_update().filter(pk=pk, draft_started_at__lt=cutoff).first()
+            if conv is None:  # the reporter wrote meanwhile
+                continue
+            draft_discard(conv)
+            conv.save(
+                update_fields=[
+                    "state",
+                    "draft_text",
+                    "draft_latitude",
+                    "draft_longitude",
+                    "draft_label",
+                    "draft_started_at",
+                ]
+            )
+            result.drafts += 1
+    if result.chat_messages or result.drafts:
+        audit_record(
+            action="retention_erase_chat",
+            actor_label="system",
+            object_type="wechat",
+            detail={
+                "messages": result.chat_messages,
+                "drafts": result.drafts,
+                "chat_retention_days": chat_retention_days(),
+            },
+        )
 
 
 def _month_key(closed_at: dt.datetime) -> str:
@@ -179,6 +236,7 @@ def retention_erase(
             assert closed_at is not None  # due_q requires it
             result.by_month[_month_key(closed_at)] += 1
             result.cases += 1
+        _chat_leftovers_erase(result, now, batch_size)
         return result
     for ids in _batches(now, batch_size):
         with transaction.atomic():
@@ -212,4 +270,5 @@ def retention_erase(
         result.by_month.update(months)
         if progress is not None and locked:
             progress(f"已删除 {result.cases} 件举报件的举报人信息……")
+    _chat_leftovers_erase(result, now, batch_size)
     return result

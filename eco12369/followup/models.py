@@ -127,7 +127,7 @@ class Follow(models.Model):
         indexes = [models.Index(fields=["created_at"], name="follow_created")]
 
     def __str__(self) -> str:
-        return f"{self.case_id} ← {self.openid[:6]}…"
+        return f"{self.case_id} ← 举报人#{self.pk}"
 
 
 class SatisfactionWeight(models.Model):

@@ -355,6 +355,11 @@ def _draft_start(conv: Conversation) -> None:
         conv.draft_started_at = timezone.now()
 
 
+def draft_discard(conv: Conversation) -> None:
+    """Throw away ``conv``'s unsubmitted draft (text, place, photos and their files); the caller saves."""
+    _draft_clear(conv)
+
+
 def _draft_clear(conv: Conversation) -> None:
     photos = list(conv.photos.all())
     names = [p.file.name for p in photos if p.file]

@@ -237,3 +237,46 @@ def test_the_daily_task_runs_once_at_a_time_however_many_consumers_schedule_it(w
             tasks.retention_erase_daily.call_local()  # another consumer's run holds the lock
         assert Case.objects.get(pk=world.old.pk).reporter_erased_at is None
         assert tasks.retention_erase_daily.call_local() == 2  # the lock was released
+
+
+def test_chat_that_never_became_a_case_is_erased_after_the_chat_period(
+    client: Client, settings: object, tianjin: None, media_root: object
+) -> None:
+    """Drafts given up and stray messages carry what reporters wrote (often a name and phone) but no case
+    keeps them: after ECO_CHAT_RETENTION_DAYS the messages go and the draft is thrown away. A filed
+    report's steps went into its case's description; the message that filed it stays with the case (and
+    is erased with it). Recent chat stays."""
+    from eco12369.crypto import blind_index
+    from eco12369.wechat.models import Conversation, InboundMessage
+    from tests.wechat.conftest import WeChatServer
+
+    wechat = WeChatServer(client, settings.WECHAT)  # type: ignore[attr-defined]
+    settings.ECO_CHAT_RETENTION_DAYS = 90  # type: ignore[attr-defined]
+    with at(NOW - dt.timedelta(days=100)):
+        wechat.text("o-gave-up", f"我是{NAME}，电话{PHONE}，厂里夜里排黑水")
+        wechat.text("o-filed", "河边工厂夜里排放黑水，臭味很大")
+        wechat.location("o-filed", 39.1175, 117.2103, "和平区南京路")
+        filed = wechat.reply(wechat.text("o-filed", "提交"))
+    with at(NOW - dt.timedelta(days=10)):
+        wechat.text("o-recent", "工地晚上施工，噪声很大")
+    gave_up = Conversation.objects.get(openid_digest=blind_index("o-gave-up"))
+    assert gave_up.draft_text and InboundMessage.objects.count() == 5 and "编号" in filed
+
+    with at(NOW):
+        dry = retention_erase(dry_run=True)
+        # the given-up text and its draft; the filed report's text and location (its case has them)
+        assert (dry.chat_messages, dry.drafts) == (3, 1)
+        assert InboundMessage.objects.count() == 5
+        out = io.StringIO()
+        call_command("retention_erase", stdout=out)
+    assert "未形成举报件的微信来信 3 条、未提交的草稿 1 份" in out.getvalue()
+    kept = InboundMessage.objects.all()
+    assert {m.content for m in kept} == {"提交", "工地晚上施工，噪声很大"}  # linked to the case; recent
+    assert kept.get(content="提交").case is not None
+    assert not kept.filter(content__contains=PHONE).exists()
+    gave_up.refresh_from_db()
+    assert gave_up.draft_text == "" and gave_up.state == Conversation.State.IDLE
+    assert Conversation.objects.get(openid_digest=blind_index("o-recent")).draft_text  # 10 days: kept
+    entry = AuditEntry.objects.get(action="retention_erase_chat")
+    assert entry.detail == {"messages": 3, "drafts": 1, "chat_retention_days": 90}
+    assert NAME not in str(entry.detail) and audit_verify().ok

@@ -7,7 +7,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from eco12369.compliance.retention import BATCH, retention_days, retention_days_by_outcome, retention_erase
+from eco12369.compliance.retention import (
+    BATCH,
+    chat_retention_days,
+    retention_days,
+    retention_days_by_outcome,
+    retention_erase,
+)
 
 
 class Command(BaseCommand):
@@ -35,13 +41,16 @@ class Command(BaseCommand):
             self.stdout.write("办结月份    举报件数")
             for month, count in sorted(result.by_month.items()):
                 self.stdout.write(f"{month}     {count}")
+        chat = f"未形成举报件的微信来信 {result.chat_messages} 条、未提交的草稿 {result.drafts} 份"
         if dry_run:
             self.stdout.write(
-                f"试运行：共 {result.cases} 件举报件的举报人信息到期，将被删除（未做任何写入）。"
+                f"试运行：共 {result.cases} 件举报件的举报人信息到期，将被删除；"
+                f"超过 {chat_retention_days()} 日的{chat}将被删除（未做任何写入）。"
             )
         else:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"已删除 {result.cases} 件举报件的举报人信息，共 {result.batches} 批，每批一条审计记录。"
+                    f"已删除 {result.cases} 件举报件的举报人信息，共 {result.batches} 批，每批一条审计记录；"
+                    f"已删除超过 {chat_retention_days()} 日的{chat}。"
                 )
             )
