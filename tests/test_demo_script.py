@@ -109,6 +109,9 @@ def test_demo_sets_up_serves_and_stops_on_ctrl_c(demo_env: dict[str, str], tmp_p
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # its own process group, like a terminal's foreground job
+        # A terminal's shell starts it with Ctrl-C's default action; a pytest-xdist worker ignores SIGINT
+        # and that would be inherited (bash cannot trap a signal ignored when it starts).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         out = Output(proc)
