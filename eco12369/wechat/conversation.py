@@ -146,6 +146,10 @@ def inbound_receive(*, envelope: Envelope, started: float | None = None) -> str:
     with transaction.atomic():
         # Each insert is the lock against its replay: one statement, skipped when the key exists.
         if not insert_if_absent(SeenNonce(key=envelope.nonce_key)):
+            # WeChat's own retry may be the very same request, nonce included: a message already recorded
+            # is answered as any retry is (nothing written). A new message under a used nonce is refused.
+            if InboundMessage.objects.filter(dedupe_key=key).exists():
+                return _duplicate_reply(key)
             raise CallbackError(403, "重复的请求（nonce 已使用） / replayed request (nonce already used)")
         inbound = InboundMessage(
             dedupe_key=key,

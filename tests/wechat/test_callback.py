@@ -241,16 +241,23 @@ def test_bad_input_is_refused_with_a_clear_message_and_nothing_written(
     assert _counts() == NOTHING
 
 
-def test_a_replayed_nonce_is_refused_and_writes_nothing_more(wechat: WeChatServer, tianjin: None) -> None:
-    params, body = wechat.build(wechat.xml(OPENID, "text", Content="你好", MsgId=777))
-    assert wechat.post_raw(params, body).status_code == 200
-    before = _counts()
-    # The same request again (an attacker replaying it), and a different message under the same nonce.
-    res = wechat.post_raw(params, body)
-    assert res.status_code == 403 and "nonce" in res.content.decode()
-    other = wechat.xml(OPENID, "text", Content="另一条", MsgId=778)
-    res = wechat.push(other, timestamp=params["timestamp"], nonce=params["nonce"])
-    assert res.status_code == 403
+def test_a_used_nonce_refuses_a_new_message_and_answers_a_repeated_one_as_a_retry(
+    wechat: WeChatServer, tianjin: None
+) -> None:
+    start = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        params, body = wechat.build(wechat.xml(OPENID, "text", Content="你好", MsgId=777))
+        first = wechat.reply(wechat.post_raw(params, body))
+        before = _counts()
+        # A different message under the same nonce (a forged request reusing one): refused.
+        other = wechat.xml(OPENID, "text", Content="另一条", MsgId=778)
+        res = wechat.push(other, timestamp=params["timestamp"], nonce=params["nonce"])
+        assert res.status_code == 403 and "nonce" in res.content.decode()
+        # The very same request again, at once: answered empty (the first answer is still on its way).
+        assert wechat.post_raw(params, body).content == b"success"
+    with time_machine.travel(start + dt.timedelta(seconds=5), tick=False):
+        # ... and when WeChat retries it after 5 s: the same answer again. Nothing is written either time.
+        assert first and wechat.reply(wechat.post_raw(params, body)) == first
     assert _counts() == before
 
 
