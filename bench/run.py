@@ -58,6 +58,24 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+def _in_the_project_venv() -> None:
+    """``python bench/run.py`` from any Python: run again with the project's .venv when this one lacks
+    Django (the venv that ./scripts/demo and ./scripts/test create)."""
+    try:
+        import django  # noqa: F401
+    except ImportError:
+        venv_python = ROOT / ".venv" / "bin" / "python"
+        if venv_python.exists() and Path(sys.prefix).resolve() != venv_python.parent.parent.resolve():
+            os.execv(str(venv_python), [str(venv_python), *sys.argv])
+        sys.exit(
+            "找不到 Django：请先运行 ./scripts/test（或 ./scripts/demo）创建 .venv / no Django here: run ./scripts/test first"
+        )
+
+
+if __name__ == "__main__":
+    _in_the_project_venv()
 VENV_BIN = Path(sys.executable).parent
 BENCH_DIR = ROOT / "var" / "bench"
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/eco12369"
