@@ -149,5 +149,9 @@ def test_demo_sets_up_serves_and_stops_on_ctrl_c(demo_env: dict[str, str], tmp_p
         assert not _port_open(sim_port)
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            proc.terminate()  # its trap stops the servers (each in its own session, out of this group)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
