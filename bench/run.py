@@ -315,7 +315,7 @@ end
 function request()
   if #reqs == 0 then return wrk.format("GET") end
   idx = idx + 1
-  if idx > #reqs then idx = 1 end  -- wrapping replays a nonce: the callback refuses it (counted)
+  if idx > #reqs then idx = 1 end  -- wrapping repeats requests: answered as retries, nothing written (noted)
   return reqs[idx]
 end
 function done(summary, latency, requests)
@@ -528,7 +528,7 @@ def bench_callback(url: str, args: argparse.Namespace, pool: list[Any]) -> list[
             ok=ratio >= 0.5 and p99 < 50 and load["errors"] == 0,
             note=(
                 f"{inbound:,} messages recorded, {cases:,} cases created; errors {load['errors']}"
-                + ("; requests wrapped around (replays refused)" if wrapped else "")
+                + ("; requests wrapped around (repeats answered as retries)" if wrapped else "")
                 + (f"; {queued:,} Huey tasks left in Redis (consumer off)" if queued else "")
             ),
         ),
