@@ -125,4 +125,4 @@ def test_pages_newest_first_across_the_recent_windows(client: Client, heping, ma
         assert seen == newest_first  # 14 + 14 + 14 matches: the windows of 31 days, a year, all years
         monkeypatch.setattr(views, "SEARCH_COUNT_CAP", 10)
         body = client.get(reverse("workbench:search"), {"reported_party": "化工"}).content.decode()
-    assert "共 10+ 件" in body
+    assert "共 10+ 件" in body and "只列出最新的 10 件，请增加条件缩小范围" in body
