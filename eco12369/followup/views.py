@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from eco12369.cases.workflow import TransitionError
 from eco12369.orgs.models import User
+from eco12369.pages import request_user, require
 
 from . import access, selectors
 from .forms import DismissForm, ReopenForm, ReplyTemplateForm, WeightForm
@@ -31,23 +31,12 @@ from .templating import PLACEHOLDERS
 PAGE_SIZE = 20
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied("您没有查看此页面的权限。")
-
-
 # ------------------------------------------------------------------------------------------ reviews
 @login_required
 @require_GET
 def reviews(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    _require(access.can_view_reviews(user))
+    user = request_user(request)
+    require(access.can_view_reviews(user))
     status = request.GET.get("status") or selectors.REVIEW_PENDING
     if status not in (selectors.REVIEW_PENDING, selectors.REVIEW_DONE):
         status = selectors.REVIEW_PENDING
@@ -71,8 +60,8 @@ def reviews(request: HttpRequest) -> HttpResponse:
 
 
 def _review_or_404(request: HttpRequest, pk: int) -> tuple[User, Rating]:
-    user = _user(request)
-    _require(access.can_view_reviews(user))
+    user = request_user(request)
+    require(access.can_view_reviews(user))
     rating = selectors.review_get_for(user=user, pk=pk)
     if rating is None:
         raise Http404("没有这条评价。")
@@ -83,7 +72,7 @@ def _review_or_404(request: HttpRequest, pk: int) -> tuple[User, Rating]:
 @require_POST
 def review_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
     user, rating = _review_or_404(request, pk)
-    _require(access.can_decide_reviews(user))
+    require(access.can_decide_reviews(user))
     form = ReopenForm(request.POST)
     if not form.is_valid():
         messages.error(request, "请填写重新交办的理由。")
@@ -101,7 +90,7 @@ def review_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def review_dismiss_view(request: HttpRequest, pk: int) -> HttpResponse:
     user, rating = _review_or_404(request, pk)
-    _require(access.can_decide_reviews(user))
+    require(access.can_decide_reviews(user))
     form = DismissForm(request.POST)
     if not form.is_valid():
         messages.error(request, "请填写不予重办的说明。")
@@ -119,8 +108,8 @@ def review_dismiss_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def templates_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    _require(access.can_manage_templates(user))
+    user = request_user(request)
+    require(access.can_manage_templates(user))
     page = Paginator(selectors.reply_templates_manageable_by(user=user), 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -163,16 +152,16 @@ def _template_form_page(request: HttpRequest, user: User, template: ReplyTemplat
 @login_required
 @require_http_methods(["GET", "POST"])
 def template_new(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    _require(access.can_manage_templates(user))
+    user = request_user(request)
+    require(access.can_manage_templates(user))
     return _template_form_page(request, user, None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
-    _require(access.can_manage_templates(user))
+    user = request_user(request)
+    require(access.can_manage_templates(user))
     template = selectors.reply_template_manageable_get(user=user, pk=pk)
     if template is None:
         raise Http404("答复模板不存在或不属于本机构。")
@@ -182,8 +171,8 @@ def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def template_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
-    _require(access.can_manage_templates(user))
+    user = request_user(request)
+    require(access.can_manage_templates(user))
     template = selectors.reply_template_manageable_get(user=user, pk=pk)
     if template is None:
         raise Http404("答复模板不存在或不属于本机构。")
@@ -200,8 +189,8 @@ def template_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def weight(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    _require(access.can_edit_satisfaction_weight(user))
+    user = request_user(request)
+    require(access.can_edit_satisfaction_weight(user))
     form = WeightForm(request.POST or None, initial={"weight": selectors.satisfaction_weight()})
     if request.method == "POST" and form.is_valid():
         try:

@@ -11,8 +11,7 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import Avg, Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -26,6 +25,7 @@ from eco12369.cases.models import Case, State
 from eco12369.cases.selectors import case_get_for
 from eco12369.cases.workflow import TransitionError, refusal
 from eco12369.orgs.models import User
+from eco12369.pages import page_of, query_without_page, request_user, require
 from eco12369.workbench.deadlines import deadline_view
 
 from . import access, selectors
@@ -54,34 +54,8 @@ from .spotchecks import CHECK_LABELS
 PAGE_SIZE = 20
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied("您没有查看此页面的权限。")
-
-
-class CountedPaginator(Paginator):
-    """A paginator that reuses a count already made (the tab's), saving one query."""
-
-    def __init__(self, object_list: Any, per_page: int, *, known_count: int | None = None) -> None:
-        super().__init__(object_list, per_page)
-        if known_count is not None:
-            self.__dict__["count"] = known_count
-
-
 def _page(request: HttpRequest, qs: Any, per_page: int = PAGE_SIZE, known_count: int | None = None) -> Page:
-    return CountedPaginator(qs, per_page, known_count=known_count).get_page(request.GET.get("page"))
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
+    return page_of(request, qs, per_page, known_count=known_count)
 
 
 def _case_or_404(user: User, number: str) -> Case:
@@ -114,8 +88,8 @@ TABS = [
 @require_GET
 def supervision(request: HttpRequest) -> HttpResponse:
     """Overdue and due-soon cases across districts, the city queue (escalated cases), supervision orders."""
-    user = _user(request)
-    _require(access.can_view_supervision(user))
+    user = request_user(request)
+    require(access.can_view_supervision(user))
     city = user.is_city_centre
     tab = request.GET.get("tab") or (selectors.OVERDUE if city else selectors.ORDERS)
     if tab not in dict(TABS):
@@ -146,7 +120,7 @@ def supervision(request: HttpRequest) -> HttpResponse:
         "form": form,
         "status": status,
         "status_choices": [("", "全部"), *selectors.ORDER_STATUS_LABELS.items()],
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_issue": access.can_issue_supervision(user),
         "can_answer": access.can_answer_supervision(user),
         "now": now,
@@ -170,8 +144,8 @@ def supervision(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def supervise(request: HttpRequest, number: str) -> HttpResponse:
     """The city centre issues a supervision order (督办单) on a case."""
-    user = _user(request)
-    _require(access.can_issue_supervision(user))
+    user = request_user(request)
+    require(access.can_issue_supervision(user))
     case = _case_or_404(user, number)
     form = SupervisionOrderForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -205,8 +179,8 @@ def supervise(request: HttpRequest, number: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def answer_order(request: HttpRequest, pk: int) -> HttpResponse:
     """The responsible district answers a supervision order."""
-    user = _user(request)
-    _require(access.can_answer_supervision(user))
+    user = request_user(request)
+    require(access.can_answer_supervision(user))
     order = selectors.supervision_order_get_for(user=user, pk=pk)
     if order is None:
         raise Http404("督办单不存在或您无权查看。")
@@ -234,8 +208,8 @@ def answer_order(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def duplicates(request: HttpRequest, number: str) -> HttpResponse:
     """The candidates of a case with their scores; the operator marks the case as a duplicate of one."""
-    user = _user(request)
-    _require(access.can_view_duplicates(user))
+    user = request_user(request)
+    require(access.can_view_duplicates(user))
     case = _case_or_404(user, number)
     form = MarkDuplicateForm(request.POST or None)
     if request.method == "POST" and request.POST.get("action") == "refresh":
@@ -277,8 +251,8 @@ def duplicates(request: HttpRequest, number: str) -> HttpResponse:
 @require_GET
 def repeats(request: HttpRequest) -> HttpResponse:
     """Reported parties with at least three reports in 30 days (Art. 14: repeated reports)."""
-    user = _user(request)
-    _require(access.can_view_duplicates(user))
+    user = request_user(request)
+    require(access.can_view_duplicates(user))
     now = timezone.now()
     page = _page(request, selectors.repeated_parties(user=user, now=now))
     keys = [row["party_key"] for row in page.object_list]
@@ -292,7 +266,7 @@ def repeats(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "threshold": selectors.REPEAT_THRESHOLD,
             "days": selectors.REPEAT_WINDOW_DAYS,
-            "query": _query_without_page(request),
+            "query": query_without_page(request),
         },
     )
 
@@ -301,12 +275,12 @@ def repeats(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def spot_checks(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    _require(access.can_view_spot_checks(user))
+    user = request_user(request)
+    require(access.can_view_spot_checks(user))
     can_draw = access.can_draw_spot_check(user)
     form = SpotCheckDrawForm(request.POST or None) if can_draw else None
     if request.method == "POST":
-        _require(can_draw)
+        require(can_draw)
         assert form is not None
         if form.is_valid():
             try:
@@ -326,7 +300,7 @@ def spot_checks(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "oversight/spot_checks.html",
-        {"page": page, "form": form, "query": _query_without_page(request)},
+        {"page": page, "form": form, "query": query_without_page(request)},
         status=422 if form is not None and form.errors else 200,
     )
 
@@ -334,8 +308,8 @@ def spot_checks(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def spot_check(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
-    _require(access.can_view_spot_checks(user))
+    user = request_user(request)
+    require(access.can_view_spot_checks(user))
     check = selectors.spot_check_get(pk=pk)
     if check is None:
         raise Http404("抽查不存在。")
@@ -386,7 +360,7 @@ def spot_check(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "can_review": can_review,
             "check_labels": CHECK_LABELS.values(),
-            "query": _query_without_page(request),
+            "query": query_without_page(request),
         },
     )
 
@@ -394,8 +368,8 @@ def spot_check(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["POST"])
 def spot_check_item(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
-    _require(access.can_review_spot_check(user))
+    user = request_user(request)
+    require(access.can_review_spot_check(user))
     item = selectors.spot_check_item_get_for(user=user, pk=pk)
     if item is None:
         raise Http404("抽查结果不存在。")
@@ -421,8 +395,8 @@ def _assessment_period(request: HttpRequest) -> Period:
 @login_required
 @require_GET
 def assessment(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    _require(access.can_view_assessment(user))
+    user = request_user(request)
+    require(access.can_view_assessment(user))
     period = _assessment_period(request)
     scheme = assessment_scheme_current()
     rows = assessment_rows(period=period, scheme=scheme)
@@ -445,8 +419,8 @@ def assessment(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def assessment_export(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    _require(access.can_view_assessment(user))
+    user = request_user(request)
+    require(access.can_view_assessment(user))
     period = _assessment_period(request)
     scheme = assessment_scheme_current()
     content = assessment_workbook(
@@ -473,8 +447,8 @@ def assessment_export(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def assessment_weights(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    _require(access.can_edit_assessment_weights(user))
+    user = request_user(request)
+    require(access.can_edit_assessment_weights(user))
     current = assessment_scheme_current()
     form = AssessmentWeightsForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
@@ -501,8 +475,8 @@ def assessment_weights(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def performance(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    _require(access.can_view_performance(user))
+    user = request_user(request)
+    require(access.can_view_performance(user))
     period = period_parse(request.GET.get("period"), default=previous_month())
     agencies = list(performance_agencies(viewer=user))
     try:
@@ -523,7 +497,7 @@ def performance(request: HttpRequest) -> HttpResponse:
             "agency_id": agency_id,
             "rows": rows,
             "page": page,
-            "query": _query_without_page(request),
+            "query": query_without_page(request),
             "closed_state": State.CLOSED,
         },
     )

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from eco12369.audit.services import audit_record
 from eco12369.orgs.models import Region, Role, User
+from eco12369.pages import request_user
 
 from . import services
 from .exports import ExportUnavailable, excel_bytes, pdf_bytes, pdf_problem, report_context, title_of
@@ -31,12 +32,6 @@ from .selectors import (
     monthly_report_get_for,
     monthly_reports_visible_to,
 )
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 def _month_or_404(text: str) -> Month:
@@ -62,7 +57,7 @@ def _detail_url(report: MonthlyReport) -> str:
 def monthly_list(request: HttpRequest) -> HttpResponse:
     """A district sees its own reports and generates new ones; the city centre sees one month of every
     district side by side, with the city total, and reports the city."""
-    user = _user(request)
+    user = request_user(request)
     if not can_read_reports(user):
         raise PermissionDenied("您的角色不能查看月报。")
     own_region = services.reports_for(user)
@@ -109,7 +104,7 @@ def monthly_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def generate(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     region = services.reports_for(user)
     form = GenerateForm(request.POST)
     if region is None:
@@ -130,7 +125,7 @@ def generate(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def report_detail(request: HttpRequest, code: str, month: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     report = _report_or_404(user, code, month)
     context = report_context(report) | {
         "actions": services.allowed_actions(user=user, report=report),
@@ -157,7 +152,7 @@ ACTION_DONE = {
 @login_required
 @require_POST
 def report_action(request: HttpRequest, code: str, month: str, action: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     report = _report_or_404(user, code, month)
     try:
         if action == "regenerate":
@@ -200,7 +195,7 @@ def _audit_export(request: HttpRequest, report: MonthlyReport, fmt: str) -> None
     """Every export is written to the audit trail (issue #5)."""
     audit_record(
         action="export",
-        actor=_user(request),
+        actor=request_user(request),
         object_type="monthly_report",
         object_id=f"{report.region.code}/{report.month_obj.key}",
         detail={"format": fmt, "title": title_of(report)},
@@ -217,7 +212,7 @@ def _download(data: bytes, content_type: str, filename: str) -> HttpResponse:
 @login_required
 @require_GET
 def export_excel(request: HttpRequest, code: str, month: str) -> HttpResponse:
-    report = _report_or_404(_user(request), code, month)
+    report = _report_or_404(request_user(request), code, month)
     data = excel_bytes(report)
     _audit_export(request, report, "xlsx")
     return _download(
@@ -228,7 +223,7 @@ def export_excel(request: HttpRequest, code: str, month: str) -> HttpResponse:
 @login_required
 @require_GET
 def export_pdf(request: HttpRequest, code: str, month: str) -> HttpResponse:
-    report = _report_or_404(_user(request), code, month)
+    report = _report_or_404(request_user(request), code, month)
     try:
         data = pdf_bytes(report)
     except ExportUnavailable as exc:

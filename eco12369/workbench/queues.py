@@ -51,7 +51,7 @@ class Queue:
     select: Filter
     ordering: tuple[str, ...] = ("due_at", "id")
     hint: str = ""
-    # Counted only up to views.COUNT_CAP ("1000+"): the queue grows with the years (closed cases).
+    # Counted only up to pages.COUNT_CAP ("1000+"): the queue grows with the years (closed cases).
     capped: bool = False
 
     def cases(self, user: User, now: dt.datetime) -> QuerySet[Case]:

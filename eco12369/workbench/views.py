@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -30,6 +30,14 @@ from eco12369.cases.selectors import case_get_for, cases_visible_to, party_conta
 from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal, reply_blocked
 from eco12369.followup.templating import reply_template_prefill
 from eco12369.orgs.models import User
+from eco12369.pages import (
+    CountedPaginator,
+    capped_count,
+    count_label,
+    page_of,
+    query_without_page,
+    request_user,
+)
 
 from .deadlines import deadline_view
 from .forms import ACTION_FORMS, ActionForm, LoginForm, SearchForm
@@ -40,60 +48,15 @@ FULL_NUMBER = re.compile(r"[A-Z]{1,8}\d{14}")  # prefix, day of receipt (8 digit
 LIST_COLUMNS = ("region",)
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 def _is_partial(request: HttpRequest, target: str) -> bool:
     """An htmx request that asks only for the element ``target`` (not a boosted full navigation)."""
     htmx = getattr(request, "htmx", None)
     return bool(htmx and not htmx.boosted and htmx.target == target)
 
 
-# Lists that can hold a province's ten years (closed cases, search results) are counted up to this many:
-# counting every row of a million costs a scan of them all on each page view (issue #6). Above it the
-# page says "1000+" and pages to the cap; the search narrows it down.
-COUNT_CAP = 1000
 # Search results: a search is narrowed, not paged through; counting a frequent term's matches up to a
 # thousand costs more than the page (bench/run.py), so the search says "200+" and pages to it.
 SEARCH_COUNT_CAP = 200
-
-
-def capped_count(qs: QuerySet[Case], cap: int = COUNT_CAP) -> int:
-    """The exact count up to ``cap``; ``cap + 1`` means more."""
-    return qs.order_by()[: cap + 1].count()
-
-
-def count_label(count: int) -> str:
-    return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
-
-
-class CountedPaginator(Paginator):
-    """A paginator that reuses a count already made (the queue tab's), saving one query, or a capped count
-    (``capped_count``): then it pages to the cap and ``count_label`` says "1000+"."""
-
-    def __init__(
-        self,
-        object_list: Any,
-        per_page: int,
-        *,
-        known_count: int | None = None,
-        capped: bool = False,
-        cap: int = COUNT_CAP,
-    ) -> None:
-        super().__init__(object_list, per_page)
-        self.more = False
-        if capped and known_count is None:
-            known_count = capped_count(object_list, cap)
-        if known_count is not None:
-            self.more = capped and known_count > cap
-            self.__dict__["count"] = min(known_count, cap) if capped else known_count
-
-    @property
-    def count_label(self) -> str:
-        return f"{self.count}+" if self.more else str(self.count)
 
 
 class RecentFirstPaginator(CountedPaginator):
@@ -124,18 +87,11 @@ class RecentFirstPaginator(CountedPaginator):
 def _page(
     request: HttpRequest, qs: QuerySet[Case], known_count: int | None = None, *, capped: bool = False
 ) -> Page:
-    paginator = CountedPaginator(qs, PAGE_SIZE, known_count=known_count, capped=capped)
-    return paginator.get_page(request.GET.get("page"))
+    return page_of(request, qs, PAGE_SIZE, known_count=known_count, capped=capped)
 
 
 def _rows(page: Page, now: dt.datetime) -> list[dict[str, Any]]:
     return [{"case": case, "deadline": deadline_view(case, now)} for case in page.object_list]
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
 
 
 # ------------------------------------------------------------------------------------ sign-in
@@ -151,7 +107,7 @@ class LogoutView(auth_views.LogoutView):
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    if works_on_cases(_user(request)):
+    if works_on_cases(request_user(request)):
         return redirect("workbench:queue")
     return render(request, "workbench/home.html")
 
@@ -160,7 +116,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def queue(request: HttpRequest, key: str | None = None) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     queues = queues_for(user)
     if not queues:
         return render(request, "workbench/home.html")
@@ -196,7 +152,7 @@ def queue(request: HttpRequest, key: str | None = None) -> HttpResponse:
 @login_required
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not works_on_cases(user):
         raise Http404("没有可查询的举报件。")
     form = SearchForm(request.GET or None, user=user)
@@ -241,7 +197,7 @@ def search(request: HttpRequest) -> HttpResponse:
         cap=SEARCH_COUNT_CAP,
     )
     page = paginator.get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "rows": _rows(page, now), "query": _query_without_page(request)}
+    context = {"form": form, "page": page, "rows": _rows(page, now), "query": query_without_page(request)}
     if _is_partial(request, "search-area"):
         return render(request, "workbench/_search_area.html", context)
     return render(request, "workbench/search.html", context)
@@ -249,7 +205,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 # ------------------------------------------------------------------------------------ case page
 def _case_or_404(request: HttpRequest, number: str) -> Case:
-    case = case_get_for(user=_user(request), number=number)
+    case = case_get_for(user=request_user(request), number=number)
     if case is None:
         raise Http404("举报件不存在或您无权查看。")
     return case
@@ -302,7 +258,7 @@ def _event_rows(case: Case) -> list[dict[str, Any]]:
 def case_context(
     request: HttpRequest, case: Case, bound: ActionForm | None = None, error: str = ""
 ) -> dict[str, Any]:
-    user = _user(request)
+    user = request_user(request)
     now = timezone.now()
     actions = []
     for rule in allowed_actions(case, user):
@@ -409,7 +365,7 @@ def case_reporter_reveal(request: HttpRequest, number: str) -> HttpResponse:
     """Art. 17: the reporter's name and phone in clear, for one response, with a reason written to the
     audit trail (``privacy.reporter_reveal`` checks the right). htmx swaps the reporter card only; without
     JavaScript the whole case page comes back with the card revealed."""
-    user = _user(request)
+    user = request_user(request)
     case = _case_or_404(request, number)
     try:
         reporter = reporter_reveal(
@@ -445,7 +401,7 @@ class CaseActionView(View):
         return redirect("workbench:case", number=number)
 
     def post(self, request: HttpRequest, number: str) -> HttpResponse:
-        user = _user(request)
+        user = request_user(request)
         case = _case_or_404(request, number)
         form = ACTION_FORMS[self.action](request.POST, case=case, user=user)
         reason = refusal(case, user, self.action)
