@@ -38,50 +38,41 @@ def _request_actor() -> tuple[Any, Any]:
     return (user if user is not None and user.is_authenticated else None), request
 
 
-@receiver(post_save, sender="orgs.RoleGrant")
-def _role_granted(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
-    if not created or raw:
-        return
+def _record_account_change(action: str, object_id: Any, detail: dict[str, Any]) -> None:
+    """An account or role change, by the signed-in user of the current request (else "system")."""
     actor, request = _request_actor()
     audit_record(
-        action="role_change",
+        action=action,
         actor=actor,
         actor_label="" if actor else "system",
         object_type="user",
-        object_id=instance.user_id,
-        detail={"change": "grant", "role": instance.role, "user": instance.user.username},
+        object_id=object_id,
+        detail=detail,
         request=request,
     )
+
+
+@receiver(post_save, sender="orgs.RoleGrant")
+def _role_granted(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    if created and not raw:
+        _record_account_change(
+            "role_change",
+            instance.user_id,
+            {"change": "grant", "role": instance.role, "user": instance.user.username},
+        )
 
 
 @receiver(post_delete, sender="orgs.RoleGrant")
 def _role_revoked(sender: Any, instance: Any, **kwargs: Any) -> None:
-    actor, request = _request_actor()
-    audit_record(
-        action="role_change",
-        actor=actor,
-        actor_label="" if actor else "system",
-        object_type="user",
-        object_id=instance.user_id,
-        detail={"change": "revoke", "role": instance.role},
-        request=request,
-    )
+    _record_account_change("role_change", instance.user_id, {"change": "revoke", "role": instance.role})
 
 
 @receiver(post_save, sender="orgs.User")
 def _account_created(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
-    if not created or raw:
-        return
-    actor, request = _request_actor()
-    audit_record(
-        action="user_create",
-        actor=actor,
-        actor_label="" if actor else "system",
-        object_type="user",
-        object_id=instance.pk,
-        detail={"user": instance.username, "agency": instance.agency_id},
-        request=request,
-    )
+    if created and not raw:
+        _record_account_change(
+            "user_create", instance.pk, {"user": instance.username, "agency": instance.agency_id}
+        )
 
 
 @receiver(post_save, sender="admin.LogEntry")
