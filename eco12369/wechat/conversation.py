@@ -229,7 +229,7 @@ def on_text(conv: Conversation, inbound: InboundMessage, fields: dict[str, Any])
     if command in {"提交", "提交举报", "确认提交"}:
         return _submit(conv, inbound)
     if command in {"取消", "取消举报", "放弃"}:
-        _draft_clear(conv)
+        draft_discard(conv)
         return texts.CANCELLED, None
     if command in {"帮助", "help", "HELP", "?", "？", "菜单"}:
         return texts.HELP, None
@@ -360,11 +360,7 @@ def _draft_start(conv: Conversation) -> None:
 
 
 def draft_discard(conv: Conversation) -> None:
-    """Throw away ``conv``'s unsubmitted draft (text, place, photos and their files); the caller saves."""
-    _draft_clear(conv)
-
-
-def _draft_clear(conv: Conversation) -> None:
+    """Throw away ``conv``'s draft (text, place, photos and, after commit, their files); the caller saves."""
     photos = list(conv.photos.all())
     names = [p.file.name for p in photos if p.file]
     DraftPhoto.objects.filter(pk__in=[p.pk for p in photos]).delete()
@@ -425,7 +421,7 @@ def _submit(conv: Conversation, inbound: InboundMessage) -> tuple[str, Case | No
         )
     except TransitionError as exc:
         return exc.message, None
-    _draft_clear(conv)
+    draft_discard(conv)
     return "", case
 
 
