@@ -25,7 +25,8 @@ def api_key_create(*, channel: str, actor: Any = None) -> tuple[ApiKey, str]:
     channel = channel.strip()
     if not channel:
         raise ValueError("请填写渠道名称。")
-    key = "eco_" + secrets.token_urlsafe(32)
+    # Hex, not URL-safe base64: a prefix starting with "-" would read as an option on the command line.
+    key = "eco_" + secrets.token_hex(32)
     with transaction.atomic():
         row = ApiKey.objects.create(channel=channel, prefix=key[4:12], digest=_digest(key), created_by=actor)
         audit_record(

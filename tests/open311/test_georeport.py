@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
 
 from eco12369.cases.models import Case, CaseEvent, Channel
@@ -134,6 +136,19 @@ def test_post_error_in_xml(client: Client, key: str) -> None:
 def test_revoked_key_is_refused(client: Client, key: str) -> None:
     call_command("open311_keys", "revoke", key[4:12])
     assert post(client, **valid(key)).status_code == 403
+
+
+def test_revoke_by_whole_key_and_unknown_prefix(client: Client, key: str) -> None:
+    with pytest.raises(CommandError, match="没有前缀为 zzzzzzzz 的有效密钥"):
+        call_command("open311_keys", "revoke", "zzzzzzzz")
+    call_command("open311_keys", "revoke", key)
+    assert post(client, **valid(key)).status_code == 403
+
+
+def test_key_prefixes_never_read_as_options(tianjin: None) -> None:
+    # A prefix starting with "-" could not be typed after "revoke" (argparse takes it for an option).
+    prefixes = {api_key_create(channel=f"渠道{i}")[0].prefix for i in range(200)}
+    assert all(re.fullmatch(r"[0-9a-f]{8}", p) for p in prefixes)
 
 
 def test_get_requests_filters_and_public_fields_only(client: Client, key: str) -> None:
