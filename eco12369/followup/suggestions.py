@@ -23,6 +23,7 @@ from django.core import signing
 from django.utils import timezone
 
 from eco12369.cases.models import OPEN_STATES, Case, Kind
+from eco12369.cases.public import public_summary
 from eco12369.cases.selectors import reporter_q
 from eco12369.orgs.models import Region
 from eco12369.oversight.duplicates import (
@@ -83,14 +84,6 @@ def follow_token_valid(*, token: str, openid: str, number: str) -> bool:
     except signing.BadSignature:
         return False
     return isinstance(data, dict) and data.get("n") == number and data.get("r") == _reporter_key(openid)
-
-
-def public_summary(case: Case) -> str:
-    """The case's public summary, scrubbed of personal data, or a neutral line from its category."""
-    from eco12369.stats.selectors import scrub
-
-    summary = case.public_summary.strip() or f"反映{case.get_category_display()}环境问题。"
-    return scrub(summary, secrets=(case.reporter_name, case.reporter_phone))[:200]
 
 
 def _candidates(

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from eco12369.cases.models import Case
+from eco12369.cases.public import public_summary
 from eco12369.followup.forms import RatingForm
 from eco12369.followup.models import Rating
 from eco12369.followup.selectors import (
@@ -21,7 +22,7 @@ from eco12369.followup.selectors import (
     rating_until,
 )
 from eco12369.followup.services import FollowupError, case_follow, rating_submit
-from eco12369.followup.suggestions import follow_token_valid, intake_suggestions, public_summary
+from eco12369.followup.suggestions import follow_token_valid, intake_suggestions
 from eco12369.wechat.services import outbox_mark_shown_on_h5
 
 from . import oauth

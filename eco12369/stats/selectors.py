@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from eco12369.cases.models import Case, Outcome, Reply
+from eco12369.cases.public import public_summary, reporter_secrets, scrub
 from eco12369.orgs.models import Agency, Region, Role, User
 
 from .figures import Month, substantiated_exists
@@ -77,19 +77,6 @@ def published_reports_of(month: Month) -> list[MonthlyReport]:
     return list(published_reports().filter(month=month.first_day).order_by("region__code"))
 
 
-_PHONE = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|\d{17}[\dXx])(?!\d)")
-
-
-def scrub(text: str, *, secrets: tuple[str, ...] = ()) -> str:
-    """Remove personal data from a text meant for the public: the case's reporter name and phone, and
-    anything shaped like a mobile or landline number or an ID card number (defence in depth, Art. 17)."""
-    for secret in secrets:
-        secret = secret.strip()
-        if len(secret) >= 2:
-            text = text.replace(secret, "＊＊")
-    return _PHONE.sub("＊＊＊", text)
-
-
 @dataclass(frozen=True)
 class PublicCase:
     """What the public sees of a closed case. Built field by field: nothing else of the case leaves."""
@@ -146,9 +133,8 @@ def public_case(case: Case) -> PublicCase:
     """The public form of one case of ``public_cases``; the reporter is never part of it."""
     from django.utils import timezone
 
-    secrets = (case.reporter_name, case.reporter_phone)
+    secrets = reporter_secrets(case)
     substantiated = case.outcome == Outcome.HANDLED and bool(getattr(case, "has_violations", False))
-    summary = case.public_summary.strip() or f"反映{case.get_category_display()}环境问题。"
     return PublicCase(
         number=case.number,
         district=case.region.name,
@@ -157,7 +143,7 @@ def public_case(case: Case) -> PublicCase:
         outcome=case.get_outcome_display(),
         received_on=f"{timezone.localtime(case.received_at):%Y-%m-%d}",
         closed_on=f"{timezone.localtime(case.closed_at):%Y-%m-%d}" if case.closed_at else "",
-        summary=scrub(summary, secrets=secrets),
+        summary=public_summary(case),
         substantiated=substantiated,
         reported_party=scrub(case.reported_party, secrets=secrets) if substantiated else "",
         address=scrub(case.address, secrets=secrets) if substantiated else "",

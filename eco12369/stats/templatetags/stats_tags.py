@@ -45,6 +45,6 @@ def share(count: object, total: object) -> str:
 @register.filter(name="scrub")
 def scrub_filter(text: object) -> str:
     """Free text for the public page with phone and ID-card numbers removed."""
-    from eco12369.stats.selectors import scrub
+    from eco12369.cases.public import scrub
 
     return scrub(str(text or ""))

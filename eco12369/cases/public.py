@@ -1,0 +1,34 @@
+"""What of a case may be shown to the public (Art. 13, 17): one scrubber and one summary, used by the
+disclosure pages, the follow-up suggestions, the reporter's pages and the Open311 API alike."""
+
+from __future__ import annotations
+
+import re
+
+from .models import Case
+
+# Mobile and landline numbers, ID card numbers and any other long run of digits (with spaces or dashes).
+_NUMBERS = re.compile(
+    r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|\d{17}[\dXx])(?!\d)|\d[\d\s-]{6,}\d|[A-Za-z]?\d{15,17}[\dXx]"
+)
+
+
+def scrub(text: str, *, secrets: tuple[str, ...] = ()) -> str:
+    """Remove personal data from a text meant for the public: each of ``secrets`` (the reporter's name and
+    phone) however it is spaced ("张三", "张 三", "张　三"), and anything shaped like a phone or ID number."""
+    for secret in secrets:
+        chars = [re.escape(c) for c in secret if not c.isspace()]
+        if len(chars) >= 2:
+            text = re.sub(r"\s*".join(chars), "＊＊", text)
+    return _NUMBERS.sub("＊＊＊", text)
+
+
+def reporter_secrets(case: Case) -> tuple[str, ...]:
+    return (case.reporter_name, case.reporter_phone)
+
+
+def public_summary(case: Case) -> str:
+    """The summary staff wrote for the public, scrubbed, or a neutral line from the case's category. Never
+    the reporter's own description: it names people and places the reporter did not mean to publish."""
+    summary = case.public_summary.strip() or f"反映{case.get_category_display()}环境问题。"
+    return scrub(summary, secrets=reporter_secrets(case))[:200]
