@@ -7,7 +7,6 @@
 | reply templates: manage                | operator, reviewer, head    | operator, reviewer, head (own)|
 |   (the city centre's are city-wide defaults)                                                   |
 | reply templates: use (submit reply)    | handlers of the case        | handlers of the case          |
-| satisfaction weight in the assessment  | head                        | –                             |
 
 Handlers, system administrators and auditors manage none of it (separation of duties, Art. 15, 17).
 """
@@ -41,7 +40,3 @@ def can_decide_reviews(user: User) -> bool:
 
 def can_manage_templates(user: User) -> bool:
     return _staff(user) and _handles_cases(user) and bool(user.role_set & OVERSEERS)
-
-
-def can_edit_satisfaction_weight(user: User) -> bool:
-    return _staff(user) and user.is_city_centre and user.has_role(Role.HEAD)

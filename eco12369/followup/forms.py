@@ -74,7 +74,3 @@ class ReplyTemplateForm(forms.Form):
 
     def parts(self) -> dict[str, str]:
         return {name: self.cleaned_data[name] for name in ReplyTemplate.FIVE_PARTS}
-
-
-class WeightForm(forms.Form):
-    weight = forms.IntegerField(label="满意率权重", min_value=0, max_value=100)

@@ -128,22 +128,3 @@ class Follow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} ← 举报人#{self.pk}"
-
-
-class SatisfactionWeight(models.Model):
-    """The weight of the satisfaction rate in the district assessment (the newest row is in force; the
-    other weights are ``oversight.AssessmentScheme``'s)."""
-
-    weight = models.PositiveSmallIntegerField(_("满意率权重"), default=10)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
-
-    class Meta:
-        verbose_name = _("满意率考核权重")
-        verbose_name_plural = _("满意率考核权重")
-        ordering = ["-updated_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"满意率权重 {self.weight}"

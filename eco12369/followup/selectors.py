@@ -15,10 +15,9 @@ from eco12369.crypto import blind_q
 from eco12369.orgs.models import Agency, User
 
 from . import access, texts
-from .models import Follow, Rating, ReplyTemplate, SatisfactionWeight
+from .models import Follow, Rating, ReplyTemplate
 
 RATEABLE_OUTCOMES = (Outcome.HANDLED, Outcome.ANSWERED, Outcome.HANDED_OVER)
-DEFAULT_SATISFACTION_WEIGHT = 10
 
 
 # ------------------------------------------------------------------------------------------ ratings
@@ -111,12 +110,6 @@ def review_get_for(*, user: User, pk: int) -> Rating | None:
         .select_related("case", "case__region", "case__agency", "case__department", "reviewed_by")
         .first()
     )
-
-
-def satisfaction_weight() -> int:
-    """The weight of the satisfaction rate in the assessment now in force."""
-    row = SatisfactionWeight.objects.order_by("-updated_at", "-id").values_list("weight", flat=True).first()
-    return DEFAULT_SATISFACTION_WEIGHT if row is None else int(row)
 
 
 # ---------------------------------------------------------------------------------- reply templates

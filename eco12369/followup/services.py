@@ -16,7 +16,7 @@ from eco12369.cases.services import case_reopen
 from eco12369.orgs.models import User
 
 from . import access, texts
-from .models import Follow, Rating, ReplyTemplate, SatisfactionWeight
+from .models import Follow, Rating, ReplyTemplate
 from .selectors import follow_of, rating_refusal
 from .templating import normalise, placeholder_errors, template_check
 
@@ -135,14 +135,6 @@ def review_dismiss(*, rating: Rating, actor: User, note: str) -> Rating:
         locked.save(update_fields=["review", "reviewed_by", "reviewed_at", "review_note"])
         _event(locked.case, "review_dismiss", note, {"rating": locked.pk}, actor=actor)
     return locked
-
-
-def satisfaction_weight_set(*, actor: User, weight: int) -> SatisfactionWeight:
-    if not access.can_edit_satisfaction_weight(actor):
-        raise FollowupError("只有市举报受理中心负责人可以修改考核权重。")
-    if not 0 <= int(weight) <= 100:
-        raise FollowupError("权重应在0至100之间。")
-    return SatisfactionWeight.objects.create(weight=int(weight), updated_by=actor)
 
 
 # ---------------------------------------------------------------------------------- reply templates

@@ -11,5 +11,4 @@ urlpatterns = [
     path("reply-templates/new/", views.template_new, name="template_new"),
     path("reply-templates/<int:pk>/", views.template_edit, name="template_edit"),
     path("reply-templates/<int:pk>/delete/", views.template_delete, name="template_delete"),
-    path("satisfaction-weight/", views.weight, name="weight"),
 ]

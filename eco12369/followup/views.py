@@ -1,6 +1,6 @@
-"""Staff pages of the follow-up features: the city centre's review list of unsatisfied ratings, each
-bureau's reply templates, the satisfaction weight. Views stay thin: check access, validate, call one
-service, render."""
+"""Staff pages of the follow-up features: the city centre's review list of unsatisfied ratings and each
+bureau's reply templates (the satisfaction rate's weight is one of the assessment weights, set on
+oversight's weights page). Views stay thin: check access, validate, call one service, render."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from eco12369.cases.workflow import TransitionError
 from eco12369.orgs.models import User
+from eco12369.oversight import access as oversight_access
 from eco12369.pages import request_user, require
 
 from . import access, selectors
-from .forms import DismissForm, ReopenForm, ReplyTemplateForm, WeightForm
+from .forms import DismissForm, ReopenForm, ReplyTemplateForm
 from .models import Rating, ReplyTemplate
 from .services import (
     FollowupError,
@@ -24,7 +25,6 @@ from .services import (
     reply_template_save,
     review_dismiss,
     review_reopen,
-    satisfaction_weight_set,
 )
 from .templating import PLACEHOLDERS
 
@@ -51,7 +51,7 @@ def reviews(request: HttpRequest) -> HttpResponse:
             "status": status,
             "pending_count": selectors.reviews_for(user=user).count(),
             "can_decide": access.can_decide_reviews(user),
-            "can_edit_weight": access.can_edit_satisfaction_weight(user),
+            "can_edit_weights": oversight_access.can_edit_assessment_weights(user),
             "reopen_form": ReopenForm(),
             "dismiss_form": DismissForm(),
             "query": f"status={status}",
@@ -183,21 +183,3 @@ def template_delete(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, "答复模板已删除。")
     return redirect("followup:templates")
-
-
-# ------------------------------------------------------------------------------------------- weight
-@login_required
-@require_http_methods(["GET", "POST"])
-def weight(request: HttpRequest) -> HttpResponse:
-    user = request_user(request)
-    require(access.can_edit_satisfaction_weight(user))
-    form = WeightForm(request.POST or None, initial={"weight": selectors.satisfaction_weight()})
-    if request.method == "POST" and form.is_valid():
-        try:
-            satisfaction_weight_set(actor=user, weight=form.cleaned_data["weight"])
-        except FollowupError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, "满意率权重已保存。")
-            return redirect("oversight:assessment")
-    return render(request, "followup/weight.html", {"form": form}, status=422 if form.errors else 200)

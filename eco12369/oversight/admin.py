@@ -22,6 +22,7 @@ class AssessmentSchemeAdmin(admin.ModelAdmin):
         "w_spot_check",
         "w_supervision",
         "w_repeat",
+        "w_satisfaction",
         "repeat_threshold",
         "updated_by",
         "updated_at",

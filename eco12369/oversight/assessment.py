@@ -1,4 +1,4 @@
-"""District assessment (考核, Art. 14): six indicators per district and period, each a rate from 0 to 100
+"""District assessment (考核, Art. 14): seven indicators per district and period, each a rate from 0 to 100
 where higher is better, combined with the weights of ``AssessmentScheme``; districts ranked by the total.
 
 Every figure comes from a grouped aggregate query (one over cases, one over spot-check items, one over
@@ -20,8 +20,8 @@ Indicators (period P, "now" caps what can already be judged):
   open case at intake instead of filing it again (``followup.Follow``, issue #7) reported its party again:
   follows made in P count as reports of the followed case's party;
 * 回访满意率 (issue #7): satisfaction ratings given in P about the district's cases: the share “满意” or
-  “基本满意”. Counted in the cases' query (one-to-one join ``rating``); its weight is
-  ``followup.SatisfactionWeight`` (see ``weights_in_force``).
+  “基本满意”. Counted in the cases' query (one-to-one join ``rating``); its weight is the scheme's
+  ``w_satisfaction``, like the others'.
 """
 
 from __future__ import annotations
@@ -214,15 +214,8 @@ def assessment_rows(
 
 
 def weights_in_force(scheme: AssessmentScheme) -> dict[str, int]:
-    """The weights in force, by indicator: the scheme's and the satisfaction rate's (issue #7; kept in
-    ``followup.SatisfactionWeight`` so this app's model needs no new column)."""
-    from eco12369.followup.selectors import satisfaction_weight
-
-    cached: dict[str, int] | None = getattr(scheme, "_weights_in_force", None)
-    if cached is None:  # read once per scheme object (the page and the ranking share it)
-        cached = {**scheme.weights(), "satisfaction": satisfaction_weight()}
-        scheme._weights_in_force = cached  # type: ignore[attr-defined]
-    return dict(cached)
+    """The weights in force, by indicator key of ``INDICATORS``: all of them the scheme's."""
+    return scheme.weights()
 
 
 def assessment_workbook(*, rows: list[AssessmentRow], period: Period, scheme: AssessmentScheme) -> bytes:

@@ -129,7 +129,10 @@ class SpotCheckItem(models.Model):
 
 
 class AssessmentScheme(models.Model):
-    """考核 (Art. 14): the weights of the district assessment. The newest row is in force."""
+    """考核 (Art. 14): the weights of the district assessment, one per indicator of
+    ``assessment.INDICATORS`` (the satisfaction rate's too, issue #7). The newest row is in force; a change
+    is a new row, so earlier rankings can be explained. Each weight is 0–100, not all 0; they need not sum
+    to 100 (the total divides by the weights of the indicators measured)."""
 
     name = models.CharField(_("名称"), max_length=100, default="区级举报办理考核")
     w_confirm_on_time = models.PositiveSmallIntegerField(_("按期确认率权重"), default=20)
@@ -138,6 +141,7 @@ class AssessmentScheme(models.Model):
     w_spot_check = models.PositiveSmallIntegerField(_("抽查得分权重"), default=20)
     w_supervision = models.PositiveSmallIntegerField(_("督办按期回复率权重"), default=15)
     w_repeat = models.PositiveSmallIntegerField(_("非重复举报率权重"), default=10)
+    w_satisfaction = models.PositiveSmallIntegerField(_("满意度权重"), default=10)
     repeat_threshold = models.PositiveSmallIntegerField(_("重复举报认定次数"), default=3)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -159,6 +163,7 @@ class AssessmentScheme(models.Model):
         "w_spot_check",
         "w_supervision",
         "w_repeat",
+        "w_satisfaction",
     )
 
     def weights(self) -> dict[str, int]:

@@ -1,10 +1,12 @@
 """Satisfaction figures on a fixed fixture: the monthly report (district, city, side by side, exports) and
-the district assessment (a weighted component)."""
+the district assessment (a component weighted by the scheme's ``w_satisfaction``, set on oversight's weights
+page with the other weights)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Callable
 
 import pytest
@@ -16,11 +18,9 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from eco12369.cases.models import Case
-from eco12369.followup.services import rating_submit, satisfaction_weight_set
+from eco12369.followup.services import rating_submit
 from eco12369.orgs.models import Region
-from eco12369.oversight.assessment import assessment_rows
-from eco12369.oversight.periods import month
-from eco12369.oversight.services import assessment_scheme_current, assessment_scheme_update
+from eco12369.oversight.models import AssessmentScheme
 from eco12369.stats import services as stats_services
 from eco12369.stats.figures import Month, headline_by_district, monthly_figures
 
@@ -104,44 +104,101 @@ def test_the_monthly_report_shows_satisfaction(rated: list[Case], people: People
     assert (rows["和平区"][-1], rows["河西区"][-1], rows["全市合计"][-1]) == (75.0, 50.0, 66.7)
 
 
-def test_the_assessment_has_a_weighted_satisfaction_component(rated: list[Case], people: People) -> None:
-    period = month(2025, 3)
+NO_OTHER_WEIGHT = {
+    "w_confirm_on_time": 0,
+    "w_close_on_time": 0,
+    "w_extension": 0,
+    "w_spot_check": 0,
+    "w_supervision": 0,
+    "w_repeat": 0,
+    "repeat_threshold": 3,
+}
 
-    def ranking() -> dict[str, object]:
-        return {
-            r.region.name: r
-            for r in assessment_rows(period=period, scheme=assessment_scheme_current(), now=AS_OF)
-        }
 
-    rows = ranking()
-    hp, hx = rows["和平区"], rows["河西区"]  # type: ignore[attr-defined]
-    sat = hp.indicators["satisfaction"]  # type: ignore[attr-defined]
-    assert (sat.score, sat.numerator, sat.denominator, sat.detail) == (75.0, 3, 4, "不满意1件")
-    sat = hx.indicators["satisfaction"]  # type: ignore[attr-defined]
-    assert (sat.score, sat.numerator, sat.denominator) == (50.0, 1, 2)
-
-    # Only the satisfaction rate weighs (supervision has nothing to measure here): the totals are the rates.
-    zero = {key: 0 for key in ("confirm_on_time", "close_on_time", "extension", "spot_check", "repeat")}
-    assessment_scheme_update(actor=people.city_head, weights={**zero, "supervision": 100}, repeat_threshold=3)
-    rows = ranking()
-    assert (rows["和平区"].total, rows["河西区"].total) == (75.0, 50.0)  # type: ignore[attr-defined]
-    assert (rows["和平区"].rank, rows["河西区"].rank) == (1, 2)  # type: ignore[attr-defined]
-    satisfaction_weight_set(actor=people.city_head, weight=0)
-    assert ranking()["和平区"].total is None  # type: ignore[attr-defined]
-
-    client = Client()
-    client.force_login(people.city_op)
+def _ranking_page(client: Client) -> dict[str, tuple[str, str, str]]:
+    """The March ranking as the page shows it: district → (rank, total, satisfaction cell's text)."""
     body = client.get(reverse("oversight:assessment"), {"period": "2025-03"}).content.decode()
-    assert "回访满意率" in body
+    shown = {}
+    for region, row in re.findall(r'<tr data-region="([^"]+)".*?>(.*?)</tr>', body, re.S):
+        cells = dict(re.findall(r'data-label="(排名|综合得分)"><strong>(.*?)</strong>', row))
+        satisfaction = re.search(r'data-indicator="satisfaction"[^>]*>(.*?)</td>', row, re.S)
+        assert satisfaction is not None
+        text = " ".join(re.sub(r"<[^>]+>", " ", satisfaction.group(1)).split())
+        shown[region] = (cells["排名"], cells["综合得分"], text)
+    return shown
 
 
-def test_the_satisfaction_weight_is_set_by_the_city_head(people: People, tianjin: None) -> None:
+def test_the_satisfaction_weight_set_on_the_weights_page_changes_the_assessment(
+    rated: list[Case], people: People
+) -> None:
+    head, operator = Client(), Client()
+    head.force_login(people.city_head)
+    operator.force_login(people.city_op)
+    weights_url = reverse("oversight:assessment_weights")
+    with time_machine.travel(AS_OF, tick=False):
+        body = operator.get(reverse("oversight:assessment"), {"period": "2025-03"}).content.decode()
+        assert '回访满意率<br><small class="muted">权重 10</small>' in body  # the default
+        ranking = _ranking_page(operator)
+        assert ranking["和平区"][2] == "75.0 3/4" and ranking["河西区"][2] == "50.0 1/2"
+        assert 'data-indicator="satisfaction" title="不满意1件"' in body
+
+        # Only the satisfaction rate weighs: the totals are the rates.
+        assert head.post(weights_url, {**NO_OTHER_WEIGHT, "w_satisfaction": 40}).status_code == 302
+        body = operator.get(reverse("oversight:assessment"), {"period": "2025-03"}).content.decode()
+        assert '回访满意率<br><small class="muted">权重 40</small>' in body
+        ranking = _ranking_page(operator)
+        assert ranking["和平区"][:2] == ("1", "75.00") and ranking["河西区"][:2] == ("2", "50.00")
+
+        # Satisfaction weighs nothing and supervision (nothing to measure in March) all: no total at all.
+        no_satisfaction = {**NO_OTHER_WEIGHT, "w_supervision": 100, "w_satisfaction": 0}
+        assert head.post(weights_url, no_satisfaction).status_code == 302
+        ranking = _ranking_page(operator)
+        assert ranking["和平区"][:2] == ranking["河西区"][:2] == ("—", "—")
+        assert ranking["和平区"][2] == "75.0 3/4"  # still measured, shown, but not weighed
+
+        # The export's weights sheet shows the weight in force.
+        export = operator.get(reverse("oversight:assessment_export"), {"period": "2025-03"})
+    sheet = load_workbook(io.BytesIO(export.content))["考核权重"]
+    weights = {row[1]: row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert (weights["回访满意率"], weights["督办按期回复率"]) == (0, 100)
+
+
+def test_the_satisfaction_weight_is_set_by_the_city_head_on_the_weights_page(
+    people: People, tianjin: None
+) -> None:
     client = Client()
-    client.force_login(people.city_op)
-    assert client.get(reverse("followup:weight")).status_code == 403
-    client.force_login(people.hp.head)
-    assert client.post(reverse("followup:weight"), {"weight": 30}).status_code == 403
+    weights_url = reverse("oversight:assessment_weights")
+    data = {**NO_OTHER_WEIGHT, "w_repeat": 10, "w_satisfaction": 30}
+    for user in (people.city_op, people.city_reviewer, people.hp.head):
+        client.force_login(user)
+        assert client.get(weights_url).status_code == 403
+        assert client.post(weights_url, data).status_code == 403
+    assert not AssessmentScheme.objects.exists()
+
     client.force_login(people.city_head)
-    assert client.post(reverse("followup:weight"), {"weight": 101}).status_code == 422
-    assert client.post(reverse("followup:weight"), {"weight": 30}).status_code == 302
-    assert 'value="30"' in client.get(reverse("followup:weight")).content.decode()
+    form = client.get(weights_url).content.decode()
+    assert "满意度权重" in form and re.search(r'name="w_satisfaction" value="10"', form)  # the default
+    response = client.post(weights_url, {**data, "w_satisfaction": 101})
+    assert response.status_code == 422 and "各项权重应在0至100之间" in response.content.decode()
+    assert client.post(weights_url, data).status_code == 302
+    assert re.search(r'name="w_satisfaction" value="30"', client.get(weights_url).content.decode())
+    assert client.post(weights_url, {**data, "w_satisfaction": 20}).status_code == 302
+
+    # Kept like the other weights: each change is a new row by its author; the earlier ones stay.
+    history = list(
+        AssessmentScheme.objects.order_by("id").values_list("w_satisfaction", "w_repeat", "updated_by")
+    )
+    assert history == [(30, 10, people.city_head.pk), (20, 10, people.city_head.pk)]
+
+
+def test_the_old_satisfaction_weight_page_is_gone(people: People, tianjin: None) -> None:
+    client = Client()
+    client.force_login(people.city_head)
+    assert client.get("/followup/satisfaction-weight/").status_code == 404
+    assert client.post("/followup/satisfaction-weight/", {"weight": 30}).status_code == 404
+    # The review list links to the one weights page (the city head may edit it, the operator not).
+    reviews = client.get(reverse("followup:reviews")).content.decode()
+    assert f'href="{reverse("oversight:assessment_weights")}"' in reviews
+    client.force_login(people.city_op)
+    reviews = client.get(reverse("followup:reviews")).content.decode()
+    assert reverse("oversight:assessment_weights") not in reviews

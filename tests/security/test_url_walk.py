@@ -121,7 +121,6 @@ ROUTES: dict[str, Route] = {
     "followup/reviews/": Route(LIST),
     "followup/reply-templates/": Route(LIST),
     "followup/reply-templates/new/": Route(LIST),
-    "followup/satisfaction-weight/": Route(LIST),
     # --- one object of district B
     "cases/<str:number>/": Route(OBJECT),
     "cases/<str:number>/photos/<int:pk>/": Route(OBJECT),
