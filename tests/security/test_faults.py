@@ -1,6 +1,6 @@
 """Faults survived (issue #5): WeChat callbacks under concurrent load while PostgreSQL is restarted.
 
-About 100 reporters write to the official account at once (a report text, for some a photo, then
+Sixty reporters write to the official account at once (a report text, for some a photo, then
 ``提交``), some deliveries are repeated as WeChat repeats them, and the database server is restarted twice
 in the middle of it (a fast shutdown, then an immediate one that needs crash recovery). Deliveries that hit
 the restart fail; WeChat delivers them again, and so does this test afterwards. Then:
