@@ -12,6 +12,8 @@ from eco12369.cases.models import Case, Category, Kind
 from eco12369.crypto import BlindIndexField, EncryptedTextField
 from eco12369.orgs.models import Agency
 
+from .texts import REVIEW_NOTICES
+
 
 class Rating(models.Model):
     """The reporter's rating of a closed case's answer, given within the rating window after closing.
@@ -69,6 +71,12 @@ class Rating(models.Model):
     @property
     def satisfied(self) -> bool:
         return self.level in (self.Level.SATISFIED, self.Level.BASIC)
+
+    @property
+    def reporter_notice(self) -> str:
+        """What the reporter's page says of the review: a fixed sentence per outcome, never the reviewer's
+        own text (``review_note`` stays internal)."""
+        return REVIEW_NOTICES.get(self.review, "")
 
 
 class ReplyTemplate(models.Model):

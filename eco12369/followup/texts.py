@@ -13,6 +13,15 @@ NOT_OWN = "只能评价您本人提交的举报。"
 BAD_LEVEL = "请选择评价：满意、基本满意或不满意。"
 COMMENT_TOO_LONG = "意见最多{max}个字。"
 
+# What the reporter is told of the city centre's review of their unsatisfied rating: a fixed sentence per
+# outcome. The reviewer's reason or note is internal (timeline, review list): nobody approved it for the
+# reporter (DESIGN §3).
+REVIEW_NOTICES = {
+    "pending": "市举报受理中心正在复核，必要时将要求重新办理，并告知您。",
+    "reopened": "您的评价已复核，案件已重新交办，办理结果将再次告知您。",
+    "dismissed": "您的评价已复核，维持原办理结果。如有新的情况，欢迎再次举报。",
+}
+
 THANKS = "感谢您的评价！您对举报（编号 {number}）办理结果的评价为“{level}”。"
 THANKS_UNSATISFIED = (
     "感谢您的评价！您对举报（编号 {number}）的办理结果不满意，市举报受理中心将进行复核，"

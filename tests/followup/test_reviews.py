@@ -143,6 +143,46 @@ def test_dismiss_with_a_note(rated: Rating, people: People) -> None:
         review_reopen(rating=rated, actor=people.city_op, reason="再看看")
 
 
+@pytest.mark.parametrize(
+    ("action", "field", "staff_text", "sentence"),
+    [
+        (
+            "review_reopen",
+            "reason",
+            "内部意见：区局核查敷衍，请重新核查并追责经办人。",
+            "您的评价已复核，案件已重新交办，办理结果将再次告知您。",
+        ),
+        (
+            "review_dismiss",
+            "note",
+            "内部意见：举报人系竞争对手，诉求不予支持。",
+            "您的评价已复核，维持原办理结果。如有新的情况，欢迎再次举报。",
+        ),
+    ],
+)
+def test_the_reporter_sees_a_fixed_sentence_never_the_reviewers_text(
+    rated: Rating,
+    people: People,
+    reporter: Callable[[str], Client],
+    action: str,
+    field: str,
+    staff_text: str,
+    sentence: str,
+) -> None:
+    with time_machine.travel(REOPENED_AT, tick=False):
+        response = login(people.city_op).post(
+            reverse(f"followup:{action}", args=[rated.pk]), {field: staff_text}
+        )
+        assert response.status_code == 302
+        page = reporter(OPENID).get(reverse("portal:mine_detail", args=[rated.case.number])).content.decode()
+    assert sentence in page
+    assert staff_text not in page and "内部意见" not in page
+    # The reviewer's text stays internal: on the case's timeline and the decided list.
+    assert rated.case.events.filter(note=staff_text).exists()
+    done = login(people.city_op).get(reverse("followup:reviews"), {"status": "done"}).content.decode()
+    assert staff_text in done
+
+
 def test_a_reason_or_a_note_is_required(rated: Rating, people: People) -> None:
     client = login(people.city_op)
     client.post(reverse("followup:review_reopen", args=[rated.pk]), {"reason": "  "})
