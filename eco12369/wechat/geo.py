@@ -1,43 +1,104 @@
-"""Rough mapping of a WeChat location message to one of Tianjin's 16 districts: the nearest district
-centre, if the point lies in Tianjin's bounding box. Good enough to route a report to the right bureau;
-the operator re-routes when it is wrong (properly: a district polygon lookup)."""
+"""Which of the city's districts a WeChat location lies in: a point-in-polygon test against the districts'
+boundaries, so that a report is routed to the bureau of the district it is in.
+
+The boundaries (``data/tianjin_districts.geojson``) are the district outlines of Apache ECharts 4.9.0's
+Tianjin map (Apache License 2.0, see ``data/NOTICE``), decoded to plain GeoJSON: simplified outlines,
+precise to about 100 m, in the GCJ-02 coordinates WeChat's location messages use. A point up to
+``BORDER_TOLERANCE_KM`` outside every outline (the simplification cuts corners along the city's border and
+the coast) goes to the nearest district; further out, it is not in the city and the city centre confirms
+the report. Another city deploys its own file (``ECO_DISTRICTS_GEOJSON``)."""
 
 from __future__ import annotations
 
+import json
 import math
+import os
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 
-# Approximate seats of the district governments (latitude, longitude).
-DISTRICT_CENTRES: dict[str, tuple[float, float]] = {
-    "和平区": (39.1172, 117.2150),
-    "河东区": (39.1283, 117.2517),
-    "河西区": (39.1096, 117.2232),
-    "南开区": (39.1383, 117.1503),
-    "河北区": (39.1482, 117.1966),
-    "红桥区": (39.1671, 117.1515),
-    "东丽区": (39.0864, 117.3145),
-    "西青区": (39.1415, 117.0086),
-    "津南区": (38.9380, 117.3573),
-    "北辰区": (39.2252, 117.1349),
-    "武清区": (39.3841, 117.0444),
-    "宝坻区": (39.7170, 117.3093),
-    "滨海新区": (39.0032, 117.7106),
-    "宁河区": (39.3305, 117.8266),
-    "静海区": (38.9476, 116.9742),
-    "蓟州区": (40.0457, 117.4082),
-}
-TIANJIN_BOUNDS = ((38.55, 40.26), (116.69, 118.07))  # (lat min, max), (lng min, max)
+DEFAULT_FILE = Path(__file__).with_name("data") / "tianjin_districts.geojson"
+BORDER_TOLERANCE_KM = 2.0
+KM_PER_DEGREE = 111.32
+
+Ring = tuple[tuple[float, float], ...]  # (longitude, latitude) points, GeoJSON order
+
+
+@dataclass(frozen=True)
+class District:
+    name: str
+    rings: tuple[Ring, ...]  # the outer ring first, then any holes
+    bbox: tuple[float, float, float, float]  # lng min, lat min, lng max, lat max
+
+    def contains(self, lng: float, lat: float) -> bool:
+        lng_min, lat_min, lng_max, lat_max = self.bbox
+        if not (lng_min <= lng <= lng_max and lat_min <= lat <= lat_max):
+            return False
+        outer, *holes = self.rings
+        return _inside(outer, lng, lat) and not any(_inside(hole, lng, lat) for hole in holes)
+
+    def distance_km(self, lng: float, lat: float) -> float:
+        """Distance from the point to the district's outline (0 inside), in km (equirectangular)."""
+        if self.contains(lng, lat):
+            return 0.0
+        scale = math.cos(math.radians(lat))
+        best = math.inf
+        for ring in self.rings:
+            for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False):
+                best = min(best, _segment_distance((lng - x1) * scale, lat - y1, (x2 - x1) * scale, y2 - y1))
+        return best * KM_PER_DEGREE
+
+
+def _inside(ring: Ring, x: float, y: float) -> bool:
+    """Ray casting (even-odd rule)."""
+    inside = False
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=False):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def _segment_distance(px: float, py: float, dx: float, dy: float) -> float:
+    """Distance from point (px, py) to the segment from the origin to (dx, dy)."""
+    length = dx * dx + dy * dy
+    t = 0.0 if length == 0 else max(0.0, min(1.0, (px * dx + py * dy) / length))
+    return math.hypot(px - t * dx, py - t * dy)
+
+
+@cache
+def districts(path: str = "") -> tuple[District, ...]:
+    """The districts of the boundary file (``ECO_DISTRICTS_GEOJSON`` or the bundled Tianjin file)."""
+    source = Path(path or os.environ.get("ECO_DISTRICTS_GEOJSON") or DEFAULT_FILE)
+    data = json.loads(source.read_text(encoding="utf-8"))
+    found = []
+    for feature in data["features"]:
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        for polygon in polygons:
+            rings = tuple(tuple((float(x), float(y)) for x, y in ring) for ring in polygon)
+            xs = [x for x, _ in rings[0]]
+            ys = [y for _, y in rings[0]]
+            found.append(District(feature["properties"]["name"], rings, (min(xs), min(ys), max(xs), max(ys))))
+    return tuple(found)
 
 
 def district_for(latitude: float | Decimal, longitude: float | Decimal) -> str | None:
-    """The district whose centre is nearest to the point, or None outside Tianjin's bounding box."""
+    """The name of the district the point lies in; near the city's border, the nearest district within
+    ``BORDER_TOLERANCE_KM``; None when the point is not in the city."""
     lat, lng = float(latitude), float(longitude)
-    (lat_min, lat_max), (lng_min, lng_max) = TIANJIN_BOUNDS
-    if not (lat_min <= lat <= lat_max and lng_min <= lng <= lng_max):
+    every = districts()
+    for district in every:
+        if district.contains(lng, lat):
+            return district.name
+    # Only districts whose box is near the point can be within the tolerance.
+    margin = BORDER_TOLERANCE_KM / KM_PER_DEGREE / max(math.cos(math.radians(lat)), 0.1)
+    near = [
+        d
+        for d in every
+        if d.bbox[0] - margin <= lng <= d.bbox[2] + margin and d.bbox[1] - margin <= lat <= d.bbox[3] + margin
+    ]
+    if not near:
         return None
-    scale = math.cos(math.radians(lat))
-
-    def distance(centre: tuple[float, float]) -> float:
-        return math.hypot(centre[0] - lat, (centre[1] - lng) * scale)
-
-    return min(DISTRICT_CENTRES, key=lambda name: distance(DISTRICT_CENTRES[name]))
+    distance, name = min((d.distance_km(lng, lat), d.name) for d in near)
+    return name if distance <= BORDER_TOLERANCE_KM else None
