@@ -10,6 +10,7 @@ the report. Another city deploys its own file (``ECO_DISTRICTS_GEOJSON``)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -45,7 +46,7 @@ class District:
         scale = math.cos(math.radians(lat))
         best = math.inf
         for ring in self.rings:
-            for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False):
+            for (x1, y1), (x2, y2) in itertools.pairwise(ring):
                 best = min(best, _segment_distance((lng - x1) * scale, lat - y1, (x2 - x1) * scale, y2 - y1))
         return best * KM_PER_DEGREE
 
@@ -74,7 +75,9 @@ def districts(path: str = "") -> tuple[District, ...]:
     found = []
     for feature in data["features"]:
         geometry = feature["geometry"]
-        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        polygons = (
+            geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        )
         for polygon in polygons:
             rings = tuple(tuple((float(x), float(y)) for x, y in ring) for ring in polygon)
             xs = [x for x, _ in rings[0]]
