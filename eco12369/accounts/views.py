@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
-import qrcode
-import qrcode.image.svg
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +12,7 @@ from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from eco12369.audit.services import audit_record
+from eco12369.qr import qr_svg
 
 
 class CodeForm(forms.Form):
@@ -34,13 +31,6 @@ def _next(request: HttpRequest) -> str:
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return "/"
     return target
-
-
-def _qr_svg(uri: str) -> str:
-    img = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
-    buf = io.BytesIO()
-    img.save(buf)
-    return buf.getvalue().decode()
 
 
 @login_required
@@ -67,7 +57,7 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/otp_setup.html",
-        {"form": form, "qr": _qr_svg(device.config_url), "secret": secret, "next": _next(request)},
+        {"form": form, "qr": qr_svg(device.config_url), "secret": secret, "next": _next(request)},
     )
 
 

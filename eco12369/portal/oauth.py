@@ -21,15 +21,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from wechatpy.exceptions import WeChatOAuthException
 
+from eco12369.qr import qr_svg
 from eco12369.wechat.client import oauth_client
 
 IDENTITY_COOKIE = "eco_reporter"
@@ -109,8 +112,19 @@ def _safe_next(request: HttpRequest, target: str) -> str:
     return reverse("portal:report")
 
 
-def authorize_redirect(request: HttpRequest) -> HttpResponseRedirect:
-    """Start a round trip: remember a fresh ``state`` and where to come back to, send the browser to WeChat."""
+def outside_wechat(request: HttpRequest) -> bool:
+    """WeChat's web authorisation works only in WeChat's own browser: elsewhere WeChat shows an error
+    page. True when the real WeChat authorises (not the simulator) and the browser is not WeChat's."""
+    real = urlsplit(settings.WECHAT["OAUTH_BASE_URL"]).hostname == "open.weixin.qq.com"
+    return real and "micromessenger" not in request.META.get("HTTP_USER_AGENT", "").lower()
+
+
+def authorize_redirect(request: HttpRequest) -> HttpResponseBase:
+    """Start a round trip: remember a fresh ``state`` and where to come back to, send the browser to WeChat.
+    A browser that is not WeChat's is asked to open the page in WeChat (with its QR code) instead."""
+    if outside_wechat(request):
+        url = request.build_absolute_uri()
+        return render(request, "portal/open_in_wechat.html", {"url": url, "qr": qr_svg(url, box_size=6)})
     state = secrets.token_urlsafe(24)
     pending = _pending_states(request)
     pending[state] = _safe_next(request, request.get_full_path())

@@ -158,3 +158,27 @@ def test_identity_is_renewed_by_use_and_expires_when_unused(
         assert client.get("/portal/mine/").status_code == 200
         traveller.shift(dt.timedelta(hours=25))
         assert client.get("/portal/mine/").status_code == 302  # unused for more than a day: authorise again
+
+
+CHROME = (
+    "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36"
+)
+WECHAT_UA = CHROME + " MicroMessenger/8.0.54.2760(0x28003635) WeChat/arm64 NetType/WIFI Language/zh_CN"
+
+
+def test_outside_wechat_the_real_authorisation_is_replaced_by_an_open_in_wechat_page(
+    tianjin: None, settings: Any
+) -> None:
+    """Real WeChat authorises only inside WeChat's browser; any other phone browser is told how to get
+    there (the page's QR code) instead of being sent to an error page of WeChat's."""
+    settings.WECHAT = {**settings.WECHAT, "OAUTH_BASE_URL": "https://open.weixin.qq.com/"}
+    page = Client(HTTP_USER_AGENT=CHROME).get("/portal/mine/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "请在微信中打开本页面" in text and "<svg" in text and "http://testserver/portal/mine/" in text
+    assert "eco_oauth_state" not in page.cookies  # no round trip was started
+    inside = Client(HTTP_USER_AGENT=WECHAT_UA).get("/portal/mine/")
+    assert inside.status_code == 302
+    assert inside["Location"].startswith("https://open.weixin.qq.com/connect/oauth2/authorize?")
+    # The public pages need no identity: they open in any browser.
+    assert Client(HTTP_USER_AGENT=CHROME).get("/portal/guide/").status_code == 200
