@@ -41,6 +41,7 @@ from eco12369.orgs.models import Region
 
 from .models import AssessmentScheme, CaseFingerprint, SpotCheckItem
 from .periods import Period
+from .services import assessment_scheme_current
 
 INDICATORS: list[tuple[str, str]] = [
     ("confirm_on_time", "按期确认率"),
@@ -176,7 +177,7 @@ def assessment_rows(
             follows=Count("case__follows", distinct=True, filter=followed),
         )
         .annotate(reports=F("n") + F("follows"))
-        .filter(reports__gte=scheme.repeat_threshold)
+        .filter(reports__gte=repeat_threshold_in_force(scheme))
     )
     repeat_cases: dict[int, int] = {}
     repeat_parties: dict[int, int] = {}
@@ -216,6 +217,13 @@ def assessment_rows(
 def weights_in_force(scheme: AssessmentScheme) -> dict[str, int]:
     """The weights in force, by indicator key of ``INDICATORS``: all of them the scheme's."""
     return scheme.weights()
+
+
+def repeat_threshold_in_force(scheme: AssessmentScheme | None = None) -> int:
+    """How many reports of one party make it a repeatedly reported party (重复举报): the
+    ``repeat_threshold`` of ``scheme``, by default of the scheme in force (set on the weights page). The
+    assessment, the repeats list and the duplicates page all read it here."""
+    return (scheme if scheme is not None else assessment_scheme_current()).repeat_threshold
 
 
 def assessment_workbook(*, rows: list[AssessmentRow], period: Period, scheme: AssessmentScheme) -> bytes:

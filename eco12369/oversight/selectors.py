@@ -13,6 +13,7 @@ from eco12369.cases.models import OPEN_STATES, Case, State, SupervisionOrder
 from eco12369.cases.selectors import cases_visible_to
 from eco12369.orgs.models import Region, User
 
+from .assessment import repeat_threshold_in_force
 from .models import CaseFingerprint, DuplicateCandidate, SpotCheck, SpotCheckItem
 
 # ------------------------------------------------------------------------------------ supervision
@@ -98,7 +99,6 @@ def duplicate_candidates_for(*, user: User, case: Case) -> list[DuplicateCandida
     )
 
 
-REPEAT_THRESHOLD = 3
 REPEAT_WINDOW_DAYS = 30
 
 
@@ -107,13 +107,16 @@ def repeated_parties(
     user: User,
     now: dt.datetime | None = None,
     days: int = REPEAT_WINDOW_DAYS,
-    threshold: int = REPEAT_THRESHOLD,
+    threshold: int | None = None,
 ) -> QuerySet[Any]:
     """Reported parties (normalised names) with at least ``threshold`` reports received in the last ``days``
-    days, among the cases the user may see: one grouped query on the fingerprint index. A reporter who
+    days, among the cases the user may see: one grouped query on the fingerprint index. ``threshold``
+    defaults to the assessment scheme's (``repeat_threshold_in_force``). A reporter who
     followed an open case at intake instead of filing it again (``followup.Follow``, issue #7) reported its
     party again: such follows in the window count as reports (``follows``)."""
     now = now or timezone.now()
+    if threshold is None:
+        threshold = repeat_threshold_in_force()
     since = now - dt.timedelta(days=days)
     window = Q(received_at__gte=since, received_at__lte=now)
     followed = Q(case__follows__created_at__gte=since, case__follows__created_at__lte=now)

@@ -29,7 +29,13 @@ from eco12369.pages import page_of, query_without_page, request_user, require
 from eco12369.workbench.deadlines import deadline_view
 
 from . import access, selectors
-from .assessment import INDICATORS, assessment_rows, assessment_workbook, weights_in_force
+from .assessment import (
+    INDICATORS,
+    assessment_rows,
+    assessment_workbook,
+    repeat_threshold_in_force,
+    weights_in_force,
+)
 from .duplicates import DUPLICATE_THRESHOLD, duplicates_find
 from .forms import (
     AssessmentWeightsForm,
@@ -241,7 +247,8 @@ def duplicates(request: HttpRequest, number: str) -> HttpResponse:
             "form": form,
             "mark_refused": refusal(case, user, "mark_duplicate"),
             "repeat_count": selectors.repeated_party_count_for(case=case),
-            "repeat_threshold": selectors.REPEAT_THRESHOLD,
+            "repeat_threshold": repeat_threshold_in_force(),
+            "repeat_days": selectors.REPEAT_WINDOW_DAYS,
         },
         status=422 if form.errors else 200,
     )
@@ -250,11 +257,13 @@ def duplicates(request: HttpRequest, number: str) -> HttpResponse:
 @login_required
 @require_GET
 def repeats(request: HttpRequest) -> HttpResponse:
-    """Reported parties with at least three reports in 30 days (Art. 14: repeated reports)."""
+    """Reported parties with at least the scheme's number of reports in 30 days (Art. 14: repeated
+    reports)."""
     user = request_user(request)
     require(access.can_view_duplicates(user))
     now = timezone.now()
-    page = _page(request, selectors.repeated_parties(user=user, now=now))
+    threshold = repeat_threshold_in_force()
+    page = _page(request, selectors.repeated_parties(user=user, now=now, threshold=threshold))
     keys = [row["party_key"] for row in page.object_list]
     cases = selectors.repeated_parties_cases(user=user, party_keys=keys, now=now)
     rows = [{**row, "cases": cases.get(row["party_key"], [])} for row in page.object_list]
@@ -264,7 +273,7 @@ def repeats(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "rows": rows,
-            "threshold": selectors.REPEAT_THRESHOLD,
+            "threshold": threshold,
             "days": selectors.REPEAT_WINDOW_DAYS,
             "query": query_without_page(request),
         },

@@ -21,7 +21,7 @@ from eco12369.oversight.duplicates import (
     pair_score,
     sketch_from_dict,
 )
-from eco12369.oversight.models import CaseFingerprint, DuplicateCandidate
+from eco12369.oversight.models import AssessmentScheme, CaseFingerprint, DuplicateCandidate
 from eco12369.wechat.models import OutboxMessage
 
 PAIRS = Path(__file__).resolve().parents[2] / "bench" / "data" / "duplicate_pairs.jsonl"
@@ -166,7 +166,7 @@ def test_operator_sees_candidates_with_scores_and_marks_the_duplicate(
     client.force_login(operator)
     url = reverse("oversight:duplicates", args=[new.number])
     client.get(url)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):  # 12 + the repeat threshold of the scheme in force
         body = client.get(url).content.decode()
     assert first.number in body and "很可能重复" in body
     candidate = DuplicateCandidate.objects.get(case=new, candidate=first)
@@ -249,7 +249,7 @@ def test_repeated_parties_are_flagged_to_the_city_centre(
     client.force_login(make_user("operator", district_name=None))
     url = reverse("oversight:repeats")
     client.get(url)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):  # 10 + the repeat threshold of the scheme in force
         body = client.get(url).content.decode()
     assert "宏达化工" in body and all(c.number in body for c in cases)
     assert twice[0].number not in body  # two reports are not yet repeated
@@ -257,6 +257,41 @@ def test_repeated_parties_are_flagged_to_the_city_centre(
     # A district sees only its own part: 西青区 has two reports of 宏达化工, below the threshold.
     client.force_login(make_user("operator", district_name="西青区"))
     assert "宏达化工" not in client.get(url).content.decode()
+
+
+def test_the_repeat_threshold_is_the_one_set_on_the_weights_page(
+    client: Any, make_user: Callable[..., Any], make_case: Callable[..., Case]
+) -> None:
+    twice = [make_case("西青区", reported_party="金泰钢管有限公司") for _ in range(2)]
+    for _ in range(3):
+        make_case("西青区", reported_party="宏达化工厂")
+    operator = make_user("operator", district_name=None)
+    head = make_user("head", district_name=None)
+    repeats = reverse("oversight:repeats")
+    duplicates = reverse("oversight:duplicates", args=[twice[1].number])
+
+    def set_threshold(n: int) -> None:
+        client.force_login(head)
+        weights = {name: getattr(AssessmentScheme(), name) for name in AssessmentScheme.WEIGHT_FIELDS}
+        url = reverse("oversight:assessment_weights")
+        assert client.post(url, {**weights, "repeat_threshold": n}).status_code == 302
+        client.force_login(operator)
+
+    client.force_login(operator)
+    body = client.get(repeats).content.decode()
+    assert "宏达化工" in body and "金泰钢管" not in body  # the default scheme: 3 reports
+    assert "重复举报清单" not in client.get(duplicates).content.decode()
+
+    set_threshold(2)
+    body = client.get(repeats).content.decode()
+    assert "金泰钢管" in body and "被举报 2 次及以上" in body
+    page = client.get(duplicates).content.decode()
+    assert "举报已有 2 件（含本件）。重复举报达到2次的，列入市举报受理中心的重复举报清单。" in page
+    assert "已提示市举报受理中心" not in page  # no notice is sent: the page does not claim one
+
+    set_threshold(4)
+    body = client.get(repeats).content.decode()
+    assert "宏达化工" not in body and "金泰钢管" not in body and "被举报 4 次及以上" in body
 
 
 def test_candidate_lookup_stays_bounded_with_many_cases(
