@@ -8,22 +8,23 @@ module: never the reporter's identity.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import xml.etree.ElementTree as ET
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from ninja import Field, Form, NinjaAPI, Query, Schema
 from ninja.errors import ValidationError
 
 from eco12369.cases.models import Case, Channel, Outcome, State
+from eco12369.cases.public import public_summary, reporter_secrets, scrub
 from eco12369.cases.services import Intake
 from eco12369.cases.workflow import TransitionError
 from eco12369.orgs.models import Region
+from eco12369.stats.figures import substantiated_q
 
 from .catalogue import BY_CODE, SERVICES, Service, service_for
 from .models import RequestToken
@@ -220,22 +221,6 @@ def iso(moment: dt.datetime | None) -> str | None:
     return None if moment is None else timezone.localtime(moment).isoformat(timespec="seconds")
 
 
-PHONE_OR_ID = re.compile(r"\d[\d\s-]{6,}\d|[A-Za-z]?\d{15,17}[\dXx]")
-
-
-def public_description(case: Case) -> str:
-    """The public summary when staff wrote one; otherwise the description with long digit runs (phone
-    and ID numbers) removed. The reporter's name, phone and openid are never part of it: reporters often
-    write their own name and phone into the text, so those are removed from it too (Art. 17)."""
-    text = case.public_summary or case.description
-    for secret in (case.reporter_name, case.reporter_phone):
-        chars = [re.escape(c) for c in secret if not c.isspace()]
-        if len(chars) >= 2:
-            # "张三", "张 三" and "张　三" are one name: spaces anywhere between its characters still match.
-            text = re.sub(r"\s*".join(chars), "***", text)
-    return PHONE_OR_ID.sub("***", text)[:500]
-
-
 STATUS_NOTES = {
     Outcome.HANDLED: "已查处办结",
     Outcome.ANSWERED: "已答复",
@@ -244,34 +229,66 @@ STATUS_NOTES = {
 }
 
 
+def _listed() -> Q:
+    """The cases the public list shows: those an operator accepted after confirming them (in scope, Art. 6,
+    7), open or closed. Like the monthly disclosure (stats.selectors.public_cases), which publishes what the
+    bureaus took on and never the reporter's own words, nothing unconfirmed is listed: a case still waiting
+    for confirmation may be out of scope, a duplicate or handed over to another agency."""
+    return Q(accepted_at__isnull=False) & ~Q(outcome=Outcome.DUPLICATE)
+
+
+def _public_cases() -> QuerySet[Case]:
+    return Case.objects.select_related("agency", "handover_agency", "region").annotate(
+        listed=ExpressionWrapper(_listed(), output_field=BooleanField()),
+        substantiated=ExpressionWrapper(substantiated_q(), output_field=BooleanField()),
+    )
+
+
+def _coarse(value: Decimal | None) -> float | None:
+    """Two decimals (about 1 km): the neighbourhood, not the reporter's door."""
+    return None if value is None else float(round(value, 2))
+
+
 def request_data(case: Case) -> dict[str, Any]:
+    """The public row of a case. A listed case (accepted) shows the public summary (never the reporter's
+    description), its district as the address and coordinates to about 1 km; the address as written only
+    when the disclosure shows it too (handled, violations found). Any other case, looked up by its number,
+    shows only its number, status and service."""
     service = service_for(case.kind, case.category)
     notes = STATUS_NOTES.get(Outcome(case.outcome)) if case.outcome else str(State(case.state).label)
     if case.outcome == Outcome.HANDED_OVER and case.handover_agency is not None:
         notes = f"已移交{case.handover_agency.name}办理"
-    return {
+    row: dict[str, Any] = {
         "service_request_id": case.number,
         "status": "open" if case.is_open else "closed",
         "status_notes": notes,
         "service_name": service.name,
         "service_code": service.code,
-        "description": public_description(case),
-        "agency_responsible": case.agency.name,
+        "description": "",
+        "agency_responsible": "",
         "service_notice": None,
         "requested_datetime": iso(case.received_at),
         "updated_datetime": iso(case.updated_at),
-        "expected_datetime": iso(case.due_at),
-        "address": case.address,
+        "expected_datetime": None,
+        "address": "",
         "address_id": None,
         "zipcode": None,
-        "lat": float(round(case.latitude, 4)) if case.latitude is not None else None,
-        "long": float(round(case.longitude, 4)) if case.longitude is not None else None,
+        "lat": None,
+        "long": None,
         "media_url": None,
     }
-
-
-def _public_cases() -> QuerySet[Case]:
-    return Case.objects.select_related("agency", "handover_agency")
+    if getattr(case, "listed", False):
+        substantiated = case.state == State.CLOSED and bool(getattr(case, "substantiated", False))
+        address = scrub(case.address, secrets=reporter_secrets(case)) if substantiated else ""
+        row.update(
+            description=public_summary(case),
+            agency_responsible=case.agency.name,
+            expected_datetime=iso(case.due_at),
+            address=address or case.region.name,
+            lat=_coarse(case.latitude),
+            long=_coarse(case.longitude),
+        )
+    return row
 
 
 def _parse_date(value: str | None, name: str) -> dt.datetime | None:
@@ -465,10 +482,11 @@ def request_post(request: HttpRequest, data: Form[RequestIn]) -> HttpResponse:
 @api.get("/requests.xml", include_in_schema=False)
 def requests_list(request: HttpRequest, params: Query[RequestsQuery]) -> HttpResponse:
     qs = _public_cases()
-    if params.service_request_id:
+    if params.service_request_id:  # each one asked for by number: the unlisted ones show number/status only
         numbers = [n.strip() for n in params.service_request_id.split(",") if n.strip()]
         qs = qs.filter(number__in=numbers[:MAX_RESULTS])
     else:
+        qs = qs.filter(_listed())
         end = _parse_date(params.end_date, "end_date")
         start = _parse_date(params.start_date, "start_date")
         if start is None and end is None:
@@ -490,8 +508,6 @@ def requests_list(request: HttpRequest, params: Query[RequestsQuery]) -> HttpRes
             if unknown:
                 raise Open311Error(400, f"service_code 不存在：{'、'.join(unknown)}")
             chosen = [BY_CODE[c] for c in codes]
-            from django.db.models import Q
-
             cond = Q()
             for s in chosen:
                 cond |= Q(kind=s.kind, category=s.category) if s.metadata else Q(kind=s.kind)

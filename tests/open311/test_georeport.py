@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,9 +14,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
+from eco12369.cases import services
 from eco12369.cases.models import Case, CaseEvent, Channel
 from eco12369.open311.models import ApiKey
 from eco12369.open311.services import api_key_create
+from eco12369.orgs.models import Agency, User
 
 BASE = "/open311/v2"
 pytestmark = pytest.mark.django_db
@@ -28,6 +31,22 @@ def key(tianjin: None) -> str:
 
 def post(client: Client, fmt: str = "json", **data: Any) -> Any:
     return client.post(f"{BASE}/requests.{fmt}", data)
+
+
+@pytest.fixture
+def operator(make_user: Callable[..., User]) -> User:
+    return make_user("operator")
+
+
+def accept(operator: User, number: str) -> Case:
+    """The operator confirms the case and accepts it: from now on it is in the public list."""
+    return services.case_accept(case=Case.objects.get(number=number), actor=operator)
+
+
+def filed(client: Client, key: str, operator: User, **extra: Any) -> str:
+    number: str = post(client, **valid(key, **extra)).json()[0]["service_request_id"]
+    accept(operator, number)
+    return number
 
 
 def valid(key: str, **extra: Any) -> dict[str, Any]:
@@ -151,16 +170,16 @@ def test_key_prefixes_never_read_as_options(tianjin: None) -> None:
     assert all(re.fullmatch(r"[0-9a-f]{8}", p) for p in prefixes)
 
 
-def test_get_requests_filters_and_public_fields_only(client: Client, key: str) -> None:
-    first = post(client, **valid(key)).json()[0]["service_request_id"]
-    second = post(client, **valid(key, service_code="report_water")).json()[0]["service_request_id"]
+def test_get_requests_filters_and_public_fields_only(client: Client, key: str, operator: User) -> None:
+    first = filed(client, key, operator)
+    second = filed(client, key, operator, service_code="report_water")
     rows = client.get(f"{BASE}/requests.json").json()
     assert {r["service_request_id"] for r in rows} == {first, second}
     text = str(rows)
     assert "13812345678" not in text and "张" not in text and "zhang@" not in text
     row = next(r for r in rows if r["service_request_id"] == first)
     assert row["status"] == "open" and row["requested_datetime"].endswith("+08:00")
-    assert row["lat"] == 39.1175 and row["agency_responsible"].endswith("生态环境局")
+    assert row["agency_responsible"].endswith("生态环境局")
     only = client.get(f"{BASE}/requests.json", {"service_code": "report_water"}).json()
     assert [r["service_request_id"] for r in only] == [second]
     by_id = client.get(
@@ -173,10 +192,86 @@ def test_get_requests_filters_and_public_fields_only(client: Client, key: str) -
     assert len(root.findall("request")) == 2
 
 
-def test_get_requests_date_window(client: Client, key: str) -> None:
+NEIGHBOUR = "楼上3单元502的王建国天天往下水道倒油漆，我家就在他楼下"
+
+
+def test_the_public_sees_the_summary_not_the_reporters_text(client: Client, key: str, operator: User) -> None:
+    """The reporter's own words name people and flats: the public rows carry the case's public summary, the
+    district instead of the address, and coordinates rounded to about 1 km (Art. 13, 17)."""
+    number = filed(
+        client, key, operator, description=NEIGHBOUR, address_string="和平区某小区3单元502", lat="39.117512"
+    )
+    for url in (f"{BASE}/requests.json", f"{BASE}/requests/{number}.json", f"{BASE}/requests.xml"):
+        text = client.get(url).content.decode()
+        for secret in ("王建国", "502", "油漆", "3单元", "39.1175", "117.2103"):
+            assert secret not in text, (url, secret)
+    row = client.get(f"{BASE}/requests/{number}.json").json()[0]
+    assert row["description"] == "反映大气环境问题。"
+    assert row["address"] == "和平区"
+    assert (row["lat"], row["long"]) == (39.12, 117.21)
+
+
+def test_a_staff_summary_is_published_scrubbed(client: Client, key: str, operator: User) -> None:
+    number = filed(client, key, operator, description=NEIGHBOUR)
+    Case.objects.filter(number=number).update(public_summary="反映某小区张三（邻居13900002222）焚烧垃圾。")
+    row = client.get(f"{BASE}/requests/{number}.json").json()[0]
+    assert row["description"] == "反映某小区＊＊（邻居＊＊＊）焚烧垃圾。"
+
+
+def test_unconfirmed_handed_over_and_answered_cases_are_not_listed(
+    client: Client, key: str, operator: User
+) -> None:
+    waiting = post(client, **valid(key, description=NEIGHBOUR)).json()[0]["service_request_id"]
+    handed = post(client, **valid(key, description=NEIGHBOUR)).json()[0]["service_request_id"]
+    answered = post(client, **valid(key, description=NEIGHBOUR)).json()[0]["service_request_id"]
+    outside = Agency.objects.create(
+        name="市城市管理委员会", kind=Agency.Kind.OUTSIDE, region=operator.agency.region
+    )
+    services.case_hand_over(
+        case=Case.objects.get(number=handed), actor=operator, handover_agency=outside, text="已移交城管部门。"
+    )
+    services.case_answer(case=Case.objects.get(number=answered), actor=operator, text="不属于受理范围。")
+    assert client.get(f"{BASE}/requests.json").json() == []
+    assert client.get(f"{BASE}/requests.json", {"status": "open"}).json() == []
+    # Asked for by number (a partner tracking what it filed): number, status and service only.
+    for number in (waiting, handed, answered):
+        row = client.get(f"{BASE}/requests/{number}.json").json()[0]
+        assert row["service_request_id"] == number and row["service_code"] == "report_air"
+        assert row["description"] == row["address"] == row["agency_responsible"] == ""
+        assert row["lat"] is None and row["long"] is None
+    rows = client.get(f"{BASE}/requests.json", {"service_request_id": f"{waiting},{handed}"}).json()
+    assert {r["status_notes"] for r in rows} == {"待确认", "待审核"}
+    assert NEIGHBOUR not in client.get(f"{BASE}/requests/{waiting}.xml").content.decode()
+
+
+def test_the_address_is_public_only_for_a_substantiated_closed_case(
+    client: Client, key: str, operator: User, make_user: Callable[..., User]
+) -> None:
+    handler, reviewer = make_user("handler"), make_user("reviewer")
+    number = filed(client, key, operator, address_string="和平区南京路100号")
+    case = services.case_assign(
+        case=Case.objects.get(number=number), actor=operator, department=handler.department
+    )
+    case = services.case_submit_reply(
+        case=case,
+        actor=handler,
+        party_facts="该公司从事化工生产。",
+        inspection="现场检查发现废气处理设施未运行。",
+        violations="超标排放大气污染物。",
+        decision="责令改正并立案处罚。",
+        communication="已电话告知举报人。",
+    )
+    assert client.get(f"{BASE}/requests/{number}.json").json()[0]["address"] == "和平区"  # not yet closed
+    services.case_approve(case=case, actor=reviewer)
+    row = client.get(f"{BASE}/requests/{number}.json").json()[0]
+    assert row["status"] == "closed" and row["status_notes"] == "已查处办结"
+    assert row["address"] == "和平区南京路100号" and row["lat"] == 39.12
+
+
+def test_get_requests_date_window(client: Client, key: str, operator: User) -> None:
     with time_machine.travel(dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC), tick=False):
-        old = post(client, **valid(key)).json()[0]["service_request_id"]
-    recent = post(client, **valid(key)).json()[0]["service_request_id"]
+        old = filed(client, key, operator)
+    recent = filed(client, key, operator)
     default = {r["service_request_id"] for r in client.get(f"{BASE}/requests.json").json()}
     assert default == {recent}  # default: the last 90 days
     window = client.get(
@@ -194,8 +289,8 @@ def test_get_requests_date_window(client: Client, key: str) -> None:
     assert client.get(f"{BASE}/requests.json", {"status": "pending"}).status_code == 400
 
 
-def test_get_request_by_id_and_404(client: Client, key: str) -> None:
-    number = post(client, **valid(key)).json()[0]["service_request_id"]
+def test_get_request_by_id_and_404(client: Client, key: str, operator: User) -> None:
+    number = filed(client, key, operator)
     rows = client.get(f"{BASE}/requests/{number}.json").json()
     assert len(rows) == 1 and rows[0]["service_request_id"] == number
     root = ET.fromstring(client.get(f"{BASE}/requests/{number}.xml").content)
@@ -216,11 +311,10 @@ def test_key_command_prints_key_once(capsys: pytest.CaptureFixture[str], tianjin
 
 
 @pytest.mark.parametrize("written", ["张三", "张 三", "张　三", "张\n三"])
-def test_the_reporters_name_in_the_text_is_removed_however_it_is_spaced(
-    client: Client, key: str, written: str
+def test_the_reporters_name_in_a_staff_summary_is_removed_however_it_is_spaced(
+    client: Client, key: str, operator: User, written: str
 ) -> None:
-    number = post(client, **valid(key, description=f"我是{written}，家门口的工厂烟囱冒黑烟")).json()[0][
-        "service_request_id"
-    ]
+    number = filed(client, key, operator)
+    Case.objects.filter(number=number).update(public_summary=f"据{written}反映，工厂烟囱冒黑烟")
     row = client.get(f"{BASE}/requests/{number}.json").json()[0]
-    assert row["description"] == "我是***，家门口的工厂烟囱冒黑烟"
+    assert row["description"] == "据＊＊反映，工厂烟囱冒黑烟"
