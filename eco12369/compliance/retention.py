@@ -12,6 +12,12 @@ A configurable period after a case closes (``ECO_RETENTION_DAYS``, default 1095 
   (``portal.Submission``) and its followers (``followup.Follow``, kept as anonymous repeat reports for the
   figures); the blind index and the raw XML of its inbound messages, and an event's de-duplication key
   (built from the blind index).
+- what else was written about the case: the supervision orders' instruction and answer, the spot-check
+  notes on it (and the note of a spot check that sampled it), and the duplicate finder's tokens of its
+  description (recomputed from the scrubbed description, so the finder still compares what remains).
+- a follower's note (``followup.Follow.note``, and its copy on the timeline's ``follow`` event): the
+  follower is a reporter too, but only their blind index was ever known, so their own name or phone cannot
+  be recognised in their text: the note is removed (the repeat report itself stays).
 
 WeChat chat that never became a case (a draft given up, questions, status queries; ``ECO_CHAT_RETENTION_DAYS``,
 default 90 days after it was received) is erased too: those inbound messages are deleted, and a draft
@@ -77,6 +83,31 @@ class RetentionResult:
     by_month: Counter[str] = field(default_factory=Counter)
     chat_messages: int = 0  # inbound WeChat messages that never became a case, deleted
     drafts: int = 0  # WeChat drafts never submitted, thrown away
+    # Rows of other apps scrubbed with the cases (dry run: that would be), by ``ROW_LABELS`` key.
+    rows: Counter[str] = field(default_factory=Counter)
+
+
+# What ``RetentionResult.rows`` counts, as the command reports it.
+ROW_LABELS = {
+    "follow_notes": "关注补充说明",
+    "supervision_orders": "督办单",
+    "spot_check_items": "抽查意见",
+    "fingerprints": "查重分词",
+}
+
+
+def _rows_of(case_ids: QuerySet[Any] | list[int]) -> dict[str, QuerySet[Any]]:
+    """The rows outside the case's own tables that its erasure scrubs (``ROW_LABELS``' keys)."""
+    from eco12369.cases.models import SupervisionOrder
+    from eco12369.followup.models import Follow
+    from eco12369.oversight.models import CaseFingerprint, SpotCheckItem
+
+    return {
+        "follow_notes": Follow.objects.filter(case__in=case_ids).exclude(note=""),
+        "supervision_orders": SupervisionOrder.objects.filter(case__in=case_ids),
+        "spot_check_items": SpotCheckItem.objects.filter(case__in=case_ids),
+        "fingerprints": CaseFingerprint.objects.filter(case__in=case_ids, tokenized=True),
+    }
 
 
 def chat_retention_days() -> int:
@@ -199,11 +230,38 @@ def _erase_case(case: Case, now: dt.datetime) -> None:
             changes["dedupe_key"] = f"erased:{inbound.pk}"
         InboundMessage.objects.filter(pk=inbound.pk).update(**changes)
     Submission.objects.filter(case=case).update(openid="", openid_digest="")
+    _erase_case_elsewhere(case, scrub)
     # Followers stay as anonymous repeat reports (the assessment counts them); the unique (case, follower)
     # pair stays unique with a per-row placeholder in place of the blind index.
     follows = Follow.objects.filter(case=case).exclude(openid_digest__startswith="erased:")
     for follow_pk in follows.values_list("pk", flat=True):
         Follow.objects.filter(pk=follow_pk).update(openid="", openid_digest=f"erased:{follow_pk}")
+
+
+FOLLOW_EVENT_NOTE = "举报人通过H5页面关注本件，记为重复举报"  # followup.services.case_follow's fixed part
+
+
+def _erase_case_elsewhere(case: Case, scrub: Callable[[str], str]) -> None:
+    """What other apps wrote about the case (see the module's docstring)."""
+    from eco12369.cases.models import SupervisionOrder
+    from eco12369.followup.models import Follow
+    from eco12369.oversight.duplicates import text_features
+    from eco12369.oversight.models import CaseFingerprint, SpotCheck, SpotCheckItem
+
+    _scrub_rows(SupervisionOrder.objects.filter(case=case), ("instruction", "answer"), scrub)
+    _scrub_rows(SpotCheckItem.objects.filter(case=case), ("note",), scrub)
+    _scrub_rows(SpotCheck.objects.filter(items__case=case).distinct(), ("note",), scrub)
+    # The follower's own words: removed, on the Follow and on its timeline event ("…。补充说明：<note>").
+    Follow.objects.filter(case=case).exclude(note="").update(note="")
+    CaseEvent.objects.filter(case=case, action="follow").exclude(note=FOLLOW_EVENT_NOTE).update(
+        note=FOLLOW_EVENT_NOTE
+    )
+    # The finder's tokens were cut from the description as it was: cut them again from what is left.
+    description = Case.objects.values_list("description", flat=True).get(pk=case.pk)
+    tokens, concept_set = text_features(description, case.reported_party)
+    CaseFingerprint.objects.filter(case=case, tokenized=True).update(
+        tokens=" ".join(t for t in tokens if scrub(t) == t), concepts=",".join(sorted(concept_set))
+    )
 
 
 def _batches(now: dt.datetime, size: int) -> Iterator[list[int]]:
@@ -236,6 +294,8 @@ def retention_erase(
             assert closed_at is not None  # due_q requires it
             result.by_month[_month_key(closed_at)] += 1
             result.cases += 1
+        due_ids = cases_due(now=now).values("pk")
+        result.rows.update({key: qs.count() for key, qs in _rows_of(due_ids).items()})
         _chat_leftovers_erase(result, now, batch_size)
         return result
     for ids in _batches(now, batch_size):
@@ -245,6 +305,8 @@ def retention_erase(
                 Case.objects.select_for_update(of=("self",)).filter(due_q(now), pk__in=ids).order_by("pk")
             )
             months: Counter[str] = Counter()
+            ids_locked = [c.pk for c in locked]
+            rows = Counter({k: qs.count() for k, qs in _rows_of(ids_locked).items()} if locked else {})
             for case in locked:
                 assert case.closed_at is not None
                 _erase_case(case, now)
@@ -263,11 +325,13 @@ def retention_erase(
                         "closed_by_month": dict(sorted(months.items())),
                         "retention_days": retention_days(),
                         "by_outcome": retention_days_by_outcome(),
+                        "rows": dict(sorted(rows.items())),
                     },
                 )
         result.cases += len(locked)
         result.batches += 1 if locked else 0
         result.by_month.update(months)
+        result.rows.update(rows)
         if progress is not None and locked:
             progress(f"已删除 {result.cases} 件举报件的举报人信息……")
     _chat_leftovers_erase(result, now, batch_size)

@@ -280,3 +280,87 @@ def test_chat_that_never_became_a_case_is_erased_after_the_chat_period(
     entry = AuditEntry.objects.get(action="retention_erase_chat")
     assert entry.detail == {"messages": 3, "drafts": 1, "chat_retention_days": 90}
     assert NAME not in str(entry.detail) and audit_verify().ok
+
+
+def test_what_other_apps_wrote_about_the_case_is_scrubbed_too(
+    staff: Staff, make_case: Callable[..., Case]
+) -> None:
+    """Supervision orders (instruction, answer), spot-check notes, the duplicate finder's tokens and the
+    follower's note (on the Follow and on the timeline) lose the personal data with the reporter's; the
+    dry run counts them; the finder still works on what is left."""
+    from eco12369.cases.models import CaseEvent, SupervisionOrder
+    from eco12369.oversight.duplicates import duplicates_find
+    from eco12369.oversight.models import CaseFingerprint, SpotCheck, SpotCheckItem
+    from eco12369.oversight.periods import month
+    from eco12369.oversight.services import spot_check_draw, spot_check_item_review
+
+    follower_text = "我是王芳，电话13700001111，我也闻到了"
+    start = CLOSED_ON - dt.timedelta(days=2)
+    with at(start):
+        case = make_case(
+            reporter_name=NAME,
+            reporter_phone=PHONE,
+            reporter_openid=OPENID,
+            description=f"我是{NAME}，电话{PHONE}。化工厂夜间排放黑水，气味刺鼻。",
+        )
+        duplicates_find(case=case)
+        case = services.case_accept(case=case, actor=staff.operator)
+        case = services.case_assign(case=case, actor=staff.operator, department=staff.handler.department)
+        case_follow(case=case, openid=FOLLOWER, note=follower_text)
+        case = services.case_supervise(
+            case=case,
+            actor=staff.city_operator,
+            instruction=f"请尽快联系举报人{NAME}（{PHONE}）核实。",
+            answer_due=start.date() + dt.timedelta(days=5),
+        )
+        order = SupervisionOrder.objects.get(case=case)
+        case = services.case_answer_supervision(
+            case=case, actor=staff.operator, order=order, answer=f"已与{NAME}电话{PHONE}联系。"
+        )
+    with at(start + dt.timedelta(days=1)):
+        case = services.case_submit_reply(case=case, actor=staff.handler, **FIVE)
+    with at(CLOSED_ON):
+        case = services.case_approve(case=case, actor=staff.reviewer)
+    with at(CLOSED_ON + dt.timedelta(days=30)):
+        check = spot_check_draw(
+            actor=staff.city_operator, period=month(2022, 3), per_district=5, seed=1, note=f"含{NAME}一件"
+        )
+        item = SpotCheckItem.objects.get(spot_check=check, case=case)
+        spot_check_item_review(
+            item=item, actor=staff.city_operator, values={}, note=f"已电话{PHONE}回访{NAME}，属实"
+        )
+    fingerprint = CaseFingerprint.objects.get(case=case)
+    assert NAME in fingerprint.tokens.split() and "化工厂" in fingerprint.tokens.split()  # as found
+    follow_event = CaseEvent.objects.get(case=case, action="follow")
+    assert follower_text in follow_event.note and Follow.objects.get(case=case).note == follower_text
+
+    out = io.StringIO()
+    with at(NOW):
+        call_command("retention_erase", "--dry-run", stdout=out)
+    assert "关注补充说明 1 条、督办单 1 条、抽查意见 1 条、查重分词 1 条" in out.getvalue()
+    assert SupervisionOrder.objects.get(case=case).instruction.count(NAME) == 1  # the dry run wrote nothing
+
+    out = io.StringIO()
+    with at(NOW):
+        call_command("retention_erase", stdout=out)
+    assert "已清除个人信息的相关记录：关注补充说明 1 条、督办单 1 条" in out.getvalue()
+    order = SupervisionOrder.objects.get(case=case)
+    for text in (order.instruction, order.answer):
+        assert NAME not in text and PHONE not in text and "＊＊" in text
+    assert "核实" in order.instruction  # the rest of the order stays
+    item = SpotCheckItem.objects.get(pk=item.pk)
+    assert NAME not in item.note and PHONE not in item.note and "属实" in item.note
+    assert NAME not in SpotCheck.objects.get(pk=check.pk).note
+    tokens = CaseFingerprint.objects.get(case=case).tokens.split()
+    assert NAME not in tokens and PHONE not in tokens and not any(NAME in t for t in tokens)
+    fingerprint_after = CaseFingerprint.objects.get(case=case)
+    assert {"化工厂", "黑水"} <= set(tokens)  # what the finder compares is still there
+    assert fingerprint_after.tokenized and fingerprint_after.concepts == fingerprint.concepts
+    assert "discharge" in fingerprint_after.concepts
+    follow = Follow.objects.get(case=case)
+    assert follow.note == "" and follow.openid == ""
+    follow_event.refresh_from_db()
+    assert "王芳" not in follow_event.note and "13700001111" not in follow_event.note
+    assert follow_event.note == "举报人通过H5页面关注本件，记为重复举报"
+    entry = AuditEntry.objects.get(action="retention_erase")
+    assert entry.detail["rows"]["supervision_orders"] == 1 and audit_verify().ok

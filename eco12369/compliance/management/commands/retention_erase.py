@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 
 from eco12369.compliance.retention import (
     BATCH,
+    ROW_LABELS,
     chat_retention_days,
     retention_days,
     retention_days_by_outcome,
@@ -41,6 +42,9 @@ class Command(BaseCommand):
             self.stdout.write("办结月份    举报件数")
             for month, count in sorted(result.by_month.items()):
                 self.stdout.write(f"{month}     {count}")
+        if result.cases:
+            rows = "、".join(f"{label} {result.rows[key]} 条" for key, label in ROW_LABELS.items())
+            self.stdout.write(f"其中{'将' if dry_run else '已'}清除个人信息的相关记录：{rows}")
         chat = f"未形成举报件的微信来信 {result.chat_messages} 条、未提交的草稿 {result.drafts} 份"
         if dry_run:
             self.stdout.write(
