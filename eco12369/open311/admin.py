@@ -6,12 +6,17 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from eco12369.orgs.admin import SystemAdminOnly
+
 from .models import ApiKey
 from .services import api_key_create, api_key_revoke
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ApiKeyAdmin(SystemAdminOnly, admin.ModelAdmin):  # type: ignore[type-arg]
+    """The system administrator issues and revokes partner keys (by role, like every admin page); a key is
+    never edited or deleted: a revoked key stays listed for the record."""
+
     list_display = ("channel", "prefix", "created_at", "last_used_at", "revoked_at")
     fields = ("channel",)
     actions = ["revoke"]
