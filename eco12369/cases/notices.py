@@ -41,6 +41,14 @@ def duplicate(case: Case, original: Case) -> str:
     )
 
 
+def merged_closed(case: Case, original: Case, status: str) -> str:
+    """Told to the reporter of a duplicate when the case it was merged into closes (Art. 14)."""
+    return (
+        f"与您的举报（编号 {case.number}）合并办理的举报（编号 {original.number}）已办结（{status}）。"
+        f"您可回复“查询 {original.number}”查看。"
+    )
+
+
 def rating_hint(case: Case) -> str:
     """The sentence that invites the reporter to rate the answer (follow-up, issue #7)."""
     from django.conf import settings

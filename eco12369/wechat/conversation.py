@@ -35,18 +35,20 @@ from django.utils import timezone
 
 from eco12369.cases.models import Case, Category, Channel, Outcome, State
 from eco12369.cases.photos import PhotoRejected, photo_clean
+from eco12369.cases.public import public_summary
 from eco12369.cases.services import Intake, case_create
 from eco12369.cases.workflow import TransitionError
 from eco12369.crypto import blind_index
 from eco12369.db import insert_if_absent
 from eco12369.orgs.models import Region
+from eco12369.portal.selectors import public_status
 
 from . import texts
 from .callback import CallbackError, Envelope
 from .client import api_client
 from .geo import district_for
 from .models import Conversation, DraftPhoto, InboundMessage, OutboxMessage, SeenNonce
-from .selectors import approved_reply_of, case_for_reporter, cases_of_reporter
+from .selectors import approved_reply_of, case_for_reporter, case_merged_for_reporter, cases_of_reporter
 from .services import outbox_mark_passive, outbox_release_waiting
 
 logger = logging.getLogger(__name__)
@@ -499,9 +501,12 @@ def _status(openid: str, number: str | None) -> str:
         lines = [f"{c.number}（{c.get_state_display()}）" for c in recent]
         return texts.RECENT_CASES.format(lines="\n".join(lines))
     case = case_for_reporter(openid=openid, number=number)
-    if case is None:
-        return texts.NOT_FOUND.format(number=number.upper())
-    return case_public_status(case)
+    if case is not None:
+        return case_public_status(case)
+    merged = case_merged_for_reporter(openid=openid, number=number)
+    if merged is not None:
+        return merged_case_status(merged)
+    return texts.NOT_FOUND.format(number=number.upper())
 
 
 def case_public_status(case: Case) -> str:
@@ -510,7 +515,9 @@ def case_public_status(case: Case) -> str:
     if case.state == State.CLOSED:
         lines.append(f"办结时间：{_date(case.closed_at)}")
         if case.outcome == Outcome.DUPLICATE and case.duplicate_of is not None:
-            lines.append(f"办理结果：与编号 {case.duplicate_of.number} 的举报为同一事项，合并办理。")
+            number = case.duplicate_of.number
+            lines.append(f"办理结果：与编号 {number} 的举报为同一事项，合并办理。")
+            lines.append(f"回复“查询 {number}”查看该件进度。")
         else:
             if case.outcome == Outcome.HANDED_OVER and case.handover_agency is not None:
                 lines.append(f"已移交：{case.handover_agency.name}")
@@ -525,4 +532,20 @@ def case_public_status(case: Case) -> str:
             lines.append(f"办结期限：{_date(case.close_due)}")
             if case.extension_days:
                 lines.append(f"（已延期{case.extension_days}日）")
+    return "\n".join(lines)
+
+
+def merged_case_status(case: Case) -> str:
+    """What the reporter of a duplicate may know of the case it was merged into (Art. 14): its public
+    status and summary only; its description and answer are its own reporter's (Art. 17)."""
+    status = public_status(case)
+    lines = [f"举报编号：{case.number}（您的举报已并入此件办理）", f"当前状态：{status.label}"]
+    if case.state == State.CLOSED:
+        lines.append(f"办结时间：{_date(case.closed_at)}")
+    else:
+        lines.append(f"负责机构：{case.agency.name}")
+        if case.close_due and case.state not in (State.RECEIVED, State.ESCALATED):
+            lines.append(f"办结期限：{_date(case.close_due)}")
+    lines.append(f"反映事项：{public_summary(case)}")
+    lines.append(texts.MERGED_PRIVACY + ("" if case.state == State.CLOSED else texts.MERGED_PROMISE))
     return "\n".join(lines)

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from eco12369.cases.models import Case, Reply
 from eco12369.cases.selectors import cases_of_reporter as reporter_cases_all
+from eco12369.cases.selectors import reporter_q
 from eco12369.crypto import blind_q
 
 from .models import Conversation, OutboxMessage
@@ -24,6 +25,18 @@ def case_for_reporter(*, openid: str, number: str) -> Case | None:
     if not openid or not number:
         return None
     return cases_of_reporter(openid=openid).filter(number=number.strip().upper()).first()
+
+
+def case_merged_for_reporter(*, openid: str, number: str) -> Case | None:
+    """The case ``number`` only if one of ``openid``'s own cases was closed as a duplicate of it (Art. 14):
+    that reporter was told to query it for the result. The check is in the same query."""
+    if not openid or not number:
+        return None
+    return (
+        Case.objects.filter(reporter_q(openid=openid, prefix="duplicates__"), number=number.strip().upper())
+        .select_related("agency")
+        .first()
+    )
 
 
 def approved_reply_of(*, case: Case) -> Reply | None:

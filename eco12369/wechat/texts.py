@@ -49,6 +49,8 @@ IMAGE_MISSING = "照片接收失败，请重新发送。"
 TOO_MANY_PHOTOS = "每次举报最多9张照片，本张未保存。请回复“提交”提交举报。"
 LOCATION_INVALID = "位置信息无效，请重新发送位置。"
 NOT_FOUND = "未找到编号为 {number} 的举报。请核对编号；只能查询您本人通过本公众号提交的举报。"
+MERGED_PRIVACY = "为保护举报人，这里只显示该件的公开摘要和办理状态。"
+MERGED_PROMISE = "该件办结后，我们将通过本公众号告知您。"
 NO_CASES = "您还没有通过本公众号提交过举报。"
 RECENT_CASES = "您最近的举报：\n{lines}\n回复“查询 编号”查看详情。"
 
