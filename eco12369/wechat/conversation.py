@@ -498,7 +498,7 @@ def _status(openid: str, number: str | None) -> str:
         recent = list(cases_of_reporter(openid=openid).order_by("-received_at")[:5])
         if not recent:
             return texts.NO_CASES
-        lines = [f"{c.number}（{c.get_state_display()}）" for c in recent]
+        lines = [f"{c.number}（{public_status(c).label}）" for c in recent]
         return texts.RECENT_CASES.format(lines="\n".join(lines))
     case = case_for_reporter(openid=openid, number=number)
     if case is not None:
@@ -510,8 +510,9 @@ def _status(openid: str, number: str | None) -> str:
 
 
 def case_public_status(case: Case) -> str:
-    """What a reporter may know of their case: state, responsible agency, deadline, the approved reply."""
-    lines = [f"举报编号：{case.number}", f"当前状态：{case.get_state_display()}"]
+    """What a reporter may know of their case: state, responsible agency, deadline, the approved reply.
+    The state is the public one of the H5 pages (no internal steps such as review or assignment)."""
+    lines = [f"举报编号：{case.number}", f"当前状态：{public_status(case).label}"]
     if case.state == State.CLOSED:
         lines.append(f"办结时间：{_date(case.closed_at)}")
         if case.outcome == Outcome.DUPLICATE and case.duplicate_of is not None:

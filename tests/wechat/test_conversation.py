@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from PIL import Image
 
 from eco12369.cases.models import Case
-from eco12369.cases.services import case_answer, case_approve
+from eco12369.cases.services import case_accept, case_answer, case_approve, case_escalate
 from eco12369.crypto import blind_q
 from eco12369.wechat.models import Conversation, DraftPhoto, InboundMessage
 from eco12369.wechat.simulator import Simulator
@@ -134,16 +134,37 @@ def test_query_shows_public_status_and_only_the_approved_reply(
     case = Case.objects.get()
     status = wechat.reply(wechat.text(OPENID, f"查询 {case.number}"))
     assert case.number in status
-    assert "待确认" in status and "天津市和平区生态环境局" in status and "确认期限" in status
+    assert "已接收，待受理" in status and "天津市和平区生态环境局" in status and "确认期限" in status
 
     operator, reviewer = make_user("operator"), make_user("reviewer")
     case_answer(case=case, actor=operator, text="经核实，该噪声来自建筑工地，已转城管部门。")
     status = wechat.reply(wechat.text(OPENID, f"查询{case.number}"))
-    assert "待审核" in status
+    assert "办理中" in status
+    assert "待审核" not in status  # an internal step, as on the H5 pages
     assert "经核实" not in status  # not approved yet: never shown
     case_approve(case=Case.objects.get(pk=case.pk), actor=reviewer)
     status = wechat.reply(wechat.text(OPENID, f"查询：{case.number.lower()}"))
-    assert "已办结" in status and "经核实，该噪声来自建筑工地" in status
+    assert "已答复" in status and "经核实，该噪声来自建筑工地" in status
+
+
+def test_query_never_shows_internal_states(wechat: WeChatServer, tianjin: None, make_user: Any) -> None:
+    """待批转, 待市级协调 and 待审核 are steps of the staff's work: chat shows the H5 pages' public status."""
+    wechat.text(OPENID, "河边工厂排黑水。")
+    wechat.location(OPENID, *HEPING, "和平区某路")
+    wechat.text(OPENID, "提交")
+    case = Case.objects.get()
+    operator = make_user("operator")
+    case = case_escalate(case=case, actor=operator, reason="涉及多个区")
+    assert case.get_state_display() == "待市级协调"
+    for query in (f"查询 {case.number}", "查询"):
+        reply = wechat.reply(wechat.text(OPENID, query))
+        assert "已接收，待受理" in reply and "待市级协调" not in reply
+    centre = make_user("operator", district_name=None)
+    case = case_accept(case=Case.objects.get(pk=case.pk), actor=centre)
+    assert case.get_state_display() == "待批转"
+    for query in (f"查询 {case.number}", "查询"):
+        reply = wechat.reply(wechat.text(OPENID, query))
+        assert "已受理，办理中" in reply and "待批转" not in reply
 
 
 def test_query_never_shows_another_reporters_case(wechat: WeChatServer, tianjin: None) -> None:
