@@ -9,7 +9,14 @@ from django import forms
 from eco12369.cases.models import Category, Kind
 
 from .models import Rating, ReplyTemplate
-from .services import COMMENT_MAX
+from .services import (
+    COMMENT_MAX,
+    DISMISS_NOTE_MISSING,
+    DISMISS_NOTE_TOO_LONG,
+    REOPEN_REASON_MISSING,
+    REOPEN_REASON_TOO_LONG,
+    REVIEW_TEXT_MAX,
+)
 from .templating import PLACEHOLDERS
 
 
@@ -38,13 +45,19 @@ class RatingForm(forms.Form):
 
 class ReopenForm(forms.Form):
     reason = forms.CharField(
-        label="重新交办理由", max_length=2000, widget=_textarea(2, "说明需要重新办理的问题，将写入办理记录")
+        label="重新交办理由",
+        max_length=REVIEW_TEXT_MAX,
+        widget=_textarea(2, "说明需要重新办理的问题，将写入办理记录"),
+        error_messages={"required": REOPEN_REASON_MISSING, "max_length": REOPEN_REASON_TOO_LONG},
     )
 
 
 class DismissForm(forms.Form):
     note = forms.CharField(
-        label="不予重办说明", max_length=2000, widget=_textarea(2, "说明答复意见成立、无需重新办理的理由")
+        label="不予重办说明",
+        max_length=REVIEW_TEXT_MAX,
+        widget=_textarea(2, "说明答复意见成立、无需重新办理的理由"),
+        error_messages={"required": DISMISS_NOTE_MISSING, "max_length": DISMISS_NOTE_TOO_LONG},
     )
 
 

@@ -22,6 +22,12 @@ from .templating import normalise, placeholder_errors, template_check
 
 COMMENT_MAX = 500
 NOTE_MAX = 500
+REVIEW_TEXT_MAX = 2000  # a reopen reason or a dismissal note
+
+REOPEN_REASON_MISSING = "请填写重新交办的理由。"
+REOPEN_REASON_TOO_LONG = f"重新交办的理由最多{REVIEW_TEXT_MAX}个字。"
+DISMISS_NOTE_MISSING = "请填写不予重办的说明。"
+DISMISS_NOTE_TOO_LONG = f"不予重办的说明最多{REVIEW_TEXT_MAX}个字。"
 
 
 class FollowupError(Exception):
@@ -106,7 +112,9 @@ def review_reopen(*, rating: Rating, actor: User, reason: str) -> Case:
         raise FollowupError("只有市举报受理中心的平台操作人员或负责人可以重新交办。")
     reason = (reason or "").strip()
     if not reason:
-        raise FollowupError("请填写重新交办的理由。")
+        raise FollowupError(REOPEN_REASON_MISSING)
+    if len(reason) > REVIEW_TEXT_MAX:
+        raise FollowupError(REOPEN_REASON_TOO_LONG)
     with transaction.atomic():
         locked = _locked_pending(rating)
         case = case_reopen(case=locked.case, actor=actor, reason=reason)  # TransitionError rolls back
@@ -125,7 +133,9 @@ def review_dismiss(*, rating: Rating, actor: User, note: str) -> Rating:
         raise FollowupError("只有市举报受理中心的平台操作人员或负责人可以作出复核决定。")
     note = (note or "").strip()
     if not note:
-        raise FollowupError("请填写不予重办的说明。")
+        raise FollowupError(DISMISS_NOTE_MISSING)
+    if len(note) > REVIEW_TEXT_MAX:
+        raise FollowupError(DISMISS_NOTE_TOO_LONG)
     with transaction.atomic():
         locked = _locked_pending(rating)
         locked.review = Rating.Review.DISMISSED

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -14,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from eco12369.cases.workflow import TransitionError
 from eco12369.orgs.models import User
 from eco12369.oversight import access as oversight_access
-from eco12369.pages import request_user, require
+from eco12369.pages import capped_count, count_label, page_of, request_user, require
 
 from . import access, selectors
 from .forms import DismissForm, ReopenForm, ReplyTemplateForm
@@ -32,6 +31,48 @@ PAGE_SIZE = 20
 
 
 # ------------------------------------------------------------------------------------------ reviews
+def _reviews_page(
+    request: HttpRequest,
+    user: User,
+    status: str,
+    *,
+    failed: Rating | None = None,
+    failed_form: ReopenForm | DismissForm | None = None,
+    http_status: int = 200,
+) -> HttpResponse:
+    """The review list; after a refused decision, with that rating's form (the typed text kept) and why.
+
+    Both tabs are paged with a capped count (``eco12369.pages``): the decided list grows for ever, and the
+    pending tab reuses its tab count for the pager (one count query for both)."""
+    pending_count = capped_count(selectors.reviews_for(user=user))
+    page = page_of(
+        request,
+        selectors.reviews_for(user=user, status=status),
+        PAGE_SIZE,
+        known_count=pending_count if status == selectors.REVIEW_PENDING else None,
+        capped=True,
+    )
+    return render(
+        request,
+        "followup/reviews.html",
+        {
+            "page": page,
+            "status": status,
+            "pending_count": pending_count,
+            "pending_label": count_label(pending_count),
+            "can_decide": access.can_decide_reviews(user),
+            "can_edit_weights": oversight_access.can_edit_assessment_weights(user),
+            "reopen_form": ReopenForm(),
+            "dismiss_form": DismissForm(),
+            "failed": failed,
+            "failed_form": failed_form,
+            "failed_action": "reopen" if isinstance(failed_form, ReopenForm) else "dismiss",
+            "query": f"status={status}",
+        },
+        status=http_status,
+    )
+
+
 @login_required
 @require_GET
 def reviews(request: HttpRequest) -> HttpResponse:
@@ -40,23 +81,7 @@ def reviews(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or selectors.REVIEW_PENDING
     if status not in (selectors.REVIEW_PENDING, selectors.REVIEW_DONE):
         status = selectors.REVIEW_PENDING
-    page = Paginator(selectors.reviews_for(user=user, status=status), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    return render(
-        request,
-        "followup/reviews.html",
-        {
-            "page": page,
-            "status": status,
-            "pending_count": selectors.reviews_for(user=user).count(),
-            "can_decide": access.can_decide_reviews(user),
-            "can_edit_weights": oversight_access.can_edit_assessment_weights(user),
-            "reopen_form": ReopenForm(),
-            "dismiss_form": DismissForm(),
-            "query": f"status={status}",
-        },
-    )
+    return _reviews_page(request, user, status)
 
 
 def _review_or_404(request: HttpRequest, pk: int) -> tuple[User, Rating]:
@@ -68,6 +93,18 @@ def _review_or_404(request: HttpRequest, pk: int) -> tuple[User, Rating]:
     return user, rating
 
 
+def _refused(
+    request: HttpRequest, user: User, rating: Rating, form: ReopenForm | DismissForm, message: str = ""
+) -> HttpResponse:
+    """A refused decision: the list again with the rating's form as typed and the reason (not a redirect,
+    which would lose the text)."""
+    if message:
+        form.add_error(None, message)
+    return _reviews_page(
+        request, user, selectors.REVIEW_PENDING, failed=rating, failed_form=form, http_status=422
+    )
+
+
 @login_required
 @require_POST
 def review_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -75,14 +112,12 @@ def review_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
     require(access.can_decide_reviews(user))
     form = ReopenForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "请填写重新交办的理由。")
-        return redirect("followup:reviews")
+        return _refused(request, user, rating, form)
     try:
         case = review_reopen(rating=rating, actor=user, reason=form.cleaned_data["reason"])
     except (FollowupError, TransitionError) as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"{case.number} 已重新交{case.agency.name}办理。")
+        return _refused(request, user, rating, form, exc.message)
+    messages.success(request, f"{case.number} 已重新交{case.agency.name}办理。")
     return redirect("followup:reviews")
 
 
@@ -93,14 +128,12 @@ def review_dismiss_view(request: HttpRequest, pk: int) -> HttpResponse:
     require(access.can_decide_reviews(user))
     form = DismissForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "请填写不予重办的说明。")
-        return redirect("followup:reviews")
+        return _refused(request, user, rating, form)
     try:
         done = review_dismiss(rating=rating, actor=user, note=form.cleaned_data["note"])
     except FollowupError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"{done.case.number}：已作出不予重办的复核决定。")
+        return _refused(request, user, rating, form, exc.message)
+    messages.success(request, f"{done.case.number}：已作出不予重办的复核决定。")
     return redirect("followup:reviews")
 
 
@@ -110,7 +143,7 @@ def review_dismiss_view(request: HttpRequest, pk: int) -> HttpResponse:
 def templates_list(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     require(access.can_manage_templates(user))
-    page = Paginator(selectors.reply_templates_manageable_by(user=user), 50).get_page(request.GET.get("page"))
+    page = page_of(request, selectors.reply_templates_manageable_by(user=user), 50)
     return render(
         request,
         "followup/templates.html",

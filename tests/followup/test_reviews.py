@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import time_machine
@@ -16,7 +17,7 @@ from eco12369.cases import deadlines, services
 from eco12369.cases.models import Case
 from eco12369.cases.workflow import TransitionError
 from eco12369.followup.models import Rating
-from eco12369.followup.services import FollowupError, rating_submit, review_reopen
+from eco12369.followup.services import FollowupError, rating_submit, review_dismiss, review_reopen
 from eco12369.wechat.models import OutboxMessage
 
 from .conftest import FIVE_PARTS, MONDAY, TZ, People, answered, handled
@@ -224,3 +225,76 @@ def test_the_state_machine_refuses_to_reopen_open_or_duplicate_cases(
     )
     with pytest.raises(TransitionError, match="重复举报已并入原举报件办理，不能重新交办。"):
         services.case_reopen(case=duplicate, actor=people.city_op, reason="重办")
+
+
+@pytest.mark.parametrize(
+    ("action", "field", "missing", "too_long"),
+    [
+        ("review_reopen", "reason", "请填写重新交办的理由。", "重新交办的理由最多2000个字。"),
+        ("review_dismiss", "note", "请填写不予重办的说明。", "不予重办的说明最多2000个字。"),
+    ],
+)
+def test_bad_input_keeps_the_typed_text_and_says_what_is_wrong(
+    rated: Rating, people: People, action: str, field: str, missing: str, too_long: str
+) -> None:
+    client = login(people.city_op)
+    url = reverse(f"followup:{action}", args=[rated.pk])
+    typed = "夜间仍有排放" + "请重新核查" * 400  # 2,006 characters
+    long_response = client.post(url, {field: typed})
+    body = long_response.content.decode()
+    assert long_response.status_code == 422
+    assert too_long in body and missing not in body
+    assert typed in body  # re-rendered with the text, not redirected
+    empty = client.post(url, {field: "   "})
+    assert empty.status_code == 422 and missing in empty.content.decode()
+    decide = review_reopen if action == "review_reopen" else review_dismiss
+    with pytest.raises(FollowupError, match=too_long):  # the service's own rule, not only the form's
+        decide(rating=rated, actor=people.city_op, **{field: typed})  # type: ignore[operator]
+    rated.refresh_from_db()
+    assert rated.review == "pending" and Case.objects.get(pk=rated.case_id).state == "closed"
+
+
+def test_a_refused_reopen_keeps_the_typed_reason(rated: Rating, people: People) -> None:
+    # Another city operator reopened the case from its own page meanwhile: the state machine refuses.
+    services.case_reopen(case=rated.case, actor=people.city_head, reason="已另行重新交办。")
+    reason = "举报人反映夜间仍有排放，请重新核查。"
+    response = login(people.city_op).post(
+        reverse("followup:review_reopen", args=[rated.pk]), {"reason": reason}
+    )
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "不能重新交办" in body and reason in body
+    rated.refresh_from_db()
+    assert rated.review == "pending"
+
+
+def test_the_review_list_is_paged_with_a_bounded_number_of_queries(
+    make_case: Callable[..., Case], people: People, django_assert_max_num_queries: Callable[..., Any]
+) -> None:
+    client = login(people.city_op)
+    client.get(reverse("followup:reviews"))  # session and permissions warmed up
+
+    def rate(count: int) -> list[Case]:
+        cases = []
+        for i in range(count):
+            openid = f"oLIST-{len(Rating.objects.all())}-{i}"
+            with time_machine.travel(MONDAY, tick=False):
+                case = answered(make_case("和平区", reporter_openid=openid, kind="consultation"), people)
+            with time_machine.travel(RATED_AT, tick=False):
+                rating_submit(case=case, openid=openid, level="unsatisfied", channel="wechat_h5")
+            cases.append(case)
+        return cases
+
+    first = rate(2)
+    # Session, user, agency, roles, the capped pending count (tab and pager), the page's rows with their
+    # cases, regions, bureaus and departments, the session's save: not one more per row.
+    with django_assert_max_num_queries(10):
+        small = client.get(reverse("followup:reviews")).content.decode()
+    later = rate(21)  # 23 pending: two pages of 20
+    with django_assert_max_num_queries(10):
+        page_one = client.get(reverse("followup:reviews")).content.decode()
+    with django_assert_max_num_queries(10):
+        page_two = client.get(reverse("followup:reviews"), {"page": 2}).content.decode()
+    assert all(c.number in small for c in first)
+    assert ">23<" in page_one and "第 1 / 2 页，共 23 条" in page_one
+    assert later[-1].number in page_two and first[0].number not in page_two
