@@ -7,4 +7,9 @@ class AuditConfig(AppConfig):
     verbose_name = "审计"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
         from . import signals  # noqa: F401
+        from .protection import sqlite_connected
+
+        connection_created.connect(sqlite_connected, dispatch_uid="eco12369.audit.sqlite_connected")

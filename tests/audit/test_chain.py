@@ -1,13 +1,34 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from eco12369.audit.models import AppendOnlyError, AuditEntry
+from eco12369.audit.protection import SQLITE_DROP, SQLITE_TRIGGERS
 from eco12369.audit.services import audit_record, audit_verify
+
+
+@contextmanager
+def triggers_off() -> Iterator[None]:
+    """Tamper as the database's owner would: switch the append-only triggers off for a while."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SET LOCAL session_replication_role = replica")  # a superuser's way round triggers
+        else:
+            for sql in SQLITE_DROP:
+                cur.execute(sql)
+    yield
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SET LOCAL session_replication_role = DEFAULT")
+        else:
+            for sql in SQLITE_TRIGGERS:
+                cur.execute(sql)
 
 
 def _fill(n: int = 5) -> list[AuditEntry]:
@@ -27,7 +48,7 @@ def test_chain_intact_verifies(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.django_db
 def test_edit_in_sql_is_detected() -> None:
     entries = _fill()
-    with connection.cursor() as cur:
+    with triggers_off(), connection.cursor() as cur:
         cur.execute(
             f"UPDATE {AuditEntry._meta.db_table} SET object_id = %s WHERE id = %s", ["999", entries[2].pk]
         )
@@ -40,7 +61,7 @@ def test_edit_in_sql_is_detected() -> None:
 @pytest.mark.django_db
 def test_deleted_row_in_the_middle_is_detected() -> None:
     entries = _fill()
-    with connection.cursor() as cur:
+    with triggers_off(), connection.cursor() as cur:
         cur.execute(f"DELETE FROM {AuditEntry._meta.db_table} WHERE id = %s", [entries[1].pk])
     report = audit_verify()
     assert not report.ok and report.entry_id == entries[2].pk
@@ -49,7 +70,7 @@ def test_deleted_row_in_the_middle_is_detected() -> None:
 @pytest.mark.django_db
 def test_deleted_newest_row_is_detected() -> None:
     entries = _fill()
-    with connection.cursor() as cur:
+    with triggers_off(), connection.cursor() as cur:
         cur.execute(f"DELETE FROM {AuditEntry._meta.db_table} WHERE id = %s", [entries[-1].pk])
     assert not audit_verify().ok
 
@@ -62,6 +83,40 @@ def test_orm_cannot_change_or_delete() -> None:
         entry.save()
     with pytest.raises(AppendOnlyError):
         entry.delete()
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_updates_and_deletes() -> None:
+    """QuerySet.update()/delete() and raw SQL go around the model's save()/delete(): the table's triggers
+    refuse them (PostgreSQL and SQLite) and nothing changes."""
+    entries = _fill(3)
+    table = AuditEntry._meta.db_table
+    attempts = [
+        lambda: AuditEntry.objects.filter(pk=entries[1].pk).update(object_id="999"),
+        lambda: AuditEntry.objects.filter(pk=entries[-1].pk).delete(),
+        lambda: AuditEntry.objects.all().delete(),
+        lambda: connection.cursor().execute(f"DELETE FROM {table} WHERE id = %s", [entries[0].pk]),
+    ]
+    for attempt in attempts:
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            attempt()
+    rows = list(AuditEntry.objects.order_by("id").values_list("id", "object_id", "hash"))
+    assert rows == [(e.pk, e.object_id, e.hash) for e in entries]
+    assert audit_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flush_still_empties_the_trail() -> None:
+    """Django's flush (tests, ``manage.py flush``) resets the whole database: TRUNCATE on PostgreSQL, which
+    fires no row trigger; on SQLite the delete trigger lets the flush's DELETE through, and only it."""
+    _fill(2)
+    with pytest.raises(DatabaseError, match="append-only"):
+        AuditEntry.objects.all().delete()
+    call_command("flush", interactive=False, verbosity=0)
+    assert not AuditEntry.objects.exists()
+    _fill(1)  # this test's own flush, at teardown, has rows to empty too
+    with pytest.raises(DatabaseError, match="append-only"):  # the flush let go of nothing else
+        AuditEntry.objects.all().delete()
 
 
 @pytest.mark.django_db
