@@ -24,14 +24,16 @@ def can_read_reports(user: User) -> bool:
 
 
 def monthly_reports_visible_to(*, user: User) -> QuerySet[MonthlyReport]:
-    """The city centre reads every report; a district bureau reads its own district's; anyone else none."""
+    """A district bureau reads its own district's reports, whatever their status; the city centre reads its
+    own (the city's) and a district's only once submitted to it (Art. 13: 向市级“平台”上报): drafts,
+    pending and approved-not-yet-submitted reports are the district's own. Anyone else reads none."""
     qs = MonthlyReport.objects.select_related("region", "generated_by", "approved_by")
     if not can_read_reports(user):
         return qs.none()
     agency = user.agency
     assert agency is not None
     if agency.kind == Agency.Kind.CITY_CENTRE:
-        return qs
+        return qs.filter(Q(region_id=agency.region_id) | Q(status=MonthlyReport.Status.SUBMITTED))
     if agency.kind == Agency.Kind.DISTRICT_BUREAU:
         return qs.filter(region_id=agency.region_id)
     return qs.none()

@@ -23,7 +23,7 @@ from eco12369.pages import request_user
 
 from . import services
 from .exports import ExportUnavailable, excel_bytes, pdf_bytes, pdf_problem, report_context, title_of
-from .figures import Month, headline_by_district, headline_figures
+from .figures import Month, headline_figures
 from .forms import AnalysisForm, ApproveForm, GenerateForm, ReturnForm, ended_months
 from .models import MonthlyReport
 from .selectors import (
@@ -74,15 +74,18 @@ def monthly_list(request: HttpRequest) -> HttpResponse:
         except ValueError:
             month = ended_months(1)[0]
         now = timezone.now()
-        visible = monthly_reports_visible_to(user=user).filter(month=month.first_day).defer("figures")
+        # The districts' side: the figures each district submitted (the report's snapshot, frozen since
+        # approval), nothing for a district that has not submitted (its drafts are its own).
+        visible = monthly_reports_visible_to(user=user).filter(month=month.first_day)
         reports = {r.region_id: r for r in visible}
         all_regions = list(Region.objects.order_by("code"))
-        regions = {r.code: r for r in all_regions}
         city = next((r for r in all_regions if r.level == Region.Level.CITY), None)
-        districts = headline_by_district(
-            month=month, as_of=now, districts=[r for r in all_regions if r.level == Region.Level.DISTRICT]
-        )
-        rows = [(regions[d.code], d.headline, reports.get(regions[d.code].pk)) for d in districts]
+        rows = []
+        for region in all_regions:
+            if region.level != Region.Level.DISTRICT:
+                continue
+            report = reports.get(region.pk)
+            rows.append((region, report.snapshot().headline if report else None, report))
         context |= {
             "month": month,
             "months": ended_months(),
@@ -91,7 +94,7 @@ def monthly_list(request: HttpRequest) -> HttpResponse:
             "city_total": headline_figures(region=None, month=month, as_of=now),
             "city_report": reports.get(city.pk) if city else None,
             "as_of": now,
-            "submitted_count": sum(1 for _, _, r in rows if r and r.status == MonthlyReport.Status.SUBMITTED),
+            "submitted_count": sum(1 for _, _, r in rows if r is not None),
         }
         return render(request, "stats/city_overview.html", context)
     page = Paginator(monthly_reports_visible_to(user=user).order_by("-month"), 24).get_page(

@@ -3,6 +3,8 @@ the city centre; every status change checks role and agency, and every refusal i
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -144,7 +146,19 @@ def test_visibility_of_reports(scenario: Scenario) -> None:
     assert set(monthly_reports_visible_to(user=p.op)) == {hp}
     assert set(monthly_reports_visible_to(user=p.handler)) == {hp}
     assert set(monthly_reports_visible_to(user=p.op_hd)) == {hd}
-    assert set(monthly_reports_visible_to(user=p.city_op)) == {hp, hd}
+    # A district's drafts, pending and approved reports are its own: the city sees them once submitted.
+    assert set(monthly_reports_visible_to(user=p.city_op)) == set()
+    with at(2025, 4, 2, 11):
+        hp = services.monthly_report_edit_analysis(actor=p.op, report=hp, analysis="分析")
+        hp = services.monthly_report_send_for_approval(actor=p.op, report=hp)
+        assert set(monthly_reports_visible_to(user=p.city_op)) == set()
+        hp = services.monthly_report_approve(actor=p.head, report=hp)
+        assert set(monthly_reports_visible_to(user=p.city_op)) == set()
+        hp = services.monthly_report_submit(actor=p.op, report=hp)
+        city = services.monthly_report_generate(actor=p.city_op, region=scenario.city, month=MARCH)
+    assert set(monthly_reports_visible_to(user=p.city_op)) == {hp, city}  # its own city report as a draft
+    assert set(monthly_reports_visible_to(user=p.city_head)) == {hp, city}
+    assert set(monthly_reports_visible_to(user=p.op_hd)) == {hd}
     assert set(monthly_reports_visible_to(user=p.admin)) == set()
 
 
@@ -206,12 +220,37 @@ def test_actions_through_the_page_and_refusals_shown_in_chinese(scenario: Scenar
     assert MonthlyReport.objects.get().status == Status.SUBMITTED
 
 
+def submitted(s: Scenario) -> MonthlyReport:
+    p = s.people
+    report = generated(s)
+    with at(2025, 4, 2, 11):
+        report = services.monthly_report_edit_analysis(actor=p.op, report=report, analysis="本月情况平稳。")
+        report = services.monthly_report_send_for_approval(actor=p.op, report=report)
+        report = services.monthly_report_approve(actor=p.head, report=report)
+        return services.monthly_report_submit(actor=p.op, report=report)
+
+
+def district_row(html: str, name: str) -> str:
+    """The side-by-side table's row of one district."""
+    rows = [row for row in re.findall(r"<tr[^>]*>.*?</tr>", html, flags=re.S) if f">{name}<" in row]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
 def test_city_centre_sees_all_districts_side_by_side_and_the_city_total(
     scenario: Scenario, client: Client
 ) -> None:
     p = scenario.people
     report = generated(scenario)
     login(client, p.city_op)
+    with at(2025, 4, 5):
+        draft_page = client.get(reverse("stats:monthly_list"), {"month": MARCH.key}).content.decode()
+        draft_detail = client.get(report_url(scenario))
+    # A draft is the district's own: the city sees "not submitted", no figures, no link, no report.
+    assert "未报送" in district_row(draft_page, "和平区") and "草稿" not in draft_page
+    assert reverse("stats:report", args=[scenario.hp.code, MARCH.key]) not in draft_page
+    assert draft_detail.status_code == 404
+    report = submitted(scenario)
     with at(2025, 4, 5):
         page = client.get(reverse("stats:monthly_list"), {"month": MARCH.key})
         detail = client.get(report_url(scenario))
@@ -224,9 +263,27 @@ def test_city_centre_sees_all_districts_side_by_side_and_the_city_total(
     assert (
         reverse("stats:report", args=[scenario.hp.code, MARCH.key]) in html
     )  # link to the district's report
+    assert "已报送市中心" in district_row(html, "和平区") and "已报送 1 / 16 个区" in html
+    assert "未报送" in district_row(html, "河东区")
     assert detail.status_code == 200
     assert "您只能编辑本机构所辖区域的月报" in refused_post.content.decode()
-    assert MonthlyReport.objects.get(pk=report.pk).analysis == ""
+    assert MonthlyReport.objects.get(pk=report.pk).analysis == "本月情况平稳。"
+
+
+def test_the_side_by_side_table_shows_the_submitted_figures_not_later_data(
+    scenario: Scenario, client: Client, make_case
+) -> None:  # type: ignore[no-untyped-def]
+    submitted(scenario)
+    with at(2025, 3, 30):
+        make_case(category="air", reported_party="后补厂")  # a March case of 和平区 after the submission
+    login(client, scenario.people.city_op)
+    with at(2025, 4, 5):
+        html = client.get(reverse("stats:monthly_list"), {"month": MARCH.key}).content.decode()
+    row = district_row(html, "和平区")
+    received = re.findall(r'<td class="num">(\d+)</td>', row)[0]
+    assert received == str(EXPECTED["received"])  # 8 as submitted, though 9 March cases now exist
+    total = district_row(html, "全市合计")
+    assert re.findall(r'<td class="num">(\d+)</td>', total)[0] == "11"  # the city total is live: 10 + 1
 
 
 def test_pages_need_login_and_a_case_role(scenario: Scenario, client: Client) -> None:
