@@ -47,6 +47,9 @@ class Scope(Enum):
     OWNER = "owner"  # staff of the agency that owns the case now
     DEPARTMENT = "department"  # staff of the handling department the case is assigned to
     CITY = "city"  # staff of the city centre, whatever district the case is in
+    # Operators of the owning agency, and handlers only of the department the case is assigned to
+    # (an extension is requested by the handling department, or entered by the platform operator).
+    HANDLING = "handling"
 
 
 Guard = Callable[[Case, User], "str | None"]
@@ -233,14 +236,15 @@ RULES: dict[str, Rule] = {
             ("note",),
             _review_guard(approving=False),
         ),
-        # Art. 12: extensions, at most 30 days in total, with a reason, approved by the head.
+        # Art. 12: extensions, at most 30 days in total, with a reason, approved by the head; requested by
+        # the handling department the case is assigned to (or entered by the owning bureau's operator).
         Rule(
             "request_extension",
             "申请延期",
             (State.ACCEPTED, State.HANDLING, State.IN_REVIEW),
             None,
             (Role.OPERATOR, Role.HANDLER),
-            Scope.OWNER,
+            Scope.HANDLING,
             ("days", "reason"),
             _request_extension_guard,
         ),
@@ -302,7 +306,7 @@ def _in_scope(case: Case, user: User, scope: Scope) -> bool:
         return user.is_city_centre
     if user.agency_id != case.agency_id:
         return False
-    if scope is Scope.DEPARTMENT:
+    if scope is Scope.DEPARTMENT or (scope is Scope.HANDLING and not user.has_role(Role.OPERATOR)):
         return case.department_id is not None and user.department_id == case.department_id
     return True
 
@@ -318,7 +322,9 @@ def refusal(case: Case, user: User, action: str) -> str | None:
         roles = "或".join(str(Role(role).label) for role in rule.roles)
         return ROLE_LABEL_MISSING.format(role=roles, action=rule.label)
     if not _in_scope(case, user, rule.scope):
-        if rule.scope is Scope.DEPARTMENT:
+        if rule.scope is Scope.DEPARTMENT or (
+            rule.scope is Scope.HANDLING and user.agency_id == case.agency_id
+        ):
             return f"该举报件未批转给您所在的承办部门，不能{rule.label}。"
         if rule.scope is Scope.CITY:
             return f"只有市举报受理中心可以{rule.label}。"

@@ -31,7 +31,7 @@ from eco12369.cases.models import (
 )
 from eco12369.cases.services import Intake, case_create
 from eco12369.cases.workflow import RULES, TransitionError, refusal
-from eco12369.orgs.models import Agency, Region, User
+from eco12369.orgs.models import Agency, Region, Role, User
 
 from .conftest import FIVE_PARTS, Staff, snapshot
 
@@ -143,6 +143,9 @@ class CaseMachine(RuleBasedStateMachine):
             CaseMachine.run_refusals += 1
         else:
             self.expected_events[case.pk] += 1
+            if action == "request_extension" and not actor.has_role(Role.OPERATOR):
+                # DESIGN §3, §4: only the handling department the case is assigned to requests.
+                assert case.department_id is not None and actor.department_id == case.department_id
             CaseMachine.run_successes[action] = CaseMachine.run_successes.get(action, 0) + 1
 
     def _call(self, case: Case, action: str, actor: User, data: st.DataObject) -> Any:
@@ -165,11 +168,17 @@ class CaseMachine(RuleBasedStateMachine):
             reason = text("reason", "跨区污染，需市级协调。")
             return lambda: services.case_escalate(case=case, actor=actor, reason=reason)
         if action == "reroute":
-            target = data.draw(st.sampled_from([s.hp, s.hd, s.city, s.outside, None]), label="target")
+            target = data.draw(
+                st.sampled_from([s.hp, s.hd, s.city, s.hp, s.hd, s.city, s.outside, None]), label="target"
+            )
             reason = text("reason", "属地管理。")
             return lambda: services.case_reroute(case=case, actor=actor, target_agency=target, reason=reason)
         if action == "mark_duplicate":
-            original = data.draw(st.sampled_from([*self.cases, None]), label="duplicate_of")
+            # Mostly an earlier case (the only kind that can be the original), sometimes anything.
+            earlier = [c for c in self.cases if c.pk < case.pk]
+            original = data.draw(
+                st.sampled_from([*earlier, *earlier, *self.cases, None]), label="duplicate_of"
+            )
             return lambda: services.case_mark_duplicate(case=case, actor=actor, duplicate_of=original)
         if action == "assign":
             other = s.hd.departments.first()

@@ -570,6 +570,29 @@ def test_request_extension_refusals(make_case: MakeCase, staff: Staff) -> None:
     assert_refused(lambda: req(case=answered, actor=staff.op, days=5, reason="复杂"), answered, "尚未受理")
 
 
+def test_only_the_assigned_department_requests_an_extension(make_case: MakeCase, staff: Staff) -> None:
+    """DESIGN §3, §4: the handler of the department the case is assigned to requests (or the bureau's
+    operator enters it); a handler of another department of the same bureau is refused."""
+    case = handling(make_case(), staff)  # assigned to staff.dept
+    req = services.case_request_extension
+    assert staff.handler2.department_id != case.department_id
+    message = assert_refused(lambda: req(case=case, actor=staff.handler2, days=5, reason="复杂"), case)
+    assert message == "该举报件未批转给您所在的承办部门，不能申请延期。"
+    assert "request_extension" not in {r.action for r in allowed_actions(case, staff.handler2)}
+    assert "request_extension" in {r.action for r in allowed_actions(case, staff.handler)}
+    # Another district's handler is refused on the agency, as before.
+    assert_refused(lambda: req(case=case, actor=staff.handler_hd, days=5, reason="复杂"), case, "负责")
+    # Before any department is assigned only the operator may request.
+    waiting = accepted(make_case(), staff)
+    assert_refused(lambda: req(case=waiting, actor=staff.handler, days=5, reason="复杂"), waiting, "承办部门")
+    assert req(case=waiting, actor=staff.op, days=5, reason="复杂").extensions.get().requested_by == staff.op
+    # Re-assigned to the other department: now its handler may request, the first may not.
+    case = services.case_assign(case=case, actor=staff.op, department=staff.dept2)
+    assert_refused(lambda: req(case=case, actor=staff.handler, days=5, reason="复杂"), case, "承办部门")
+    case = req(case=case, actor=staff.handler2, days=5, reason="复杂")
+    assert case.extensions.get().requested_by == staff.handler2
+
+
 def test_decide_extension_refusals(
     make_case: MakeCase, staff: Staff, make_user: Callable[..., object]
 ) -> None:

@@ -189,6 +189,21 @@ def test_extension_request_and_decision(client: Client, heping, make_case) -> No
     assert fresh(case).close_due > due
 
 
+def test_a_handler_of_another_department_cannot_request_an_extension(
+    client: Client, heping, make_user, make_case
+) -> None:
+    case = advance(make_case("和平区"), heping, "handling")
+    other_department = case.agency.departments.exclude(pk=case.department_id).order_by("id").first()
+    other = make_user("handler", district_name="和平区", department=other_department)
+    client.force_login(other)
+    page = client.get(reverse("workbench:case", args=[case.number])).content.decode()
+    assert "action-request_extension" not in page
+    response = act(client, case, "request_extension", {"days": 15, "reason": "需第三方检测"})
+    assert response.status_code == 403
+    assert "该举报件未批转给您所在的承办部门，不能申请延期。" in response.content.decode()
+    assert not Extension.objects.filter(case=case).exists()
+
+
 def test_extension_over_the_cap_is_refused(client: Client, heping, make_case) -> None:
     case = advance(make_case("和平区"), heping, "handling")
     client.force_login(heping.operator)
