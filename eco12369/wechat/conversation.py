@@ -63,6 +63,11 @@ SUBMIT_FETCH_BUDGET = 2.0  # seconds, all photos together
 
 USER_MESSAGE_TYPES = {"text", "image", "location"}
 UNSUPPORTED_USER_TYPES = {"voice", "video", "shortvideo", "link", "file", "music", "news"}
+# What opens the 48-hour customer-service window (5 messages; DESIGN §9): only a message the reporter sends.
+# Per WeChat's 客服消息 rules a menu CLICK, subscribing or scanning a QR code allow 3 messages within 1
+# minute (the passive reply covers that), and a VIEW link, a LOCATION report or a subscription-notice
+# answer open nothing, so none of them moves ``last_inbound_at``.
+WINDOW_OPENING_KINDS = USER_MESSAGE_TYPES
 KNOWN_EVENTS = {"subscribe", "unsubscribe", "click", "view", "scan", "location", "subscribe_msg_popup_event"}
 
 QUERY_RE = re.compile(r"^(?:查询|查詢|查)\s*[:：]?\s*([A-Za-z]{0,6}\d{6,20})?$")
@@ -168,8 +173,10 @@ def inbound_receive(*, envelope: Envelope, started: float | None = None) -> str:
         conv = _conversation_locked(openid, digest)
         handler = HANDLERS[kind]
         reply, case = handler(conv, inbound, fields)
-        if kind != "event:unsubscribe":
+        if kind in WINDOW_OPENING_KINDS:
             conv.last_inbound_at = timezone.now()
+        if kind in WINDOW_OPENING_KINDS or kind == "event:subscribe":
+            # A channel may be open now (a reporter who follows again may get subscription notices).
             outbox_release_waiting(openid_digest=digest)
         conv.save(update_fields=CONVERSATION_STATE)  # not the openid: neither encrypted nor indexed again
         if case is not None:

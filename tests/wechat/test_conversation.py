@@ -239,3 +239,38 @@ def test_menu_command_pushes_the_menu_to_wechat(wechat_simulator: Simulator, set
 def test_menu_command_reports_an_unreachable_wechat() -> None:
     with pytest.raises(CommandError, match="菜单推送失败"):
         call_command("wechat_menu")
+
+
+def test_only_a_message_opens_the_48_hour_window(
+    wechat: WeChatServer, tianjin: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    """WeChat's 客服消息 rules: a message opens 48 hours (5 messages); a menu CLICK, subscribing or a scan only
+    3 messages in 1 minute; a VIEW link, a LOCATION report or a subscription-notice answer nothing."""
+    from eco12369.wechat.models import OutboxMessage
+    from eco12369.wechat.services import outbox_write
+
+    def last_inbound() -> Any:
+        return Conversation.objects.get(blind_q("openid", OPENID)).last_inbound_at
+
+    wechat.event(OPENID, "subscribe")
+    assert last_inbound() is None
+    wechat.event(OPENID, "VIEW", key="http://127.0.0.1:8000/portal/mine/")
+    location = WeChatServer.xml(
+        OPENID, "event", Event="LOCATION", Latitude="39.1", Longitude="117.2", Precision="30"
+    )
+    assert wechat.push(location).status_code == 200
+    wechat.event(OPENID, "CLICK", key="RULES")
+    wechat.event(OPENID, "SCAN", key="1")
+    assert last_inbound() is None
+    # A message no channel carries waits; a VIEW click does not release it, a message does.
+    with django_capture_on_commit_callbacks(execute=True):
+        message = outbox_write(case=None, openid=OPENID, template="status", text="进度通知")
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.WAITING
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        wechat.event(OPENID, "VIEW", key="http://127.0.0.1:8000/portal/report/")
+    assert callbacks == []
+    wechat.text(OPENID, "帮助")
+    assert last_inbound() is not None
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.PENDING  # released for the outbox to deliver
