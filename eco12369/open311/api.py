@@ -1,13 +1,14 @@
 """Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2) under /open311/v2/.
 
-Every endpoint answers in JSON (``.json``) and XML (``.xml``). The JSON operations are in the OpenAPI
-document (/open311/v2/openapi.json); the XML twins run the same code. Only public fields leave this
-module: never the reporter's identity.
+Every endpoint answers in JSON (``.json``) and XML (``.xml``); any other format or path gets an Open311
+error list. The JSON operations are in the OpenAPI document (/open311/v2/openapi.json); the XML twins run
+the same code. Only public fields leave this module: never the reporter's identity nor their own words.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -17,7 +18,8 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from ninja import Field, Form, NinjaAPI, Query, Schema
-from ninja.errors import ValidationError
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.security import APIKeyQuery
 
 from eco12369.cases.models import Case, Channel, Outcome, State
 from eco12369.cases.public import public_summary, reporter_secrets, scrub
@@ -27,13 +29,31 @@ from eco12369.orgs.models import Region
 from eco12369.stats.figures import substantiated_q
 
 from .catalogue import BY_CODE, SERVICES, Service, service_for
-from .models import RequestToken
+from .models import ApiKey, RequestToken
 from .services import api_key_check, request_create
+
+DESCRIPTION = """12369 环保举报的 Open311 GeoReport v2 接口（http://wiki.open311.org/GeoReport_v2）。
+
+- 格式：每个资源都有 `.json` 与 `.xml` 两种；其他格式（如 `.csv`）答复 400，未知资源答复 404，均为 Open311 错误列表。
+- 提交举报（POST requests）需要接口密钥 `api_key`：按 GeoReport v2 放在表单字段中，也可放在查询参数 `?api_key=`。
+  密钥由平台系统管理员签发。
+- `jurisdiction_id` 可省略（本接口只服务一个辖区）；如提供，必须是本市的名称或行政区划代码，否则答复 404。
+- 提交时接收并保存：service_code、description（≤4000字）、lat/long 或 address_string（≤300字）、
+  attribute[district]、attribute[reported_party]（≤200字）、attribute[occurred_at]、first_name/last_name、phone
+  （举报人信息保密，不对外公开）。超长的字段答复 400，不会被截断。
+- 不保存：`email`（平台不以电子邮件联系举报人；答复中的 service_notice 会说明）、`device_id`、`address_id`；
+  `account_id` 只原样返回。**不接收 `media_url`**（平台不下载外部链接的图片）：提交了 media_url 的请求答复 400。
+- 查询举报（GET requests）公开的内容与月度公开一致：只列出已受理的举报，description 为公开摘要，address 为所在区，
+  坐标精确到约1公里；查处属实并办结的举报公开地址。未受理的举报只能按编号查到编号、状态与服务类型。
+
+Open311 GeoReport v2 for the 12369 channel. Other formats get 400, unknown resources 404 (error lists).
+POST requests needs an api_key (form field, or ?api_key=). email, device_id and address_id are not stored;
+media_url is refused (400). Over-long fields are refused (400), never cut."""
 
 api = NinjaAPI(
     title="eco12369 Open311 GeoReport v2",
     version="v2",
-    description="12369 环保举报的 Open311 GeoReport v2 接口。提交举报需要接口密钥（api_key）。",
+    description=DESCRIPTION,
     urls_namespace="open311",
     docs_url="/docs",
 )
@@ -126,25 +146,47 @@ class TokenOut(Schema):
     token: str
 
 
+MAX_DESCRIPTION = 4000
+MAX_ADDRESS = 300  # Case.address
+MAX_REPORTED_PARTY = 200  # Case.reported_party
+MAX_NAME = MAX_PHONE = 200  # what the intake keeps of the reporter's name and phone
+
+EXAMPLE_REQUEST: dict[str, Any] = {
+    "service_code": "report_air",
+    "lat": "39.1175",
+    "long": "117.2103",
+    "address_string": "和平区南京路100号",
+    "description": "工厂烟囱冒黑烟，气味刺鼻。",
+    "attribute[district]": "120101",
+    "attribute[reported_party]": "天津某某化工有限公司",
+    "attribute[occurred_at]": "2026-11-20T21:00:00+08:00",
+}
+
+
 class RequestIn(Schema):
-    api_key: str = ""
-    service_code: str = ""
-    jurisdiction_id: str | None = None
+    """The api_key field of the GeoReport v2 form is read by the security scheme ``api_key``."""
+
+    model_config = {"json_schema_extra": {"examples": [EXAMPLE_REQUEST]}}
+
+    service_code: str = Field("", json_schema_extra={"enum": [s.code for s in SERVICES]})
+    jurisdiction_id: str | None = Field(None, description="可省略；如提供须为本市名称或行政区划代码")
     lat: str | None = None
     long: str | None = None
-    address_string: str | None = None
-    address_id: str | None = None
-    email: str | None = None
-    device_id: str | None = None
-    account_id: str | None = None
+    address_string: str | None = Field(None, description=f"≤{MAX_ADDRESS}字")
+    address_id: str | None = Field(None, description="不保存")
+    email: str | None = Field(None, description="不保存（平台不以电子邮件联系举报人）")
+    device_id: str | None = Field(None, description="不保存")
+    account_id: str | None = Field(None, description="不保存，原样返回")
     first_name: str | None = None
     last_name: str | None = None
     phone: str | None = None
-    description: str | None = None
-    media_url: str | None = None
+    description: str | None = Field(None, description=f"≤{MAX_DESCRIPTION}字")
+    media_url: str | None = Field(None, description="不接收：提供即答复 400（平台不下载外部链接的图片）")
     attribute_district: str | None = Field(None, alias="attribute[district]")
-    attribute_reported_party: str | None = Field(None, alias="attribute[reported_party]")
-    attribute_occurred_at: str | None = Field(None, alias="attribute[occurred_at]")
+    attribute_reported_party: str | None = Field(
+        None, alias="attribute[reported_party]", description=f"≤{MAX_REPORTED_PARTY}字"
+    )
+    attribute_occurred_at: str | None = Field(None, alias="attribute[occurred_at]", description="ISO 8601")
 
 
 class RequestsQuery(Schema):
@@ -153,6 +195,10 @@ class RequestsQuery(Schema):
     start_date: str | None = None
     end_date: str | None = None
     status: str | None = None
+    jurisdiction_id: str | None = None
+
+
+class JurisdictionQuery(Schema):
     jurisdiction_id: str | None = None
 
 
@@ -208,6 +254,25 @@ def error(request: HttpRequest, status: int, description: str) -> HttpResponse:
 @api.exception_handler(Open311Error)
 def _open311_error(request: HttpRequest, exc: Open311Error) -> HttpResponse:
     return error(request, exc.status, exc.description)
+
+
+@api.exception_handler(AuthenticationError)
+def _no_key(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error(request, 403, "api_key 缺失或无效（api_key is missing or not valid）")
+
+
+class Open311Key(APIKeyQuery):
+    """A partner channel's key: the ``api_key`` field of the form body, as GeoReport v2 sends it, or the
+    ``api_key`` query parameter. Authenticates to the ApiKey row (its channel); otherwise 403."""
+
+    param_name = "api_key"
+    openapi_description = "接口密钥：表单字段 api_key（GeoReport v2），或查询参数 ?api_key="
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        return request.POST.get(self.param_name) or request.GET.get(self.param_name)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> ApiKey | None:
+        return api_key_check(key=key or "")
 
 
 @api.exception_handler(ValidationError)
@@ -303,6 +368,27 @@ def _parse_date(value: str | None, name: str) -> dt.datetime | None:
     return moment
 
 
+def jurisdiction_check(value: str | None) -> None:
+    """GeoReport v2: jurisdiction_id is needed only where one endpoint serves several jurisdictions. We serve
+    one, the city: it may be left out, but one given must be ours (the city's name or region code); any
+    other is answered 404 as the spec says, never ignored."""
+    if value is None or not value.strip():
+        return
+    city = Region.objects.filter(level=Region.Level.CITY).values_list("code", "name").first()
+    ours = {settings.ECO["CITY_NAME"], *(city or ())}
+    if value.strip() not in ours:
+        raise Open311Error(
+            404,
+            f"jurisdiction_id 不存在：{value}；本接口只服务{settings.ECO['CITY_NAME']}"
+            f"（jurisdiction_id not found; this endpoint serves {'/'.join(sorted(ours))}）",
+        )
+
+
+def _too_long(value: str, name: str, limit: int) -> None:
+    if len(value) > limit:
+        raise Open311Error(400, f"{name} 不得超过 {limit} 字（{name}: at most {limit} characters）")
+
+
 def _service(code: str) -> Service:
     service = BY_CODE.get(code)
     if service is None:
@@ -332,9 +418,14 @@ def discovery(request: HttpRequest) -> HttpResponse:
     return render(request, data, "discovery", "")
 
 
-@api.get("/services.json", response={200: list[ServiceOut]}, summary="服务类型列表")
+@api.get(
+    "/services.json",
+    response={200: list[ServiceOut], 400: list[ErrorOut], 404: list[ErrorOut]},
+    summary="服务类型列表",
+)
 @api.get("/services.xml", include_in_schema=False)
-def services(request: HttpRequest) -> HttpResponse:
+def services(request: HttpRequest, params: Query[JurisdictionQuery]) -> HttpResponse:
+    jurisdiction_check(params.jurisdiction_id)
     data = [
         {
             "service_code": s.code,
@@ -356,7 +447,10 @@ def services(request: HttpRequest) -> HttpResponse:
     summary="服务定义（附加属性）",
 )
 @api.get("/services/{service_code}.xml", include_in_schema=False)
-def service_definition(request: HttpRequest, service_code: str) -> HttpResponse:
+def service_definition(
+    request: HttpRequest, service_code: str, params: Query[JurisdictionQuery]
+) -> HttpResponse:
+    jurisdiction_check(params.jurisdiction_id)
     service = _service(service_code)
     attributes: list[dict[str, Any]] = []
     if service.metadata:
@@ -400,12 +494,19 @@ def service_definition(request: HttpRequest, service_code: str) -> HttpResponse:
     "/requests.json",
     response={200: list[CreatedOut], 400: list[ErrorOut], 403: list[ErrorOut], 404: list[ErrorOut]},
     summary="提交举报",
+    auth=Open311Key(),
 )
-@api.post("/requests.xml", include_in_schema=False)
+@api.post("/requests.xml", include_in_schema=False, auth=Open311Key())
 def request_post(request: HttpRequest, data: Form[RequestIn]) -> HttpResponse:
-    key = api_key_check(key=data.api_key)
-    if key is None:
-        raise Open311Error(403, "api_key 缺失或无效")
+    key = request.auth  # type: ignore[attr-defined]
+    assert isinstance(key, ApiKey)
+    jurisdiction_check(data.jurisdiction_id)
+    if data.media_url and data.media_url.strip():
+        raise Open311Error(
+            400,
+            "本接口不接收 media_url（平台不下载外部链接的图片）；请去掉 media_url 后重新提交"
+            "（media_url is not accepted: submit the request without it）",
+        )
     if not data.service_code:
         raise Open311Error(400, "缺少 service_code")
     service = _service(data.service_code)
@@ -425,13 +526,21 @@ def request_post(request: HttpRequest, data: Form[RequestIn]) -> HttpResponse:
             raise Open311Error(400, "lat/long 必须是数字")
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             raise Open311Error(400, "lat/long 超出范围")
-    if latitude is None and not (data.address_string or "").strip():
+    address = (data.address_string or "").strip()
+    if latitude is None and not address:
         raise Open311Error(400, "需要位置：lat 和 long，或 address_string")
+    _too_long(address, "address_string", MAX_ADDRESS)
     description = (data.description or "").strip()
     if not description:
         raise Open311Error(400, "缺少 description")
-    if len(description) > 4000:
-        raise Open311Error(400, "description 不得超过 4000 字")
+    _too_long(description, "description", MAX_DESCRIPTION)
+    reported_party = (data.attribute_reported_party or "").strip()
+    _too_long(reported_party, "attribute[reported_party]", MAX_REPORTED_PARTY)
+    occurred_at = _parse_date(data.attribute_occurred_at, "attribute[occurred_at]")
+    if occurred_at is not None and occurred_at > timezone.now():
+        raise Open311Error(
+            400, "attribute[occurred_at] 不能晚于当前时间（attribute[occurred_at] is in the future）"
+        )
     district = None
     if data.attribute_district:
         district = Region.objects.filter(
@@ -442,6 +551,9 @@ def request_post(request: HttpRequest, data: Form[RequestIn]) -> HttpResponse:
         if district is None:
             raise Open311Error(400, "attribute[district] 不是有效的行政区划代码")
     name = " ".join(p for p in ((data.last_name or "").strip(), (data.first_name or "").strip()) if p)
+    _too_long(name, "first_name/last_name", MAX_NAME)
+    phone = (data.phone or "").strip()
+    _too_long(phone, "phone", MAX_PHONE)
     try:
         token = request_create(
             api_key=key,
@@ -451,23 +563,26 @@ def request_post(request: HttpRequest, data: Form[RequestIn]) -> HttpResponse:
                 kind=service.kind,
                 category=service.category,
                 district=district,
-                reported_party=(data.attribute_reported_party or "").strip(),
-                address=(data.address_string or "").strip(),
+                reported_party=reported_party,
+                address=address,
                 latitude=latitude,
                 longitude=longitude,
-                occurred_at=_parse_date(data.attribute_occurred_at, "attribute[occurred_at]"),
+                occurred_at=occurred_at,
                 reporter_name=name,
-                reporter_phone=(data.phone or "").strip(),
+                reporter_phone=phone,
                 channel_label=key.channel,
             ),
         )
     except TransitionError as exc:
         raise Open311Error(400, exc.message) from exc
+    notice = "已收到，将在2个工作日内确认处理。"
+    if (data.email or "").strip():
+        notice += "email 未保存：平台不以电子邮件联系举报人。"
     body = [
         {
             "service_request_id": token.case.number,
             "token": token.token,
-            "service_notice": "已收到，将在2个工作日内确认处理。",
+            "service_notice": notice,
             "account_id": data.account_id,
         }
     ]
@@ -476,11 +591,12 @@ def request_post(request: HttpRequest, data: Form[RequestIn]) -> HttpResponse:
 
 @api.get(
     "/requests.json",
-    response={200: list[RequestOut], 400: list[ErrorOut]},
+    response={200: list[RequestOut], 400: list[ErrorOut], 404: list[ErrorOut]},
     summary="查询举报（默认最近90天，最多1000条）",
 )
 @api.get("/requests.xml", include_in_schema=False)
 def requests_list(request: HttpRequest, params: Query[RequestsQuery]) -> HttpResponse:
+    jurisdiction_check(params.jurisdiction_id)
     qs = _public_cases()
     if params.service_request_id:  # each one asked for by number: the unlisted ones show number/status only
         numbers = [n.strip() for n in params.service_request_id.split(",") if n.strip()]
@@ -489,18 +605,23 @@ def requests_list(request: HttpRequest, params: Query[RequestsQuery]) -> HttpRes
         qs = qs.filter(_listed())
         end = _parse_date(params.end_date, "end_date")
         start = _parse_date(params.start_date, "start_date")
+        now = timezone.now()
         if start is None and end is None:
-            end = timezone.now()
+            end = now
             start = end - MAX_SPAN
         elif start is None:
             assert end is not None
             start = end - MAX_SPAN
         elif end is None:
-            end = min(timezone.now(), start + MAX_SPAN)
+            if start > now:
+                raise Open311Error(400, "start_date 不能晚于当前时间（start_date is in the future）")
+            end = min(now, start + MAX_SPAN)
         if end < start:
-            raise Open311Error(400, "end_date 不能早于 start_date")
+            raise Open311Error(400, "end_date 不能早于 start_date（end_date is earlier than start_date）")
         if end - start > MAX_SPAN:
-            raise Open311Error(400, "start_date 与 end_date 的间隔不得超过 90 天")
+            raise Open311Error(
+                400, "start_date 与 end_date 的间隔不得超过 90 天（at most 90 days between the dates）"
+            )
         qs = qs.filter(received_at__gte=start, received_at__lte=end)
         if params.service_code:
             codes = [c.strip() for c in params.service_code.split(",") if c.strip()]
@@ -526,11 +647,14 @@ def requests_list(request: HttpRequest, params: Query[RequestsQuery]) -> HttpRes
 
 @api.get(
     "/requests/{service_request_id}.json",
-    response={200: list[RequestOut], 404: list[ErrorOut]},
+    response={200: list[RequestOut], 400: list[ErrorOut], 404: list[ErrorOut]},
     summary="查询单个举报",
 )
 @api.get("/requests/{service_request_id}.xml", include_in_schema=False)
-def request_detail(request: HttpRequest, service_request_id: str) -> HttpResponse:
+def request_detail(
+    request: HttpRequest, service_request_id: str, params: Query[JurisdictionQuery]
+) -> HttpResponse:
+    jurisdiction_check(params.jurisdiction_id)
     case = _public_cases().filter(number=service_request_id).first()
     if case is None:
         raise Open311Error(404, f"service_request_id 不存在：{service_request_id}")
@@ -538,13 +662,32 @@ def request_detail(request: HttpRequest, service_request_id: str) -> HttpRespons
 
 
 @api.get(
-    "/tokens/{token}.json", response={200: list[TokenOut], 404: list[ErrorOut]}, summary="由令牌查询编号"
+    "/tokens/{token}.json",
+    response={200: list[TokenOut], 400: list[ErrorOut], 404: list[ErrorOut]},
+    summary="由令牌查询编号",
 )
 @api.get("/tokens/{token}.xml", include_in_schema=False)
-def token_detail(request: HttpRequest, token: str) -> HttpResponse:
+def token_detail(request: HttpRequest, token: str, params: Query[JurisdictionQuery]) -> HttpResponse:
+    jurisdiction_check(params.jurisdiction_id)
     row = RequestToken.objects.select_related("case").filter(token=token).first()
     if row is None:
         raise Open311Error(404, f"token 不存在：{token}")
     return render(
         request, [{"service_request_id": row.case.number, "token": row.token}], "service_requests", "request"
     )
+
+
+RESOURCE = re.compile(r"(?:discovery|services|requests|services/[^/]+|requests/[^/]+|tokens/[^/]+)\.(\w+)")
+
+
+@api.api_operation(["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", include_in_schema=False)
+def unknown(request: HttpRequest, rest: str) -> HttpResponse:
+    """Anything else under /open311/v2/ (``requests.csv``, a typo): an Open311 error list, in JSON unless
+    ``.xml`` was asked for, not Django's HTML page. Must stay the last route."""
+    match = RESOURCE.fullmatch(rest)
+    if match and match.group(1).lower() not in ("json", "xml"):
+        raise Open311Error(
+            400,
+            f"不支持的格式：{match.group(1)}，只支持 json 和 xml（unsupported format; use .json or .xml）",
+        )
+    raise Open311Error(404, "没有这个资源，见 discovery.json（no such resource; see discovery.json）")

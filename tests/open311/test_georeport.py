@@ -318,3 +318,180 @@ def test_the_reporters_name_in_a_staff_summary_is_removed_however_it_is_spaced(
     Case.objects.filter(number=number).update(public_summary=f"据{written}反映，工厂烟囱冒黑烟")
     row = client.get(f"{BASE}/requests/{number}.json").json()[0]
     assert row["description"] == "据＊＊反映，工厂烟囱冒黑烟"
+
+
+# ------------------------------------------------------------------ every format, filter and error code
+def test_the_list_stops_at_the_cap(
+    client: Client, key: str, operator: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most MAX_RESULTS rows, newest first, for a date window and for a list of numbers alike (the cap is
+    lowered here: a thousand cases through the real services would take minutes)."""
+    from eco12369.open311 import api
+
+    numbers = [filed(client, key, operator) for _ in range(4)]
+    monkeypatch.setattr(api, "MAX_RESULTS", 3)
+    rows = client.get(f"{BASE}/requests.json").json()
+    assert [r["service_request_id"] for r in rows] == numbers[:0:-1]
+    by_id = client.get(f"{BASE}/requests.json", {"service_request_id": ",".join(numbers)}).json()
+    assert len(by_id) == 3
+    assert len(ET.fromstring(client.get(f"{BASE}/requests.xml").content).findall("request")) == 3
+
+
+def test_start_date_only_and_end_date_only(client: Client, key: str, operator: User) -> None:
+    with time_machine.travel(dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC), tick=False):
+        june = filed(client, key, operator)
+    with time_machine.travel(dt.datetime(2026, 10, 1, 10, tzinfo=dt.UTC), tick=False):
+        october = filed(client, key, operator)
+
+    def ids(**params: str) -> list[str]:
+        response = client.get(f"{BASE}/requests.json", params)
+        assert response.status_code == 200, response.content
+        return [r["service_request_id"] for r in response.json()]
+
+    # start only: 90 days from the start (not up to now); end only: the 90 days before the end.
+    assert ids(start_date="2026-05-20T00:00:00+08:00") == [june]
+    assert ids(start_date="2026-09-20T00:00:00+08:00") == [october]
+    assert ids(end_date="2026-06-10T00:00:00+08:00") == [june]
+    assert ids(end_date="2026-10-10T00:00:00Z") == [october]
+    assert ids(end_date="2026-03-01T00:00:00+08:00") == []
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"start_date": "2026-06-10T00:00:00+08:00", "end_date": "2026-06-01T00:00:00+08:00"}, "不能早于"),
+        ({"start_date": "2099-01-01T00:00:00+08:00"}, "不能晚于当前时间"),
+        ({"end_date": "2026-13-01"}, "ISO 8601"),
+        ({"service_code": "report_air,nope"}, "nope"),
+        ({"status": "open,pending"}, "status"),
+    ],
+)
+def test_list_parameter_errors(client: Client, tianjin: None, params: dict[str, str], message: str) -> None:
+    for fmt in ("json", "xml"):
+        response = client.get(f"{BASE}/requests.{fmt}", params)
+        assert response.status_code == 400
+    assert message in client.get(f"{BASE}/requests.json", params).json()[0]["description"]
+
+
+def test_several_service_codes(client: Client, key: str, operator: User) -> None:
+    air = filed(client, key, operator)
+    water = filed(client, key, operator, service_code="report_water")
+    noise = filed(client, key, operator, service_code="report_noise")
+    asked = client.get(f"{BASE}/requests.json", {"service_code": "report_air, report_noise"}).json()
+    assert {r["service_request_id"] for r in asked} == {air, noise}
+    assert water not in str(asked)
+    assert client.get(f"{BASE}/requests.json", {"service_code": "consultation"}).json() == []
+
+
+def test_token_in_xml_and_404_in_xml_everywhere(client: Client, key: str) -> None:
+    created = post(client, **valid(key)).json()[0]
+    root = ET.fromstring(client.get(f"{BASE}/tokens/{created['token']}.xml").content)
+    assert root.tag == "service_requests"
+    assert root.findtext("request/service_request_id") == created["service_request_id"]
+    assert root.findtext("request/token") == created["token"]
+    for url in ("requests/TJ0000.xml", "services/nope.xml", "tokens/nope.xml"):
+        response = client.get(f"{BASE}/{url}")
+        assert response.status_code == 404 and response["Content-Type"].startswith("text/xml"), url
+        root = ET.fromstring(response.content)
+        assert root.tag == "errors" and root.findtext("error/code") == "404", url
+        assert root.findtext("error/description"), url
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2026-02-30T10:00:00+08:00", "2099-01-01T00:00:00+08:00"])
+def test_a_bad_occurred_at_is_refused(client: Client, key: str, value: str) -> None:
+    response = post(client, **valid(key, **{"attribute[occurred_at]": value}))
+    assert response.status_code == 400
+    assert "attribute[occurred_at]" in response.json()[0]["description"]
+    assert not Case.objects.exists()
+
+
+def test_occurred_at_is_kept(client: Client, key: str) -> None:
+    number = post(client, **valid(key, **{"attribute[occurred_at]": "2026-11-20T21:00:00+08:00"})).json()[0][
+        "service_request_id"
+    ]
+    occurred = Case.objects.get(number=number).occurred_at
+    assert occurred == dt.datetime(2026, 11, 20, 13, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("jurisdiction", ["天津市", "120000", ""])
+def test_our_jurisdiction_or_none_is_served(client: Client, key: str, jurisdiction: str) -> None:
+    q = {"jurisdiction_id": jurisdiction}
+    assert client.get(f"{BASE}/services.json", q).status_code == 200
+    assert client.get(f"{BASE}/services/report_air.json", q).status_code == 200
+    assert client.get(f"{BASE}/requests.json", q).status_code == 200
+    assert post(client, **valid(key, jurisdiction_id=jurisdiction)).status_code == 200
+
+
+def test_another_jurisdiction_is_404_not_ignored(client: Client, key: str, operator: User) -> None:
+    number = filed(client, key, operator)
+    token = post(client, **valid(key)).json()[0]["token"]
+    q = {"jurisdiction_id": "chicago.gov"}
+    for url in (
+        "services.json",
+        "services/report_air.json",
+        "requests.json",
+        f"requests/{number}.json",
+        f"tokens/{token}.json",
+    ):
+        response = client.get(f"{BASE}/{url}", q)
+        assert response.status_code == 404, url
+        assert "jurisdiction_id" in response.json()[0]["description"], url
+    xml = client.get(f"{BASE}/requests.xml", q)
+    assert xml.status_code == 404 and ET.fromstring(xml.content).findtext("error/code") == "404"
+    refused = post(client, **valid(key, jurisdiction_id="北京市"))
+    assert refused.status_code == 404 and Case.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [("attribute[reported_party]", 200), ("address_string", 300), ("last_name", 200), ("phone", 200)],
+)
+def test_over_long_fields_are_refused_not_cut(client: Client, key: str, field: str, limit: int) -> None:
+    assert post(client, **valid(key, first_name="", **{field: "甲" * limit})).status_code == 200
+    response = post(client, **valid(key, first_name="", **{field: "甲" * (limit + 1)}))
+    assert response.status_code == 400
+    description = response.json()[0]["description"]
+    assert f"不得超过 {limit} 字" in description and f"at most {limit} characters" in description
+    assert Case.objects.count() == 1
+
+
+def test_media_url_is_refused_and_email_is_said_not_kept(client: Client, key: str) -> None:
+    refused = post(client, **valid(key, media_url="https://example.com/smoke.jpg"))
+    assert refused.status_code == 400 and "media_url" in refused.json()[0]["description"]
+    assert not Case.objects.exists()
+    created = post(client, **valid(key, media_url="")).json()[0]
+    assert "email 未保存" in created["service_notice"]
+    without = post(client, **valid(key, email="")).json()[0]
+    assert "email" not in without["service_notice"]
+    docs = client.get(f"{BASE}/openapi.json").json()
+    assert "media_url" in docs["info"]["description"] and "email" in docs["info"]["description"]
+
+
+def test_the_key_may_come_in_the_query_string(client: Client, key: str) -> None:
+    data = valid(key)
+    del data["api_key"]
+    assert client.post(f"{BASE}/requests.json", data).status_code == 403
+    assert client.post(f"{BASE}/requests.json?api_key={key}", data).status_code == 200
+    scheme = client.get(f"{BASE}/openapi.json").json()["components"]["securitySchemes"]
+    assert [(s["type"], s["name"]) for s in scheme.values()] == [("apiKey", "api_key")]
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("requests.csv", 400),
+        ("services.html", 400),
+        ("requests/TJ20261203000001.csv", 400),
+        ("nothing.json", 404),
+        ("requests", 404),
+        ("services/report_air/extra.json", 404),
+    ],
+)
+def test_unknown_formats_and_paths_get_an_open311_error(client: Client, path: str, status: int) -> None:
+    response = client.get(f"{BASE}/{path}")
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body[0]["code"] == status and body[0]["description"]
+    xml = client.get(f"{BASE}/nothing.xml")
+    assert xml.status_code == 404 and ET.fromstring(xml.content).tag == "errors"
