@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from eco12369.orgs.admin import SystemAdminOnly
@@ -21,10 +21,10 @@ class ApiKeyAdmin(SystemAdminOnly, admin.ModelAdmin):  # type: ignore[type-arg]
     fields = ("channel",)
     actions = ["revoke"]
 
-    def has_change_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
