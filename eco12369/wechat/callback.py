@@ -26,6 +26,8 @@ from wechatpy.messages import BaseMessage
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from . import texts
+
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -173,7 +175,8 @@ def open_envelope(*, params: Mapping[str, str], body: bytes) -> Envelope:
 def reply_body(envelope: Envelope, text: str) -> str:
     """The passive text reply, encrypted when the request was."""
     # Text goes into a CDATA section: its only forbidden sequence is "]]>".
-    xml = TextReply(message=envelope.message, content=text.replace("]]>", "]] >")).render()
+    content = texts.text_fit(text).replace("]]>", "]] >")
+    xml = TextReply(message=envelope.message, content=content).render()
     if envelope.crypto is None:
         return str(xml)
     return str(envelope.crypto.encrypt_message(xml, envelope.nonce, str(int(time.time()))))

@@ -38,6 +38,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from eco12369.crypto import blind_q
 
+from . import texts
 from .client import api_client
 from .models import Conversation, DeliveryAttempt, OutboxMessage, SeenNonce
 
@@ -143,7 +144,7 @@ def channel_choose(message: OutboxMessage) -> tuple[list[tuple[str, str]], str]:
 
 # ------------------------------------------------------------------------------------------- sending
 def _send_custom(message: OutboxMessage) -> None:
-    api_client().message.send_text(message.openid, message.text)
+    api_client().message.send_text(message.openid, texts.text_fit(message.text))
 
 
 def _short(text: str, limit: int) -> str:

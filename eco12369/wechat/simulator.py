@@ -32,6 +32,7 @@ DEFAULT_OPENID = "oSIM-demo-reporter-0001"
 DEMO_OPENIDS = [DEFAULT_OPENID, "oSIM-demo-reporter-0002", "oSIM-demo-reporter-0003"]
 ACCOUNT_ID = "gh_eco12369sim"
 MAX_BODY = 12 * 1024 * 1024
+TEXT_MAX_BYTES = 2048  # WeChat refuses longer text content: errcode 45002 "content size out of limit"
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -410,6 +411,8 @@ class Simulator:
             )
         except (ValueError, KeyError, TypeError):
             return self._json(sr, {"errcode": 44002, "errmsg": "empty post data or invalid json"})
+        if msgtype == "text" and len(str(text).encode("utf-8")) > TEXT_MAX_BYTES:
+            return self._json(sr, {"errcode": 45002, "errmsg": "content size out of limit"})
         rec = Received(kind="custom", openid=openid, text=text, at=time.time(), payload=data)
         with self.state.lock:
             self.state.received.append(rec)

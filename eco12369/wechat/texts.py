@@ -70,3 +70,20 @@ def location_received(label: str, district: str | None, *, has_text: bool) -> st
     where = f"，属{district}" if district else "（不在天津市范围内，将由市举报受理中心确认）"
     text = f"已记录位置：{place}{where}。"
     return text + ("确认无误后回复“提交”。" if has_text else "请用文字描述举报内容，然后回复“提交”。")
+
+
+# WeChat refuses a text message whose content exceeds 2048 bytes (客服消息 errcode 45002 "content size out
+# of limit"; a passive reply that long is not shown either). Every outgoing text is cut below that, on a
+# character boundary, with a pointer to the H5 page, where the full text is.
+TEXT_MAX_BYTES = 2048
+TEXT_SAFE_BYTES = 2000  # room for the "]]>" escaping of a passive reply
+CUT_SUFFIX = "…（全文请在“我的举报”页面查看）"
+
+
+def text_fit(text: str, limit: int = TEXT_SAFE_BYTES) -> str:
+    """``text`` as WeChat will carry it: unchanged when it fits in ``limit`` UTF-8 bytes, else cut."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    room = limit - len(CUT_SUFFIX.encode("utf-8"))
+    return data[:room].decode("utf-8", errors="ignore").rstrip() + CUT_SUFFIX

@@ -240,3 +240,41 @@ def test_only_approved_replies_and_known_templates_reach_the_outbox(make_case: A
         outbox_write(case=case, template="free_text", text="操作员随手写的话")
     with pytest.raises(ValueError, match="recipient"):
         outbox_write(case=None, template="accepted", text="x")
+
+
+def test_a_long_text_is_delivered_cut_not_failed(
+    wechat_simulator: Simulator, run_on_commit: Any, client: Any, settings: Any, tianjin: None, make_user: Any
+) -> None:
+    """WeChat refuses text content over 2048 bytes (45002): the outbox and the passive reply cut it on a
+    character boundary and point to the H5 page; the full text stays in the outbox for that page."""
+    from wechatpy.exceptions import WeChatClientException
+
+    from eco12369.cases.models import Case
+    from eco12369.cases.services import case_approve
+    from eco12369.wechat.client import api_client
+
+    long_text = "经现场核查，该企业废水处理设施运行正常。" * 120  # 2400 characters, 7200 bytes
+    with pytest.raises(WeChatClientException) as refused:  # the simulator refuses it as WeChat does
+        api_client().message.send_text(OPENID, long_text)
+    assert refused.value.errcode == 45002
+
+    wechat = WeChatServer(client, settings.WECHAT)
+    wechat.text(OPENID, "工厂排黑水。")
+    wechat.location(OPENID, 39.1172, 117.2150, "和平区某路")
+    wechat.text(OPENID, "提交")
+    case = Case.objects.get()
+    operator, reviewer = make_user("operator"), make_user("reviewer")
+    case_answer(case=case, actor=operator, text=long_text)
+    with run_on_commit():
+        case_approve(case=Case.objects.get(pk=case.pk), actor=reviewer)
+    msg = OutboxMessage.objects.get(case=case, template="answered")
+    assert msg.status == "sent" and msg.channel == "custom"
+    assert long_text in msg.text  # the H5 page shows it whole
+    [received] = [r for r in wechat_simulator.received(OPENID) if r.kind == "custom"]
+    assert received.text.endswith("…（全文请在“我的举报”页面查看）")
+    assert len(received.text.encode("utf-8")) <= 2048
+    assert received.text.startswith(msg.text[:100])
+
+    status = wechat.reply(wechat.text(OPENID, f"查询 {case.number}"))  # repeats the reply: cut too
+    assert status.endswith("…（全文请在“我的举报”页面查看）") and case.number in status
+    assert len(status.encode("utf-8")) <= 2048
