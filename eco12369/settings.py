@@ -297,6 +297,11 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
+# --- Audit anchors (eco12369/audit/services.py): the nightly verification appends the chain's head to
+# this file, and every verification checks the chain still holds it. Keep it off the database's host
+# (an append-only mount or a shipped log). Empty (dev, demo): anchors only go to the application log.
+ECO_AUDIT_ANCHOR_FILE = env("ECO_AUDIT_ANCHOR_FILE")
+
 # --- Reporter identity encryption (eco12369/crypto.py). Unset: derived from SECRET_KEY (dev and demo only).
 ECO_FIELD_KEYS = env("ECO_FIELD_KEYS")
 ECO_INDEX_KEY = env("ECO_INDEX_KEY")

@@ -2,7 +2,8 @@
 
 Deploy-tagged (``manage.py check --deploy``): production must set its own field-encryption and
 blind-index keys; the keys derived from ``SECRET_KEY`` are for development and the demo only (changing
-``SECRET_KEY`` would then make every stored reporter identity unreadable). Always: a malformed
+``SECRET_KEY`` would then make every stored reporter identity unreadable), and an audit anchor file
+(``ECO_AUDIT_ANCHOR_FILE``: without it a cut-back audit chain goes unnoticed). Always: a malformed
 ``ECO_FIELD_KEYS`` is an error (nothing could be written).
 """
 
@@ -38,6 +39,21 @@ def field_keys_set(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
             )
         )
     return messages
+
+
+@register(Tags.security, deploy=True)
+def audit_anchor_file_set(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    if getattr(settings, "ECO_AUDIT_ANCHOR_FILE", ""):
+        return []
+    return [
+        Warning(
+            "ECO_AUDIT_ANCHOR_FILE is not set: the nightly audit verification anchors the chain's head only in "
+            "the log, and deleting the newest audit entries with the head rewritten would go unnoticed.",
+            hint="Set ECO_AUDIT_ANCHOR_FILE to a file on append-only storage off the database host; "
+            "see docs/audit.md.",
+            id="eco12369.W003",
+        )
+    ]
 
 
 @register(Tags.security)

@@ -1,34 +1,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from eco12369.audit.models import AppendOnlyError, AuditEntry
-from eco12369.audit.protection import SQLITE_DROP, SQLITE_TRIGGERS
 from eco12369.audit.services import audit_record, audit_verify
 
-
-@contextmanager
-def triggers_off() -> Iterator[None]:
-    """Tamper as the database's owner would: switch the append-only triggers off for a while."""
-    with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute("SET LOCAL session_replication_role = replica")  # a superuser's way round triggers
-        else:
-            for sql in SQLITE_DROP:
-                cur.execute(sql)
-    yield
-    with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute("SET LOCAL session_replication_role = DEFAULT")
-        else:
-            for sql in SQLITE_TRIGGERS:
-                cur.execute(sql)
+from .conftest import triggers_off
 
 
 def _fill(n: int = 5) -> list[AuditEntry]:

@@ -53,7 +53,10 @@ def _check_deploy(tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[s
 
 def test_production_settings_pass_check_deploy_with_no_warning(tmp_path: Path) -> None:
     result = _check_deploy(
-        tmp_path, ECO_FIELD_KEYS=Fernet.generate_key().decode(), ECO_INDEX_KEY=secrets.token_urlsafe(32)
+        tmp_path,
+        ECO_FIELD_KEYS=Fernet.generate_key().decode(),
+        ECO_INDEX_KEY=secrets.token_urlsafe(32),
+        ECO_AUDIT_ANCHOR_FILE=str(tmp_path / "anchors" / "audit-anchors.log"),
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -67,6 +70,7 @@ def test_check_deploy_warns_without_the_field_keys(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "eco12369.W001" in output and "ECO_FIELD_KEYS" in output
     assert "eco12369.W002" in output and "ECO_INDEX_KEY" in output
+    assert "eco12369.W003" in output and "ECO_AUDIT_ANCHOR_FILE" in output
 
 
 def test_a_malformed_field_key_is_an_error(tmp_path: Path) -> None:
