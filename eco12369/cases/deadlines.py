@@ -130,5 +130,19 @@ def status(*, due_at: dt.datetime | None, warn_at: dt.datetime | None, now: dt.d
     return "ok"
 
 
+def _package_knows(year: int) -> bool:
+    try:
+        chinese_calendar.is_workday(dt.date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
 def unknown_years(first: int, last: int) -> list[int]:
-    return [year for year in range(first, last + 1) if not year_is_known(year)]
+    """The years from ``first`` to ``last`` whose working days are not known (neither the package nor an
+    entered holiday notice): at most one query, none when the package knows them all."""
+    missing = [year for year in range(first, last + 1) if not _package_knows(year)]
+    if not missing:
+        return []
+    entered = set(CalendarYear.objects.filter(year__in=missing).values_list("year", flat=True))
+    return [year for year in missing if year not in entered]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from eco12369.cases import deadlines
 from eco12369.cases.models import Case, State
+from eco12369.orgs.models import Role, User
 
 OK = "ok"
 SOON = "soon"
@@ -18,6 +20,8 @@ class DeadlineView:
     status: str  # ok / soon / overdue / none
     text: str  # 剩余3天5小时 / 已超期2天 / ""
     due_at: dt.datetime | None
+    # Computed in a year whose official holidays are not known yet (DESIGN §4): the date may still move.
+    provisional: bool = False
 
     @property
     def label(self) -> str:
@@ -59,4 +63,15 @@ def deadline_view(case: Case, now: dt.datetime) -> DeadlineView:
         status = SOON
     else:
         status = OK
-    return DeadlineView(status, time_left(case.due_at, now), case.due_at)
+    return DeadlineView(status, time_left(case.due_at, now), case.due_at, case.deadline_provisional)
+
+
+def calendar_gaps_for(user: User, today: dt.date) -> list[int]:
+    """The years (this one and the next) whose official holidays are not known, for the users who must see
+    it on their first page: heads, the city centre and administrators (DESIGN §4: the platform warns; the
+    administrator enters the year's notice in the override table). Empty for anyone else, with no query."""
+    if not (
+        user.has_role(Role.HEAD) or user.has_role(Role.ADMIN) or user.is_superuser or user.is_city_centre
+    ):
+        return []
+    return deadlines.unknown_years(today.year, today.year + 1)

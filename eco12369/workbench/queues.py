@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from eco12369.cases import deadlines
 from eco12369.cases.models import CONFIRMATION_STATES, OPEN_STATES, Case, State
 from eco12369.cases.selectors import cases_visible_to
 from eco12369.orgs.models import Role, User
@@ -57,6 +58,14 @@ class Queue:
     def cases(self, user: User, now: dt.datetime) -> QuerySet[Case]:
         return self.select(cases_visible_to(user=user), user, now)
 
+    @property
+    def hint_text(self) -> str:
+        """The hint, with ``{due_soon}`` replaced by the configured due-soon fraction (DESIGN §4), as "20%"."""
+        if "{due_soon}" not in self.hint:
+            return self.hint
+        fraction = float(deadlines.setting("DUE_SOON_FRACTION"))
+        return self.hint.replace("{due_soon}", f"{fraction * 100:.4g}%")
+
 
 QUEUES: list[Queue] = [
     Queue(
@@ -94,7 +103,7 @@ QUEUES: list[Queue] = [
         lambda qs, u, now: _mine_or_visible(qs, u).filter(
             state__in=OPEN_STATES, warn_at__lte=now, due_at__gt=now
         ),
-        hint="剩余时间不足期限20%的未办结举报件",
+        hint="剩余时间不足期限{due_soon}的未办结举报件",
     ),
     Queue(
         "overdue",

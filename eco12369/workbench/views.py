@@ -29,7 +29,7 @@ from eco12369.cases.privacy import RevealRefused, reporter_display, reporter_rev
 from eco12369.cases.selectors import case_get_for, cases_visible_to, party_contains
 from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal, reply_blocked
 from eco12369.followup.templating import reply_template_prefill
-from eco12369.orgs.models import User
+from eco12369.orgs.models import Role, User
 from eco12369.pages import (
     CountedPaginator,
     capped_count,
@@ -39,7 +39,7 @@ from eco12369.pages import (
     request_user,
 )
 
-from .deadlines import deadline_view
+from .deadlines import calendar_gaps_for, deadline_view
 from .forms import ACTION_FORMS, ActionForm, LoginForm, SearchForm
 from .queues import QUEUES_BY_KEY, Queue, default_queue, queues_for, works_on_cases
 
@@ -105,11 +105,22 @@ class LogoutView(auth_views.LogoutView):
     """POST only (Django 5): a link cannot log anyone out."""
 
 
+def _calendar_context(user: User) -> dict[str, Any]:
+    """The warning that a year's official holidays are missing (heads, city centre, administrators)."""
+    gaps = calendar_gaps_for(user, timezone.localdate())
+    admin = bool(gaps and (user.is_superuser or user.has_role(Role.ADMIN)))
+    return {
+        "calendar_gaps": gaps,
+        "calendar_admin_url": reverse("admin:cases_calendaryear_changelist") if admin else "",
+    }
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    if works_on_cases(request_user(request)):
+    user = request_user(request)
+    if works_on_cases(user):
         return redirect("workbench:queue")
-    return render(request, "workbench/home.html")
+    return render(request, "workbench/home.html", _calendar_context(user))
 
 
 # -------------------------------------------------------------------------------------- queues
@@ -119,7 +130,7 @@ def queue(request: HttpRequest, key: str | None = None) -> HttpResponse:
     user = request_user(request)
     queues = queues_for(user)
     if not queues:
-        return render(request, "workbench/home.html")
+        return render(request, "workbench/home.html", _calendar_context(user))
     if key is None:
         current: Queue = default_queue(user, queues)
     elif key in QUEUES_BY_KEY and QUEUES_BY_KEY[key] in queues:
@@ -145,7 +156,7 @@ def queue(request: HttpRequest, key: str | None = None) -> HttpResponse:
     }
     if _is_partial(request, "queue-panel"):
         return render(request, "workbench/_queue_panel.html", context)
-    return render(request, "workbench/queue.html", context)
+    return render(request, "workbench/queue.html", {**context, **_calendar_context(user)})
 
 
 # -------------------------------------------------------------------------------------- search

@@ -164,3 +164,72 @@ def test_queue_query_count_is_bounded(
     with django_assert_max_num_queries(15):
         response = client.get(reverse("workbench:queue_tab", args=["confirm"]))
     assert len(numbers_on(response)) == min(rows, 20)
+
+
+# ------------------------------------------------------------------ provisional deadlines, calendar gaps
+def _row(response, number: str) -> str:
+    text = response.content.decode()
+    match = re.search(
+        rf'<tr class="row-[a-z]+">\s*<td data-label="编号"><a class="case-link" href="/cases/{number}/".*?</tr>',
+        text,
+        re.S,
+    )
+    assert match, f"no row for {number}"
+    return match.group(0)
+
+
+def test_provisional_deadlines_are_marked_in_queues_and_search(client: Client, heping, make_case) -> None:
+    with time_machine.travel(MONDAY, tick=False):
+        known = make_case("和平区")
+    # 2099: a year chinesecalendar does not know and nobody has entered.
+    with time_machine.travel(dt.datetime(2099, 3, 2, 10, 0, tzinfo=MONDAY.tzinfo), tick=False):
+        provisional = make_case("和平区")
+        client.force_login(heping.operator)
+        queue = client.get(reverse("workbench:queue_tab", args=["confirm"]))
+        search = client.get(reverse("workbench:search"), {"district": provisional.region_id})
+    assert provisional.deadline_provisional and not known.deadline_provisional
+    for response in (queue, search):
+        row = _row(response, provisional.number)
+        assert 'class="tag tag-pending provisional"' in row and ">暂定<" in row
+        assert 'title="期限所在年份的法定节假日安排尚未录入' in row
+    # The case with a deadline in a known year has no marker.
+    assert "暂定" not in _row(queue, known.number)
+
+
+DECEMBER_2026 = dt.datetime(2026, 12, 3, 10, 0, tzinfo=MONDAY.tzinfo)  # the package knows 2026, not 2027
+GAP_TEXT = "2027年的法定节假日安排尚未录入"
+
+
+def test_calendar_gap_banner_for_heads_city_centre_and_administrators(
+    client: Client, heping, make_user, django_assert_max_num_queries
+) -> None:
+    with time_machine.travel(DECEMBER_2026, tick=False):
+        client.force_login(heping.head)
+        # One query more than an operator's page (15): the entered years.
+        with django_assert_max_num_queries(16):
+            page = client.get(reverse("workbench:queue")).content.decode()
+        assert GAP_TEXT in page and "工作日调整" in page
+        assert "录入节假日安排</a>" not in page  # only administrators enter it
+        client.force_login(make_user("operator", district_name=None))  # the city centre
+        assert GAP_TEXT in client.get(reverse("workbench:queue")).content.decode()
+        admin = make_user("admin")
+        client.force_login(admin)
+        page = client.get(reverse("workbench:home")).content.decode()
+        assert GAP_TEXT in page
+        assert f'href="{reverse("admin:cases_calendaryear_changelist")}"' in page
+        # A district's operator is not told (nothing for them to do).
+        client.force_login(heping.operator)
+        assert GAP_TEXT not in client.get(reverse("workbench:queue")).content.decode()
+        # Once the year's notice is entered the banner goes.
+        services.calendar_year_enter(year=2027, holidays=[dt.date(2027, 1, 1)], workdays=[], note="通知")
+        client.force_login(heping.head)
+        assert GAP_TEXT not in client.get(reverse("workbench:queue")).content.decode()
+
+
+def test_due_soon_hint_follows_the_configured_fraction(client: Client, heping, settings) -> None:
+    client.force_login(heping.operator)
+    text = client.get(reverse("workbench:queue_tab", args=["due_soon"])).content.decode()
+    assert "剩余时间不足期限20%的未办结举报件" in text
+    settings.ECO = {**settings.ECO, "DUE_SOON_FRACTION": 0.15}
+    text = client.get(reverse("workbench:queue_tab", args=["due_soon"])).content.decode()
+    assert "剩余时间不足期限15%的未办结举报件" in text and "20%" not in text
