@@ -698,7 +698,7 @@ WITH params AS (
 ),
 c AS (
   SELECT c.*, r.rated_at, r.level
-  FROM cases_case c LEFT JOIN followup_rating r ON r.case_id = c.id, params p
+  FROM cases_case c LEFT JOIN followup_rating r ON r.latest_of_id = c.id, params p
   WHERE p.region IS NULL OR c.region_id = p.region
 ),
 head AS (

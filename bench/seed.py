@@ -229,7 +229,8 @@ COLUMNS: dict[str, list[str]] = {
     ).split(),
     "cases.CaseNumberSequence": "id day last".split(),
     "followup.Rating": (
-        "id case_id level comment channel rated_at closed_at review reviewed_by_id reviewed_at review_note"
+        "id case_id latest_of_id level comment channel rated_at closed_at review reviewed_by_id reviewed_at "
+        "review_note"
     ).split(),
 }
 EXTENSION_REASONS = ["需等待第三方监测报告", "涉及多部门联合调查", "企业整改需要一定周期"]
@@ -1385,6 +1386,7 @@ class Seeder:
                 self.rating.add(
                     self.base["followup.Rating"] + i,
                     case_id,
+                    case_id,  # one rating per seeded case: its latest
                     level,
                     "问题依然存在。" if level == "unsatisfied" else "",
                     "wechat_chat",

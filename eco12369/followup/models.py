@@ -18,9 +18,14 @@ from .texts import REVIEW_NOTICES
 class Rating(models.Model):
     """The reporter's rating of a closed case's answer, given within the rating window after closing.
 
-    One per case (``OneToOneField``): the monthly figures count ratings in the same query as the cases
-    (a one-to-one join never multiplies case rows). An unsatisfied rating waits on the city centre's review
-    list until it is reopened to the district or dismissed with a note."""
+    One per closing (``case`` + ``closed_at``): a case reopened after an unsatisfied rating and closed again
+    has a new answer, which its reporter may rate again. ``latest_of`` marks the case's latest rating only
+    (set by ``rating_submit``, cleared on the one it supersedes): it is the one-to-one ``case.rating`` that
+    the monthly figures and the assessment join in the same query as the cases, so the join never
+    multiplies case rows and each case counts once, with its reporter's latest rating, in the period that
+    rating was given (an earlier rating of the case no longer counts in its own period). An unsatisfied
+    rating waits on the city centre's review list until it is reopened to the district or dismissed with a
+    note."""
 
     class Level(models.TextChoices):
         SATISFIED = "satisfied", _("满意")
@@ -37,12 +42,15 @@ class Rating(models.Model):
         REOPENED = "reopened", _("已重新交办")
         DISMISSED = "dismissed", _("不予重办")
 
-    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="rating")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="ratings")
+    latest_of = models.OneToOneField(
+        Case, on_delete=models.CASCADE, null=True, blank=True, editable=False, related_name="rating"
+    )
     level = models.CharField(_("评价"), max_length=20, choices=Level.choices)
     comment = models.TextField(_("意见"), blank=True)
     channel = models.CharField(_("评价渠道"), max_length=20, choices=Channel.choices)
     rated_at = models.DateTimeField(_("评价时间"))
-    # The closing this rating is about (a reopened case keeps its rating; the figures use ``rated_at``).
+    # The closing this rating is about (one rating per closing; the figures use ``rated_at``).
     closed_at = models.DateTimeField(_("办结时间"))
     review = models.CharField(_("复核"), max_length=20, choices=Review.choices, blank=True, default="")
     reviewed_by = models.ForeignKey(
@@ -60,6 +68,7 @@ class Rating(models.Model):
         verbose_name = _("回访评价")
         verbose_name_plural = _("回访评价")
         ordering = ["-rated_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["case", "closed_at"], name="rating_one_per_closing")]
         indexes = [
             models.Index(fields=["rated_at"], name="rating_rated_at"),
             models.Index(fields=["review", "rated_at"], name="rating_review_rated"),

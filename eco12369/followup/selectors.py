@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from eco12369.cases import deadlines
@@ -48,7 +48,7 @@ def rating_refusal(case: Case, *, now: dt.datetime | None = None) -> str | None:
         return texts.DUPLICATE.format(number=original)
     if case.outcome not in RATEABLE_OUTCOMES:
         return texts.NOT_RATEABLE
-    existing = Rating.objects.filter(case_id=case.pk).first()
+    existing = Rating.objects.filter(case_id=case.pk, closed_at=case.closed_at).first()
     if existing is not None:
         return texts.ALREADY_RATED.format(level=existing.get_level_display())
     until = rating_until(case)
@@ -59,7 +59,8 @@ def rating_refusal(case: Case, *, now: dt.datetime | None = None) -> str | None:
 
 
 def rateable_cases_of(*, openid: str, now: dt.datetime | None = None) -> QuerySet[Case]:
-    """The reporter's own closed cases that can still be rated, newest first (an indexed range query)."""
+    """The reporter's own closed cases that can still be rated (not rated since their last closing),
+    newest first (an indexed range query)."""
     if not openid:
         return Case.objects.none()
     now = now or timezone.now()
@@ -71,15 +72,21 @@ def rateable_cases_of(*, openid: str, now: dt.datetime | None = None) -> QuerySe
             state=State.CLOSED,
             outcome__in=RATEABLE_OUTCOMES,
             closed_at__gt=since,
-            rating__isnull=True,
         )
+        .filter(Q(rating__isnull=True) | Q(rating__closed_at__lt=F("closed_at")))
         .select_related("agency")
         .order_by("-closed_at", "-id")
     )
 
 
 def rating_of(case: Case) -> Rating | None:
-    return Rating.objects.filter(case_id=case.pk).first()
+    """The rating shown with the case: its latest, while that is about the current closing or the case is
+    open again (reopened on review: what the reporter last did and what came of it); None once the case
+    has closed again, with a new answer to rate."""
+    rating = Rating.objects.filter(latest_of_id=case.pk).first()
+    if rating is not None and case.closed_at is not None and rating.closed_at != case.closed_at:
+        return None
+    return rating
 
 
 # ------------------------------------------------------------------------------------------ reviews

@@ -54,8 +54,9 @@ def _event(case: Case, action: str, note: str, data: dict[str, Any], actor: User
 
 # ------------------------------------------------------------------------------------------ ratings
 def rating_submit(*, case: Case, openid: str, level: str, comment: str = "", channel: str) -> Rating:
-    """The reporter rates the answer of their closed case, once, within the rating window. An unsatisfied
-    rating goes on the city centre's review list."""
+    """The reporter rates the answer of their closed case, once per closing, within the rating window (a
+    case reopened and closed again can be rated again; the new rating becomes the case's latest, the one
+    the figures count). An unsatisfied rating goes on the city centre's review list."""
     comment = (comment or "").strip()
     if level not in Rating.Level.values:
         raise FollowupError(texts.BAD_LEVEL)
@@ -74,8 +75,10 @@ def rating_submit(*, case: Case, openid: str, level: str, comment: str = "", cha
         unsatisfied = level == Rating.Level.UNSATISFIED
         try:
             with transaction.atomic():
+                Rating.objects.filter(latest_of=locked).update(latest_of=None)
                 rating = Rating.objects.create(
                     case=locked,
+                    latest_of=locked,
                     level=level,
                     comment=comment,
                     channel=channel,

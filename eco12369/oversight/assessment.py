@@ -19,9 +19,10 @@ Indicators (period P, "now" caps what can already be judged):
   times in P in that district (repeated reports suggest a problem not solved). A reporter who followed an
   open case at intake instead of filing it again (``followup.Follow``, issue #7) reported its party again:
   follows made in P count as reports of the followed case's party;
-* 回访满意率 (issue #7): satisfaction ratings given in P about the district's cases: the share “满意” or
-  “基本满意”. Counted in the cases' query (one-to-one join ``rating``); its weight is the scheme's
-  ``w_satisfaction``, like the others'.
+* 回访满意率 (issue #7): the district's cases whose latest rating was given in P (a case rated again after
+  reopening counts once, with its latest rating): the share “满意” or “基本满意”. Counted in the cases'
+  query (one-to-one join ``rating``, the case's latest); its weight is the scheme's ``w_satisfaction``,
+  like the others'.
 """
 
 from __future__ import annotations

@@ -15,10 +15,12 @@ Each figure has a *basis*, the event that puts a case into the month:
   ``closed_at <= close_due`` (only accepted cases have a closing deadline); average handling days from
   acceptance to closing;
 - extensions (延期): approved extensions decided in the month (``Extension.decided_at``);
-- rated (回访评价, issue #7): satisfaction ratings given in the month (``Rating.rated_at``), by level; the
-  satisfaction rate is “满意” plus “基本满意” over all ratings. Counted in the cases' query through the
-  one-to-one join ``rating`` (no extra query). A rating is final once given, so a month's figure does not
-  change after the report is generated;
+- rated (回访评价, issue #7): cases whose latest rating was given in the month (``Rating.rated_at``), by
+  level; the satisfaction rate is “满意” plus “基本满意” over them. A case reopened on review and closed
+  again can be rated again (one rating per closing): it counts once, with its latest rating, in that
+  rating's month, so a re-rating drops the case from an earlier month's figure (a report already generated
+  keeps its figures). Counted in the cases' query through the one-to-one join ``rating`` (the case's
+  latest rating, ``Rating.latest_of``: no extra query, case rows never multiplied);
 - overdue open (月末逾期未办结): open at the end of the month (or now, for the running month) and past
   the deadline that applied then: the confirmation deadline while unconfirmed, the closing deadline once
   accepted. The closing deadline is the current one, so an extension approved after the month end is
@@ -476,7 +478,8 @@ def _headline_aggregates(month: Month, as_of: dt.datetime) -> dict[str, Any]:
     closed = _in("closed_at", month)
     open_at_cut = Q(received_at__lt=cut) & (Q(closed_at__isnull=True) | Q(closed_at__gte=cut))
     unconfirmed_at_cut = Q(confirmed_at__isnull=True) | Q(confirmed_at__gte=cut)
-    # Ratings (followup.Rating, one per case: the join never multiplies case rows) given in the month.
+    # The cases' latest ratings (followup.Rating.latest_of, one per case: the join never multiplies case
+    # rows) given in the month.
     rated = _in("rating__rated_at", month)
     return {
         "received": Count("id", filter=received),

@@ -202,3 +202,38 @@ def test_the_old_satisfaction_weight_page_is_gone(people: People, tianjin: None)
     client.force_login(people.city_op)
     reviews = client.get(reverse("followup:reviews")).content.decode()
     assert reverse("oversight:assessment_weights") not in reviews
+
+
+def test_a_reopened_case_is_rated_again_and_counts_once_with_its_latest_rating(
+    make_case: Callable[..., Case], people: People, reporter: Callable[[str], Client]
+) -> None:
+    """Rated 不满意 on 5 March, reopened on review, closed again and rated 满意 on 20 March through the H5
+    page: March counts the case once, as satisfied; the first rating stays, with its review."""
+    from eco12369.cases import services
+    from eco12369.followup.services import review_reopen
+
+    from .conftest import FIVE_PARTS
+
+    with time_machine.travel(MONDAY, tick=False):
+        case = handled(make_case("和平区", reporter_openid="oAGAIN"), people)
+    with time_machine.travel(MONDAY + dt.timedelta(days=2), tick=False):
+        first = rating_submit(case=case, openid="oAGAIN", level="unsatisfied", channel="wechat_chat")
+    with time_machine.travel(MONDAY + dt.timedelta(days=3), tick=False):
+        review_reopen(rating=first, actor=people.city_op, reason="请重新核查。")
+        case = services.case_submit_reply(case=case, actor=people.hp.handler, **FIVE_PARTS)
+        case = services.case_approve(case=case, actor=people.hp.reviewer)
+    url = reverse("portal:mine_detail", args=[case.number])
+    with time_machine.travel(dt.datetime(2025, 3, 20, 10, tzinfo=TZ), tick=False):
+        client = reporter("oAGAIN")
+        page = client.get(url).content.decode()
+        response = client.post(reverse("portal:mine_rate", args=[case.number]), {"level": "satisfied"})
+        after = client.get(url).content.decode()
+    assert 'id="rating-form"' in page  # the second answer can be rated
+    assert response.status_code == 302
+    assert 'id="rating-form"' not in after and "满意" in after
+    assert case.ratings.count() == 2
+
+    hp = Region.objects.get(name="和平区")
+    h = monthly_figures(region=hp, month=MARCH, as_of=AS_OF).headline
+    assert (h.rated, h.rated_satisfied, h.rated_unsatisfied, h.satisfaction_rate) == (1, 1, 0, 100.0)
+    assert h.closed == 1  # two ratings, one case: the join does not multiply it

@@ -71,7 +71,7 @@ def test_one_rating_per_case(closed_case: Case, reporter: Reporter) -> None:
         again = client.post(rate_url(closed_case), {"level": "unsatisfied", "comment": "改主意了"})
         page = client.get(detail_url(closed_case) + "?rated=1").content.decode()
     assert again.status_code == 409
-    assert "您已评价过该举报（基本满意），每件举报只能评价一次。" in again.content.decode()
+    assert "您已评价过该举报的办理结果（基本满意），每次办理结果只能评价一次。" in again.content.decode()
     assert Rating.objects.get(case=closed_case).level == "basic"
     assert "感谢您的评价" in page and "基本满意" in page and 'id="rating-form"' not in page
     assert list(closed_case.events.filter(action="rate").values_list("note", flat=True)) == [

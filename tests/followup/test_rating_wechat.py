@@ -43,7 +43,7 @@ def test_rating_by_chat_with_a_comment_goes_to_review(wechat: WeChatServer, two_
     assert Conversation.objects.get(blind_q("openid", OPENID)).draft_text == ""
     with time_machine.travel(MONDAY + dt.timedelta(days=3, minutes=5), tick=True):
         again = wechat.reply(wechat.text(OPENID, f"评价 {case.number} 1"))
-    assert again == "您已评价过该举报（不满意），每件举报只能评价一次。"
+    assert again == "您已评价过该举报的办理结果（不满意），每次办理结果只能评价一次。"
     assert Rating.objects.get(case=case).level == "unsatisfied"
 
 

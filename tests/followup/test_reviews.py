@@ -103,12 +103,18 @@ def test_reopen_sends_the_case_back_to_its_department_with_a_new_closing_deadlin
     client = login(people.city_op)
     assert case.number not in client.get(reverse("followup:reviews")).content.decode()
     assert case.number in client.get(reverse("followup:reviews"), {"status": "done"}).content.decode()
-    # The district handles it again and closes it; the reporter already rated it: one rating per case.
+    # The district handles it again and closes it: a new answer, which the reporter may rate (once).
     case = services.case_submit_reply(case=case, actor=people.hp.handler, **FIVE_PARTS)
     case = services.case_approve(case=case, actor=people.hp.reviewer)
     assert case.state == "closed" and case.replies.filter(status="approved").count() == 2
-    with pytest.raises(FollowupError, match="您已评价过该举报"):
-        rating_submit(case=case, openid=OPENID, level="satisfied", channel="wechat_h5")
+    second = rating_submit(case=case, openid=OPENID, level="satisfied", channel="wechat_h5")
+    assert list(case.ratings.order_by("id").values_list("level", "review")) == [
+        ("unsatisfied", "reopened"),
+        ("satisfied", ""),
+    ]
+    assert Case.objects.get(pk=case.pk).rating == second  # the latest, the one the figures count
+    with pytest.raises(FollowupError, match="您已评价过该举报的办理结果（满意）"):
+        rating_submit(case=case, openid=OPENID, level="unsatisfied", channel="wechat_h5")
 
 
 def test_reopening_an_answer_goes_back_to_the_operators(
