@@ -238,7 +238,7 @@ def _erase_case(case: Case, now: dt.datetime) -> None:
         Follow.objects.filter(pk=follow_pk).update(openid="", openid_digest=f"erased:{follow_pk}")
 
 
-FOLLOW_EVENT_NOTE = "举报人通过H5页面关注本件，记为重复举报"  # followup.services.case_follow's fixed part
+FOLLOW_NOTE_MARK = "。补充说明："  # followup.services.case_follow: "<fixed text>。补充说明：<note>"
 
 
 def _erase_case_elsewhere(case: Case, scrub: Callable[[str], str]) -> None:
@@ -253,9 +253,9 @@ def _erase_case_elsewhere(case: Case, scrub: Callable[[str], str]) -> None:
     _scrub_rows(SpotCheck.objects.filter(items__case=case).distinct(), ("note",), scrub)
     # The follower's own words: removed, on the Follow and on its timeline event ("…。补充说明：<note>").
     Follow.objects.filter(case=case).exclude(note="").update(note="")
-    CaseEvent.objects.filter(case=case, action="follow").exclude(note=FOLLOW_EVENT_NOTE).update(
-        note=FOLLOW_EVENT_NOTE
-    )
+    events = CaseEvent.objects.filter(case=case, action="follow", note__contains=FOLLOW_NOTE_MARK)
+    for pk, note in events.values_list("pk", "note"):
+        CaseEvent.objects.filter(pk=pk).update(note=note.partition(FOLLOW_NOTE_MARK)[0])
     # The finder's tokens were cut from the description as it was: cut them again from what is left.
     description = Case.objects.values_list("description", flat=True).get(pk=case.pk)
     tokens, concept_set = text_features(description, case.reported_party)
