@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from eco12369.audit.services import audit_record
 from eco12369.orgs.models import User
 
 from . import access
@@ -44,9 +45,11 @@ def spot_check_draw(
     if period.first > timezone.localdate():
         raise OversightError("不能抽查尚未开始的月份。")
     existing = SpotCheck.objects.select_for_update().filter(month=period.first).first()
+    replaced_seed = None
     if existing is not None:
         if existing.items.filter(reviewed_at__isnull=False).exists():
             raise OversightError(f"{period.label}的抽查已有复核结果，不能重新抽取。")
+        replaced_seed = existing.seed
         existing.delete()
     seed = seed if seed is not None else secrets.randbelow(10**9)
     sample = spot_check_sample(period=period, seed=seed, per_district=per_district)
@@ -75,6 +78,18 @@ def spot_check_draw(
             )
         )
     SpotCheckItem.objects.bulk_create(items)
+    audit_record(
+        action="spot_check.draw",
+        actor=actor,
+        object_type="spot_check",
+        object_id=period.key,
+        detail={
+            "seed": seed,
+            "per_district": per_district,
+            "items": len(items),
+            "replaced_seed": replaced_seed,
+        },
+    )
     return spot_check
 
 
@@ -100,6 +115,18 @@ def spot_check_item_review(
         locked.reviewed_by = actor
         locked.reviewed_at = timezone.now()
         locked.save()
+        audit_record(
+            action="spot_check.review",
+            actor=actor,
+            object_type="spot_check_item",
+            object_id=locked.pk,
+            detail={
+                "month": f"{item.spot_check.month:%Y-%m}",
+                "case": item.case.number,
+                "changed": changed,
+                "score": locked.score,
+            },
+        )
     return locked
 
 
@@ -125,4 +152,19 @@ def assessment_scheme_update(
         raise OversightError("权重不能全部为0。")
     if repeat_threshold < 2:
         raise OversightError("重复举报认定次数至少为2次。")
-    return AssessmentScheme.objects.create(updated_by=actor, repeat_threshold=repeat_threshold, **fields)
+    with transaction.atomic():
+        previous = assessment_scheme_current()
+        scheme = AssessmentScheme.objects.create(
+            updated_by=actor, repeat_threshold=repeat_threshold, **fields
+        )
+        audit_record(
+            action="assessment_scheme.change",
+            actor=actor,
+            object_type="assessment_scheme",
+            object_id=scheme.pk,
+            detail={
+                "from": {**previous.weights(), "repeat_threshold": previous.repeat_threshold},
+                "to": {**scheme.weights(), "repeat_threshold": scheme.repeat_threshold},
+            },
+        )
+    return scheme

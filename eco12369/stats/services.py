@@ -16,6 +16,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from eco12369.audit.services import audit_record
 from eco12369.cases.workflow import TransitionError
 from eco12369.orgs.models import Agency, Region, Role, User
 
@@ -59,6 +60,8 @@ def _lock(report: MonthlyReport) -> MonthlyReport:
 
 
 def _log(report: MonthlyReport, actor: User, action: str, from_status: str, note: str = "") -> None:
+    """The report's history line and the audit trail's entry (``monthly_report.<action>``), both in the
+    caller's transaction: a refused or rolled-back change leaves neither."""
     MonthlyReportEvent.objects.create(
         report=report,
         action=action,
@@ -67,6 +70,13 @@ def _log(report: MonthlyReport, actor: User, action: str, from_status: str, note
         from_status=from_status,
         to_status=report.status,
         note=note,
+    )
+    audit_record(
+        action=f"monthly_report.{action}",
+        actor=actor,
+        object_type="monthly_report",
+        object_id=f"{report.region.code}/{report.month_obj.key}",
+        detail={"from": from_status, "to": report.status},
     )
 
 

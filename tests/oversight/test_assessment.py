@@ -15,6 +15,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from eco12369.audit.models import AuditEntry
+from eco12369.audit.services import audit_verify
 from eco12369.cases import services
 from eco12369.cases.models import Case
 from eco12369.oversight.assessment import INDICATORS, assessment_rows
@@ -184,6 +186,27 @@ def test_weights_are_configurable_by_the_city_head(client: Any, march: dict[str,
     assert (rows["和平区"].total, rows["河东区"].total) == (100.0, 25.0)
     response = client.post(reverse("oversight:assessment_weights"), {**weights, "repeat_threshold": 3})
     assert response.status_code == 422 and "权重不能全部为0" in response.content.decode()
+
+
+def test_a_weights_change_is_in_the_audit_trail(client: Any, march: dict[str, Any]) -> None:
+    city = march["city"]
+    weights = {name: 10 for name in AssessmentScheme.WEIGHT_FIELDS}
+    login(client, city.head)
+    response = client.post(reverse("oversight:assessment_weights"), {**weights, "w_repeat": 0})
+    assert response.status_code == 422  # the threshold is missing: nothing saved, nothing recorded
+    assert not AuditEntry.objects.filter(action="assessment_scheme.change").exists()
+    data = {**weights, "w_repeat": 40, "repeat_threshold": 4}
+    assert client.post(reverse("oversight:assessment_weights"), data).status_code == 302
+    entry = AuditEntry.objects.get(action="assessment_scheme.change")
+    scheme = assessment_scheme_current()
+    assert (entry.actor_id, entry.object_type, entry.object_id) == (
+        city.head.pk,
+        "assessment_scheme",
+        str(scheme.pk),
+    )
+    assert entry.detail["from"] == {**AssessmentScheme().weights(), "repeat_threshold": 3}
+    assert entry.detail["to"] == {**{k: 10 for k in scheme.weights()}, "repeat": 40, "repeat_threshold": 4}
+    assert audit_verify().ok
 
 
 def test_assessment_is_refused_to_handlers_district_operators_and_administrators(

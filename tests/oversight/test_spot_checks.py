@@ -10,6 +10,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from eco12369.audit.models import AuditEntry
+from eco12369.audit.services import audit_verify
 from eco12369.cases.models import Case
 from eco12369.oversight.models import SpotCheck, SpotCheckItem
 from eco12369.oversight.periods import current_month
@@ -145,6 +147,44 @@ def test_reviewer_corrects_an_item_only_with_a_note_and_the_district_sees_its_re
     assert not any(n in body for n in hedong_numbers)
     assert "保存复核" not in body  # a district reads, it does not review
     assert client.post(url, {**data, f"{prefix}note": "改"}).status_code == 403
+
+
+def test_draws_and_reviews_are_in_the_audit_trail(
+    client: Any, city: City, closed_month: dict[str, list[Case]]
+) -> None:
+    login(client, city.operator)
+    period = current_month()
+    client.post(reverse("oversight:spot_checks"), {"month": period.key, "per_district": 2, "seed": 5})
+    client.post(reverse("oversight:spot_checks"), {"month": period.key, "per_district": 3, "seed": 6})
+    draws = list(AuditEntry.objects.filter(action="spot_check.draw").order_by("id"))
+    assert [(e.actor_id, e.object_type, e.object_id) for e in draws] == [
+        (city.operator.pk, "spot_check", period.key)
+    ] * 2
+    assert draws[0].detail == {"seed": 5, "per_district": 2, "items": 5, "replaced_seed": None}
+    assert draws[1].detail == {"seed": 6, "per_district": 3, "items": 7, "replaced_seed": 5}
+    item = SpotCheckItem.objects.filter(region__name="和平区").order_by("id").first()
+    assert item is not None and item.auto["on_time"] is True
+    prefix = f"i{item.pk}-"
+    data = {
+        f"{prefix}on_time": "0",
+        f"{prefix}reply_complete": "1",
+        f"{prefix}evidence": "",
+        f"{prefix}reporter_informed": "1",
+    }
+    login(client, city.reviewer)
+    url = reverse("oversight:spot_check_item", args=[item.pk])
+    client.post(url, {**data, f"{prefix}note": ""})  # refused: a change needs a note
+    assert not AuditEntry.objects.filter(action="spot_check.review").exists()
+    client.post(url, {**data, f"{prefix}note": "超期办结。"})
+    review = AuditEntry.objects.get(action="spot_check.review")
+    assert (review.actor_id, review.object_type, review.object_id) == (
+        city.reviewer.pk,
+        "spot_check_item",
+        str(item.pk),
+    )
+    assert review.detail["case"] == item.case.number and review.detail["month"] == period.key
+    assert "on_time" in review.detail["changed"] and review.detail["score"] == pytest.approx(66.7)
+    assert audit_verify().ok
 
 
 def test_a_reviewed_sample_cannot_be_redrawn(

@@ -9,6 +9,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from eco12369.audit.models import AuditEntry
+from eco12369.audit.services import audit_verify
 from eco12369.cases.workflow import TransitionError
 from eco12369.stats import services
 from eco12369.stats.figures import Month
@@ -77,6 +79,32 @@ def test_full_path_from_draft_to_submitted(scenario: Scenario) -> None:
         ("approve", "pending", "approved"),
         ("submit", "approved", "submitted"),
     ]
+
+
+def test_every_report_action_is_in_the_audit_trail(scenario: Scenario) -> None:
+    p = scenario.people
+    report = generated(scenario)
+    with at(2025, 4, 2, 11):
+        report = services.monthly_report_edit_analysis(actor=p.op, report=report, analysis="分析")
+        report = services.monthly_report_send_for_approval(actor=p.op, report=report)
+        report = services.monthly_report_return(actor=p.head, report=report, note="请补充。")
+        report = services.monthly_report_send_for_approval(actor=p.op, report=report)
+        report = services.monthly_report_approve(actor=p.head, report=report)
+        before = AuditEntry.objects.count()
+        refused(lambda: services.monthly_report_submit(actor=p.op_hd, report=report))  # another district
+        assert AuditEntry.objects.count() == before  # a refused action leaves no entry
+        report = services.monthly_report_submit(actor=p.head, report=report)
+    entries = AuditEntry.objects.filter(object_type="monthly_report", object_id=f"{scenario.hp.code}/2025-03")
+    assert [(e.action, e.actor_id, e.detail["from"], e.detail["to"]) for e in entries.order_by("id")] == [
+        ("monthly_report.generate", p.op.pk, "", "draft"),
+        ("monthly_report.edit_analysis", p.op.pk, "draft", "draft"),
+        ("monthly_report.send_for_approval", p.op.pk, "draft", "pending"),
+        ("monthly_report.return", p.head.pk, "pending", "draft"),
+        ("monthly_report.send_for_approval", p.op.pk, "draft", "pending"),
+        ("monthly_report.approve", p.head.pk, "pending", "approved"),
+        ("monthly_report.submit", p.head.pk, "approved", "submitted"),
+    ]
+    assert audit_verify().ok
 
 
 def test_wrong_role_or_wrong_agency_is_refused_and_changes_nothing(scenario: Scenario) -> None:
