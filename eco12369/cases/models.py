@@ -244,6 +244,9 @@ class Reply(models.Model):
     communication = models.TextField(_("与举报人沟通答复情况"), blank=True)
     # Answers and hand-overs (Art. 7, 8) carry one text.
     text = models.TextField(_("答复意见"), blank=True)
+    # Art. 13: the drafter's proposal for the case's public summary (no personal data); the reviewer may
+    # edit it when approving, and the approved text is written to ``Case.public_summary``.
+    public_summary = models.TextField(_("公开摘要（草稿）"), blank=True)
     drafted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="drafted_replies"
     )

@@ -13,6 +13,10 @@ _NUMBERS = re.compile(
 )
 
 
+# The longest public summary staff may write (the disclosure lists one line per case).
+PUBLIC_SUMMARY_MAX_LENGTH = 200
+
+
 def scrub(text: str, *, secrets: tuple[str, ...] = ()) -> str:
     """Remove personal data from a text meant for the public: each of ``secrets`` (the reporter's name and
     phone) however it is spaced ("张三", "张 三", "张　三"), and anything shaped like a phone or ID number."""
@@ -31,4 +35,4 @@ def public_summary(case: Case) -> str:
     """The summary staff wrote for the public, scrubbed, or a neutral line from the case's category. Never
     the reporter's own description: it names people and places the reporter did not mean to publish."""
     summary = case.public_summary.strip() or f"反映{case.get_category_display()}环境问题。"
-    return scrub(summary, secrets=reporter_secrets(case))[:200]
+    return scrub(summary, secrets=reporter_secrets(case))[:PUBLIC_SUMMARY_MAX_LENGTH]

@@ -42,6 +42,7 @@ from .models import (
     SupervisionOrder,
     WorkdayOverride,
 )
+from .public import PUBLIC_SUMMARY_MAX_LENGTH, reporter_secrets, scrub
 from .selectors import cases_visible_to
 from .workflow import (
     FIELD_LABELS,
@@ -69,6 +70,35 @@ def _outbound_check(
         )
     except ContentBlocked as exc:
         raise TransitionError(exc.message) from exc
+
+
+def _require_finished(texts: dict[str, str], *, ending: str = "请补充实际情况后再提交。") -> None:
+    """A reply template's 【请填写：…】 marker left in a text for the reporter: the text is not finished and
+    would reach the reporter as is. Refused, naming the part and the marker."""
+    from eco12369.followup.templating import unfilled_refusal
+
+    problem = unfilled_refusal(
+        {FIELD_LABELS.get(name, name): text for name, text in texts.items()}, ending=ending
+    )
+    if problem is not None:
+        raise TransitionError(problem)
+
+
+def _public_summary_checked(case: Case, text: str) -> str:
+    """Art. 13, 17: the case's public summary as staff wrote it, refused (not silently scrubbed) when it
+    is too long, carries personal data (the reporter's name or phone, anything shaped like a phone or ID
+    number: what ``scrub`` would remove), sensitive words or an unfilled template marker."""
+    summary = (text or "").strip()
+    if len(summary) > PUBLIC_SUMMARY_MAX_LENGTH:
+        raise TransitionError(f"公开摘要不能超过{PUBLIC_SUMMARY_MAX_LENGTH}字（现为{len(summary)}字）。")
+    if scrub(summary, secrets=reporter_secrets(case)) != summary:
+        raise TransitionError(
+            "公开摘要将在月度举报办理情况中向社会公开，不能包含举报人的姓名、电话，"
+            "也不能包含电话号码、身份证号码等长串数字（日期请写作“3月4日”）。请修改后再提交。"
+        )
+    _outbound_check({"公开摘要": summary}, subject="公开摘要")
+    _require_finished({"公开摘要": summary})
+    return summary
 
 
 # --------------------------------------------------------------------------------------------- intake
@@ -244,6 +274,7 @@ def case_answer(
 
     def effect(c: Case) -> dict[str, Any]:
         _outbound_check({"text": text})
+        _require_finished({"text": text})
         _set_classification(c, kind, category)
         reply = _draft_reply(c, actor, Reply.Kind.ANSWER, State(c.state), text=text)
         return {"reply": reply.pk}
@@ -259,6 +290,7 @@ def case_hand_over(*, case: Case, actor: User, handover_agency: Agency | None, t
         if handover_agency.kind != Agency.Kind.OUTSIDE:
             raise TransitionError("只能移交给环保部门以外的机构；本系统内的改派请使用“改派”。")
         _outbound_check({"text": text})
+        _require_finished({"text": text})
         c.handover_agency = handover_agency
         reply = _draft_reply(c, actor, Reply.Kind.HANDOVER, State(c.state), text=text)
         return {"handover_agency": handover_agency.name, "reply": reply.pk}
@@ -378,8 +410,10 @@ def case_submit_reply(
     violations: str,
     decision: str,
     communication: str,
+    public_summary: str = "",
 ) -> Case:
-    """Art. 9, 10: the handling department's reply with its five required parts."""
+    """Art. 9, 10: the handling department's reply with its five required parts, and (Art. 13) the
+    drafted public summary of the case (optional; the reviewer approves or edits it)."""
     parts = {
         "party_facts": party_facts,
         "inspection": inspection,
@@ -390,8 +424,10 @@ def case_submit_reply(
 
     def effect(c: Case) -> dict[str, Any]:
         _outbound_check(parts)
-        reply = _draft_reply(c, actor, Reply.Kind.HANDLING, State.HANDLING, **parts)
-        return {"reply": reply.pk}
+        _require_finished(parts)
+        summary = _public_summary_checked(c, public_summary)
+        reply = _draft_reply(c, actor, Reply.Kind.HANDLING, State.HANDLING, **parts, public_summary=summary)
+        return {"reply": reply.pk, "public_summary": summary}
 
     return transition(case=case, actor=actor, action="submit_reply", fields=parts, effect=effect)
 
@@ -403,12 +439,31 @@ def _pending_reply(case: Case) -> Reply:
     return reply
 
 
-def case_approve(*, case: Case, actor: User, note: str = "") -> Case:
-    """Art. 11: the reviewer approves the reply; the case closes and the reporter receives the reply."""
+def case_approve(*, case: Case, actor: User, note: str = "", public_summary: str | None = None) -> Case:
+    """Art. 11: the reviewer approves the reply; the case closes and the reporter receives the reply.
+
+    Art. 13: ``public_summary`` is the case's public summary as the reviewer approves it (possibly edited
+    from the drafter's, empty: none, the disclosure shows a neutral line); None keeps the drafted one (or
+    the case's current one). It is what the disclosure, the follow-up and the API publish."""
     from eco12369.wechat.services import outbox_write
 
     def effect(c: Case) -> dict[str, Any]:
         reply = _pending_reply(c)
+        proposed = (
+            public_summary if public_summary is not None else (reply.public_summary or c.public_summary)
+        )
+        summary = _public_summary_checked(c, proposed)
+        edited = summary != reply.public_summary
+        c.public_summary = summary
+        if summary:
+            # Who decided what the public reads about this case (the text has no personal data: checked).
+            audit_record(
+                action="case.public_summary",
+                actor=actor,
+                object_type="case",
+                object_id=c.number,
+                detail={"summary": summary, "edited": edited},
+            )
         reply.status = Reply.Status.APPROVED
         reply.reviewed_by = actor
         reply.reviewed_at = timezone.now()
@@ -423,7 +478,7 @@ def case_approve(*, case: Case, actor: User, note: str = "") -> Case:
             c.outcome, template, text = Outcome.HANDED_OVER, "handed_over", notices.handed_over(c, reply.text)
         if c.reporter_openid:
             outbox_write(case=c, template=template, text=text, reply=reply)
-        return {"reply": reply.pk, "outcome": c.outcome}
+        return {"reply": reply.pk, "outcome": c.outcome, "public_summary": summary, "summary_edited": edited}
 
     return transition(case=case, actor=actor, action="approve", fields={}, effect=effect, note=note)
 

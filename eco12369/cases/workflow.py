@@ -82,12 +82,17 @@ def pending_reply(case: Case) -> Reply | None:
 
 
 def reply_blocked(reply: Reply) -> str | None:
-    """Art. 16: why ``reply`` cannot be sent to the reporter (sensitive words, with where), or None."""
+    """Why ``reply`` cannot be sent to the reporter, or None: Art. 16 (sensitive words, with where), or a
+    reply template's 【请填写：…】 marker still in a part (the text is not finished)."""
     from eco12369.compliance.content import content_check_all, refusal_message
+    from eco12369.followup.templating import unfilled_refusal
 
     parts = Reply.FIVE_PARTS if reply.kind == Reply.Kind.HANDLING else ("text",)
-    findings = content_check_all({FIELD_LABELS[name]: getattr(reply, name) for name in parts})
-    return refusal_message(findings, approving=True) if findings else None
+    texts = {FIELD_LABELS[name]: getattr(reply, name) for name in parts}
+    findings = content_check_all(texts)
+    if findings:
+        return refusal_message(findings, approving=True)
+    return unfilled_refusal(texts, ending="不能审核同意，请退回修改。")
 
 
 def _review_guard(*, approving: bool) -> Guard:

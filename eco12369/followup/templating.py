@@ -16,6 +16,28 @@ from django.utils import timezone
 from eco12369.cases.models import Case
 
 MISSING = "【请填写：{name}】"
+# A ``MISSING`` marker still in a text (whatever name the handler left in it): a reply containing one is
+# not finished and can be neither submitted nor approved (``cases.services``, ``cases.workflow``).
+_BEFORE, _AFTER = MISSING.split("{name}")
+MISSING_MARKER = re.compile(re.escape(_BEFORE) + r"[^】]*" + re.escape(_AFTER))
+
+
+def unfilled_markers(text: str) -> list[str]:
+    """The ``【请填写：…】`` markers left in ``text``, each once, in order (empty: none)."""
+    return list(dict.fromkeys(MISSING_MARKER.findall(text or "")))
+
+
+def unfilled_refusal(texts: dict[str, str], *, ending: str = "请补充实际情况后再提交。") -> str | None:
+    """Why a reply whose parts (label → text) still carry template markers cannot go on, naming each part
+    and marker, e.g. “现场检查及核实情况”中的“【请填写：检查日期】”; None: no marker left."""
+    where = [
+        f"“{label}”中的" + "、".join(f"“{m}”" for m in markers)
+        for label, text in texts.items()
+        if (markers := unfilled_markers(text))
+    ]
+    if not where:
+        return None
+    return f"答复意见中还有未填写的模板内容：{'；'.join(where)}。{ending}"
 
 
 def _date(value: object) -> str:
@@ -115,3 +137,13 @@ def reply_template_prefill(*, user: object, case: Case, template_id: str | None)
         return None
     values = placeholder_values(case)
     return {part: fill(getattr(template, part), values) for part in template.FIVE_PARTS}
+
+
+def reply_template_merge(*, typed: dict[str, str], filled: dict[str, str]) -> dict[str, str]:
+    """The parts of a reply after choosing a template: what the handler already typed is kept, the
+    template fills only the parts still empty (choosing a template never loses typed text)."""
+    merged = dict(typed)
+    for part, text in filled.items():
+        if not (typed.get(part) or "").strip():
+            merged[part] = text
+    return merged

@@ -13,10 +13,16 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import QuerySet
 
 from eco12369.cases.models import Case, Category, Extension, Kind, State, SupervisionOrder
+from eco12369.cases.public import PUBLIC_SUMMARY_MAX_LENGTH
 from eco12369.cases.selectors import case_get_for
+from eco12369.cases.workflow import pending_reply
 from eco12369.orgs.models import Agency, Department, Region, User
 
 EMPTY_CHOICE = [("", "—— 不变 ——")]
+PUBLIC_SUMMARY_HELP = (
+    f"选填，{PUBLIC_SUMMARY_MAX_LENGTH}字以内：在每月举报办理情况中向社会公开的一句话概要"
+    "（反映的问题、核查结果和处理情况）。不得包含举报人姓名、电话等个人信息；未填写的，公开“反映××环境问题”。"
+)
 ANY_CHOICE = [("", "全部")]
 
 
@@ -150,11 +156,31 @@ class SubmitReplyForm(ActionForm):
     )
     decision = forms.CharField(label="环保部门处理意见", widget=_textarea(3))
     communication = forms.CharField(label="与举报人沟通答复情况", widget=_textarea(3))
+    public_summary = forms.CharField(
+        label="公开摘要",
+        required=False,
+        max_length=PUBLIC_SUMMARY_MAX_LENGTH,
+        widget=_textarea(2, "如：反映某化工企业夜间排放废水，经查属实，已责令改正并立案处罚。"),
+        help_text=PUBLIC_SUMMARY_HELP,
+    )
 
 
 class ApproveForm(ActionForm):
     prefix_name = "approve"
+    public_summary = forms.CharField(
+        label="公开摘要",
+        required=False,
+        max_length=PUBLIC_SUMMARY_MAX_LENGTH,
+        widget=_textarea(2),
+        help_text=PUBLIC_SUMMARY_HELP + "审核同意后以此处内容为准。",
+    )
     note = forms.CharField(label="审核意见", required=False, widget=_textarea(2, "同意"))
+
+    def setup(self) -> None:
+        # The drafter's proposal (or the case's current summary, e.g. of a case handled again).
+        reply = pending_reply(self.case)
+        drafted = reply.public_summary if reply is not None else ""
+        self.fields["public_summary"].initial = drafted or self.case.public_summary
 
 
 class ReturnForm(ActionForm):

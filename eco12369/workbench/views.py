@@ -28,7 +28,7 @@ from eco12369.cases.models import Case, Extension, Reply, SupervisionOrder
 from eco12369.cases.privacy import RevealRefused, reporter_display, reporter_reveal
 from eco12369.cases.selectors import case_get_for, cases_visible_to, party_contains
 from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal, reply_blocked
-from eco12369.followup.templating import reply_template_prefill
+from eco12369.followup.templating import reply_template_merge, reply_template_prefill
 from eco12369.orgs.models import Role, User
 from eco12369.pages import (
     CountedPaginator,
@@ -247,6 +247,7 @@ EVENT_DATA_LABELS = {
     "days": "天数",
     "answer_due": "回复期限",
     "agency": "责任机构",
+    "public_summary": "公开摘要",
 }
 
 
@@ -325,10 +326,15 @@ def case_context(
 
 def _reply_parts(reply: Reply) -> list[tuple[str, str]]:
     if reply.kind != Reply.Kind.HANDLING:
-        return [("答复意见", reply.text)]
-    return [
-        (str(Reply._meta.get_field(name).verbose_name), getattr(reply, name)) for name in Reply.FIVE_PARTS
-    ]
+        parts = [("答复意见", reply.text)]
+    else:
+        parts = [
+            (str(Reply._meta.get_field(name).verbose_name), getattr(reply, name)) for name in Reply.FIVE_PARTS
+        ]
+    # Art. 13: published in the monthly disclosure once approved; not sent to the reporter.
+    if reply.public_summary:
+        parts.append(("公开摘要（拟公开，不发送给举报人）", reply.public_summary))
+    return parts
 
 
 def _render_case(
@@ -508,6 +514,23 @@ class AssignView(CaseActionView):
 class SubmitReplyView(CaseActionView):
     action = "submit_reply"
 
+    def post(self, request: HttpRequest, number: str) -> HttpResponse:
+        if "fill_template" not in request.POST:
+            return super().post(request, number)
+        # "填入模板" (followup, issue #7) submits nothing: the form comes back with what the handler typed,
+        # and the chosen template fills only the parts still empty.
+        user = request_user(request)
+        case = _case_or_404(request, number)
+        form_class = ACTION_FORMS[self.action]
+        reason = refusal(case, user, self.action)
+        if reason is not None:
+            return _render_case(request, case, form_class(case=case, user=user), reason, status=403)
+        typed = {name: request.POST.get(f"{self.action}-{name}", "") for name in form_class.base_fields}
+        template_id = request.POST.get("reply_template")
+        filled = reply_template_prefill(user=user, case=case, template_id=template_id) or {}
+        initial = reply_template_merge(typed=typed, filled=filled)
+        return _render_case(request, case, form_class(case=case, user=user, initial=initial))
+
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
         return services.case_submit_reply(
             case=case,
@@ -517,6 +540,7 @@ class SubmitReplyView(CaseActionView):
             violations=data["violations"],
             decision=data["decision"],
             communication=data["communication"],
+            public_summary=data["public_summary"],
         )
 
 
@@ -524,7 +548,9 @@ class ApproveView(CaseActionView):
     action = "approve"
 
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
-        return services.case_approve(case=case, actor=user, note=data["note"])
+        return services.case_approve(
+            case=case, actor=user, note=data["note"], public_summary=data["public_summary"]
+        )
 
 
 class ReturnView(CaseActionView):
