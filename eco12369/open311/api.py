@@ -166,8 +166,6 @@ EXAMPLE_REQUEST: dict[str, Any] = {
 class RequestIn(Schema):
     """The api_key field of the GeoReport v2 form is read by the security scheme ``api_key``."""
 
-    model_config = {"json_schema_extra": {"examples": [EXAMPLE_REQUEST]}}
-
     service_code: str = Field("", json_schema_extra={"enum": [s.code for s in SERVICES]})
     jurisdiction_id: str | None = Field(None, description="可省略；如提供须为本市名称或行政区划代码")
     lat: str | None = None
@@ -495,6 +493,9 @@ def service_definition(
     response={200: list[CreatedOut], 400: list[ErrorOut], 403: list[ErrorOut], 404: list[ErrorOut]},
     summary="提交举报",
     auth=Open311Key(),
+    openapi_extra={
+        "requestBody": {"content": {"application/x-www-form-urlencoded": {"example": EXAMPLE_REQUEST}}}
+    },
 )
 @api.post("/requests.xml", include_in_schema=False, auth=Open311Key())
 def request_post(request: HttpRequest, data: Form[RequestIn]) -> HttpResponse:
