@@ -222,7 +222,13 @@ def case_create(*, intake: Intake) -> Case:
             actor_label=f"举报人·{Channel(intake.channel).label}",
             object_type="case",
             object_id=case.number,
-            detail={"to": State.RECEIVED, "channel": intake.channel, "agency": agency.name},
+            detail={
+                "to": State.RECEIVED,
+                "channel": intake.channel,
+                "agency": agency.name,
+                # the partner channel of an API intake (its Open311 key), so partner channels can be counted
+                **({"channel_label": intake.channel_label} if intake.channel_label else {}),
+            },
         )
     return case
 

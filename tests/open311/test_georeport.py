@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
+from eco12369.audit.models import AuditEntry
 from eco12369.cases import services
 from eco12369.cases.models import Case, CaseEvent, Channel
 from eco12369.open311.models import ApiKey
@@ -109,6 +110,8 @@ def test_post_creates_case_through_intake_attributed_to_channel(client: Client, 
     assert case.reporter_name == "张 三"
     event = CaseEvent.objects.get(case=case, action="receive")
     assert "12345热线" in event.note
+    received = AuditEntry.objects.get(action="case.receive", object_id=case.number)
+    assert received.detail["channel"] == "api" and received.detail["channel_label"] == "12345热线"
     assert client.get(f"{BASE}/tokens/{created['token']}.json").json() == [
         {"service_request_id": case.number, "token": created["token"]}
     ]
@@ -495,3 +498,11 @@ def test_unknown_formats_and_paths_get_an_open311_error(client: Client, path: st
     assert body[0]["code"] == status and body[0]["description"]
     xml = client.get(f"{BASE}/nothing.xml")
     assert xml.status_code == 404 and ET.fromstring(xml.content).tag == "errors"
+
+
+def test_partner_channels_can_be_counted_from_the_audit_trail(client: Client, key: str) -> None:
+    other = api_key_create(channel="市长信箱")[1]
+    for k in (key, key, other):
+        assert post(client, **valid(k)).status_code == 200
+    labels = [e.detail.get("channel_label") for e in AuditEntry.objects.filter(action="case.receive")]
+    assert sorted(labels) == ["12345热线", "12345热线", "市长信箱"]
