@@ -32,11 +32,12 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
+from wechatpy.exceptions import WeChatClientException
 
-from eco12369.cases.models import Case, Category, Channel, Outcome, State
-from eco12369.cases.photos import PhotoRejected, photo_clean
+from eco12369.cases.models import Attachment, Case, Category, Channel, Outcome, State
+from eco12369.cases.photos import CleanPhoto, PhotoRejected, photo_clean
 from eco12369.cases.public import public_summary
-from eco12369.cases.services import Intake, case_create
+from eco12369.cases.services import Intake, case_create, random_upload_name
 from eco12369.cases.workflow import TransitionError
 from eco12369.crypto import blind_index
 from eco12369.db import insert_if_absent
@@ -45,7 +46,7 @@ from eco12369.portal.selectors import public_status
 
 from . import texts
 from .callback import CallbackError, Envelope
-from .client import api_client
+from .client import API_TIMEOUT_SECONDS, api_client
 from .geo import district_for
 from .models import Conversation, DraftPhoto, InboundMessage, OutboxMessage, SeenNonce
 from .selectors import approved_reply_of, case_for_reporter, case_merged_for_reporter, cases_of_reporter
@@ -58,8 +59,8 @@ WECHAT_RETRY_SECONDS = 4.5
 MAX_DRAFT_PHOTOS = 9
 MAX_DRAFT_TEXT = 5000
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
-SUBMIT_FETCH_TIMEOUT = 1.5
-SUBMIT_FETCH_BUDGET = 2.0  # seconds, all photos together
+# WeChat's answers to media/get that no retry will change: invalid or expired media_id.
+MEDIA_GONE_ERRORS = {40007, 40008}
 
 USER_MESSAGE_TYPES = {"text", "image", "location"}
 UNSUPPORTED_USER_TYPES = {"voice", "video", "shortvideo", "link", "file", "music", "news"}
@@ -410,10 +411,8 @@ def _submit(conv: Conversation, inbound: InboundMessage) -> tuple[str, Case | No
         if district_name
         else None
     )
-    photos, missing = _draft_photo_files(conv)
+    photos, pending = _draft_photo_files(conv)
     description = conv.draft_text
-    if missing:
-        description += f"\n（另有{missing}张照片未能从微信获取）"
     try:
         case = case_create(
             intake=Intake(
@@ -431,55 +430,105 @@ def _submit(conv: Conversation, inbound: InboundMessage) -> tuple[str, Case | No
     except TransitionError as exc:
         return exc.message, None
     draft_discard(conv)
+    if pending:
+        case_id = case.pk
+
+        def enqueue() -> None:
+            from .tasks import attach_chat_photo
+
+            for index, media_id in pending:
+                attach_chat_photo(case_id, media_id, index)
+
+        transaction.on_commit(enqueue, robust=True)
     return "", case
 
 
-def _draft_photo_files(conv: Conversation) -> tuple[list[Any], int]:
-    """The draft's photos as uploads. Photos the background task has not fetched yet are fetched now,
-    within a small time budget (this runs inside the callback's 5 seconds)."""
+def _draft_photo_files(conv: Conversation) -> tuple[list[Any], list[tuple[int, str]]]:
+    """The draft's photos already fetched, as uploads, and (number, media_id) of those not fetched yet:
+    a task attaches them to the case after it is filed (WeChat keeps media 3 days). Nothing is downloaded
+    here, inside the callback's transaction and the conversation's lock."""
     files: list[Any] = []
-    missing = 0
-    until = time.monotonic() + SUBMIT_FETCH_BUDGET
+    pending: list[tuple[int, str]] = []
     for index, photo in enumerate(conv.photos.order_by("id"), start=1):
-        if photo.fetched_at is None:
-            remaining = until - time.monotonic()
-            if remaining < 0.2:
-                missing += 1
-                continue
-            try:
-                _fetch_into(photo, timeout=min(SUBMIT_FETCH_TIMEOUT, remaining))
-            except Exception as exc:
-                logger.warning(
-                    "photo %s of %s not fetched at submit: %s", photo.media_id, conv.openid[:6], exc
-                )
-                missing += 1
-                continue
+        if photo.fetched_at is None or not photo.file:
+            pending.append((index, photo.media_id))
+            continue
         with photo.file.open("rb") as fh:
             data = fh.read()
         ext = photo.file.name.rsplit(".", 1)[-1] if "." in photo.file.name else "jpg"
         files.append(SimpleUploadedFile(f"微信照片{index}.{ext}", data, content_type=photo.content_type))
-    return files, missing
+    return files, pending
+
+
+class MediaUnusable(ValueError):
+    """WeChat's media is not a photo that can be kept (or no longer exists): trying again will not help."""
+
+
+def _media_fetch(media_id: str, timeout: float) -> CleanPhoto:
+    """Download a photo from WeChat (``media/get``); only real images (JPEG, PNG, WebP) up to 10 MiB are
+    kept, and only cleaned of their metadata: a photo sent as 原图 carries the phone's GPS position.
+    Network and WeChat errors propagate (worth retrying); ``MediaUnusable`` is final."""
+    try:
+        res = api_client().get("media/get", params={"media_id": media_id}, timeout=timeout)
+    except WeChatClientException as exc:
+        if exc.errcode in MEDIA_GONE_ERRORS:
+            raise MediaUnusable(f"media/get refused: {exc.errcode}") from exc
+        raise
+    data = getattr(res, "content", None)
+    if not isinstance(data, bytes):
+        raise MediaUnusable("media/get did not return a file")
+    if len(data) > MAX_PHOTO_BYTES:
+        raise MediaUnusable("photo larger than 10 MiB")
+    try:
+        return photo_clean(data)
+    except PhotoRejected as exc:
+        raise MediaUnusable(f"not a usable image ({exc.code})") from exc
 
 
 def _fetch_into(photo: DraftPhoto, timeout: float) -> None:
-    """Download the photo from WeChat (``media/get``); only real images (JPEG, PNG, WebP) up to 10 MiB are
-    kept, and only cleaned of their metadata: a photo sent as 原图 carries the phone's GPS position."""
-    res = api_client().get("media/get", params={"media_id": photo.media_id}, timeout=timeout)
-    data = getattr(res, "content", None)
-    if not isinstance(data, bytes):
-        raise ValueError("media/get did not return a file")
-    if len(data) > MAX_PHOTO_BYTES:
-        raise ValueError("photo larger than 10 MiB")
-    try:
-        cleaned = photo_clean(data)
-    except PhotoRejected as exc:
-        raise ValueError(f"not a usable image ({exc.code})") from exc
+    cleaned = _media_fetch(photo.media_id, timeout)
     photo.file.save(f"{photo.pk}{cleaned.extension}", ContentFile(cleaned.data), save=False)
     photo.content_type = cleaned.content_type
     photo.size = len(cleaned.data)
     photo.fetched_at = timezone.now()
     photo.error = ""
-    photo.save()
+    fields = ["file", "content_type", "size", "fetched_at", "error"]
+    if not DraftPhoto.objects.filter(pk=photo.pk).update(**{f: getattr(photo, f) for f in fields}):
+        # The draft was submitted or cancelled meanwhile (a submitted photo is attached by its own task).
+        photo.file.delete(save=False)
+
+
+def case_photo_attach(*, case_id: int, media_id: str, index: int) -> str:
+    """Huey task body: attach chat photo number ``index`` (not fetched when the report was submitted) to
+    the case. Idempotent: the photo is attached once (checked under the case's lock). Raises on network
+    and WeChat errors, so the task is retried; a media WeChat refuses or that is no image is given up."""
+    name = f"微信照片{index}"
+    if not Case.objects.filter(pk=case_id).exists():
+        return "skipped"
+    if Attachment.objects.filter(case_id=case_id, original_name__startswith=name + ".").exists():
+        return "attached"
+    try:
+        cleaned = _media_fetch(media_id, timeout=API_TIMEOUT_SECONDS)
+    except MediaUnusable as exc:
+        logger.warning("chat photo %s of case %s given up: %s", index, case_id, exc)
+        return "failed"
+    with transaction.atomic():
+        case = Case.objects.select_for_update().filter(pk=case_id).first()
+        if case is None:
+            return "skipped"
+        if case.attachments.filter(original_name__startswith=name + ".").exists():
+            return "attached"
+        attachment = Attachment(
+            case=case,
+            original_name=name + cleaned.extension,
+            content_type=cleaned.content_type,
+            size=len(cleaned.data),
+        )
+        attachment.file.save(
+            random_upload_name(name + cleaned.extension), ContentFile(cleaned.data), save=False
+        )
+        attachment.save()
+    return "attached"
 
 
 def draft_photo_fetch(*, photo_id: int) -> str:

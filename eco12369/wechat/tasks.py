@@ -37,3 +37,10 @@ def _sweep_on_startup() -> None:
 @db_task()
 def fetch_draft_photo(photo_id: int) -> None:
     conversation.draft_photo_fetch(photo_id=photo_id)
+
+
+@db_task(retries=6, retry_delay=300)
+def attach_chat_photo(case_id: int, media_id: str, index: int) -> None:
+    """A chat photo not fetched when its report was submitted: attached to the case once fetched. Retried
+    for half an hour while WeChat cannot be reached (WeChat keeps the media 3 days)."""
+    conversation.case_photo_attach(case_id=case_id, media_id=media_id, index=index)

@@ -72,20 +72,60 @@ def test_text_photos_location_then_submit(
     assert InboundMessage.objects.get(case=case).reply_text == ack
 
 
-def test_photos_not_fetched_yet_are_fetched_at_submit_and_non_images_are_refused(
-    wechat: WeChatServer, wechat_simulator: Simulator, tianjin: None, media_root: Any
+def test_photos_not_fetched_yet_are_attached_after_submit_and_non_images_are_refused(
+    wechat: WeChatServer,
+    wechat_simulator: Simulator,
+    tianjin: None,
+    media_root: Any,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     wechat.text(OPENID, "工厂夜间冒黑烟。")
-    wechat.image(OPENID, wechat_simulator.add_media(JPEG, "image/jpeg"))  # no commit hook: not fetched yet
+    jpeg = wechat_simulator.add_media(JPEG, "image/jpeg")
+    wechat.image(OPENID, jpeg)  # no commit hook: not fetched yet
     wechat.image(OPENID, wechat_simulator.add_media(b"<html>not a picture</html>", "image/jpeg"))
-    ack = wechat.reply(wechat.text(OPENID, "提交"))
+    with django_capture_on_commit_callbacks(execute=False) as after_submit:
+        ack = wechat.reply(wechat.text(OPENID, "提交"))
     case = Case.objects.get()
     assert case.number in ack
-    assert [a.content_type for a in case.attachments.all()] == ["image/jpeg"]
-    assert "另有1张照片未能从微信获取" in case.description
+    # Nothing was downloaded while the callback held the conversation: the photos come after the commit.
+    assert case.attachments.count() == 0 and DraftPhoto.objects.count() == 0
+    assert case.description == "工厂夜间冒黑烟。"
+    for callback in after_submit:
+        callback()
+    assert [(a.original_name, a.content_type) for a in case.attachments.all()] == [
+        ("微信照片1.jpg", "image/jpeg")
+    ]
     assert case.category == "air"
     # No location: the city centre confirms and routes it.
     assert case.agency.kind == "city_centre"
+
+
+def test_a_photo_wechat_did_not_give_at_submit_is_attached_on_retry_once(
+    wechat: WeChatServer,
+    wechat_simulator: Simulator,
+    tianjin: None,
+    media_root: Any,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from eco12369.wechat.tasks import attach_chat_photo
+
+    simulator_url = settings.WECHAT["API_BASE_URL"]
+    wechat.text(OPENID, "河道排黑水。")
+    media_id = wechat_simulator.add_media(PNG, "image/png")
+    wechat.image(OPENID, media_id)
+    settings.WECHAT = {**settings.WECHAT, "API_BASE_URL": "http://127.0.0.1:9/"}  # WeChat unreachable
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "已收到" in wechat.reply(wechat.text(OPENID, "提交"))
+    case = Case.objects.get()
+    assert case.attachments.count() == 0  # the task failed: Huey retries it
+    settings.WECHAT = {**settings.WECHAT, "API_BASE_URL": simulator_url}
+    attach_chat_photo(case.pk, media_id, 1)  # the retry
+    attach_chat_photo(case.pk, media_id, 1)  # a second delivery of the task changes nothing
+    [photo] = case.attachments.all()
+    assert photo.original_name == "微信照片1.png" and photo.content_type == "image/png"
+    with Image.open(photo.file) as stored, Image.open(io.BytesIO(PNG)) as sent:
+        assert stored.tobytes() == sent.tobytes()
 
 
 def test_a_location_outside_tianjin_goes_to_the_city_centre(wechat: WeChatServer, tianjin: None) -> None:
