@@ -171,7 +171,9 @@ class Case(models.Model):
 
     @property
     def in_scope(self) -> bool:
-        """Art. 6: industrial air, water, noise pollution and hazardous waste reports."""
+        """Art. 6: a report of one of the listed categories (industrial air, water, noise pollution, hazardous
+        waste). Accepting any other case needs the operator's confirmation (``services.case_accept``); the
+        case page shows it."""
         return self.kind == Kind.REPORT and self.category != Category.OTHER
 
 

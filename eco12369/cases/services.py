@@ -241,15 +241,33 @@ def _set_classification(case: Case, kind: str | None, category: str | None) -> N
         case.category = Category(category)
 
 
+OUT_OF_SCOPE_REFUSAL = (
+    "污染类别为“其他”，不在第六条所列受理范围（工业企业超标排放大气污染物、水污染物、噪声，"
+    "非法排放、转移、倾倒、处置危险废物）内。请改选污染类别；确属环境保护主管部门职责的，勾选"
+    "“确认属于受理范围”后受理；不属于的，请“直接答复”，或“移交其他部门”并告知举报人承办机构（第七条、第八条）。"
+)
+
+
 def case_accept(
-    *, case: Case, actor: User, kind: str | None = None, category: str | None = None, note: str = ""
+    *,
+    case: Case,
+    actor: User,
+    kind: str | None = None,
+    category: str | None = None,
+    note: str = "",
+    scope_confirmed: bool = False,
 ) -> Case:
+    """Art. 6, 7: accept a report within the bureau's remit. A report of one of the categories Art. 6 lists
+    is in scope (``Case.in_scope``); any other report only when the operator confirms it is the bureau's
+    responsibility (``scope_confirmed``, recorded on the timeline). Out of scope: answer or hand over."""
     from eco12369.wechat.services import outbox_write
 
     def effect(c: Case) -> dict[str, Any]:
         _set_classification(c, kind, category)
         if c.kind != Kind.REPORT:
             raise TransitionError("只有举报类事项可以受理；咨询、建议等事项请直接答复（第七条）。")
+        if not c.in_scope and not scope_confirmed:
+            raise TransitionError(OUT_OF_SCOPE_REFUSAL)
         now = timezone.now()
         c.accepted_at = now
         due = deadlines.closing_deadline(now, c.extension_days)
@@ -257,7 +275,10 @@ def case_accept(
         c.deadline_provisional = due.provisional
         if c.reporter_openid:
             outbox_write(case=c, template="accepted", text=notices.accepted(c))
-        return {"close_due": timezone.localtime(due.at).isoformat()}
+        data: dict[str, Any] = {"close_due": timezone.localtime(due.at).isoformat()}
+        if not c.in_scope:
+            data["scope"] = "操作人员确认属于环境保护主管部门职责范围"
+        return data
 
     return transition(case=case, actor=actor, action="accept", fields={}, effect=effect, note=note)
 

@@ -72,6 +72,11 @@ class AcceptForm(ActionForm):
         label="污染类别", choices=EMPTY_CHOICE + list(Category.choices), required=False
     )
     note = forms.CharField(label="受理说明", required=False, widget=_textarea(2))
+    scope_confirmed = forms.BooleanField(
+        label="确认属于受理范围",
+        required=False,
+        help_text="污染类别为“其他”的举报，经核实属于环境保护主管部门职责范围的，勾选后受理（第六条、第七条）。",
+    )
 
 
 class AnswerForm(ActionForm):

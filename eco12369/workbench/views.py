@@ -247,6 +247,7 @@ EVENT_DATA_LABELS = {
     "days": "天数",
     "answer_due": "回复期限",
     "agency": "责任机构",
+    "scope": "受理范围",
     "public_summary": "公开摘要",
 }
 
@@ -456,6 +457,7 @@ class AcceptView(CaseActionView):
             kind=data["kind"] or None,
             category=data["category"] or None,
             note=data["note"],
+            scope_confirmed=data["scope_confirmed"],
         )
 
 

@@ -124,6 +124,26 @@ def test_accept_reclassifies_a_consultation_that_is_a_report(make_case: MakeCase
     assert (case.state, case.kind) == (State.ACCEPTED, "report")
 
 
+def test_accept_requires_a_case_in_the_scope_of_art_6(make_case: MakeCase, staff: Staff) -> None:
+    """Art. 6, 7: a report of category "other" is not accepted as it stands: the operator re-classifies it,
+    confirms it is the bureau's responsibility, or answers / hands it over instead (DESIGN §3)."""
+    case = make_case(category="other")
+    assert not case.in_scope
+    message = assert_refused(lambda: services.case_accept(case=case, actor=staff.op), case, "第六条")
+    assert "直接答复" in message and "移交其他部门" in message
+    # Re-classified on acceptance into a category Art. 6 lists: accepted, nothing to confirm.
+    case = services.case_accept(case=case, actor=staff.op, category="hazardous_waste")
+    assert case.state == State.ACCEPTED and case.in_scope
+    assert "scope" not in case.events.get(action="accept").data
+    # Confirmed by the operator: accepted, and the confirmation is on the timeline.
+    other = services.case_accept(case=make_case(category="other"), actor=staff.op, scope_confirmed=True)
+    assert (other.state, other.category, other.in_scope) == (State.ACCEPTED, "other", False)
+    assert other.events.get(action="accept").data["scope"] == "操作人员确认属于环境保护主管部门职责范围"
+    # Out of scope and not confirmed: answered instead, which still works.
+    answered = services.case_answer(case=make_case(category="other"), actor=staff.op, text="请向城管部门反映。")
+    assert answered.state == State.IN_REVIEW
+
+
 def test_accept_refusals(make_case: MakeCase, staff: Staff) -> None:
     case = make_case()
     for actor in (staff.handler, staff.reviewer, staff.head, staff.admin, staff.auditor):

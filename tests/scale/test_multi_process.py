@@ -186,7 +186,7 @@ def test_two_web_processes_and_two_workers_handle_everything_once(
         "user = User.objects.get(username='{name}')\n"
         "for case in Case.objects.filter(state='received').order_by('{order}'):\n"
         "    try:\n"
-        "        case_accept(case=case, actor=user)\n"
+        "        case_accept(case=case, actor=user, scope_confirmed=True)\n"
         "    except TransitionError:\n"
         "        pass\n"
     )

@@ -221,7 +221,12 @@ def world_build(make_user: Callable[..., User], media_root: Path) -> World:
     ac["handling"] = services.case_assign(
         case=services.case_accept(
             case=case_create(
-                intake=Intake(channel="phone", district=region_a, description="白鹭印染厂夜间排放红色污水。")
+                intake=Intake(
+                    channel="phone",
+                    district=region_a,
+                    category="water",
+                    description="白鹭印染厂夜间排放红色污水。",
+                )
             ),
             actor=a["operator"],
         ),

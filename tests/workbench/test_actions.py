@@ -44,6 +44,30 @@ def test_accept_happy_path(client: Client, heping, make_case) -> None:
     assert "“受理”已完成" in page
 
 
+def test_accept_of_a_case_outside_art_6_needs_a_category_or_the_confirmation(
+    client: Client, heping, make_case
+) -> None:
+    case = make_case("和平区", category="other")
+    client.force_login(heping.operator)
+    page = client.get(reverse("workbench:case", args=[case.number])).content.decode()
+    assert "受理范围" in page and "不在第六条所列范围" in page
+    assert 'name="accept-scope_confirmed"' in page
+    response = act(client, case, "accept", {"note": "受理"})
+    assert response.status_code == 409
+    text = response.content.decode()
+    assert "不在第六条所列受理范围" in text and "直接答复" in text and "移交其他部门" in text
+    assert fresh(case).state == State.RECEIVED
+    response = act(client, case, "accept", {"note": "土壤污染，属本局职责", "scope_confirmed": "on"})
+    assert response.status_code == 303
+    assert fresh(case).state == State.ACCEPTED
+    page = client.get(reverse("workbench:case", args=[case.number])).content.decode()
+    assert "受理范围：操作人员确认属于环境保护主管部门职责范围" in page
+    # A case of a category Art. 6 lists says so.
+    in_scope = make_case("和平区", category="noise")
+    page = client.get(reverse("workbench:case", args=[in_scope.number])).content.decode()
+    assert "属于第六条受理范围" in page
+
+
 def test_assign_then_submit_reply_then_approve(client: Client, heping, make_case) -> None:
     case = advance(make_case("和平区"), heping, "accepted")
     client.force_login(heping.operator)
