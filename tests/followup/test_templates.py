@@ -195,3 +195,35 @@ def test_the_chooser_is_shown_only_with_the_submit_reply_action(handling_case: C
     url = reverse("workbench:case", args=[handling_case.number])
     assert "和平区大气模板" not in login(people.hp.operator).get(url).content.decode()
     assert "和平区大气模板" in login(people.hp.handler).get(url).content.decode()
+
+
+def test_choosing_a_template_keeps_what_the_handler_typed(handling_case: Case, people: People) -> None:
+    """ "填入模板" posts the form as typed: the template fills only the empty parts, nothing is submitted,
+    and the typed parts and the drafted public summary come back unchanged (also without JavaScript)."""
+    own = reply_template_save(actor=people.hp.operator, name="和平区模板", kind="", category="", parts=PARTS)
+    client = login(people.hp.handler)
+    page = client.get(reverse("workbench:case", args=[handling_case.number])).content.decode()
+    # The chooser is part of the submit-reply form (its button posts what was typed), not a separate GET.
+    action = reverse("workbench:case_submit_reply", args=[handling_case.number])
+    form = re.search(rf'<form method="post" action="{action}".*?</form>', page, re.S)
+    assert form and 'name="reply_template"' in form.group(0)
+    assert re.search(r'<button type="submit" name="fill_template"[^>]*formnovalidate', form.group(0))
+    typed = "承办部门于3月4日对该公司进行了现场检查，未发现异常排放。"
+    response = client.post(
+        reverse("workbench:case_submit_reply", args=[handling_case.number]),
+        {
+            "fill_template": "1",
+            "reply_template": str(own.pk),
+            "submit_reply-inspection": typed,
+            "submit_reply-public_summary": "反映企业排放废气，经查未发现违法问题。",
+        },
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert _textarea(body, "inspection") == typed  # kept, not replaced by the template's text
+    assert _textarea(body, "party_facts") == "天津宏达化工有限公司位于和平区南京路100号，属和平区。"
+    assert _textarea(body, "public_summary") == "反映企业排放废气，经查未发现违法问题。"
+    assert re.search(r'<details class="action action-submit_reply"[^>]*open', body)
+    assert not handling_case.replies.exists()  # choosing a template submits nothing
+    handling_case.refresh_from_db()
+    assert handling_case.state == "handling"
