@@ -33,6 +33,9 @@ class PlatformClient(WeChatClient):  # type: ignore[misc]
         self, *, app_id: str, secret: str, api_root: str, session: SessionStorage | None, timeout: float
     ):
         super().__init__(app_id, secret, session=session, timeout=timeout)
+        # wechatpy passes ``timeout`` on API calls but not when it fetches the access token: every request
+        # of this client's HTTP session gets one, so a hung WeChat cannot block a callback or a worker.
+        self._http.request = _with_timeout(self._http.request, timeout)
         self.api_root = _base(api_root)
         self.API_BASE_URL = self.api_root + "cgi-bin/"
 
@@ -52,7 +55,10 @@ def _session() -> SessionStorage:
         from wechatpy.session.redisstorage import RedisStorage
 
         prefix = f"{settings.HUEY.get('name', 'eco12369')}_wechat"
-        return RedisStorage(redis.Redis.from_url(redis_url), prefix=prefix)  # type: ignore[no-any-return]
+        server = redis.Redis.from_url(
+            redis_url, socket_timeout=API_TIMEOUT_SECONDS, socket_connect_timeout=API_TIMEOUT_SECONDS
+        )
+        return RedisStorage(server, prefix=prefix)  # type: ignore[no-any-return]
     return MemoryStorage()  # type: ignore[no-any-return]
 
 
@@ -85,9 +91,10 @@ def oauth_openid(*, code: str, redirect_uri: str = "") -> str:
     return str(oauth_client(redirect_uri=redirect_uri).fetch_access_token(code)["openid"])
 
 
-def _with_timeout(request: Any) -> Any:
+def _with_timeout(request: Any, timeout: float | None = None) -> Any:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("timeout", API_TIMEOUT_SECONDS)
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = timeout or API_TIMEOUT_SECONDS
         return request(*args, **kwargs)
 
     return wrapped
