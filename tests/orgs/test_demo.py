@@ -102,6 +102,15 @@ def test_load_demo_creates_working_logins_and_cases_in_every_state() -> None:
         for part in Reply.FIVE_PARTS:
             assert getattr(reply, part).strip(), (case.number, part)
         assert reply.reviewed_by is not None and reply.reviewed_by != reply.drafted_by
+        # Art. 13, 17: a public summary of its own, without the reporter; the reply (seen by reviewers and
+        # the city centre) does not name the reporter either.
+        assert case.public_summary.startswith("反映") and case.public_summary == reply.public_summary
+        if case.reporter_name:
+            assert case.reporter_name not in case.public_summary + reply.communication, case.number
+            assert case.reporter_phone not in case.public_summary + reply.communication, case.number
+    answered_or_handed_over = Case.objects.filter(outcome__in=(Outcome.ANSWERED, Outcome.HANDED_OVER))
+    assert answered_or_handed_over.exists()
+    assert not answered_or_handed_over.filter(public_summary="").exists()
 
 
 def test_load_demo_twice_does_not_duplicate() -> None:

@@ -582,12 +582,23 @@ class Story:
         for part, _, thin_text in texts.RETURN_NOTES:
             if part == thin:
                 parts[part] = thin_text
-        self._do(case_submit_reply, actor=handler, **parts)
+        self._do(case_submit_reply, actor=handler, **parts, public_summary=self.public_summary())
 
-    def approve(self) -> None:
+    def public_summary(self) -> str:
+        """Art. 13: the one line the monthly disclosure shows for the case: the problem, what the inspection
+        found and what was done; never the reporter, nor the party when nothing was found."""
+        theme = self.plan.theme
+        assert theme is not None
+        if self.plan.confirmed:
+            return f"反映{theme.title}问题。经现场检查，举报情况属实，已责令改正并依法立案查处。"
+        return f"反映{theme.title}问题。经现场检查，未发现所反映的环境违法问题，已纳入日常监管。"
+
+    def approve(self, public_summary: str | None = None) -> None:
+        """The reviewer approves; ``public_summary`` for replies that have no drafted one (answers,
+        hand-overs); None: the drafted one is approved as is."""
         self.hours(2, 40)
         note = self.rng.choice(("", "同意。", "同意，按此答复。"))
-        self._do(case_approve, actor=self.team.reviewer, note=note)
+        self._do(case_approve, actor=self.team.reviewer, note=note, public_summary=public_summary)
 
     def give_back(self, thin: str) -> None:
         self.hours(2, 30)
@@ -672,7 +683,10 @@ class Story:
             attitude = rng.choice(texts.ATTITUDES_CLEAR)
         talked = _fmt_date(self.t)
         if plan.reporter_phone:
-            communication = f"{talked}，承办人员通过电话与举报人{plan.reporter_name}进行了沟通，告知了调查处理情况，举报人{attitude}。"
+            # Not by name: reviewers and the city centre see the reply, not always the reporter (Art. 17).
+            communication = (
+                f"{talked}，承办人员通过电话与举报人进行了沟通，告知了调查处理情况，举报人{attitude}。"
+            )
         elif self.case.reporter_openid:
             communication = "举报人未留联系电话。办理结果经审核后，通过“12369环保举报”微信公众号告知举报人。"
         else:
@@ -810,7 +824,8 @@ class Story:
             self._do(case_return, actor=self.team.reviewer, note=texts.ANSWER_RETURN_NOTE)
             self.hours(1, 20)
         self.answer(topic.answer)
-        self.approve()
+        kind = {"consultation": "咨询", "suggestion": "建议"}.get(topic.kind, "反映")
+        self.approve(public_summary=f"{kind}事项，已依职责直接答复。")
 
     def s_answer_in_review(self) -> None:
         topic = self.plan.topic
@@ -830,7 +845,7 @@ class Story:
             "感谢您对生态环境保护工作的支持！"
         )
         self._do(case_hand_over, actor=self.team.operator, handover_agency=agency, text=text)
-        self.approve()
+        self.approve(public_summary=f"反映{theme.title}问题，属{agency.name}职责范围，已移交其依法处理。")
 
     def s_closed_duplicate(self) -> None:
         original = self.plan.duplicate_of
