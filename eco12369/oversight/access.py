@@ -13,6 +13,8 @@ are further scoped by ``cases_visible_to`` (city centre: all districts; a distri
 | assessment ranking, export   | operator, reviewer, head       | reviewer, head                     |
 | assessment weights           | head                           | –                                  |
 | staff performance            | reviewer, head (all agencies)  | head (own agency)                  |
+| guidance notices: publish    | operator, head                 | –                                  |
+| guidance notices: read       | operator, reviewer, head (all) | all case roles (addressed to them) |
 
 Handlers, system administrators and auditors see none of it (separation of duties, Art. 15, 17).
 """
@@ -92,3 +94,20 @@ def can_view_performance(user: User) -> bool:
     if user.is_city_centre:
         return _has(user, Role.REVIEWER, Role.HEAD)
     return _has(user, Role.HEAD)
+
+
+GUIDANCE_READERS = frozenset({Role.OPERATOR, Role.HANDLER, Role.REVIEWER, Role.HEAD})
+
+
+def can_publish_guidance(user: User) -> bool:
+    return is_city(user) and _has(user, Role.OPERATOR, Role.HEAD)
+
+
+def can_view_guidance(user: User) -> bool:
+    """The city centre's overseers (every notice, with read receipts); a district bureau's staff (the
+    notices addressed to their bureau)."""
+    if not (_staff(user) and _handles_cases(user)):
+        return False
+    if user.is_city_centre:
+        return _has(user, *OVERSEERS)
+    return _has(user, *GUIDANCE_READERS)

@@ -9,7 +9,7 @@ from django import forms
 from django.utils import timezone
 
 from eco12369.cases.models import OPEN_STATES, State
-from eco12369.orgs.models import Region
+from eco12369.orgs.models import Agency, Region
 
 from .models import AssessmentScheme, SpotCheckItem
 from .periods import recent_months
@@ -120,3 +120,26 @@ class AssessmentWeightsForm(forms.ModelForm):
     class Meta:
         model = AssessmentScheme
         fields = [*AssessmentScheme.WEIGHT_FIELDS, "repeat_threshold"]
+
+
+class GuidanceNoticeForm(forms.Form):
+    title = forms.CharField(label="标题", max_length=200, error_messages={"required": "请填写通知标题。"})
+    body = forms.CharField(
+        label="正文",
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        error_messages={"required": "请填写通知正文。"},
+    )
+    recipients = forms.ModelMultipleChoiceField(
+        label="接收单位",
+        required=False,
+        queryset=Agency.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="不选择即发送全部区环境保护主管部门。",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["recipients"].queryset = Agency.objects.filter(  # type: ignore[attr-defined]
+            kind=Agency.Kind.DISTRICT_BUREAU
+        ).order_by("region__code", "name")

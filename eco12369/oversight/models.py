@@ -168,3 +168,44 @@ class AssessmentScheme(models.Model):
 
     def weights(self) -> dict[str, int]:
         return {name.removeprefix("w_"): getattr(self, name) for name in self.WEIGHT_FIELDS}
+
+
+class GuidanceNotice(models.Model):
+    """业务指导通知 (Art. 14): guidance the city centre publishes to the district bureaus. ``recipients`` are
+    the bureaus it is addressed to, written at publication (all district bureaus when none was chosen)."""
+
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("正文"))
+    to_all = models.BooleanField(_("发送全部区"), default=True)
+    recipients = models.ManyToManyField(
+        "orgs.Agency", verbose_name=_("接收单位"), related_name="guidance_notices"
+    )
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    published_at = models.DateTimeField(_("发布时间"), db_index=True)
+
+    class Meta:
+        verbose_name = _("业务指导通知")
+        verbose_name_plural = _("业务指导通知")
+        ordering = ["-published_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class GuidanceNoticeRead(models.Model):
+    """The first time one user opened a notice; ``agency`` is the user's bureau then (read receipts per
+    bureau)."""
+
+    notice = models.ForeignKey(GuidanceNotice, on_delete=models.CASCADE, related_name="reads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey("orgs.Agency", on_delete=models.PROTECT, related_name="guidance_reads")
+    read_at = models.DateTimeField(_("首次阅读时间"))
+
+    class Meta:
+        verbose_name = _("通知阅读记录")
+        verbose_name_plural = _("通知阅读记录")
+        constraints = [models.UniqueConstraint(fields=["notice", "user"], name="guidance_read_unique")]
+        indexes = [models.Index(fields=["notice", "agency"], name="guidance_read_notice_agency")]
+
+    def __str__(self) -> str:
+        return f"{self.notice_id} {self.user_id} {self.read_at:%Y-%m-%d %H:%M}"

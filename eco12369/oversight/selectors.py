@@ -11,10 +11,18 @@ from django.utils import timezone
 
 from eco12369.cases.models import OPEN_STATES, Case, State, SupervisionOrder
 from eco12369.cases.selectors import cases_visible_to
-from eco12369.orgs.models import Region, User
+from eco12369.orgs.models import Agency, Region, User
 
+from . import access
 from .assessment import repeat_threshold_in_force
-from .models import CaseFingerprint, DuplicateCandidate, SpotCheck, SpotCheckItem
+from .models import (
+    CaseFingerprint,
+    DuplicateCandidate,
+    GuidanceNotice,
+    GuidanceNoticeRead,
+    SpotCheck,
+    SpotCheckItem,
+)
 
 # ------------------------------------------------------------------------------------ supervision
 OVERDUE = "overdue"
@@ -208,3 +216,40 @@ def spot_check_item_get_for(*, user: User, pk: int) -> SpotCheckItem | None:
         .select_related("case", "region", "spot_check")
         .first()
     )
+
+
+# ------------------------------------------------------------------------------------ guidance notices
+def guidance_notices_visible_to(*, user: User) -> QuerySet[GuidanceNotice]:
+    """Every notice for the city centre, with how many bureaus it went to and how many read it; a
+    district bureau's staff: the notices addressed to their bureau, each marked ``is_read`` by this user.
+    Nobody else: none."""
+    if not access.can_view_guidance(user):
+        return GuidanceNotice.objects.none()
+    qs = GuidanceNotice.objects.select_related("published_by").order_by("-published_at", "-id")
+    if user.is_city_centre:
+        return qs.annotate(
+            recipient_count=Count("recipients", distinct=True),
+            read_count=Count("reads__agency", distinct=True),
+        )
+    reads = GuidanceNoticeRead.objects.filter(notice=models.OuterRef("pk"), user=user)
+    return qs.filter(recipients=user.agency_id).annotate(is_read=models.Exists(reads))
+
+
+def guidance_notice_get_for(*, user: User, pk: int) -> GuidanceNotice | None:
+    return guidance_notices_visible_to(user=user).filter(pk=pk).first()
+
+
+def guidance_notice_receipts(*, notice: GuidanceNotice) -> list[Agency]:
+    """The addressed bureaus, each with ``first_read_at`` (None: nobody of the bureau has read it yet) and
+    ``reader_count``; unread bureaus first."""
+    in_notice = Q(guidance_reads__notice=notice)
+    agencies = (
+        notice.recipients.select_related("region")
+        .annotate(
+            first_read_at=Min("guidance_reads__read_at", filter=in_notice),
+            reader_count=Count("guidance_reads", filter=in_notice),
+        )
+        .order_by("region__code", "name")
+    )
+    rows = list(agencies)
+    return sorted(rows, key=lambda a: a.first_read_at is not None)  # type: ignore[attr-defined]

@@ -13,10 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from eco12369.audit.services import audit_record
-from eco12369.orgs.models import User
+from eco12369.orgs.models import Agency, User
 
 from . import access
-from .models import AssessmentScheme, SpotCheck, SpotCheckItem
+from .models import AssessmentScheme, GuidanceNotice, GuidanceNoticeRead, SpotCheck, SpotCheckItem
 from .periods import Period
 from .spotchecks import checklist_auto, checklist_score, spot_check_sample
 
@@ -168,3 +168,54 @@ def assessment_scheme_update(
             },
         )
     return scheme
+
+
+# ------------------------------------------------------------------------------------ guidance notices
+def guidance_notice_publish(
+    *, actor: User, title: str, body: str, recipients: list[Agency] | None = None
+) -> GuidanceNotice:
+    """Publish a business guidance notice (Art. 14) to the chosen district bureaus; none chosen: all."""
+    if not access.can_publish_guidance(actor):
+        raise OversightError("只有市举报受理中心的平台操作人员或负责人可以发布业务指导通知。")
+    title, body = title.strip(), body.strip()
+    if not title:
+        raise OversightError("请填写通知标题。")
+    if not body:
+        raise OversightError("请填写通知正文。")
+    bureaus = Agency.objects.filter(kind=Agency.Kind.DISTRICT_BUREAU)
+    chosen = list(bureaus.filter(pk__in=[a.pk for a in recipients])) if recipients else []
+    if recipients and len(chosen) != len({a.pk for a in recipients}):
+        raise OversightError("业务指导通知只能发送给区环境保护主管部门。")
+    to_all = not chosen
+    if to_all:
+        chosen = list(bureaus)
+    if not chosen:
+        raise OversightError("没有可以接收通知的区环境保护主管部门。")
+    with transaction.atomic():
+        notice = GuidanceNotice.objects.create(
+            title=title, body=body, to_all=to_all, published_by=actor, published_at=timezone.now()
+        )
+        notice.recipients.set(chosen)
+        audit_record(
+            action="guidance_notice.publish",
+            actor=actor,
+            object_type="guidance_notice",
+            object_id=notice.pk,
+            detail={
+                "title": title,
+                "to_all": to_all,
+                "recipients": sorted(a.short_name or a.name for a in chosen),
+            },
+        )
+    return notice
+
+
+def guidance_notice_mark_read(*, notice: GuidanceNotice, user: User) -> GuidanceNoticeRead | None:
+    """Record that ``user`` of an addressed bureau opened the notice; the first time is kept. The city
+    centre's readers leave no receipt (the receipts say which bureaus read it)."""
+    if user.agency_id is None or user.is_city_centre:
+        return None
+    read, _ = GuidanceNoticeRead.objects.get_or_create(
+        notice=notice, user=user, defaults={"agency_id": user.agency_id, "read_at": timezone.now()}
+    )
+    return read

@@ -16,4 +16,7 @@ urlpatterns = [
     path("assessment/export/", views.assessment_export, name="assessment_export"),
     path("assessment/weights/", views.assessment_weights, name="assessment_weights"),
     path("performance/", views.performance, name="performance"),
+    path("guidance/", views.guidance, name="guidance"),
+    path("guidance/new/", views.guidance_new, name="guidance_new"),
+    path("guidance/<int:pk>/", views.guidance_detail, name="guidance_detail"),
 ]
