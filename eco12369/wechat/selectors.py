@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+
+from django.db.models import Q, QuerySet
 
 from eco12369.cases.models import Case, Reply
 from eco12369.cases.selectors import cases_of_reporter as reporter_cases_all
 from eco12369.cases.selectors import reporter_q
 from eco12369.crypto import blind_q
+from eco12369.orgs.models import Role, User
 
 from .models import Conversation, OutboxMessage
 
@@ -53,3 +56,53 @@ def outbox_waiting_for(*, openid: str) -> QuerySet[OutboxMessage]:
     return OutboxMessage.objects.filter(
         blind_q("openid", openid), status=OutboxMessage.Status.WAITING
     ).order_by("created_at")
+
+
+# ----------------------------------------------------------------------------------- staff (DESIGN §9)
+# What staff see of the notices to reporters: never the openid (not even loaded), the text only where the
+# user may see the case.
+STAFF_FIELDS = (
+    "id",
+    "case_id",
+    "template",
+    "text",
+    "status",
+    "channel",
+    "channel_reason",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "created_at",
+    "sent_at",
+)
+# A notice still waiting for a channel this long, or still pending/sending this long, needs attention.
+WAITING_ALERT = dt.timedelta(hours=24)
+STUCK_ALERT = dt.timedelta(hours=1)
+
+
+def outbox_of_case(*, case: Case) -> list[OutboxMessage]:
+    """The notices to ``case``'s reporter, oldest first (the caller has checked the user may see the case)."""
+    return list(case.outbox_messages.only(*STAFF_FIELDS).order_by("created_at", "id"))
+
+
+def outbox_problems_q(*, now: dt.datetime) -> Q:
+    """Failed notices, and notices waiting (no channel) or pending too long."""
+    S = OutboxMessage.Status
+    return (
+        Q(status=S.FAILED)
+        | Q(status=S.WAITING, created_at__lt=now - WAITING_ALERT)
+        | Q(status__in=(S.PENDING, S.SENDING), created_at__lt=now - STUCK_ALERT)
+    )
+
+
+def outbox_problems_visible_to(*, user: User, now: dt.datetime) -> QuerySet[OutboxMessage]:
+    """The notices needing attention that ``user`` may see: the administrator all of them (delivery is
+    theirs to fix; no case content is shown to them), case staff those of the cases they may see (the city
+    centre every district, a district bureau its own)."""
+    from eco12369.cases.selectors import cases_visible_to
+
+    qs = OutboxMessage.objects.filter(outbox_problems_q(now=now)).only(*STAFF_FIELDS, "case__number")
+    qs = qs.select_related("case").order_by("-created_at", "-id")
+    if user.is_superuser or user.has_role(Role.ADMIN):
+        return qs
+    return qs.filter(case__in=cases_visible_to(user=user))

@@ -14,6 +14,7 @@ from .models import DeliveryAttempt, OutboxMessage
 
 if TYPE_CHECKING:
     from eco12369.cases.models import Case, Reply
+    from eco12369.orgs.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -129,3 +130,31 @@ def outbox_mark_shown_on_h5(*, openid: str) -> int:
             )
             done += 1
     return done
+
+
+def outbox_retry(*, message_id: int, actor: User) -> bool:
+    """Staff send a failed notice again (DESIGN §9): the row goes back to pending with a fresh round of
+    attempts, the delivery task runs when the transaction commits (the sweep finds it otherwise), and the
+    audit trail records who asked. False when the row is not failed (any more): nothing changes."""
+    from eco12369.audit.services import audit_record
+
+    with transaction.atomic():
+        updated = OutboxMessage.objects.filter(pk=message_id, status=OutboxMessage.Status.FAILED).update(
+            status=OutboxMessage.Status.PENDING,
+            attempts=0,
+            next_attempt_at=None,
+            claim_token="",
+            claimed_at=None,
+        )
+        if not updated:
+            return False
+        number = OutboxMessage.objects.filter(pk=message_id).values_list("case__number", flat=True).first()
+        audit_record(
+            action="wechat.outbox_retry",
+            actor=actor,
+            object_type="outbox",
+            object_id=message_id,
+            detail={"case": number or ""},
+        )
+        outbox_enqueue_on_commit(message_id=message_id)
+    return True

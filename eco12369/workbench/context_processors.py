@@ -16,6 +16,7 @@ from django.urls import NoReverseMatch, reverse
 from eco12369.orgs.models import Role, User
 from eco12369.oversight import access as oversight_access
 
+from .outbox import can_view_notices
 from .queues import works_on_cases
 
 Predicate = Callable[[User], bool]
@@ -45,6 +46,7 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("workbench:queue", "待办队列", works_on_cases),
     NavItem("workbench:search", "举报件查询", works_on_cases),
+    NavItem("workbench:notices", "告知异常", can_view_notices),
     # The oversight pages' own access rules decide their menu items (one source of truth).
     NavItem("oversight:supervision", "督办", oversight_access.can_view_supervision),
     NavItem("oversight:spot_checks", "抽查", oversight_access.can_view_spot_checks),

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from . import views
+from . import outbox, views
 
 app_name = "workbench"
 
@@ -23,6 +23,8 @@ urlpatterns = [
     path("queues/", views.queue, name="queue"),
     path("queues/<slug:key>/", views.queue, name="queue_tab"),
     path("search/", views.search, name="search"),
+    path("notices/", outbox.notices, name="notices"),
+    path("notices/<int:pk>/retry/", outbox.notice_retry, name="notice_retry"),
     path("cases/<str:number>/", views.case_detail, name="case"),
     path("cases/<str:number>/photos/<int:pk>/", views.case_photo, name="case_photo"),
     path("cases/<str:number>/reporter/reveal/", views.case_reporter_reveal, name="case_reporter_reveal"),

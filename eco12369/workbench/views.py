@@ -30,6 +30,7 @@ from eco12369.cases.selectors import case_get_for, cases_visible_to, party_conta
 from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal, reply_blocked
 from eco12369.followup.templating import reply_template_merge, reply_template_prefill
 from eco12369.orgs.models import Role, User
+from eco12369.oversight.access import can_view_duplicates
 from eco12369.pages import (
     CountedPaginator,
     capped_count,
@@ -38,9 +39,11 @@ from eco12369.pages import (
     query_without_page,
     request_user,
 )
+from eco12369.wechat.selectors import outbox_of_case
 
 from .deadlines import calendar_gaps_for, deadline_view
 from .forms import ACTION_FORMS, ActionForm, LoginForm, SearchForm
+from .outbox import can_retry_notices
 from .queues import QUEUES_BY_KEY, Queue, default_queue, queues_for, works_on_cases
 
 PAGE_SIZE = 20
@@ -317,6 +320,13 @@ def case_context(
         ],
         "extensions": list(case.extensions.select_related("requested_by", "decided_by")),
         "orders": list(case.supervision_orders.select_related("issued_by", "answered_by")),
+        # DESIGN §9: what the reporter was told and whether it arrived (never the openid).
+        "notices": outbox_of_case(case=case),
+        "can_retry_notices": can_retry_notices(user),
+        # The duplicate candidates (oversight) for the roles that may use them.
+        "duplicates_url": (
+            reverse("oversight:duplicates", args=[case.number]) if can_view_duplicates(user) else ""
+        ),
         "actions": actions,
         "waiting_for": WAITING_FOR.get(case.state, ""),
         "action_error": error,

@@ -42,6 +42,7 @@ from eco12369.orgs.models import User
 from eco12369.oversight.forms import MarkDuplicateForm as OversightDuplicateForm
 from eco12369.oversight.forms import SpotCheckReviewForm, SupervisionAnswerForm, SupervisionOrderForm
 from eco12369.stats.forms import AnalysisForm, ReturnForm
+from eco12369.wechat.models import OutboxMessage
 from eco12369.workbench.forms import ACTION_FORMS
 from eco12369.workbench.queues import QUEUES
 from eco12369.workbench.views import ACTION_VIEWS
@@ -109,6 +110,7 @@ ROUTES: dict[str, Route] = {
     "queues/": Route(LIST),
     "queues/<slug:key>/": Route(LIST),
     "search/": Route(LIST),
+    "notices/": Route(LIST),
     "stats/": Route(LIST),
     "stats/generate/": Route(LIST),
     "oversight/supervision/": Route(LIST),
@@ -123,6 +125,7 @@ ROUTES: dict[str, Route] = {
     "followup/reply-templates/new/": Route(LIST),
     # --- one object of district B
     "cases/<str:number>/": Route(OBJECT),
+    "notices/<int:pk>/retry/": Route(OBJECT),
     "cases/<str:number>/photos/<int:pk>/": Route(OBJECT),
     "cases/<str:number>/reporter/reveal/": Route(OBJECT),
     "cases/<str:number>/accept/": Route(OBJECT),
@@ -159,6 +162,7 @@ ADMIN_LOGIN = {"admin/login/", "admin/logout/"}  # the admin site's own sign-in 
 # Object routes that only answer POST (GET is 405 for everyone), so the "fills are real" control skips them.
 POST_ONLY = {
     "cases/<str:number>/reporter/reveal/",
+    "notices/<int:pk>/retry/",
     "oversight/spot-checks/items/<int:pk>/",
     "stats/<str:code>/<str:month>/<str:action>/",
     "followup/reviews/<int:pk>/reopen/",
@@ -321,6 +325,10 @@ def fills(route: str, name: str, w: World, side: str = "b") -> list[dict[str, st
         return [simple[route]]
     if route == "stats/<str:code>/<str:month>/<str:action>/":
         return [{"code": w.region_b.code, "month": w.ids["month"], "action": a} for a in STATS_ACTIONS]
+    if route == "notices/<int:pk>/retry/":  # a notice to district B's reporter
+        message = OutboxMessage.objects.filter(case=w.b_cases["received"]).order_by("id").first()
+        assert message is not None
+        return [{"pk": str(message.pk)}]
     if route == "queues/<slug:key>/":
         return [{"key": q.key} for q in QUEUES]
     assert "<" not in route, f"no fill for {route!r}"
