@@ -263,12 +263,16 @@ ECO: dict[str, Any] = {
     "DUE_SOON_FRACTION": float(env("ECO_DUE_SOON_FRACTION", "0.2")),
 }
 
-# --- WeChat official account. Unset: the bundled simulator is used.
+# --- WeChat official account. Unset: the bundled simulator is used, with these well-known credentials
+# (a real WECHAT_APP_ID with any of them is refused by ``check --deploy``: eco12369/wechat/checks.py).
+WECHAT_SIMULATOR_CREDENTIALS = {
+    "APP_ID": "wx12369simulator",
+    "APP_SECRET": "simulator-secret",
+    "TOKEN": "eco12369token",
+    "ENCODING_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+}
 WECHAT: dict[str, Any] = {
-    "APP_ID": env("WECHAT_APP_ID", "wx12369simulator"),
-    "APP_SECRET": env("WECHAT_APP_SECRET", "simulator-secret"),
-    "TOKEN": env("WECHAT_TOKEN", "eco12369token"),
-    "ENCODING_AES_KEY": env("WECHAT_ENCODING_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
+    **{key: env(f"WECHAT_{key}", default) for key, default in WECHAT_SIMULATOR_CREDENTIALS.items()},
     "PREVIOUS_ENCODING_AES_KEY": env("WECHAT_PREVIOUS_ENCODING_AES_KEY"),
     # With a real AppID the real servers are the default; without one, the simulator (manage.py wechat_simulator).
     "API_BASE_URL": env(
@@ -279,7 +283,6 @@ WECHAT: dict[str, Any] = {
         "WECHAT_OAUTH_BASE_URL",
         "https://open.weixin.qq.com/" if env("WECHAT_APP_ID") else "http://127.0.0.1:8001/",
     ),
-    "SIMULATOR": env_bool("WECHAT_SIMULATOR", not env("WECHAT_APP_ID")),
     # Where reporters reach the H5 pages (menu links), the subscription-notice template, delivery tuning.
     "SITE_URL": env("ECO_SITE_URL", "http://127.0.0.1:8000/"),
     "SUBSCRIBE_TEMPLATE_ID": env("WECHAT_SUBSCRIBE_TEMPLATE_ID", "sim-case-progress"),

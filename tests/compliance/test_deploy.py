@@ -173,3 +173,26 @@ def test_no_url_serves_the_upload_directory(
     assert client.get(f"/cases/{case.number}/photos/{attachment.pk}/").status_code == 200
     assert login(staff.hexi_operator).get(f"/cases/{case.number}/photos/{attachment.pk}/").status_code == 404
     assert Client().get(f"/cases/{case.number}/photos/{attachment.pk}/").status_code == 302
+
+
+def test_a_real_wechat_app_id_with_the_simulator_credentials_is_an_error(tmp_path: Path) -> None:
+    keys = {
+        "ECO_FIELD_KEYS": Fernet.generate_key().decode(),
+        "ECO_INDEX_KEY": secrets.token_urlsafe(32),
+        "ECO_AUDIT_ANCHOR_FILE": str(tmp_path / "anchors" / "audit-anchors.log"),
+    }
+    result = _check_deploy(tmp_path, WECHAT_APP_ID="wx0123456789abcdef", WECHAT_APP_SECRET="s" * 32, **keys)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "eco12369.wechat.E001" in output
+    assert "WECHAT_TOKEN" in output and "WECHAT_ENCODING_AES_KEY" in output and "模拟器" in output
+    assert "WECHAT_APP_SECRET" not in output  # it was set
+    result = _check_deploy(
+        tmp_path,
+        WECHAT_APP_ID="wx0123456789abcdef",
+        WECHAT_APP_SECRET="s" * 32,
+        WECHAT_TOKEN="a-real-token",
+        WECHAT_ENCODING_AES_KEY=secrets.token_hex(22)[:43],
+        **keys,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
