@@ -487,7 +487,8 @@ def _media_fetch(media_id: str, timeout: float) -> CleanPhoto:
 
 def _fetch_into(photo: DraftPhoto, timeout: float) -> None:
     cleaned = _media_fetch(photo.media_id, timeout)
-    photo.file.save(f"{photo.pk}{cleaned.extension}", ContentFile(cleaned.data), save=False)
+    # A random name, as for case photos: the row id would make every reporter's photo guessable.
+    photo.file.save(random_upload_name("photo" + cleaned.extension), ContentFile(cleaned.data), save=False)
     photo.content_type = cleaned.content_type
     photo.size = len(cleaned.data)
     photo.fetched_at = timezone.now()

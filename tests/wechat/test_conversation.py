@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pytest
@@ -49,6 +50,10 @@ def test_text_photos_location_then_submit(
             reply = wechat.reply(wechat.image(OPENID, media_id))
         assert f"已收到第{n}张照片" in reply
     assert DraftPhoto.objects.filter(fetched_at__isnull=False).count() == 2
+    for draft in DraftPhoto.objects.all():  # randomly named, never after the row id
+        assert re.fullmatch(r"wechat/drafts/\d{4}/\d{2}/[0-9a-f]{32}\.(png|jpg)", draft.file.name), (
+            draft.file.name
+        )
     reply = wechat.reply(wechat.location(OPENID, *BINHAI, "天津市滨海新区某工业园"))
     assert "滨海新区" in reply and "提交" in reply
 
