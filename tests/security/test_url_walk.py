@@ -100,6 +100,7 @@ ROUTES: dict[str, Route] = {
     "open311/v2/requests/<service_request_id>.json": OPEN311,
     "open311/v2/tokens/<token>.xml": OPEN311,
     "open311/v2/tokens/<token>.json": OPEN311,
+    "open311/v2/<path:rest>": _public("Open311's answer to any other format or path: an error list, no data"),
     "bench/ping/": _public("mounted only for bench/run.py (ECO_BENCH=1): answers 'pong', no data"),
     # --- the user's own account, the audit trail
     "account/otp/setup/": Route(SELF),
@@ -320,6 +321,7 @@ def fills(route: str, name: str, w: World, side: str = "b") -> list[dict[str, st
         "open311/v2/requests/<service_request_id>.json": {"service_request_id": w.b_cases["api"].number},
         "open311/v2/tokens/<token>.xml": {"token": w.ids["token"]},
         "open311/v2/tokens/<token>.json": {"token": w.ids["token"]},
+        "open311/v2/<path:rest>": {"rest": f"requests/{w.b_cases['api'].number}.csv"},
     }
     if route in simple:
         return [simple[route]]
