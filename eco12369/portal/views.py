@@ -208,6 +208,8 @@ def _mine_detail_page(
         {
             "case": case,
             "status": public_status(case),
+            # Art. 14: a duplicate is answered with the case it was merged into (its public status only).
+            "original_status": public_status(case.duplicate_of) if case.duplicate_of is not None else None,
             "messages_for_case": list(reporter_case_messages(openid=openid, case=case)),
             "photo_count": case.attachments.count(),
             "nav": "mine",

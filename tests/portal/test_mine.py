@@ -152,3 +152,23 @@ def test_my_reports_query_count_does_not_grow_with_cases(
     with django_assert_max_num_queries(8):
         page = html(client.get("/portal/mine/"))
     assert page.count("感谢建议") == 6
+
+
+def test_a_duplicate_shows_the_public_status_of_the_case_it_was_merged_into(
+    reporter: Reporter, make_case: Callable[..., Case], staff: dict[str, User]
+) -> None:
+    original = make_case(reporter_openid="oTHEIRS", description="张三举报：化工厂夜间排放黑水。")
+    duplicate = make_case(reporter_openid="oMINE")
+    services.case_mark_duplicate(case=duplicate, actor=staff["operator"], duplicate_of=original)
+    client = reporter("oMINE")
+    page = html(client.get(f"/portal/mine/{duplicate.number}/"))
+    assert f"编号 {original.number} 的举报当前状态" in page and "已接收，待受理" in page
+    assert "张三" not in page  # the original's description is its reporter's
+
+    services.case_answer(case=original, actor=staff["operator"], text=APPROVED)
+    services.case_approve(case=Case.objects.get(pk=original.pk), actor=staff["reviewer"])
+    page = html(client.get(f"/portal/mine/{duplicate.number}/"))
+    assert "当前状态：" in page and "已答复" in page and "办结" in page
+    assert APPROVED not in page  # the answer goes to the original's reporter only
+    # The notice that the original closed is listed with the reporter's own case.
+    assert f"合并办理的举报（编号 {original.number}）已办结" in page
