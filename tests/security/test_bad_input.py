@@ -11,11 +11,13 @@ signature check.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import secrets
 import time
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -468,6 +470,23 @@ def open311_form(key: str, **overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
+def _is_latitude(text: str) -> bool:
+    """As the API reads it (``Decimal``: spaces, underscores and any script's digits are numbers too)."""
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return False
+    return value.is_finite() and -90 <= value <= 90
+
+
+def _is_iso_time(text: str) -> bool:
+    try:
+        dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
 @st.composite
 def bad_open311_forms(draw: st.DrawFn) -> dict[str, Any]:
     field = draw(
@@ -500,13 +519,17 @@ def bad_open311_forms(draw: st.DrawFn) -> dict[str, Any]:
     elif field == "lat":
         data["lat"] = draw(
             st.one_of(
-                TEXT.filter(lambda t: t.strip() != ""), st.just("91"), st.just("NaN"), st.just("-1e999")
+                # Not a valid latitude ("0" is one: hypothesis finds it).
+                TEXT.filter(lambda t: t.strip() != "" and not _is_latitude(t)),
+                st.just("91"),
+                st.just("NaN"),
+                st.just("-1e999"),
             )
         )
     elif field == "attribute[district]":
         data[field] = draw(TEXT.filter(lambda t: t.strip() != "" and not re.fullmatch(r"1201\d\d", t)))
     elif field == "attribute[occurred_at]":
-        data[field] = draw(TEXT.filter(lambda t: t.strip() != ""))
+        data[field] = draw(TEXT.filter(lambda t: t.strip() != "" and not _is_iso_time(t)))
     else:
         data["api_key"] = draw(TEXT)
     return data
