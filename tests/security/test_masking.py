@@ -107,7 +107,8 @@ def setup(make_user: Callable[..., User], media_root: Any) -> Setup:
         actor=op, report=report, analysis="本月处理举报1件，已全部办结。"
     )
     report = stats_services.monthly_report_send_for_approval(actor=op, report=report)
-    stats_services.monthly_report_approve(actor=head, report=report)
+    report = stats_services.monthly_report_approve(actor=head, report=report)
+    stats_services.monthly_report_submit(actor=head, report=report)  # the city reads it once submitted
 
     _, key = api_key_create(channel="合作渠道")
     response = Client().post(
