@@ -14,6 +14,8 @@ are further scoped by ``cases_visible_to`` (city centre: all districts; a distri
 | assessment weights           | head                           | –                                  |
 | staff performance            | reviewer, head (all agencies)  | head (own agency)                  |
 | guidance notices: publish    | operator, head                 | –                                  |
+| 表彰与惩处: record            | head (anyone)                  | head (own agency's staff)          |
+| 表彰与惩处: read              | as staff performance; everyone their own records                    |
 | guidance notices: read       | operator, reviewer, head (all) | all case roles (addressed to them) |
 
 Handlers, system administrators and auditors see none of it (separation of duties, Art. 15, 17).
@@ -111,3 +113,21 @@ def can_view_guidance(user: User) -> bool:
     if user.is_city_centre:
         return _has(user, *OVERSEERS)
     return _has(user, *GUIDANCE_READERS)
+
+
+def can_record_merit(actor: User, person: User) -> bool:
+    """表彰和惩处 (Art. 18): the city centre's head for anyone, a bureau's head for the bureau's staff."""
+    if not (_staff(actor) and _handles_cases(actor) and _has(actor, Role.HEAD)):
+        return False
+    if person.agency_id is None:
+        return False
+    return actor.is_city_centre or person.agency_id == actor.agency_id
+
+
+def can_record_merits(user: User) -> bool:
+    """Whether the user may record for anyone at all (the performance page's links)."""
+    return _staff(user) and _handles_cases(user) and _has(user, Role.HEAD)
+
+
+def can_view_own_merits(user: User) -> bool:
+    return _staff(user)

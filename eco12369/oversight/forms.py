@@ -11,7 +11,7 @@ from django.utils import timezone
 from eco12369.cases.models import OPEN_STATES, State
 from eco12369.orgs.models import Agency, Region
 
-from .models import AssessmentScheme, SpotCheckItem
+from .models import AssessmentScheme, SpotCheckItem, StaffMerit
 from .periods import recent_months
 
 ANY = [("", "全部")]
@@ -143,3 +143,20 @@ class GuidanceNoticeForm(forms.Form):
         self.fields["recipients"].queryset = Agency.objects.filter(  # type: ignore[attr-defined]
             kind=Agency.Kind.DISTRICT_BUREAU
         ).order_by("region__code", "name")
+
+
+class StaffMeritForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="类别", choices=StaffMerit.Kind.choices, error_messages={"required": "请选择类别。"}
+    )
+    period = forms.ChoiceField(label="所涉期间", error_messages={"required": "请选择所涉期间。"})
+    reason = forms.CharField(
+        label="事由",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "表彰或惩处的事由、依据"}),
+        error_messages={"required": "请填写表彰或惩处的事由。"},
+    )
+
+    def __init__(self, *args: Any, periods: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["period"].choices = periods  # type: ignore[attr-defined]

@@ -209,3 +209,42 @@ class GuidanceNoticeRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notice_id} {self.user_id} {self.read_at:%Y-%m-%d %H:%M}"
+
+
+class StaffMerit(models.Model):
+    """表彰和惩处 (Art. 18): a commendation or a penalty/criticism of one member of staff for their work in a
+    period, recorded by the head of the person's agency or the city centre's head. Kept next to the
+    performance figures it rests on (``performance``); never edited, a correction is a new record."""
+
+    class Kind(models.TextChoices):
+        COMMENDATION = "commendation", _("表彰")
+        CRITICISM = "criticism", _("通报批评")
+        PENALTY = "penalty", _("惩处")
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("工作人员"), on_delete=models.PROTECT, related_name="merits"
+    )
+    agency = models.ForeignKey(
+        "orgs.Agency", verbose_name=_("所在机构"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
+    reason = models.TextField(_("事由"))
+    # A ``periods.Period`` key: 2026-05, 2026-Q2, 2026, 2026-05-01..2026-05-15.
+    period = models.CharField(_("所涉期间"), max_length=30)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("记录时间"))
+
+    class Meta:
+        verbose_name = _("表彰与惩处")
+        verbose_name_plural = _("表彰与惩处")
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["person", "-recorded_at"], name="merit_person_recorded")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.kind} {self.period}"
+
+    @property
+    def period_label(self) -> str:
+        from .periods import period_parse
+
+        return period_parse(self.period).label

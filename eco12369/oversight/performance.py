@@ -12,7 +12,8 @@ The head of a bureau sees the bureau's staff; the city centre's reviewers and he
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
 
@@ -38,6 +39,7 @@ class StaffRow:
     approved: int = 0
     returned_by_me: int = 0
     replies_returned: int = 0
+    merits: list[Any] = field(default_factory=list)  # 表彰与惩处 (``StaffMerit``), set by the page
 
     @property
     def timed(self) -> int:

@@ -22,6 +22,7 @@ from .models import (
     GuidanceNoticeRead,
     SpotCheck,
     SpotCheckItem,
+    StaffMerit,
 )
 
 # ------------------------------------------------------------------------------------ supervision
@@ -253,3 +254,20 @@ def guidance_notice_receipts(*, notice: GuidanceNotice) -> list[Agency]:
     )
     rows = list(agencies)
     return sorted(rows, key=lambda a: a.first_read_at is not None)  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------------------------ 表彰与惩处
+def staff_merits_by_person(*, person_ids: list[int]) -> dict[int, list[StaffMerit]]:
+    """The records of a page of staff (the performance page, already scoped), newest first, one query."""
+    merits: dict[int, list[StaffMerit]] = {pk: [] for pk in person_ids}
+    records = StaffMerit.objects.filter(person_id__in=person_ids).select_related("recorded_by")
+    for merit in records.order_by("-recorded_at", "-id"):
+        merits[merit.person_id].append(merit)
+    return merits
+
+
+def staff_merits_of(*, user: User) -> QuerySet[StaffMerit]:
+    """The user's own records (我的表彰与惩处)."""
+    return (
+        StaffMerit.objects.filter(person=user).select_related("recorded_by").order_by("-recorded_at", "-id")
+    )

@@ -16,8 +16,15 @@ from eco12369.audit.services import audit_record
 from eco12369.orgs.models import Agency, User
 
 from . import access
-from .models import AssessmentScheme, GuidanceNotice, GuidanceNoticeRead, SpotCheck, SpotCheckItem
-from .periods import Period
+from .models import (
+    AssessmentScheme,
+    GuidanceNotice,
+    GuidanceNoticeRead,
+    SpotCheck,
+    SpotCheckItem,
+    StaffMerit,
+)
+from .periods import Period, period_parse
 from .spotchecks import checklist_auto, checklist_score, spot_check_sample
 
 MAX_PER_DISTRICT = 50
@@ -219,3 +226,42 @@ def guidance_notice_mark_read(*, notice: GuidanceNotice, user: User) -> Guidance
         notice=notice, user=user, defaults={"agency_id": user.agency_id, "read_at": timezone.now()}
     )
     return read
+
+
+# ------------------------------------------------------------------------------------ 表彰与惩处
+def staff_merit_record(*, actor: User, person: User, kind: str, reason: str, period: str) -> StaffMerit:
+    """Record a commendation or a penalty/criticism of ``person`` for their work in ``period`` (Art. 18)."""
+    if not access.can_record_merit(actor, person):
+        raise OversightError("只有本单位负责人或市举报受理中心负责人可以记录表彰与惩处。")
+    if kind not in StaffMerit.Kind.values:
+        raise OversightError("请选择表彰或惩处的类别。")
+    reason = reason.strip()
+    if not reason:
+        raise OversightError("请填写表彰或惩处的事由。")
+    parsed = period_parse(period)
+    if not period.strip() or parsed.key != period.strip():
+        raise OversightError("请选择所涉期间。")
+    assert person.agency_id is not None
+    with transaction.atomic():
+        merit = StaffMerit.objects.create(
+            person=person,
+            agency_id=person.agency_id,
+            kind=kind,
+            reason=reason,
+            period=parsed.key,
+            recorded_by=actor,
+            recorded_at=timezone.now(),
+        )
+        audit_record(
+            action="staff_merit.record",
+            actor=actor,
+            object_type="staff_merit",
+            object_id=merit.pk,
+            detail={
+                "person": person.get_username(),
+                "kind": kind,
+                "period": parsed.key,
+                "reason": reason,
+            },
+        )
+    return merit

@@ -43,6 +43,7 @@ from .forms import (
     MarkDuplicateForm,
     SpotCheckDrawForm,
     SpotCheckReviewForm,
+    StaffMeritForm,
     SupervisionAnswerForm,
     SupervisionFilterForm,
     SupervisionOrderForm,
@@ -57,6 +58,7 @@ from .services import (
     guidance_notice_publish,
     spot_check_draw,
     spot_check_item_review,
+    staff_merit_record,
 )
 from .spotchecks import CHECK_LABELS
 
@@ -499,6 +501,9 @@ def performance(request: HttpRequest) -> HttpResponse:
         agency_id = None if user.is_city_centre else user.agency_id
     page = _page(request, performance_staff(viewer=user, agency_id=agency_id), per_page=50)
     rows = performance_rows(staff=list(page.object_list), period=period)
+    merits = selectors.staff_merits_by_person(person_ids=[row.user.pk for row in rows])
+    for row in rows:
+        row.merits = merits[row.user.pk]
     return render(
         request,
         "oversight/performance.html",
@@ -511,6 +516,7 @@ def performance(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": query_without_page(request),
             "closed_state": State.CLOSED,
+            "can_record_merits": access.can_record_merits(user),
         },
     )
 
@@ -574,4 +580,55 @@ def guidance_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "oversight/guidance_detail.html",
         {"notice": notice, "receipts": receipts, "city": user.is_city_centre},
+    )
+
+
+# ------------------------------------------------------------------------------------ 表彰与惩处
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_merit_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a commendation or a penalty/criticism of one person of the performance page (Art. 18)."""
+    user = request_user(request)
+    require(access.can_view_performance(user) and access.can_record_merits(user))
+    person = performance_staff(viewer=user).filter(pk=pk).first()
+    if person is None:
+        raise Http404("工作人员不存在或您无权查看。")
+    require(access.can_record_merit(user, person))
+    period = period_parse(request.GET.get("period"), default=previous_month())
+    periods = [(p["key"], p["label"]) for p in _period_choices(period)]
+    form = StaffMeritForm(request.POST or None, periods=periods, initial={"period": period.key})
+    if request.method == "POST" and form.is_valid():
+        try:
+            staff_merit_record(
+                actor=user,
+                person=person,
+                kind=form.cleaned_data["kind"],
+                reason=form.cleaned_data["reason"],
+                period=form.cleaned_data["period"],
+            )
+        except OversightError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"已记录{person}的表彰与惩处。")
+            target = reverse("oversight:performance")
+            return redirect(f"{target}?period={form.cleaned_data['period']}&agency={person.agency_id}")
+    return render(
+        request,
+        "oversight/staff_merit_new.html",
+        {"form": form, "person": person, "period": period},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def my_merits(request: HttpRequest) -> HttpResponse:
+    """我的表彰与惩处: the signed-in person's own records."""
+    user = request_user(request)
+    require(access.can_view_own_merits(user))
+    page = _page(request, selectors.staff_merits_of(user=user))
+    return render(
+        request,
+        "oversight/my_merits.html",
+        {"page": page, "merits": page.object_list, "query": query_without_page(request)},
     )
