@@ -52,6 +52,8 @@ NAV: list[NavItem] = [
     NavItem("oversight:spot_checks", "抽查", oversight_access.can_view_spot_checks),
     NavItem("oversight:assessment", "考核", oversight_access.can_view_assessment),
     NavItem("oversight:performance", "人员绩效", oversight_access.can_view_performance),
+    NavItem("oversight:guidance", "业务指导", oversight_access.can_view_guidance),
+    NavItem("oversight:my_merits", "我的表彰与惩处", oversight_access.can_view_own_merits),
     NavItem("stats:monthly_list", "月报", _roles(Role.OPERATOR, Role.REVIEWER, Role.HEAD)),
     NavItem("followup:reviews", "回访复核", _city_centre(Role.OPERATOR, Role.HEAD, Role.REVIEWER)),
     NavItem("followup:templates", "答复模板", _roles(Role.OPERATOR, Role.HEAD, Role.REVIEWER)),

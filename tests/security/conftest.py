@@ -35,7 +35,7 @@ from eco12369.orgs.models import Agency, Region, User
 from eco12369.oversight.duplicates import duplicates_find
 from eco12369.oversight.models import DuplicateCandidate, SpotCheck
 from eco12369.oversight.periods import current_month
-from eco12369.oversight.services import spot_check_draw
+from eco12369.oversight.services import guidance_notice_publish, spot_check_draw
 from eco12369.portal.photos import photo_check
 from eco12369.portal.services import photos_stage, submission_open, submission_token_new
 from eco12369.stats import services as stats_services
@@ -246,6 +246,10 @@ def world_build(make_user: Callable[..., User], media_root: Path) -> World:
     report = stats_services.monthly_report_send_for_approval(actor=b["operator"], report=report)
     report = stats_services.monthly_report_approve(actor=b["head"], report=report)
     spot_check = spot_check_draw(actor=city["operator"], period=current_month(), per_district=3, seed=7)
+    # Business guidance addressed to district B only (Art. 14).
+    guidance = guidance_notice_publish(
+        actor=city["operator"], title="乙区业务指导", body="请规范答复意见。", recipients=[agency_b]
+    )
     # The reporter is not satisfied with B's closed case (on the city centre's review list); B's own
     # reply template.
     rating = rating_submit(
@@ -282,6 +286,7 @@ def world_build(make_user: Callable[..., User], media_root: Path) -> World:
         "month": month.key,
         "report": report.pk,
         "spot_check": spot_check.pk,
+        "guidance": guidance.pk,
         "spot_item": SpotCheck.objects.get(pk=spot_check.pk).items.get(case=world.b_cases["closed"]).pk,
         "staged_key": staged[0].key,
         "rating": rating.pk,

@@ -41,6 +41,7 @@ from eco12369.open311.catalogue import SERVICES
 from eco12369.orgs.models import User
 from eco12369.oversight.forms import MarkDuplicateForm as OversightDuplicateForm
 from eco12369.oversight.forms import SpotCheckReviewForm, SupervisionAnswerForm, SupervisionOrderForm
+from eco12369.oversight.periods import previous_month
 from eco12369.stats.forms import AnalysisForm, ReturnForm
 from eco12369.wechat.models import OutboxMessage
 from eco12369.workbench.forms import ACTION_FORMS
@@ -121,6 +122,9 @@ ROUTES: dict[str, Route] = {
     "oversight/assessment/export/": Route(LIST),
     "oversight/assessment/weights/": Route(LIST),
     "oversight/performance/": Route(LIST),
+    "oversight/my-merits/": Route(LIST),
+    "oversight/guidance/": Route(LIST),
+    "oversight/guidance/new/": Route(LIST),
     "followup/reviews/": Route(LIST),
     "followup/reply-templates/": Route(LIST),
     "followup/reply-templates/new/": Route(LIST),
@@ -148,6 +152,8 @@ ROUTES: dict[str, Route] = {
     "oversight/cases/<str:number>/duplicates/": Route(OBJECT),
     "oversight/spot-checks/<int:pk>/": Route(OBJECT),
     "oversight/spot-checks/items/<int:pk>/": Route(OBJECT),
+    "oversight/guidance/<int:pk>/": Route(OBJECT),
+    "oversight/performance/staff/<int:pk>/merits/new/": Route(OBJECT),
     "stats/<str:code>/<str:month>/": Route(OBJECT),
     "stats/<str:code>/<str:month>/export.xlsx": Route(OBJECT),
     "stats/<str:code>/<str:month>/export.pdf": Route(OBJECT),
@@ -303,6 +309,8 @@ def fills(route: str, name: str, w: World, side: str = "b") -> list[dict[str, st
         "oversight/cases/<str:number>/duplicates/": {"number": cases.get("dup2", some).number},
         "oversight/spot-checks/<int:pk>/": {"pk": str(w.ids["spot_check"])},
         "oversight/spot-checks/items/<int:pk>/": {"pk": str(w.ids["spot_item"])},
+        "oversight/guidance/<int:pk>/": {"pk": str(w.ids["guidance"])},
+        "oversight/performance/staff/<int:pk>/merits/new/": {"pk": str(w.b["handler"].pk)},
         "stats/<str:code>/<str:month>/": {"code": w.region_b.code, "month": w.ids["month"]},
         "stats/<str:code>/<str:month>/export.xlsx": {"code": w.region_b.code, "month": w.ids["month"]},
         "stats/<str:code>/<str:month>/export.pdf": {"code": w.region_b.code, "month": w.ids["month"]},
@@ -386,6 +394,8 @@ def payloads(route: str, w: World, values: dict[str, str]) -> list[dict[str, Any
         return [{"original": w.b_cases["received"].number}, {"action": "refresh"}]
     if route == "oversight/spot-checks/items/<int:pk>/":
         return [spot_item_payload(w)]
+    if route == "oversight/performance/staff/<int:pk>/merits/new/":
+        return [MERIT_PAYLOAD]
     if route == "stats/<str:code>/<str:month>/<str:action>/":
         return [{"analysis": "本月情况良好。", "note": "请修改。"}]
     if route == "followup/reviews/<int:pk>/reopen/":
@@ -397,6 +407,7 @@ def payloads(route: str, w: World, values: dict[str, str]) -> list[dict[str, Any
     return [{}]
 
 
+MERIT_PAYLOAD = {"kind": "criticism", "period": previous_month().key, "reason": "多次超期未办结。"}
 TEMPLATE_PAYLOAD = {"name": "改名的模板", "kind": "", "category": "water", "active": "on", **FIVE_PARTS}
 
 
