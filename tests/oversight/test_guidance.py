@@ -143,3 +143,13 @@ def test_list_query_count_is_bounded(
     assert notice is not None
     with django_assert_max_num_queries(14):
         assert client.get(detail(notice)).status_code == 200
+
+
+def test_the_staff_menu_links_the_notices_for_who_may_read_them(
+    client: Any, city: City, heping: Bureau, outsiders: dict[str, Any]
+) -> None:
+    link = f'href="{LIST}"'
+    for user in (heping.handler, heping.head, city.reviewer):
+        assert link in login(client, user).get(reverse("workbench:home"), follow=True).content.decode()
+    for user in outsiders.values():
+        assert link not in login(client, user).get(reverse("workbench:home"), follow=True).content.decode()

@@ -119,3 +119,8 @@ def test_lists_query_counts_are_bounded(
     client.get(MINE)
     with django_assert_max_num_queries(9):
         assert client.get(MINE).status_code == 200
+
+
+def test_the_staff_menu_links_my_records(client: Any, heping: Bureau) -> None:
+    body = login(client, heping.handler).get(reverse("workbench:home"), follow=True).content.decode()
+    assert f'href="{MINE}"' in body and "我的表彰与惩处" in body
