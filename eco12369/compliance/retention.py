@@ -214,6 +214,7 @@ def _erase_case(case: Case, now: dt.datetime) -> None:
         "communication",
         "text",
         "review_note",
+        "public_summary",
     )
     _scrub_rows(Reply.objects.filter(case=case), reply_fields, scrub)
     _scrub_rows(Extension.objects.filter(case=case), ("reason", "decision_note"), scrub)
