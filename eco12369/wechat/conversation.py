@@ -34,7 +34,7 @@ from django.db import transaction
 from django.utils import timezone
 from wechatpy.exceptions import WeChatClientException
 
-from eco12369.cases.models import Attachment, Case, Category, Channel, Outcome, State
+from eco12369.cases.models import Attachment, Case, CaseEvent, Category, Channel, Outcome, State
 from eco12369.cases.photos import CleanPhoto, PhotoRejected, photo_clean
 from eco12369.cases.public import public_summary
 from eco12369.cases.services import Intake, case_create, random_upload_name
@@ -499,10 +499,11 @@ def _fetch_into(photo: DraftPhoto, timeout: float) -> None:
         photo.file.delete(save=False)
 
 
-def case_photo_attach(*, case_id: int, media_id: str, index: int) -> str:
+def case_photo_attach(*, case_id: int, media_id: str, index: int, last_try: bool = False) -> str:
     """Huey task body: attach chat photo number ``index`` (not fetched when the report was submitted) to
     the case. Idempotent: the photo is attached once (checked under the case's lock). Raises on network
-    and WeChat errors, so the task is retried; a media WeChat refuses or that is no image is given up."""
+    and WeChat errors, so the task is retried; a media WeChat refuses or that is no image is given up.
+    Either end is a line on the case's timeline, so staff know a photo came late or not at all."""
     name = f"微信照片{index}"
     if not Case.objects.filter(pk=case_id).exists():
         return "skipped"
@@ -512,7 +513,14 @@ def case_photo_attach(*, case_id: int, media_id: str, index: int) -> str:
         cleaned = _media_fetch(media_id, timeout=API_TIMEOUT_SECONDS)
     except MediaUnusable as exc:
         logger.warning("chat photo %s of case %s given up: %s", index, case_id, exc)
+        _photo_event(case_id, "photo_failed", f"{name}未能从微信取回：{exc}")
         return "failed"
+    except Exception as exc:
+        if last_try:
+            _photo_event(
+                case_id, "photo_failed", f"{name}多次尝试仍未能从微信取回（{exc.__class__.__name__}）。"
+            )
+        raise
     with transaction.atomic():
         case = Case.objects.select_for_update().filter(pk=case_id).first()
         if case is None:
@@ -529,7 +537,12 @@ def case_photo_attach(*, case_id: int, media_id: str, index: int) -> str:
             random_upload_name(name + cleaned.extension), ContentFile(cleaned.data), save=False
         )
         attachment.save()
+        _photo_event(case_id, "photo_attach", f"{name}在提交后从微信取回，已附入本件。")
     return "attached"
+
+
+def _photo_event(case_id: int, action: str, note: str) -> None:
+    CaseEvent.objects.create(case_id=case_id, action=action, at=timezone.now(), note=note[:500])
 
 
 def draft_photo_fetch(*, photo_id: int) -> str:

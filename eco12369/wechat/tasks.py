@@ -6,6 +6,8 @@ store, where unread results would pile up.
 
 from __future__ import annotations
 
+from typing import Any
+
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
@@ -39,8 +41,9 @@ def fetch_draft_photo(photo_id: int) -> None:
     conversation.draft_photo_fetch(photo_id=photo_id)
 
 
-@db_task(retries=6, retry_delay=300)
-def attach_chat_photo(case_id: int, media_id: str, index: int) -> None:
+@db_task(retries=6, retry_delay=300, context=True)
+def attach_chat_photo(case_id: int, media_id: str, index: int, task: Any = None) -> None:
     """A chat photo not fetched when its report was submitted: attached to the case once fetched. Retried
     for half an hour while WeChat cannot be reached (WeChat keeps the media 3 days)."""
-    conversation.case_photo_attach(case_id=case_id, media_id=media_id, index=index)
+    last_try = task is not None and not task.retries
+    conversation.case_photo_attach(case_id=case_id, media_id=media_id, index=index, last_try=last_try)

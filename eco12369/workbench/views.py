@@ -241,6 +241,9 @@ EVENT_LABELS = {
     "rate": "回访评价",
     "follow": "重复举报（关注）",
     "review_dismiss": "回访复核：不予重办",
+    # Chat photos fetched after the report was submitted (or given up).
+    "photo_attach": "补充照片",
+    "photo_failed": "照片未能取回",
 }
 EVENT_DATA_LABELS = {
     "department": "承办部门",

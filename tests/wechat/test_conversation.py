@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+import requests
 from django.core.management import CommandError, call_command
 from PIL import Image
 
@@ -129,8 +130,47 @@ def test_a_photo_wechat_did_not_give_at_submit_is_attached_on_retry_once(
     attach_chat_photo(case.pk, media_id, 1)  # a second delivery of the task changes nothing
     [photo] = case.attachments.all()
     assert photo.original_name == "微信照片1.png" and photo.content_type == "image/png"
+    # Staff see on the timeline that the photo came after the report was submitted.
+    assert list(case.events.filter(action="photo_attach").values_list("note", flat=True)) == [
+        "微信照片1在提交后从微信取回，已附入本件。"
+    ]
     with Image.open(photo.file) as stored, Image.open(io.BytesIO(PNG)) as sent:
         assert stored.tobytes() == sent.tobytes()
+
+
+def test_a_photo_wechat_no_longer_has_is_given_up_on_the_timeline(
+    wechat: WeChatServer,
+    wechat_simulator: Simulator,
+    tianjin: None,
+    media_root: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    wechat.text(OPENID, "河道排黑水。")
+    wechat.image(OPENID, "MEDIA_THE_SIMULATOR_NEVER_HAD")  # WeChat answers 40007 (invalid media_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        wechat.text(OPENID, "提交")
+    case = Case.objects.get()
+    assert case.attachments.count() == 0
+    [event] = case.events.filter(action="photo_failed")
+    assert event.note.startswith("微信照片1未能从微信取回")
+
+
+def test_the_last_failed_try_of_a_late_photo_is_on_the_timeline(
+    wechat: WeChatServer, tianjin: None, settings: Any
+) -> None:
+    from eco12369.wechat.conversation import case_photo_attach
+
+    wechat.text(OPENID, "河道排黑水。")
+    wechat.text(OPENID, "提交")
+    case = Case.objects.get()
+    settings.WECHAT = {**settings.WECHAT, "API_BASE_URL": "http://127.0.0.1:9/"}  # WeChat unreachable
+    with pytest.raises(requests.ConnectionError):  # raised: Huey retries an earlier try…
+        case_photo_attach(case_id=case.pk, media_id="MEDIA1", index=1)
+    assert not case.events.filter(action="photo_failed").exists()
+    with pytest.raises(requests.ConnectionError):  # …and the last one is written down
+        case_photo_attach(case_id=case.pk, media_id="MEDIA1", index=1, last_try=True)
+    [event] = case.events.filter(action="photo_failed")
+    assert event.note == "微信照片1多次尝试仍未能从微信取回（ConnectionError）。"
 
 
 def test_a_location_outside_tianjin_goes_to_the_city_centre(wechat: WeChatServer, tianjin: None) -> None:
