@@ -77,6 +77,7 @@ class SimulatorState:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.tokens: dict[str, float] = {}
+        self.jsapi_tickets: dict[str, float] = {}
         self.codes: dict[str, str] = {}
         self.oauth_tokens: dict[str, str] = {}
         self.received: list[Received] = []
@@ -300,6 +301,7 @@ class Simulator:
             return self._sim_media
         routes: dict[tuple[str, str], Callable[..., Iterable[bytes]]] = {
             ("GET", "/cgi-bin/token"): self._token,
+            ("GET", "/cgi-bin/ticket/getticket"): self._getticket,
             ("POST", "/cgi-bin/message/custom/send"): self._custom_send,
             ("POST", "/cgi-bin/message/subscribe/bizsend"): self._bizsend,
             ("POST", "/cgi-bin/menu/create"): self._menu_create,
@@ -384,6 +386,20 @@ class Simulator:
         with self.state.lock:
             self.state.tokens[token] = time.time() + 7200
         return self._json(sr, {"access_token": token, "expires_in": 7200})
+
+    def _getticket(
+        self, environ: dict[str, Any], sr: StartResponse, q: dict[str, str], body: bytes
+    ) -> list[bytes]:
+        """The JS-SDK's jsapi_ticket (JS-SDK 附录1), valid 7200 s like the access token."""
+        error = self._check_token(q)
+        if error:
+            return self._json(sr, error)
+        if q.get("type") != "jsapi":
+            return self._json(sr, {"errcode": 40097, "errmsg": "invalid args"})
+        ticket = "SIMTICKET_" + secrets.token_urlsafe(24)
+        with self.state.lock:
+            self.state.jsapi_tickets[ticket] = time.time() + 7200
+        return self._json(sr, {"errcode": 0, "errmsg": "ok", "ticket": ticket, "expires_in": 7200})
 
     def _custom_send(
         self, environ: dict[str, Any], sr: StartResponse, q: dict[str, str], body: bytes
