@@ -2,8 +2,10 @@
 Cross-Origin-Opener-Policy and X-Frame-Options, see settings.py).
 
 Content-Security-Policy: scripts only from our own origin (no inline script, no eval: htmx, ECharts and the
-portal's scripts are all vendored files), no plugins, no framing, forms post only to us. Inline styles are
-allowed (a few templates and ECharts' tooltips use them; CSS injection is the small risk left).
+portal's scripts are all vendored files) plus WeChat's JS-SDK host (in real WeChat the reporter's pages load
+``jweixin-1.6.0.js`` for the subscription-notice open tag, which must come from WeChat), no plugins, no
+framing, forms post only to us. Inline styles are allowed (a few templates and ECharts' tooltips use them;
+CSS injection is the small risk left).
 Images also from ``data:`` (the TOTP QR code) and ``blob:`` (photo previews before upload).
 A view that sets its own policy (the photo view's sandbox) keeps it.
 """
@@ -17,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 CSP = "; ".join(
     (
         "default-src 'self'",
-        "script-src 'self'",
+        "script-src 'self' https://res.wx.qq.com",
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data: blob:",
         "font-src 'self' data:",

@@ -112,11 +112,15 @@ def _safe_next(request: HttpRequest, target: str) -> str:
     return reverse("portal:report")
 
 
+def real_wechat() -> bool:
+    """True when the real WeChat authorises reporters, False with the simulator (development, demo)."""
+    return urlsplit(settings.WECHAT["OAUTH_BASE_URL"]).hostname == "open.weixin.qq.com"
+
+
 def outside_wechat(request: HttpRequest) -> bool:
     """WeChat's web authorisation works only in WeChat's own browser: elsewhere WeChat shows an error
     page. True when the real WeChat authorises (not the simulator) and the browser is not WeChat's."""
-    real = urlsplit(settings.WECHAT["OAUTH_BASE_URL"]).hostname == "open.weixin.qq.com"
-    return real and "micromessenger" not in request.META.get("HTTP_USER_AGENT", "").lower()
+    return real_wechat() and "micromessenger" not in request.META.get("HTTP_USER_AGENT", "").lower()
 
 
 def authorize_redirect(request: HttpRequest) -> HttpResponseBase:

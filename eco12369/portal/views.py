@@ -27,6 +27,7 @@ from eco12369.wechat.services import outbox_mark_shown_on_h5
 
 from . import oauth
 from .forms import DESCRIPTION_MAX, ReportForm, SimilarForm
+from .notify import notify_prompt
 from .oauth import reporter_openid, reporter_required
 from .photos import MAX_PHOTOS
 from .selectors import (
@@ -128,7 +129,8 @@ def report(request: HttpRequest) -> HttpResponse:
 @reporter_required
 @require_GET
 def report_done(request: HttpRequest, number: str) -> HttpResponse:
-    case = reporter_case_get(openid=reporter_openid(request), number=number)
+    openid = reporter_openid(request)
+    case = reporter_case_get(openid=openid, number=number)
     if case is None:
         return _not_found(request)
     return render(
@@ -138,6 +140,7 @@ def report_done(request: HttpRequest, number: str) -> HttpResponse:
             "case": case,
             "again": request.GET.get("again") == "1",
             "status": public_status(case),
+            "notify": notify_prompt(request=request, openid=openid),
             "nav": "report",
         },
     )
@@ -186,6 +189,7 @@ def mine(request: HttpRequest) -> HttpResponse:
             "lookup": lookup,
             "lookup_error": lookup_error,
             "waiting": waiting,
+            "notify": notify_prompt(request=request, openid=openid),
             "nav": "mine",
         },
     )
