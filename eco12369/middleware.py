@@ -1,5 +1,5 @@
-"""Refuse query strings and form bodies that are not valid UTF-8 (issue #5: bad input gets a clear 4xx and
-writes nothing).
+"""Refuse query strings and form bodies that are not valid UTF-8 or hold a NUL character (issue #5: bad
+input gets a clear 4xx and writes nothing; PostgreSQL cannot store NUL in text and would answer 500).
 
 Django decodes malformed bytes leniently: a percent-encoded bad byte becomes U+FFFD, a raw one turns the
 whole body into Latin-1 mojibake, and a report would be filed with garbled text. Every form, query string
@@ -15,14 +15,19 @@ from xml.sax.saxutils import escape
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
 
-MESSAGE = "请求包含无效的 UTF-8 字符，请检查编码后重试。 / The request contains malformed UTF-8."
+MESSAGE = (
+    "请求包含无效字符（不是有效的 UTF-8，或含空字符 NUL），请检查后重试。"
+    " / The request contains malformed UTF-8 or a NUL character."
+)
 URLENCODED = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 
 
 def _garbled(data: QueryDict) -> bool:
-    """U+FFFD is what Django's lenient decoding leaves for a malformed byte."""
-    return any("\ufffd" in key or any("\ufffd" in v for v in data.getlist(key)) for key in data)
+    """U+FFFD is what Django's lenient decoding leaves for a malformed byte; NUL is never text."""
+    return any(
+        bad in key or any(bad in v for v in data.getlist(key)) for key in data for bad in ("\ufffd", "\x00")
+    )
 
 
 def utf8_problem(request: HttpRequest, *, parse_multipart: bool = True) -> bool:

@@ -501,6 +501,9 @@ def service_definition(
 def request_post(request: HttpRequest, data: Form[RequestIn]) -> HttpResponse:
     key = request.auth  # type: ignore[attr-defined]
     assert isinstance(key, ApiKey)
+    if any("\x00" in value for value in data.model_dump().values() if isinstance(value, str)):
+        # A multipart body is not looked at by the UTF-8 middleware (the API reads its own body).
+        raise Open311Error(400, "参数含空字符（NUL）（a parameter contains a NUL character）")
     jurisdiction_check(data.jurisdiction_id)
     if data.media_url and data.media_url.strip():
         raise Open311Error(

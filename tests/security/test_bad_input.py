@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 import xmltodict
@@ -191,6 +191,26 @@ def test_a_lying_content_length_does_not_get_a_big_body_parsed(
         "POST", f"/wechat/callback/?{signed(wx)}", data=big, content_type="text/xml", CONTENT_LENGTH="200"
     )
     assert_refused(response, before, sandbox, status=400)
+
+
+@pytest.mark.parametrize("multipart", [False, True])
+@pytest.mark.parametrize("field", ["description", "service_code", "attribute[district]", "address_string"])
+def test_a_nul_character_is_refused_not_a_server_error(
+    api_key: str, sandbox: dict[str, Path], field: str, multipart: bool
+) -> None:
+    """PostgreSQL cannot store NUL in text: a NUL anywhere is a 400, not a 500."""
+    before = rows()
+    data = open311_form(api_key, **{field: "黑水\x00排放"})
+    if multipart:
+        response = Client().post("/open311/v2/requests.json", data)
+    else:
+        response = Client().post(
+            "/open311/v2/requests.json", urlencode(data), content_type="application/x-www-form-urlencoded"
+        )
+    assert_refused(response, before, sandbox, status=400)
+    assert "NUL" in response.json()[0]["description"]
+    listing = Client().get("/open311/v2/requests.json", {"service_code": "report_water\x00"})
+    assert listing.status_code == 400 and "NUL" in listing.json()[0]["description"]
 
 
 @pytest.mark.parametrize(
