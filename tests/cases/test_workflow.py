@@ -140,7 +140,9 @@ def test_accept_requires_a_case_in_the_scope_of_art_6(make_case: MakeCase, staff
     assert (other.state, other.category, other.in_scope) == (State.ACCEPTED, "other", False)
     assert other.events.get(action="accept").data["scope"] == "操作人员确认属于环境保护主管部门职责范围"
     # Out of scope and not confirmed: answered instead, which still works.
-    answered = services.case_answer(case=make_case(category="other"), actor=staff.op, text="请向城管部门反映。")
+    answered = services.case_answer(
+        case=make_case(category="other"), actor=staff.op, text="请向城管部门反映。"
+    )
     assert answered.state == State.IN_REVIEW
 
 
