@@ -174,3 +174,21 @@ def test_demo_publishes_monthly_reports(client) -> None:  # type: ignore[no-unty
     assert published.filter(region__level="city").count() == 2
     index = client.get("/disclosure/")
     assert index.status_code == 200 and f"{timezone.localdate().year}年" in index.content.decode()
+
+
+@pytest.mark.django_db
+def test_demo_has_guidance_notices_and_a_commendation(client) -> None:  # type: ignore[no-untyped-def]
+    """The 业务指导 and 表彰与惩处 pages show something to a new user of the demo (Art. 14, 18)."""
+    from eco12369.orgs.models import User
+
+    call_command("load_demo", cases=30, stdout=io.StringIO())
+    client.force_login(User.objects.get(username="hedong_operator"))
+    listing = client.get("/oversight/guidance/").content.decode()
+    assert "答复意见“五要素”" in listing and "夜间施工噪声" not in listing  # that one is for two districts
+    client.force_login(User.objects.get(username="heping_handler"))
+    mine = client.get("/oversight/my-merits/")
+    assert mine.status_code == 200 and "抽查得分全区第一" in mine.content.decode()
+    client.force_login(User.objects.get(username="city_operator"))
+    assert "夜间施工噪声" in client.get("/oversight/guidance/").content.decode()
+    call_command("load_demo", cases=30, stdout=io.StringIO())  # loading again adds nothing
+    assert client.get("/oversight/guidance/").content.decode().count("夜间施工噪声") == 1

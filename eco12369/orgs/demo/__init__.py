@@ -69,9 +69,11 @@ def demo_load(
         demo_staff_ensure(seed=seed)
         summary = demo_cases_create(count=cases, seed=seed, progress=progress)
         if cases:
+            from .oversight import demo_oversight
             from .reports import demo_monthly_reports
 
             demo_monthly_reports()
+            demo_oversight()
     return DemoLoadResult(created=True, summary=summary)
 
 
