@@ -207,7 +207,7 @@ def _deliver_claimed(message_id: int, token: str) -> str:
             if code in CHANNEL_CLOSED_ERRORS:
                 errors.append(CHANNEL_CLOSED_ERRORS[code])
                 continue  # this channel is closed for now: try the next
-            return _retry(message, token, f"微信接口错误 {code}：{exc.errmsg}")
+            return _retry(message, token, f"微信接口错误 {code}：{exc.errmsg}", channel)
         except Exception as exc:  # network errors, timeouts, anything: record and retry later
             DeliveryAttempt.objects.create(
                 message=message,
@@ -217,7 +217,7 @@ def _deliver_claimed(message_id: int, token: str) -> str:
                 worker=worker,
                 duration_ms=int((time.monotonic() - started) * 1000),
             )
-            return _retry(message, token, f"发送失败：{exc.__class__.__name__}")
+            return _retry(message, token, f"发送失败：{exc.__class__.__name__}", channel)
         now = timezone.now()
         DeliveryAttempt.objects.create(
             message=message, at=now, channel=channel, ok=True, worker=worker,
@@ -243,14 +243,25 @@ def _deliver_claimed(message_id: int, token: str) -> str:
     return Status.WAITING
 
 
-def _retry(message: OutboxMessage, token: str, error: str) -> str:
+def _retry(message: OutboxMessage, token: str, error: str, channel: str) -> str:
+    """The attempt on ``channel`` failed: try again later, or give up after the last attempt. The row
+    keeps the channel tried, so staff see where it failed."""
     attempts = OutboxMessage.objects.filter(pk=message.pk).values_list("attempts", flat=True).first() or 1
     if attempts >= int(_conf("DELIVERY_MAX_ATTEMPTS")):
-        _finish(message.pk, token, status=Status.FAILED, last_error=error[:1000], next_attempt_at=None)
+        _finish(
+            message.pk,
+            token,
+            status=Status.FAILED,
+            channel=channel,
+            last_error=error[:1000],
+            next_attempt_at=None,
+        )
         logger.error("outbox %s failed after %s attempts: %s", message.pk, attempts, error)
         return Status.FAILED
     at = timezone.now() + _backoff(attempts)
-    if _finish(message.pk, token, status=Status.PENDING, last_error=error[:1000], next_attempt_at=at):
+    if _finish(
+        message.pk, token, status=Status.PENDING, channel=channel, last_error=error[:1000], next_attempt_at=at
+    ):
         _schedule(message.pk, at)
     return Status.PENDING
 

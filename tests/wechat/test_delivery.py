@@ -158,6 +158,7 @@ def test_after_the_last_attempt_the_row_is_failed(run_on_commit: Any, settings: 
         delivery.outbox_sweep()
     msg.refresh_from_db()
     assert msg.status == "failed" and msg.attempts == 2
+    assert msg.channel == "custom"  # where it failed: staff see the channel, not "—"
     assert DeliveryAttempt.objects.filter(message=msg, ok=False).count() == 2
 
 
