@@ -154,6 +154,20 @@ def owning_agency_for(district: Region | None) -> Agency:
     return Agency.objects.get(kind=Agency.Kind.CITY_CENTRE)
 
 
+def attachment_add(*, case: Case, photo: UploadedFile) -> Attachment:
+    """Attach a (cleaned) photo to the case. Stored under MEDIA_ROOT (outside the web root) with a random
+    name, whatever name the channel gave it; only the workbench's authorised photo view reads it back."""
+    attachment = Attachment(
+        case=case,
+        original_name=(photo.name or "")[:200],
+        content_type=photo.content_type or "application/octet-stream",
+        size=photo.size or 0,
+    )
+    attachment.file.save(random_upload_name(photo.name or ""), photo, save=False)
+    attachment.save()
+    return attachment
+
+
 def case_create(*, intake: Intake) -> Case:
     """Create a case from any channel, with its number, confirmation deadline, first timeline event and
     (for WeChat reporters) the acknowledgement in the outbox, all in one transaction."""
@@ -196,16 +210,7 @@ def case_create(*, intake: Intake) -> Case:
         refresh_deadline_fields(case)
         case.save()
         for photo in intake.photos:
-            attachment = Attachment(
-                case=case,
-                original_name=(photo.name or "")[:200],
-                content_type=photo.content_type or "application/octet-stream",
-                size=photo.size or 0,
-            )
-            # Stored under MEDIA_ROOT (outside the web root) with a random name, whatever name the channel
-            # gave it; only the workbench's authorised photo view reads it back.
-            attachment.file.save(random_upload_name(photo.name or ""), photo, save=False)
-            attachment.save()
+            attachment_add(case=case, photo=photo)
         CaseEvent.objects.create(
             case=case,
             action="receive",

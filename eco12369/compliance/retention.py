@@ -239,13 +239,11 @@ def _erase_case(case: Case, now: dt.datetime) -> None:
         Follow.objects.filter(pk=follow_pk).update(openid="", openid_digest=f"erased:{follow_pk}")
 
 
-FOLLOW_NOTE_MARK = "。补充说明："  # followup.services.case_follow: "<fixed text>。补充说明：<note>"
-
-
 def _erase_case_elsewhere(case: Case, scrub: Callable[[str], str]) -> None:
     """What other apps wrote about the case (see the module's docstring)."""
     from eco12369.cases.models import SupervisionOrder
     from eco12369.followup.models import Follow
+    from eco12369.followup.services import FOLLOW_NOTE_MARK
     from eco12369.oversight.duplicates import text_features
     from eco12369.oversight.models import CaseFingerprint, SpotCheck, SpotCheckItem
 

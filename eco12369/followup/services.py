@@ -22,6 +22,7 @@ from .templating import normalise, placeholder_errors, template_check
 
 COMMENT_MAX = 500
 NOTE_MAX = 500
+FOLLOW_NOTE_MARK = "。补充说明："  # the follow event's note: "<fixed text>。补充说明：<the follower's note>"
 REVIEW_TEXT_MAX = 2000  # a reopen reason or a dismissal note
 
 REOPEN_REASON_MISSING = "请填写重新交办的理由。"
@@ -230,7 +231,7 @@ def case_follow(*, case: Case, openid: str, note: str = "") -> tuple[Follow, boo
         _event(
             locked,
             "follow",
-            "举报人通过H5页面关注本件，记为重复举报" + (f"。补充说明：{note}" if note else ""),
+            "举报人通过H5页面关注本件，记为重复举报" + (f"{FOLLOW_NOTE_MARK}{note}" if note else ""),
             {"follow": follow.pk, "channel": "wechat_h5"},
         )
         status = public_status(locked)
@@ -257,3 +258,25 @@ def followers_notify_closed(*, case: Case) -> int:
             text=texts.followed_closed(number=case.number, outcome=str(outcome)),
         )
     return len(openids)
+
+
+def duplicates_notify_closed(*, case: Case) -> int:
+    """Tell the reporters of ``case``'s duplicates that it closed (Art. 14): a fixed notice about their own
+    case. Not the reporter of ``case`` (they get its answer) nor its followers (``followers_notify_closed`` tells them);
+    each reporter once. Call inside the closing transaction."""
+    from eco12369.cases import notices
+    from eco12369.portal.selectors import public_status
+    from eco12369.wechat.services import outbox_write
+
+    told = {case.reporter_openid_digest} | set(
+        Follow.objects.filter(case=case).values_list("openid_digest", flat=True)
+    )
+    status = public_status(case).label
+    count = 0
+    for duplicate in case.duplicates.exclude(reporter_openid_digest="").order_by("received_at", "id"):
+        if duplicate.reporter_openid_digest in told:
+            continue
+        told.add(duplicate.reporter_openid_digest)
+        outbox_write(case=duplicate, template="status", text=notices.merged_closed(duplicate, case, status))
+        count += 1
+    return count

@@ -25,6 +25,7 @@ from eco12369.cases.models import Case, Channel, Outcome, State
 from eco12369.cases.public import public_summary, reporter_secrets, scrub
 from eco12369.cases.services import Intake
 from eco12369.cases.workflow import TransitionError
+from eco12369.middleware import refusal, utf8_problem
 from eco12369.orgs.models import Region
 from eco12369.stats.figures import substantiated_q
 
@@ -501,9 +502,9 @@ def service_definition(
 def request_post(request: HttpRequest, data: Form[RequestIn]) -> HttpResponse:
     key = request.auth  # type: ignore[attr-defined]
     assert isinstance(key, ApiKey)
-    if any("\x00" in value for value in data.model_dump().values() if isinstance(value, str)):
-        # A multipart body is not looked at by the UTF-8 middleware (the API reads its own body).
-        raise Open311Error(400, "参数含空字符（NUL）（a parameter contains a NUL character）")
+    if utf8_problem(request):
+        # The middleware leaves a CSRF-exempt view's multipart body unread; the form is parsed by now.
+        return refusal(request)
     jurisdiction_check(data.jurisdiction_id)
     if data.media_url and data.media_url.strip():
         raise Open311Error(

@@ -34,9 +34,7 @@ def is_system_admin(request: HttpRequest) -> bool:
     user = request.user
     if not user.is_authenticated or not user.is_active:
         return False
-    if user.is_superuser:
-        return True
-    return isinstance(user, User) and user.has_role(Role.ADMIN)
+    return bool(user.is_superuser) or (isinstance(user, User) and user.is_system_admin)
 
 
 class SystemAdminOnly:

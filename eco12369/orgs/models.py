@@ -128,6 +128,11 @@ class User(AbstractUser):
         return self.agency is not None and self.agency.kind == Agency.Kind.CITY_CENTRE
 
     @property
+    def is_system_admin(self) -> bool:
+        """A superuser or a holder of the system-administrator role (DESIGN §1)."""
+        return bool(self.is_superuser or self.has_role(Role.ADMIN))
+
+    @property
     def role_labels(self) -> list[str]:
         return [str(Role(r).label) for r in Role.values if r in self.role_set]
 

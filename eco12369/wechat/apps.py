@@ -6,4 +6,4 @@ class WechatConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401
+        from . import checks  # noqa: F401

@@ -37,7 +37,7 @@ from wechatpy.exceptions import WeChatClientException
 from eco12369.cases.models import Attachment, Case, CaseEvent, Category, Channel, Outcome, State
 from eco12369.cases.photos import CleanPhoto, PhotoRejected, photo_clean
 from eco12369.cases.public import public_summary
-from eco12369.cases.services import Intake, case_create, random_upload_name
+from eco12369.cases.services import Intake, attachment_add, case_create, random_upload_name
 from eco12369.cases.workflow import TransitionError
 from eco12369.crypto import blind_index
 from eco12369.db import insert_if_absent
@@ -527,16 +527,9 @@ def case_photo_attach(*, case_id: int, media_id: str, index: int, last_try: bool
             return "skipped"
         if case.attachments.filter(original_name__startswith=name + ".").exists():
             return "attached"
-        attachment = Attachment(
-            case=case,
-            original_name=name + cleaned.extension,
-            content_type=cleaned.content_type,
-            size=len(cleaned.data),
+        attachment_add(
+            case=case, photo=SimpleUploadedFile(name + cleaned.extension, cleaned.data, cleaned.content_type)
         )
-        attachment.file.save(
-            random_upload_name(name + cleaned.extension), ContentFile(cleaned.data), save=False
-        )
-        attachment.save()
         _photo_event(case_id, "photo_attach", f"{name}在提交后从微信取回，已附入本件。")
     return "attached"
 

@@ -54,7 +54,7 @@ class District:
 def _inside(ring: Ring, x: float, y: float) -> bool:
     """Ray casting (even-odd rule)."""
     inside = False
-    for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=False):
+    for (x1, y1), (x2, y2) in itertools.pairwise(ring):  # GeoJSON rings end where they start
         if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
             inside = not inside
     return inside

@@ -10,7 +10,7 @@ from eco12369.cases.models import Case, Reply
 from eco12369.cases.selectors import cases_of_reporter as reporter_cases_all
 from eco12369.cases.selectors import reporter_q
 from eco12369.crypto import blind_q
-from eco12369.orgs.models import Role, User
+from eco12369.orgs.models import User
 
 from .models import Conversation, OutboxMessage
 
@@ -103,6 +103,6 @@ def outbox_problems_visible_to(*, user: User, now: dt.datetime) -> QuerySet[Outb
 
     qs = OutboxMessage.objects.filter(outbox_problems_q(now=now)).only(*STAFF_FIELDS, "case__number")
     qs = qs.select_related("case").order_by("-created_at", "-id")
-    if user.is_superuser or user.has_role(Role.ADMIN):
+    if user.is_system_admin:
         return qs
     return qs.filter(case__in=cases_visible_to(user=user))

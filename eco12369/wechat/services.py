@@ -41,28 +41,6 @@ def outbox_write(
     return message
 
 
-def duplicates_notify_closed(*, case: Case) -> int:
-    """Tell the reporters of ``case``'s duplicates that it closed (Art. 14): a fixed notice about their own
-    case. Not the reporter of ``case`` (they get its answer) nor its followers (the follow-up tells them);
-    each reporter once. Call inside the closing transaction."""
-    from eco12369.cases import notices
-    from eco12369.followup.models import Follow
-    from eco12369.portal.selectors import public_status
-
-    told = {case.reporter_openid_digest} | set(
-        Follow.objects.filter(case=case).values_list("openid_digest", flat=True)
-    )
-    status = public_status(case).label
-    count = 0
-    for duplicate in case.duplicates.exclude(reporter_openid_digest="").order_by("received_at", "id"):
-        if duplicate.reporter_openid_digest in told:
-            continue
-        told.add(duplicate.reporter_openid_digest)
-        outbox_write(case=duplicate, template="status", text=notices.merged_closed(duplicate, case, status))
-        count += 1
-    return count
-
-
 def outbox_enqueue_on_commit(*, message_id: int) -> None:
     def enqueue() -> None:
         from .tasks import deliver_outbox

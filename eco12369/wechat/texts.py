@@ -75,8 +75,7 @@ def location_received(label: str, district: str | None, *, has_text: bool) -> st
 # WeChat refuses a text message whose content exceeds 2048 bytes (客服消息 errcode 45002 "content size out
 # of limit"; a passive reply that long is not shown either). Every outgoing text is cut below that, on a
 # character boundary, with a pointer to the H5 page, where the full text is.
-TEXT_MAX_BYTES = 2048
-TEXT_SAFE_BYTES = 2000  # room for the "]]>" escaping of a passive reply
+TEXT_SAFE_BYTES = 2000  # below the 2048 bytes, with room for the "]]>" escaping of a passive reply
 CUT_SUFFIX = "…（全文请在“我的举报”页面查看）"
 
 

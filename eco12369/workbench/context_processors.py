@@ -33,7 +33,7 @@ def _city_centre(*roles: str) -> Predicate:
 
 
 def _admin(user: User) -> bool:
-    return bool(user.is_superuser or user.has_role(Role.ADMIN))
+    return user.is_system_admin
 
 
 @dataclass(frozen=True)

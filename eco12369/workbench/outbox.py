@@ -27,16 +27,12 @@ PAGE_SIZE = 30
 CASE_ROLES = frozenset({Role.OPERATOR, Role.REVIEWER, Role.HEAD})
 
 
-def is_admin(user: User) -> bool:
-    return bool(user.is_superuser or user.has_role(Role.ADMIN))
-
-
 def can_view_notices(user: User) -> bool:
-    return is_admin(user) or bool(works_on_cases(user) and user.role_set & CASE_ROLES)
+    return user.is_system_admin or bool(works_on_cases(user) and user.role_set & CASE_ROLES)
 
 
 def can_retry_notices(user: User) -> bool:
-    return is_admin(user) or bool(works_on_cases(user) and user.role_set & {Role.OPERATOR, Role.HEAD})
+    return user.is_system_admin or bool(works_on_cases(user) and user.role_set & {Role.OPERATOR, Role.HEAD})
 
 
 @login_required
@@ -50,7 +46,7 @@ def notices(request: HttpRequest) -> HttpResponse:
         "workbench/notices.html",
         {
             "page": page,
-            "show_text": not is_admin(user),
+            "show_text": not user.is_system_admin,
             "can_retry": can_retry_notices(user),
             "waiting_hours": int(WAITING_ALERT.total_seconds() // 3600),
             "query": "",
@@ -71,6 +67,6 @@ def notice_retry(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "已重新发送，发送结果稍后可在本页或举报件页查看。")
     else:
         messages.error(request, "该告知不是“发送失败”状态，无需重新发送。")
-    if request.POST.get("back") == "case" and row.case is not None and not is_admin(user):
+    if request.POST.get("back") == "case" and row.case is not None and not user.is_system_admin:
         return redirect("workbench:case", number=row.case.number)
     return redirect("workbench:notices")

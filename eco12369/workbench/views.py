@@ -29,7 +29,7 @@ from eco12369.cases.privacy import RevealRefused, reporter_display, reporter_rev
 from eco12369.cases.selectors import case_get_for, cases_visible_to, party_contains
 from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal, reply_blocked
 from eco12369.followup.templating import reply_template_merge, reply_template_prefill
-from eco12369.orgs.models import Role, User
+from eco12369.orgs.models import User
 from eco12369.oversight.access import can_view_duplicates
 from eco12369.pages import (
     CountedPaginator,
@@ -111,7 +111,7 @@ class LogoutView(auth_views.LogoutView):
 def _calendar_context(user: User) -> dict[str, Any]:
     """The warning that a year's official holidays are missing (heads, city centre, administrators)."""
     gaps = calendar_gaps_for(user, timezone.localdate())
-    admin = bool(gaps and (user.is_superuser or user.has_role(Role.ADMIN)))
+    admin = bool(gaps and user.is_system_admin)
     return {
         "calendar_gaps": gaps,
         "calendar_admin_url": reverse("admin:cases_calendaryear_changelist") if admin else "",

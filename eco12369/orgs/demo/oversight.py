@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from eco12369.orgs.models import Agency, User
 from eco12369.oversight.models import GuidanceNotice, StaffMerit
+from eco12369.oversight.periods import previous_month
 from eco12369.oversight.services import guidance_notice_mark_read, guidance_notice_publish, staff_merit_record
-from eco12369.stats.figures import Month
 
 NOTICES = [
     (
@@ -43,6 +43,6 @@ def demo_oversight() -> int:
         person=User.objects.get(username="heping_handler"),
         kind=StaffMerit.Kind.COMMENDATION,
         reason="上月承办的举报件全部按期办结，答复意见“五要素”完整，抽查得分全区第一。",
-        period=Month.current().previous().key,
+        period=previous_month().key,
     )
     return len(NOTICES)
