@@ -115,18 +115,16 @@ def can_view_guidance(user: User) -> bool:
     return _has(user, *GUIDANCE_READERS)
 
 
-def can_record_merit(actor: User, person: User) -> bool:
-    """表彰和惩处 (Art. 18): the city centre's head for anyone, a bureau's head for the bureau's staff."""
-    if not (_staff(actor) and _handles_cases(actor) and _has(actor, Role.HEAD)):
-        return False
-    if person.agency_id is None:
-        return False
-    return actor.is_city_centre or person.agency_id == actor.agency_id
-
-
 def can_record_merits(user: User) -> bool:
     """Whether the user may record for anyone at all (the performance page's links)."""
     return _staff(user) and _handles_cases(user) and _has(user, Role.HEAD)
+
+
+def can_record_merit(actor: User, person: User) -> bool:
+    """表彰和惩处 (Art. 18): the city centre's head for anyone, a bureau's head for the bureau's staff."""
+    if not can_record_merits(actor) or person.agency_id is None:
+        return False
+    return actor.is_city_centre or person.agency_id == actor.agency_id
 
 
 def can_view_own_merits(user: User) -> bool:

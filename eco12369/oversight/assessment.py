@@ -199,7 +199,7 @@ def assessment_rows(
                 + (f"（另有关注{repeat_follows[region_id]}次）" if repeat_follows.get(region_id) else ""),
             )
 
-    weights = weights_in_force(scheme)
+    weights = scheme.weights()
     for row in rows.values():
         measured = [(weights[k], ind.score) for k, ind in row.indicators.items() if ind.score is not None]
         weight = sum(w for w, _ in measured)
@@ -213,11 +213,6 @@ def assessment_rows(
         row.rank = ranked[position - 2].rank if position > 1 and row.total == previous else position
         previous = row.total
     return ranked
-
-
-def weights_in_force(scheme: AssessmentScheme) -> dict[str, int]:
-    """The weights in force, by indicator key of ``INDICATORS``: all of them the scheme's."""
-    return scheme.weights()
 
 
 def repeat_threshold_in_force(scheme: AssessmentScheme | None = None) -> int:
@@ -286,7 +281,7 @@ def assessment_workbook(*, rows: list[AssessmentRow], period: Period, scheme: As
         ],
         [12, 10, *([12] * (len(detail_headers) - 2))],
     )
-    weights = weights_in_force(scheme)
+    weights = scheme.weights()
     sheet(
         wb.create_sheet(),
         "考核权重",

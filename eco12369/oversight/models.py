@@ -167,6 +167,7 @@ class AssessmentScheme(models.Model):
     )
 
     def weights(self) -> dict[str, int]:
+        """The weights by indicator key of ``assessment.INDICATORS`` (the satisfaction one included)."""
         return {name.removeprefix("w_"): getattr(self, name) for name in self.WEIGHT_FIELDS}
 
 

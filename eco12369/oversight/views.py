@@ -34,7 +34,6 @@ from .assessment import (
     assessment_rows,
     assessment_workbook,
     repeat_threshold_in_force,
-    weights_in_force,
 )
 from .duplicates import DUPLICATE_THRESHOLD, duplicates_find
 from .forms import (
@@ -422,7 +421,7 @@ def assessment(request: HttpRequest) -> HttpResponse:
             "periods": _period_choices(period),
             "rows": rows,
             "indicators": INDICATORS,
-            "weights": weights_in_force(scheme),
+            "weights": scheme.weights(),
             "scheme": scheme,
             "can_edit_weights": access.can_edit_assessment_weights(user),
             "own_region_id": None if user.is_city_centre else user.agency.region_id if user.agency else None,
