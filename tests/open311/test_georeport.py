@@ -329,10 +329,10 @@ def test_the_list_stops_at_the_cap(
 ) -> None:
     """At most MAX_RESULTS rows, newest first, for a date window and for a list of numbers alike (the cap is
     lowered here: a thousand cases through the real services would take minutes)."""
-    from eco12369.open311 import api
+    from eco12369.open311 import selectors
 
     numbers = [filed(client, key, operator) for _ in range(4)]
-    monkeypatch.setattr(api, "MAX_RESULTS", 3)
+    monkeypatch.setattr(selectors, "MAX_RESULTS", 3)
     rows = client.get(f"{BASE}/requests.json").json()
     assert [r["service_request_id"] for r in rows] == numbers[:0:-1]
     by_id = client.get(f"{BASE}/requests.json", {"service_request_id": ",".join(numbers)}).json()
