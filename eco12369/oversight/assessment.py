@@ -228,19 +228,20 @@ def assessment_workbook(*, rows: list[AssessmentRow], period: Period, scheme: As
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
+    from eco12369.sheets import sheet_row  # lazy: openpyxl, loaded only for an export
+
     wb = Workbook()
     header_font = Font(bold=True)
     header_fill = PatternFill("solid", fgColor="DCE8F7")
 
     def sheet(ws: Any, title: str, headers: list[str], data: list[list[Any]], widths: list[int]) -> None:
         ws.title = title
-        ws.append(headers)
-        for cell in ws[1]:
+        for cell in sheet_row(ws, 1, headers):
             cell.font = header_font
             cell.fill = header_fill
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        for line in data:
-            ws.append(line)
+        for number, line in enumerate(data, start=2):
+            sheet_row(ws, number, line)
         for i, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = width
         ws.freeze_panes = "A2"

@@ -20,6 +20,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from eco12369.sheets import sheet_put, sheet_text
+
 from . import charts
 from .figures import Headline, MonthlyFigures, Row, headline_rows
 from .models import MonthlyReport
@@ -55,12 +57,12 @@ BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 
 def _table(ws: Worksheet, headers: list[str], rows: list[list[Any]], *, start_row: int = 1) -> None:
     for col, header in enumerate(headers, start=1):
-        cell = ws.cell(row=start_row, column=col, value=header)
+        cell = sheet_put(ws, start_row, col, header)
         cell.fill, cell.font, cell.border = HEADER_FILL, HEADER_FONT, BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for r, values in enumerate(rows, start=start_row + 1):
         for col, value in enumerate(values, start=1):
-            cell = ws.cell(row=r, column=col, value=value)
+            cell = sheet_put(ws, r, col, value)
             cell.border = BORDER
             if isinstance(value, float):
                 cell.number_format = "0.0"
@@ -112,11 +114,11 @@ def excel_bytes(report: MonthlyReport) -> bytes:
     ws = wb.active
     assert ws is not None
     ws.title = "概况"
-    ws["A1"] = title_of(report)
-    ws["A1"].font = Font(bold=True, size=14)
-    ws["A2"] = (
+    sheet_text(ws["A1"], title_of(report)).font = Font(bold=True, size=14)
+    sheet_text(
+        ws["A2"],
         f"状态：{report.get_status_display()}　数据截至：{timezone.localtime(f.as_of):%Y-%m-%d %H:%M}"
-        f"　生成：{timezone.localtime(report.generated_at):%Y-%m-%d %H:%M}"
+        f"　生成：{timezone.localtime(report.generated_at):%Y-%m-%d %H:%M}",
     )
     changes = f.changes()
     _table(
@@ -176,10 +178,10 @@ def excel_bytes(report: MonthlyReport) -> bytes:
         _table(districts, ["区", *HEADLINE_COLUMNS], table)
 
     analysis = wb.create_sheet("分析说明")
-    analysis["A1"] = "分析说明"
-    analysis["A1"].font = HEADER_FONT
-    analysis["A2"] = report.analysis or "（未填写）"
-    analysis["A2"].alignment = Alignment(wrap_text=True, vertical="top")
+    sheet_text(analysis["A1"], "分析说明").font = HEADER_FONT
+    sheet_text(analysis["A2"], report.analysis or "（未填写）").alignment = Alignment(
+        wrap_text=True, vertical="top"
+    )
     analysis.column_dimensions["A"].width = 100
 
     buffer = io.BytesIO()

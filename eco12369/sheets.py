@@ -1,0 +1,43 @@
+"""Spreadsheet cells that cannot become formulas (OWASP "CSV injection"): every export (the monthly report's
+Excel, the assessment ranking) writes its cells through ``sheet_put``, ``sheet_row`` or ``sheet_text``.
+
+openpyxl turns any string that starts with ``=`` into a formula cell, and Excel (or WPS) evaluates text
+starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return once the cell is edited or the sheet is
+saved as CSV. Here every string is stored as a string cell (the text kept exactly), and one that starts with
+one of those characters also carries Excel's quote prefix, so editing it keeps it text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from openpyxl.cell.cell import Cell
+from openpyxl.worksheet.worksheet import Worksheet
+
+# The characters a spreadsheet reads as the start of a formula (OWASP CSV-injection list).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def sheet_text(cell: Cell, value: Any) -> Cell:
+    """Set ``cell`` to ``value``; a string is always a string cell, never a formula.
+
+    A carriage return is written as the line break it is ("\\n"): XML readers turn a raw CR into LF anyway."""
+    if not isinstance(value, str):
+        cell.value = value
+        return cell
+    cell.value = value.replace("\r\n", "\n").replace("\r", "\n")
+    cell.data_type = "s"  # openpyxl made '=…' a formula ('f'): it is text here
+    if value.startswith(FORMULA_TRIGGERS):
+        cell.quotePrefix = True
+    return cell
+
+
+def sheet_put(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
+    """``ws.cell(row, column, value)`` with the text kept text."""
+    return sheet_text(ws.cell(row=row, column=column), value)
+
+
+def sheet_row(ws: Worksheet, row: int, values: Iterable[Any]) -> list[Cell]:
+    """Write ``values`` into ``row`` from column A, the text kept text."""
+    return [sheet_put(ws, row, column, value) for column, value in enumerate(values, start=1)]
