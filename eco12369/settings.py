@@ -174,7 +174,14 @@ AUTHENTICATION_BACKENDS = [
 AXES_ENABLED = env_bool("ECO_AXES_ENABLED", not TESTING)
 AXES_FAILURE_LIMIT = int(env("ECO_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(env("ECO_LOGIN_COOLOFF_HOURS", "0.5"))
+# Each on its own: a username is locked wherever the attempts came from, and so is the client that made
+# them; another user from another client still signs in. The client's address comes through the trusted
+# proxies (eco12369/clientip.py), never the proxy's own address, which would lock everyone out at once.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "eco12369.clientip.client_ip"
+# The reverse proxies whose X-Forwarded-For is believed: a hop count ("1" for the nginx of docs/deploy.md)
+# or a list of networks ("127.0.0.1/32,10.0.0.0/8"). Empty: no proxy, REMOTE_ADDR is the client.
+ECO_TRUSTED_PROXIES = env("ECO_TRUSTED_PROXIES")
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "eco12369.accounts.views.locked_out"
 AXES_VERBOSE = False

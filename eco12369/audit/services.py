@@ -24,6 +24,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from eco12369.clientip import client_ip
 from eco12369.db import insert_if_absent
 
 from .models import AuditEntry, AuditHead
@@ -50,12 +51,6 @@ def _canonical(entry: AuditEntry) -> bytes:
 
 def entry_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(_canonical(entry)).hexdigest()
-
-
-def client_ip(request: HttpRequest | None) -> str:
-    if request is None:
-        return ""
-    return str(request.META.get("REMOTE_ADDR", ""))[:45]
 
 
 def audit_record(
