@@ -35,7 +35,9 @@ def parse_trusted_proxies(raw: str) -> int | tuple[Network, ...]:
     if raw.isdigit():
         return int(raw)
     try:
-        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip()
+        )
     except ValueError as exc:
         raise ImproperlyConfigured(
             f"ECO_TRUSTED_PROXIES 应为代理层数或网段列表 / must be a hop count or a list of networks: {raw!r}"

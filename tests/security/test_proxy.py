@@ -26,9 +26,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from requests.adapters import HTTPAdapter
 
+from eco12369.audit.models import AuditEntry
 from tests.wechat.platform_process import PY, ROOT, SharedPlatform, free_port, wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")]
+NGINX = pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")
 
 PASSWORD_A = "Zhang-san-2026!"
 PASSWORD_B = "Li_si_mima#8848"
@@ -72,7 +73,9 @@ def render_nginx(tmp: Path, port: int, upstream: int) -> Path:
     block = deploy_nginx_block()
     block, n_listen = re.subn(r"listen 443 ssl", f"listen 127.0.0.1:{port} ssl", block)
     block = block.replace("/etc/ssl/12369.crt", str(crt)).replace("/etc/ssl/12369.key", str(pem))
-    block, n_pass = re.subn(r"proxy_pass http://127\.0\.0\.1:8000;", f"proxy_pass http://127.0.0.1:{upstream};", block)
+    block, n_pass = re.subn(
+        r"proxy_pass http://127\.0\.0\.1:8000;", f"proxy_pass http://127.0.0.1:{upstream};", block
+    )
     assert n_listen == 1 and n_pass == 1, "docs/deploy.md's nginx block changed shape"
     temp = tmp / "nginx-temp"
     temp.mkdir(exist_ok=True)
@@ -116,7 +119,9 @@ class Browser:
         self.base = base
         self.session = requests.Session()
         self.session.verify = False
-        self.session.trust_env = False  # no proxy from the environment; REQUESTS_CA_BUNDLE would undo verify=False
+        self.session.trust_env = (
+            False  # no proxy from the environment; REQUESTS_CA_BUNDLE would undo verify=False
+        )
         self.session.mount("https://", _From(source))
 
     def login(self, username: str, password: str, forwarded_for: str = "") -> requests.Response:
@@ -163,7 +168,9 @@ def behind_nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sha
             f"User.objects.create_user('lisi_admin', password={PASSWORD_B!r}, display_name='李四', "
             "is_superuser=True, is_staff=True)\n"
         )
-        platform.start("gunicorn", PY, "-m", "gunicorn", "eco12369.wsgi", "-b", f"127.0.0.1:{upstream}", "-w", "2")
+        platform.start(
+            "gunicorn", PY, "-m", "gunicorn", "eco12369.wsgi", "-b", f"127.0.0.1:{upstream}", "-w", "2"
+        )
         conf = render_nginx(tmp, port, upstream)
         nginx = platform.start("nginx", "nginx", "-p", str(tmp), "-c", str(conf), "-g", "daemon off;")
 
@@ -187,6 +194,8 @@ def _audit(platform: SharedPlatform, action: str, label: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+@pytest.mark.slow
+@NGINX
 def test_lockout_is_per_user_and_client_behind_nginx_and_xff_from_a_client_is_ignored(
     behind_nginx: tuple[SharedPlatform, str],
 ) -> None:
@@ -220,6 +229,7 @@ def test_lockout_is_per_user_and_client_behind_nginx_and_xff_from_a_client_is_ig
     assert {r[0] for r in attempts} <= {"127.0.0.2", "127.0.0.4"}, attempts
 
 
+@NGINX
 def test_the_nginx_block_of_the_deploy_doc_is_valid(tmp_path: Path) -> None:
     conf = render_nginx(tmp_path, free_port(), free_port())
     result = subprocess.run(
@@ -227,3 +237,26 @@ def test_the_nginx_block_of_the_deploy_doc_is_valid(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "X-Forwarded-For $proxy_add_x_forwarded_for" in deploy_nginx_block()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "expected"),
+    [
+        ("10.8.0.5", "203.0.113.9, 198.51.100.4", "198.51.100.4"),  # through the trusted proxy
+        ("10.8.0.5", "198.51.100.4, 10.9.9.9", "198.51.100.4"),  # two trusted hops
+        ("192.0.2.66", "198.51.100.4", "192.0.2.66"),  # straight from a client: its header is ignored
+        ("10.8.0.5", "not-an-address", "10.8.0.5"),  # garbage: the last trusted hop
+    ],
+)
+def test_a_list_of_proxy_networks_is_walked_from_the_right(
+    client: Any, settings: Any, remote: str, forwarded: str, expected: str
+) -> None:
+    settings.ECO_TRUSTED_PROXIES = "10.0.0.0/8"
+    client.post(
+        "/login/",
+        {"username": "wangwu", "password": "wrong"},
+        REMOTE_ADDR=remote,
+        HTTP_X_FORWARDED_FOR=forwarded,
+    )
+    assert AuditEntry.objects.get(action="login_failed", actor_label="wangwu").ip == expected
