@@ -16,10 +16,16 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 from django.conf import settings
 
-from .models import CalendarYear, WorkdayOverride
+from .models import CalendarYear, Case, State, WorkdayOverride
 
 TZ = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = dt.time(23, 59, 59)
+
+# A deadline's status (``status``, ``DeadlineView``).
+OK = "ok"
+SOON = "soon"
+OVERDUE = "overdue"
+NONE = "none"
 
 
 def setting(name: str) -> Any:
@@ -122,12 +128,65 @@ def warn_moment(start: dt.datetime, due: dt.datetime) -> dt.datetime:
 def status(*, due_at: dt.datetime | None, warn_at: dt.datetime | None, now: dt.datetime) -> str:
     """``"none"`` (no deadline), ``"ok"``, ``"soon"`` (less than the due-soon fraction left) or ``"overdue"``."""
     if due_at is None:
-        return "none"
+        return NONE
     if now > due_at:
-        return "overdue"
+        return OVERDUE
     if warn_at is not None and now >= warn_at:
-        return "soon"
-    return "ok"
+        return SOON
+    return OK
+
+
+@dataclass(frozen=True)
+class DeadlineView:
+    """How a case's current deadline looks in the lists: a colour and the time left, in Chinese."""
+
+    status: str  # ok / soon / overdue / none
+    text: str  # 剩余3天5小时 / 已超期2天 / ""
+    due_at: dt.datetime | None
+    # Computed in a year whose official holidays are not known yet (DESIGN §4): the date may still move.
+    provisional: bool = False
+
+    @property
+    def label(self) -> str:
+        return {OK: "正常", SOON: "即将超期", OVERDUE: "已超期"}.get(self.status, "")
+
+
+def _span(seconds: float, *, coarse: bool) -> str:
+    total = int(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        if coarse or not hours:
+            return f"{days}天"
+        return f"{days}天{hours}小时"
+    if hours:
+        if coarse or not minutes:
+            return f"{hours}小时"
+        return f"{hours}小时{minutes}分钟"
+    if minutes:
+        return f"{minutes}分钟"
+    return "不足1分钟"
+
+
+def time_left(due_at: dt.datetime, now: dt.datetime) -> str:
+    """剩余3天5小时, 剩余5小时20分钟, 已超期2天, 已超期3小时."""
+    delta = (due_at - now).total_seconds()
+    if delta >= 0:
+        return "剩余" + _span(delta, coarse=False)
+    return "已超期" + _span(-delta, coarse=True)
+
+
+def deadline_view(case: Case, now: dt.datetime) -> DeadlineView:
+    """The case's current deadline as the lists and the case page show it (none once the case is closed)."""
+    if case.state == State.CLOSED or case.due_at is None:
+        return DeadlineView(NONE, "", case.due_at)
+    return DeadlineView(
+        status(due_at=case.due_at, warn_at=case.warn_at, now=now),
+        time_left(case.due_at, now),
+        case.due_at,
+        case.deadline_provisional,
+    )
 
 
 def _package_knows(year: int) -> bool:

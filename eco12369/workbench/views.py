@@ -24,6 +24,7 @@ from django.views import View
 from django.views.decorators.http import require_GET, require_POST
 
 from eco12369.cases import services
+from eco12369.cases.deadlines import deadline_view
 from eco12369.cases.models import Case, Extension, Reply, SupervisionOrder
 from eco12369.cases.privacy import RevealRefused, reporter_display, reporter_reveal
 from eco12369.cases.selectors import case_get_for, cases_visible_to, party_contains
@@ -41,7 +42,7 @@ from eco12369.pages import (
 )
 from eco12369.wechat.selectors import outbox_of_case
 
-from .deadlines import calendar_gaps_for, deadline_view
+from .deadlines import calendar_gaps_for
 from .forms import ACTION_FORMS, ActionForm, LoginForm, SearchForm
 from .outbox import can_retry_notices
 from .queues import QUEUES_BY_KEY, Queue, default_queue, queues_for, works_on_cases

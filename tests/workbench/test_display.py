@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from eco12369.cases.deadlines import time_left
 from eco12369.cases.privacy import mask_name, mask_phone
-from eco12369.workbench.deadlines import time_left
 
 NOW = dt.datetime(2025, 3, 3, 12, 0, tzinfo=dt.UTC)
 
