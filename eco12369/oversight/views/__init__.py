@@ -1,0 +1,1 @@
+"""The oversight pages, one module per feature (their shared helpers in ``common``)."""
