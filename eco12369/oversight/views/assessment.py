@@ -14,20 +14,10 @@ from eco12369.audit.services import audit_record
 from eco12369.pages import request_user, require
 
 from .. import access
-from ..assessment import (
-    INDICATORS,
-    assessment_rows,
-    assessment_workbook,
-)
-from ..forms import (
-    AssessmentWeightsForm,
-)
+from ..assessment import INDICATORS, assessment_rows, assessment_workbook
+from ..forms import AssessmentWeightsForm
 from ..periods import Period, period_parse, previous_month
-from ..services import (
-    OversightError,
-    assessment_scheme_current,
-    assessment_scheme_update,
-)
+from ..services import OversightError, assessment_scheme_current, assessment_scheme_update
 from .common import period_choices
 
 

@@ -11,14 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from eco12369.pages import query_without_page, request_user, require
 
 from .. import access, selectors
-from ..forms import (
-    GuidanceNoticeForm,
-)
-from ..services import (
-    OversightError,
-    guidance_notice_mark_read,
-    guidance_notice_publish,
-)
+from ..forms import GuidanceNoticeForm
+from ..services import OversightError, guidance_notice_mark_read, guidance_notice_publish
 from .common import paged
 
 

@@ -12,15 +12,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from eco12369.pages import query_without_page, request_user, require
 
 from .. import access, selectors
-from ..forms import (
-    StaffMeritForm,
-)
+from ..forms import StaffMeritForm
 from ..performance import performance_staff
 from ..periods import period_parse, previous_month
-from ..services import (
-    OversightError,
-    staff_merit_record,
-)
+from ..services import OversightError, staff_merit_record
 from .common import paged, period_choices
 
 

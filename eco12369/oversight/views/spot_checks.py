@@ -13,17 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from eco12369.pages import query_without_page, request_user, require
 
 from .. import access, selectors
-from ..forms import (
-    SpotCheckDrawForm,
-    SpotCheckReviewForm,
-    SupervisionFilterForm,
-)
+from ..forms import SpotCheckDrawForm, SpotCheckReviewForm, SupervisionFilterForm
 from ..periods import period_parse
-from ..services import (
-    OversightError,
-    spot_check_draw,
-    spot_check_item_review,
-)
+from ..services import OversightError, spot_check_draw, spot_check_item_review
 from ..spotchecks import CHECK_LABELS
 from .common import paged
 

@@ -18,11 +18,7 @@ from eco12369.cases.workflow import TransitionError, refusal
 from eco12369.pages import query_without_page, request_user, require
 
 from .. import access, selectors
-from ..forms import (
-    SupervisionAnswerForm,
-    SupervisionFilterForm,
-    SupervisionOrderForm,
-)
+from ..forms import SupervisionAnswerForm, SupervisionFilterForm, SupervisionOrderForm
 from .common import case_or_404, paged
 
 TABS = [
