@@ -27,3 +27,9 @@ if os.environ.get("ECO_BENCH") == "1":
         return HttpResponse(b"pong", content_type="text/plain")
 
     urlpatterns.insert(0, path("bench/ping/", bench_ping))
+
+# The error pages in the site's layout, with the reason in Chinese (issue 12, D5).
+handler400 = "eco12369.errors.bad_request"
+handler403 = "eco12369.errors.permission_denied"
+handler404 = "eco12369.errors.page_not_found"
+handler500 = "eco12369.errors.server_error"

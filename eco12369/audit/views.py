@@ -10,8 +10,9 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from eco12369.orgs.models import Role, User
+from eco12369.orgs.models import User
 
+from .access import can_view_audit_log
 from .models import AuditEntry
 from .services import audit_record, audit_verify
 
@@ -37,7 +38,7 @@ ACTION_LABELS = {
 
 def _auditor(request: HttpRequest) -> User:
     user = request.user
-    if not isinstance(user, User) or not user.has_role(Role.AUDITOR):
+    if not isinstance(user, User) or not can_view_audit_log(user):
         raise PermissionDenied("只有安全审计员可以查看审计日志。")
     return user
 

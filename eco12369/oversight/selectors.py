@@ -99,13 +99,22 @@ def supervision_order_get_for(*, user: User, pk: int) -> SupervisionOrder | None
 
 
 # ------------------------------------------------------------------------------------- duplicates
+def _candidates_visible(*, user: User, case: Case) -> QuerySet[DuplicateCandidate]:
+    return DuplicateCandidate.objects.filter(case=case, candidate__in=cases_visible_to(user=user))
+
+
 def duplicate_candidates_for(*, user: User, case: Case) -> list[DuplicateCandidate]:
     """The stored candidates of ``case`` the user may see (a district sees only its own earlier cases)."""
     return list(
-        DuplicateCandidate.objects.filter(case=case, candidate__in=cases_visible_to(user=user))
+        _candidates_visible(user=user, case=case)
         .select_related("candidate", "candidate__region", "candidate__agency", "candidate__duplicate_of")
         .order_by("-score", "id")
     )
+
+
+def duplicate_candidates_count(*, user: User, case: Case) -> int:
+    """How many of them there are (the case page links them only when there is one)."""
+    return _candidates_visible(user=user, case=case).count()
 
 
 REPEAT_WINDOW_DAYS = 30

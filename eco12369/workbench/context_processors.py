@@ -13,8 +13,10 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from eco12369.audit.access import can_view_audit_log
 from eco12369.orgs.models import Role, User
 from eco12369.oversight import access as oversight_access
+from eco12369.stats.selectors import can_read_reports
 
 from .outbox import can_view_notices
 from .queues import works_on_cases
@@ -54,9 +56,10 @@ NAV: list[NavItem] = [
     NavItem("oversight:performance", "人员绩效", oversight_access.can_view_performance),
     NavItem("oversight:guidance", "业务指导", oversight_access.can_view_guidance),
     NavItem("oversight:my_merits", "我的表彰与惩处", oversight_access.can_view_own_merits),
-    NavItem("stats:monthly_list", "月报", _roles(Role.OPERATOR, Role.REVIEWER, Role.HEAD)),
+    NavItem("stats:monthly_list", "月报", can_read_reports),
     NavItem("followup:reviews", "回访复核", _city_centre(Role.OPERATOR, Role.HEAD, Role.REVIEWER)),
     NavItem("followup:templates", "答复模板", _roles(Role.OPERATOR, Role.HEAD, Role.REVIEWER)),
+    NavItem("audit:list", "审计日志", can_view_audit_log),
     NavItem("disclosure:index", "信息公开", None),
     NavItem("admin:index", "系统管理", _admin),
 ]

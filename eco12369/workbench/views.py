@@ -32,6 +32,7 @@ from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, ref
 from eco12369.followup.templating import reply_template_merge, reply_template_prefill
 from eco12369.orgs.models import User
 from eco12369.oversight.access import can_view_duplicates
+from eco12369.oversight.selectors import duplicate_candidates_count
 from eco12369.pages import (
     CountedPaginator,
     capped_count,
@@ -307,6 +308,7 @@ def case_context(
     if actions and not any(a["open"] for a in actions):
         actions[0]["open"] = True
     replies = list(case.replies.select_related("drafted_by", "reviewed_by"))
+    duplicates_count = duplicate_candidates_count(user=user, case=case) if can_view_duplicates(user) else 0
     return {
         "case": case,
         "reporter": reporter_display(user=user, case=case),
@@ -328,9 +330,9 @@ def case_context(
         "notices": outbox_of_case(case=case),
         "can_retry_notices": can_retry_notices(user),
         # The duplicate candidates (oversight) for the roles that may use them.
-        "duplicates_url": (
-            reverse("oversight:duplicates", args=[case.number]) if can_view_duplicates(user) else ""
-        ),
+        # (issue 12, D8: only when there are candidates, with their count)
+        "duplicates_count": duplicates_count,
+        "duplicates_url": reverse("oversight:duplicates", args=[case.number]) if duplicates_count else "",
         "actions": actions,
         "waiting_for": WAITING_FOR.get(case.state, ""),
         "action_error": error,

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from eco12369.audit.models import AuditEntry
 from eco12369.cases.models import Case
+from eco12369.oversight.duplicates import duplicates_find
 from eco12369.wechat import delivery
 from eco12369.wechat.models import Conversation, DeliveryAttempt, OutboxMessage
 
@@ -136,13 +137,32 @@ def test_notice_list_query_count_is_bounded(
 
 
 def test_case_page_links_the_duplicate_candidates(client: Client, heping, make_case) -> None:
-    case = make_case("和平区")
+    make_case(
+        "和平区", reported_party="天津某某化工厂", description="某化工厂晚上偷排黑水，河道发臭，鱼都死了"
+    )
+    case = make_case(
+        "和平区", reported_party="某某化工厂", description="化工厂夜里偷排黑水，河里臭得很，死鱼很多"
+    )
+    duplicates_find(case=case)
     url = reverse("oversight:duplicates", args=[case.number])
     client.force_login(heping.operator)
     text = page_text(client.get(reverse("workbench:case", args=[case.number])))
-    assert f'href="{url}"' in text and "疑似重复举报" in text
+    assert f'href="{url}"' in text and "疑似重复举报（1件）" in text
     response = client.get(url)
     assert response.status_code == 200 and case.number in page_text(response)
     # Handlers do not use the duplicates page: no link.
     client.force_login(heping.handler)
     assert url not in page_text(client.get(reverse("workbench:case", args=[case.number])))
+
+
+def test_case_page_without_candidates_has_no_duplicates_link(client: Client, heping, make_case) -> None:
+    """Issue 12, D8: "疑似重复举报" showed on every case, similar ones or not."""
+    make_case("和平区", reported_party="XX餐馆", description="楼下餐馆油烟直排，熏得窗户都不敢开")
+    case = make_case(
+        "和平区", reported_party="某建筑工地", description="工地半夜还在打桩，吵得根本睡不着！！"
+    )
+    duplicates_find(case=case)
+    client.force_login(heping.operator)
+    text = page_text(client.get(reverse("workbench:case", args=[case.number])))
+    assert "疑似重复举报" not in text
+    assert reverse("oversight:duplicates", args=[case.number]) not in text

@@ -1,0 +1,61 @@
+"""The 400, 403, 404 and 500 pages: the site's layout (with the menu when signed in) and the reason in
+Chinese. A refusal's own Chinese reason (``PermissionDenied("只有安全审计员…")``, ``Http404("没有这个队列。")``)
+is shown as it is; Django's English internals ("No Case matches the given query.") give way to a general
+sentence. An htmx request that swaps one part of a page gets the message alone, not a page in a page.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.template import loader
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import requires_csrf_token
+
+logger = logging.getLogger(__name__)
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _reason(exception: BaseException | None, default: str) -> str:
+    message = exception.args[0] if exception is not None and exception.args else ""
+    return message if isinstance(message, str) and CJK.search(message) else default
+
+
+def _render(request: HttpRequest, status: int, title: str, reason: str) -> HttpResponse:
+    htmx = getattr(request, "htmx", None)
+    template = "_error.html" if htmx and not htmx.boosted else "error.html"
+    context: dict[str, Any] = {"status": status, "title": title, "reason": reason}
+    try:
+        body = loader.render_to_string(template, context, request)
+    except Exception:  # the menu needs the database: a 500 may come from it being down
+        if status != 500:
+            raise
+        logger.exception("error page rendered without the menu")
+        body = loader.render_to_string(template, {**context, "plain": True})
+    return HttpResponse(body, status=status)
+
+
+@requires_csrf_token
+def bad_request(request: HttpRequest, exception: BaseException) -> HttpResponse:
+    return _render(request, 400, _("请求无效"), _("请求的内容无法处理，请返回上一页检查后重试。"))
+
+
+@requires_csrf_token
+def permission_denied(request: HttpRequest, exception: BaseException) -> HttpResponse:
+    return _render(request, 403, _("无权访问"), _reason(exception, _("您没有访问此页面的权限。")))
+
+
+@requires_csrf_token
+def page_not_found(request: HttpRequest, exception: BaseException) -> HttpResponse:
+    default = _("您要找的页面不存在，可能是网址有误或内容已被移除。")
+    return _render(request, 404, _("页面不存在"), _reason(exception, default))
+
+
+@requires_csrf_token
+def server_error(request: HttpRequest) -> HttpResponse:
+    reason = _("系统处理时出现错误，已记录下来。请稍后重试；如仍不行，请联系系统管理员。")
+    return _render(request, 500, _("系统错误"), reason)
