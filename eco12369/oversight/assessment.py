@@ -6,23 +6,12 @@ supervision orders, one over fingerprints for repeated reports): four queries wh
 cases. An indicator with nothing to measure in a district (no spot check that month, no supervision
 order) is left out of that district's total and the other weights count proportionally.
 
-Indicators (period P, "now" caps what can already be judged):
-* 按期确认率: cases received in P that are confirmed, or whose confirmation deadline has passed:
-  the share confirmed by the deadline (Art. 7);
-* 按期办结率: accepted cases closed in P, plus open ones whose closing deadline fell in P and has passed:
-  the share closed by the deadline (Art. 12);
-* 未延期率: cases accepted in P: the share without an approved extension (100 − extension rate);
-* 抽查得分: the average checklist score of the district's spot-checked cases of the months in P;
-* 督办按期回复率: supervision orders due in P (answered, or due date passed): the share answered by the
-  due date;
-* 非重复举报率: cases received in P: the share not about a party reported at least ``repeat_threshold``
-  times in P in that district (repeated reports suggest a problem not solved). A reporter who followed an
-  open case at intake instead of filing it again (``followup.Follow``, issue #7) reported its party again:
-  follows made in P count as reports of the followed case's party;
-* 回访满意率 (issue #7): the district's cases whose latest rating was given in P (a case rated again after
-  reopening counts once, with its latest rating): the share “满意” or “基本满意”. Counted in the cases'
-  query (one-to-one join ``rating``, the case's latest); its weight is the scheme's ``w_satisfaction``,
-  like the others'.
+Indicators: every definition (numerator, denominator, the period and district a case counts in) is in
+``stats.kpis``, the one place the monthly report and the disclosure take theirs from too. The case-based
+ones (按期确认率, 按期办结率, 未延期率, 回访满意率) are counted with that module's ``Q`` filters in the
+cases' query; 抽查得分, 督办按期回复率 and 非重复举报率 are counted here, as ``stats.kpis`` describes them.
+A reporter who followed an open case at intake instead of filing it again (``followup.Follow``, issue #7)
+reported its party again: follows made in P count as reports of the followed case's party.
 """
 
 from __future__ import annotations
@@ -36,23 +25,16 @@ from django.db.models import Avg, Count, F, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from eco12369.cases.models import OPEN_STATES, Case, SupervisionOrder
+from eco12369.cases.models import Case, SupervisionOrder
 from eco12369.dbrouting import replica_reads
 from eco12369.orgs.models import Region
+from eco12369.stats import kpis
 
 from .models import AssessmentScheme, CaseFingerprint, SpotCheckItem
 from .periods import Period
 from .services import assessment_scheme_current
 
-INDICATORS: list[tuple[str, str]] = [
-    ("confirm_on_time", "按期确认率"),
-    ("close_on_time", "按期办结率"),
-    ("extension", "未延期率"),
-    ("spot_check", "抽查得分"),
-    ("supervision", "督办按期回复率"),
-    ("repeat", "非重复举报率"),
-    ("satisfaction", "回访满意率"),
-]
+INDICATORS: list[tuple[str, str]] = [(k.key, k.label) for k in kpis.KPIS]
 INDICATOR_LABELS = dict(INDICATORS)
 
 
@@ -73,10 +55,6 @@ class AssessmentRow:
     received: int = 0
 
 
-def _rate(numerator: int, denominator: int) -> float | None:
-    return round(100.0 * numerator / denominator, 1) if denominator else None
-
-
 @replica_reads()
 def assessment_rows(
     *, period: Period, scheme: AssessmentScheme, now: dt.datetime | None = None
@@ -91,54 +69,32 @@ def assessment_rows(
         r.pk: AssessmentRow(region=r, indicators={k: Indicator(None) for k, _ in INDICATORS}) for r in regions
     }
 
-    received = Q(received_at__gte=start, received_at__lt=end)
-    accepted = Q(accepted_at__gte=start, accepted_at__lt=end)
-    closed_judged = Q(closed_at__gte=start, closed_at__lt=end, close_due__isnull=False)
-    open_overdue = Q(state__in=OPEN_STATES, close_due__gte=start, close_due__lt=judged_until)
-    rated = Q(rating__rated_at__gte=start, rating__rated_at__lt=end)
+    window = kpis.Window(start, end, judged_until)
+    received = window.has("received_at")
+    counted = [kpis.CONFIRM_ON_TIME, kpis.CLOSE_ON_TIME, kpis.NOT_EXTENDED, kpis.SATISFACTION]
+    aggregates: dict[str, Any] = {"received": Count("id", filter=received)}
+    for kpi in counted:
+        aggregates |= kpi.aggregates(window, prefix=f"{kpi.key}_")
+    involved = received
+    for kpi in counted:
+        assert kpi.denominator is not None
+        involved |= kpi.denominator(window)
     case_figures = (
-        Case.objects.filter(region_id__in=rows)
-        .filter(received | accepted | closed_judged | open_overdue | rated)
-        .values("region_id")
-        .annotate(
-            received=Count("id", filter=received),
-            confirm_judged=Count(
-                "id", filter=received & (Q(confirmed_at__isnull=False) | Q(confirm_due__lt=now))
-            ),
-            confirm_on_time=Count("id", filter=received & Q(confirmed_at__lte=F("confirm_due"))),
-            close_judged=Count("id", filter=closed_judged | open_overdue),
-            close_on_time=Count("id", filter=closed_judged & Q(closed_at__lte=F("close_due"))),
-            accepted=Count("id", filter=accepted),
-            extended=Count("id", filter=accepted & Q(extension_days__gt=0)),
-            rated=Count("rating", filter=rated),
-            rated_ok=Count("rating", filter=rated & Q(rating__level__in=("satisfied", "basic"))),
-        )
+        Case.objects.filter(region_id__in=rows).filter(involved).values("region_id").annotate(**aggregates)
     )
     for fig in case_figures:
         row = rows[fig["region_id"]]
         row.received = fig["received"]
-        row.indicators["confirm_on_time"] = Indicator(
-            _rate(fig["confirm_on_time"], fig["confirm_judged"]),
-            fig["confirm_on_time"],
-            fig["confirm_judged"],
-        )
-        row.indicators["close_on_time"] = Indicator(
-            _rate(fig["close_on_time"], fig["close_judged"]), fig["close_on_time"], fig["close_judged"]
-        )
-        not_extended = fig["accepted"] - fig["extended"]
-        row.indicators["extension"] = Indicator(
-            _rate(not_extended, fig["accepted"]),
-            not_extended,
-            fig["accepted"],
-            f"延期{fig['extended']}件",
-        )
-        if fig["rated"]:
-            row.indicators["satisfaction"] = Indicator(
-                _rate(fig["rated_ok"], fig["rated"]),
-                fig["rated_ok"],
-                fig["rated"],
-                f"不满意{fig['rated'] - fig['rated_ok']}件",
-            )
+        for kpi in counted:
+            num, den = fig[f"{kpi.key}_num"], fig[f"{kpi.key}_den"]
+            if kpi is kpis.SATISFACTION and not den:
+                continue  # no rating: nothing to measure (the weight goes to the others)
+            detail = ""
+            if kpi is kpis.NOT_EXTENDED:
+                detail = f"延期{den - num}件"
+            elif kpi is kpis.SATISFACTION:
+                detail = f"不满意{den - num}件"
+            row.indicators[kpi.key] = Indicator(kpis.rate(num, den), num, den, detail)
 
     spot = (
         SpotCheckItem.objects.filter(
@@ -163,7 +119,7 @@ def assessment_rows(
     for fig in orders:
         if fig["case__region_id"] in rows:
             rows[fig["case__region_id"]].indicators["supervision"] = Indicator(
-                _rate(fig["on_time"], fig["due"]), fig["on_time"], fig["due"]
+                kpis.rate(fig["on_time"], fig["due"]), fig["on_time"], fig["due"]
             )
 
     in_period = Q(received_at__gte=start, received_at__lt=end)
@@ -192,7 +148,7 @@ def assessment_rows(
         if row.received:
             clean = row.received - repeat_cases.get(region_id, 0)
             row.indicators["repeat"] = Indicator(
-                _rate(clean, row.received),
+                kpis.rate(clean, row.received),
                 clean,
                 row.received,
                 f"重复举报对象{repeat_parties.get(region_id, 0)}个、{repeat_cases.get(region_id, 0)}件"

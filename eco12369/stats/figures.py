@@ -10,10 +10,13 @@ Each figure has a *basis*, the event that puts a case into the month:
 
 - received (接收): ``received_at`` in the month: counts by kind, category, channel, current state,
   how the case was confirmed, top reported parties and places;
-- confirmed (确认): ``confirmed_at`` in the month; on time when ``confirmed_at <= confirm_due``;
-- closed (办结): ``closed_at`` in the month: counts by outcome, substantiated violations; on time when
-  ``closed_at <= close_due`` (only accepted cases have a closing deadline); average handling days from
-  acceptance to closing;
+- confirmed (确认): ``confirmed_at`` in the month;
+- closed (办结): ``closed_at`` in the month: counts by outcome, substantiated violations; average handling
+  days from acceptance to closing;
+- the rates (按期确认率, 按期办结率, 回访满意率) are defined in ``stats.kpis``, the one definition the
+  assessment, the disclosure and the city overview use too: timeliness counts in the month where it is
+  decided, the earlier of the act and its deadline (an overdue open case is a late case of its deadline's
+  month);
 - extensions (延期): approved extensions decided in the month (``Extension.decided_at``);
 - rated (回访评价, issue #7): cases whose latest rating was given in the month (``Rating.rated_at``), by
   level; the satisfaction rate is “满意” plus “基本满意” over them. A case reopened on review and closed
@@ -56,8 +59,11 @@ from eco12369.cases.models import Case, Category, Channel, Extension, Kind, Outc
 from eco12369.dbrouting import replica_reads
 from eco12369.orgs.models import Region
 
+from . import kpis
+
 TZ = ZoneInfo("Asia/Shanghai")
-SCHEMA_VERSION = 1
+# 2: the denominators of the on-time rates (``confirm_judged``, ``close_judged``, ``stats.kpis``).
+SCHEMA_VERSION = 2
 TOP_N = 10
 
 # ------------------------------------------------------------------------------------------- months
@@ -189,23 +195,18 @@ def substantiated_q() -> Q:
 
 
 # -------------------------------------------------------------------------------------- dataclasses
-def _rate(numerator: int, denominator: int) -> float | None:
-    """Percentage with one decimal, or None when there is nothing to measure."""
-    if not denominator:
-        return None
-    return round(100.0 * numerator / denominator, 1)
-
-
 @dataclass(frozen=True)
 class Headline:
     """The main figures of one region and month."""
 
     received: int = 0
     confirmed: int = 0
-    confirmed_on_time: int = 0
+    confirmed_on_time: int = 0  # 按期确认率's numerator (stats.kpis.CONFIRM_ON_TIME)
+    confirm_judged: int = 0  # … and its denominator
     closed: int = 0
     closed_with_deadline: int = 0
-    closed_on_time: int = 0
+    closed_on_time: int = 0  # 按期办结率's numerator (stats.kpis.CLOSE_ON_TIME)
+    close_judged: int = 0  # … and its denominator
     substantiated: int = 0
     handled_closed: int = 0  # closed cases that had been accepted: the base of the average handling time
     handling_days_total: float = 0.0
@@ -222,16 +223,26 @@ class Headline:
 
     @property
     def satisfaction_rate(self) -> float | None:
-        """满意率: “满意” and “基本满意” among the month's ratings."""
-        return _rate(self.rated_satisfied + self.rated_basic, self.rated)
+        """回访满意率 (``stats.kpis.SATISFACTION``)."""
+        return kpis.rate(self.rated_satisfied + self.rated_basic, self.rated)
 
     @property
     def confirm_rate(self) -> float | None:
-        return _rate(self.confirmed_on_time, self.confirmed)
+        """按期确认率 (``stats.kpis.CONFIRM_ON_TIME``)."""
+        return kpis.rate(self.confirmed_on_time, self.confirm_judged)
 
     @property
     def close_rate(self) -> float | None:
-        return _rate(self.closed_on_time, self.closed_with_deadline)
+        """按期办结率 (``stats.kpis.CLOSE_ON_TIME``)."""
+        return kpis.rate(self.closed_on_time, self.close_judged)
+
+    def rate_parts(self) -> dict[str, tuple[int, int]]:
+        """(numerator, denominator) of each rate, by its report key (``stats.kpis.REPORT_KEYS``)."""
+        return {
+            "confirm_rate": (self.confirmed_on_time, self.confirm_judged),
+            "close_rate": (self.closed_on_time, self.close_judged),
+            "satisfaction_rate": (self.rated_satisfied + self.rated_basic, self.rated),
+        }
 
     @property
     def overdue_open(self) -> int:
@@ -283,6 +294,7 @@ class Change:
     previous: float | None
     last_year: float | None
     direction: int = 0  # +1: a rise is good news; -1: a rise is bad news; 0: neutral
+    parts: tuple[int, int] | None = None  # a rate's numerator and denominator this month (stats.kpis)
 
     def _tone(self, delta: float | None) -> str:
         if delta is None or delta == 0 or self.direction == 0:
@@ -369,7 +381,10 @@ class MonthlyFigures:
             current, previous, last_year = (
                 getattr(h, key) for h in (self.headline, self.previous, self.last_year)
             )
-            out.append(Change(key, label, unit, current, previous, last_year, direction=direction))
+            parts = self.headline.rate_parts().get(key)
+            out.append(
+                Change(key, label, unit, current, previous, last_year, direction=direction, parts=parts)
+            )
         return out
 
     def breakdowns(self) -> list[tuple[str, str, tuple[Row, ...]]]:
@@ -420,6 +435,12 @@ class MonthlyFigures:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MonthlyFigures:
         def headline(d: dict[str, Any]) -> Headline:
+            if data.get("version", 1) < 2:
+                # A snapshot taken before the rates had their own denominators keeps its published rates.
+                d = {
+                    "confirm_judged": d.get("confirmed", 0),
+                    "close_judged": d.get("closed_with_deadline", 0),
+                } | d
             return Headline(**{k: v for k, v in d.items() if k in _HEADLINE_FIELDS})
 
         def rows(items: list[dict[str, Any]]) -> tuple[Row, ...]:
@@ -473,6 +494,7 @@ def _in(name: str, month: Month) -> Q:
 def _headline_aggregates(month: Month, as_of: dt.datetime) -> dict[str, Any]:
     """Conditional aggregates over a Case queryset (no annotations: everything is inline in one SELECT)."""
     cut = _cutoff(month, as_of)
+    window = kpis.Window(month.start, month.end, cut)
     received = _in("received_at", month)
     confirmed = _in("confirmed_at", month)
     closed = _in("closed_at", month)
@@ -484,12 +506,12 @@ def _headline_aggregates(month: Month, as_of: dt.datetime) -> dict[str, Any]:
     return {
         "received": Count("id", filter=received),
         "confirmed": Count("id", filter=confirmed),
-        "confirmed_on_time": Count("id", filter=confirmed & Q(confirmed_at__lte=F("confirm_due"))),
+        "confirmed_on_time": Count("id", filter=kpis.CONFIRM_ON_TIME.numerator(window)),
+        "confirm_judged": Count("id", filter=kpis.CONFIRM_ON_TIME.denominator(window)),
         "closed": Count("id", filter=closed),
         "closed_with_deadline": Count("id", filter=closed & Q(close_due__isnull=False)),
-        "closed_on_time": Count(
-            "id", filter=closed & Q(close_due__isnull=False, closed_at__lte=F("close_due"))
-        ),
+        "closed_on_time": Count("id", filter=kpis.CLOSE_ON_TIME.numerator(window)),
+        "close_judged": Count("id", filter=kpis.CLOSE_ON_TIME.denominator(window)),
         "substantiated": Count("id", filter=closed & substantiated_q()),
         "handled_closed": Count("id", filter=closed & Q(accepted_at__isnull=False)),
         "handling_total": Sum(
@@ -503,7 +525,7 @@ def _headline_aggregates(month: Month, as_of: dt.datetime) -> dict[str, Any]:
             & Q(confirmed_at__lt=cut, close_due__isnull=False, close_due__lt=cut)
             & Q(accepted_at__lt=cut),
         ),
-        "rated": Count("rating", filter=rated),
+        "rated": Count("rating", filter=kpis.SATISFACTION.denominator(window)),
         "rated_satisfied": Count("rating", filter=rated & Q(rating__level="satisfied")),
         "rated_basic": Count("rating", filter=rated & Q(rating__level="basic")),
         "rated_unsatisfied": Count("rating", filter=rated & Q(rating__level="unsatisfied")),
@@ -519,9 +541,11 @@ def _headline_from(row: dict[str, Any], ext: dict[str, Any]) -> Headline:
         received=row["received"],
         confirmed=row["confirmed"],
         confirmed_on_time=row["confirmed_on_time"],
+        confirm_judged=row["confirm_judged"],
         closed=row["closed"],
         closed_with_deadline=row["closed_with_deadline"],
         closed_on_time=row["closed_on_time"],
+        close_judged=row["close_judged"],
         substantiated=row["substantiated"],
         handled_closed=row["handled_closed"],
         handling_days_total=round(_days(row["handling_total"]), 4),
@@ -730,10 +754,12 @@ def headline_rows(h: Headline) -> list[tuple[str, float | None, str]]:
     return [
         ("本月接收举报件", h.received, "件"),
         ("本月确认", h.confirmed, "件"),
+        ("应确认（本月确认或确认期限届满）", h.confirm_judged, "件"),
         ("其中按期确认", h.confirmed_on_time, "件"),
         ("按期确认率", h.confirm_rate, "%"),
         ("本月办结", h.closed, "件"),
         ("其中有办结期限（已受理）", h.closed_with_deadline, "件"),
+        ("应办结（本月办结或办结期限届满的已受理件）", h.close_judged, "件"),
         ("其中按期办结", h.closed_on_time, "件"),
         ("按期办结率", h.close_rate, "%"),
         ("查实存在环境违法问题", h.substantiated, "件"),

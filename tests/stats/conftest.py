@@ -237,11 +237,15 @@ EXPECTED: dict[str, Any] = {
     "received": 8,  # C1–C8
     "confirmed": 6,  # C1 (3-4), C2 (3-7), C3 (3-6), C4 (3-11), C5 (3-13), C8 (3-17)
     "confirmed_on_time": 5,  # all but C2 (due 3-5, accepted 3-7)
-    "confirm_rate": 83.3,
+    # C1, C3, C4, C5, C8 on time; late: C2 (confirmed 3-7, due 3-5), C6 (due 3-24, still unconfirmed)
+    "confirm_judged": 7,
+    "confirm_rate": 71.4,
     "closed": 6,  # C1, C2, C3, C4, C5 and C10 (received in February, closed 3-3)
     "closed_with_deadline": 3,  # C1, C2, C10 were accepted
     "closed_on_time": 3,
-    "close_rate": 100.0,
+    # C1, C2, C10 on time; late: C9 (closing deadline 3-4 passed, still open): stats.kpis
+    "close_judged": 4,
+    "close_rate": 75.0,
     "substantiated": 2,  # C1 "超标排放废水", C10 "无证排污…"; not C2 "未发现…"
     "handled_closed": 3,
     "avg_handling_days": 15.0,  # (8 + 17 1/24 + 20 1/24) / 3

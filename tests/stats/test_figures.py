@@ -96,7 +96,7 @@ def test_previous_month_and_last_year_and_their_changes(scenario: Scenario) -> N
     assert (changes["received"].mom_delta, changes["received"].mom_pct) == (6, 300.0)
     assert (changes["received"].yoy_delta, changes["received"].yoy_pct) == (7, 700.0)
     assert changes["closed"].mom_delta == 6 and changes["closed"].mom_pct is None  # from zero: no percentage
-    assert changes["confirm_rate"].mom_delta == -16.7 and changes["confirm_rate"].mom_pct is None  # points
+    assert changes["confirm_rate"].mom_delta == -28.6 and changes["confirm_rate"].mom_pct is None  # points
     assert changes["avg_handling_days"].yoy_delta == -4.0
     assert changes["overdue_open"].current == 2
 
@@ -157,7 +157,8 @@ def test_combine_adds_counts_and_recomputes_rates(scenario: Scenario) -> None:
     both = combine([hp, hd], name="合计")
     assert both is not None
     assert both.headline.received == 9 and both.headline.confirmed == 7
-    assert both.headline.confirm_rate == round(100 * 6 / 7, 1)
+    # 河东区 adds C13, confirmed on time: (5 + 1) / (7 + 1)
+    assert both.headline.confirm_rate == round(100 * 6 / 8, 1)
     assert counts(both.by_category)["air"] == 4
     assert combine([], name="x") is None
 

@@ -41,6 +41,7 @@ def assessment(request: HttpRequest) -> HttpResponse:
             "periods": period_choices(period),
             "rows": rows,
             "indicators": INDICATORS,
+            "indicator_keys": [key for key, _ in INDICATORS],
             "weights": scheme.weights(),
             "scheme": scheme,
             "can_edit_weights": access.can_edit_assessment_weights(user),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import template
 
+from eco12369.stats import kpis
+
 register = template.Library()
 
 DASH = "—"
@@ -48,3 +50,17 @@ def scrub_filter(text: object) -> str:
     from eco12369.cases.public import scrub
 
     return scrub(str(text or ""))
+
+
+@register.filter
+def kpi_definition(key: object) -> str:
+    """The definition of a KPI (``stats.kpis``) by its assessment or report key, for a title or footnote."""
+    return kpis.definition(str(key))
+
+
+@register.simple_tag
+def kpi_list(keys: object) -> list[kpis.Kpi]:
+    """The KPIs of ``keys`` (a list, or a space-separated string), in that order; unknown keys skipped."""
+    names = keys.split() if isinstance(keys, str) else list(keys or [])  # type: ignore[call-overload]
+    found = (kpis.BY_KEY.get(str(k)) or kpis.REPORT_KEYS.get(str(k)) for k in names)
+    return [k for k in found if k is not None]
