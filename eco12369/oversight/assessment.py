@@ -77,7 +77,6 @@ def assessment_rows(
         aggregates |= kpi.aggregates(window, prefix=f"{kpi.key}_")
     involved = received
     for kpi in counted:
-        assert kpi.denominator is not None
         involved |= kpi.denominator(window)
     case_figures = (
         Case.objects.filter(region_id__in=rows).filter(involved).values("region_id").annotate(**aggregates)

@@ -75,9 +75,19 @@ class Kpi:
     numerator_text: str
     denominator_text: str
     article: str
-    numerator: Callable[[Window], Q] | None = None
-    denominator: Callable[[Window], Q] | None = None
+    numerator_of: Callable[[Window], Q] | None = None  # None: counted elsewhere (see the text)
+    denominator_of: Callable[[Window], Q] | None = None
     counts: str = "id"  # what Count() counts on the Case queryset ("rating": the case's latest rating)
+
+    def numerator(self, window: Window) -> Q:
+        """The cases counted above the line, as a filter on ``Case``."""
+        assert self.numerator_of is not None, self.key
+        return self.numerator_of(window)
+
+    def denominator(self, window: Window) -> Q:
+        """The cases counted below the line, as a filter on ``Case``."""
+        assert self.denominator_of is not None, self.key
+        return self.denominator_of(window)
 
     @property
     def definition(self) -> str:
@@ -86,7 +96,6 @@ class Kpi:
 
     def aggregates(self, window: Window, prefix: str = "") -> dict[str, Count]:
         """``{prefix}num`` and ``{prefix}den``: conditional counts for ``aggregate()``/``annotate()``."""
-        assert self.numerator is not None and self.denominator is not None
         return {
             f"{prefix}num": Count(self.counts, filter=self.numerator(window)),
             f"{prefix}den": Count(self.counts, filter=self.denominator(window)),
