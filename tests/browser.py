@@ -92,6 +92,15 @@ AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
+def _node(node: dict[str, Any]) -> str:
+    """An element of a violation; for colour contrast with its colours and ratio."""
+    target = " ".join(map(str, node["target"]))
+    data = next((c.get("data") for c in node.get("any", []) if isinstance(c.get("data"), dict)), None)
+    if data and "contrastRatio" in data:
+        target += f" [{data.get('fgColor')} on {data.get('bgColor')}: {data.get('contrastRatio')}]"
+    return target
+
+
 def axe_violations(pg: object) -> list[str]:
     """axe-core's WCAG 2.0/2.1 A and AA violations on the page as it is now, one line each (rule, impact,
     the first few elements). Evaluated through the DevTools protocol, so the pages' CSP does not block it."""
@@ -104,6 +113,6 @@ def axe_violations(pg: object) -> list[str]:
     )
     lines = []
     for v in result["violations"]:
-        targets = "; ".join(" ".join(map(str, n["target"])) for n in v["nodes"][:4])
+        targets = "; ".join(_node(n) for n in v["nodes"][:4])
         lines.append(f"{v['id']} ({v['impact']}, {len(v['nodes'])} elements): {v['help']} — {targets}")
     return lines
