@@ -281,6 +281,8 @@ WECHAT_SIMULATOR_CREDENTIALS = {
 WECHAT: dict[str, Any] = {
     **{key: env(f"WECHAT_{key}", default) for key, default in WECHAT_SIMULATOR_CREDENTIALS.items()},
     "PREVIOUS_ENCODING_AES_KEY": env("WECHAT_PREVIOUS_ENCODING_AES_KEY"),
+    # The account's message mode (safe | compat | plain): safe and compat refuse unencrypted messages.
+    "MESSAGE_MODE": env("WECHAT_MESSAGE_MODE", "safe"),
     # With a real AppID the real servers are the default; without one, the simulator (manage.py wechat_simulator).
     "API_BASE_URL": env(
         "WECHAT_API_BASE_URL",

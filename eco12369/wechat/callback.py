@@ -1,14 +1,22 @@
 """The official-account server URL's protocol: URL verification, signature and replay checks, the three
 message modes (plain, compatible, safe/AES), safe XML parsing and the passive reply.
 
-Everything here is checked before anything is written; a rejected request leaves no trace in the database.
+Everything here is checked before anything is written. The one trace a refused request leaves is its
+nonce, when its ``signature`` was good: a signature seen once (a URL check, a refused POST, an access log)
+is never accepted again, whatever body comes with it.
 Rules (DESIGN §9): ``signature`` = SHA-1 over the sorted token, timestamp and nonce; in AES mode
 ``msg_signature`` = SHA-1 over the sorted token, timestamp, nonce and ciphertext; the current and the
 previous EncodingAESKey are both tried so a key change loses no message.
+
+The account's message mode (``WECHAT_MESSAGE_MODE``, the mode set in the official-account console):
+``safe`` (the default) and ``compat`` accept only messages with a good ``msg_signature`` over the encrypted
+body (in WeChat's compatible mode every push carries one); ``plain`` also accepts unencrypted messages,
+whose body no signature covers.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import time
@@ -26,12 +34,29 @@ from wechatpy.messages import BaseMessage
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from eco12369.db import insert_if_absent
+
 from . import texts
+from .models import SeenNonce
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_CLOCK_SKEW_SECONDS = 300
+MESSAGE_MODES = ("safe", "compat", "plain")
+# Fields the platform reads besides the required four: text when present (xmltodict makes a nested or a
+# repeated element a dict or a list, which is no message WeChat sends).
+TEXT_FIELDS = (
+    "Content",
+    "Event",
+    "EventKey",
+    "Label",
+    "Location_X",
+    "Location_Y",
+    "MediaId",
+    "MsgId",
+    "PicUrl",
+)
 
 _CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.DOTALL)
 _MARKUP_DECLARATION = re.compile(rb"<!")
@@ -57,14 +82,30 @@ class Envelope:
     fields: dict[str, Any]
     message: BaseMessage
     crypto: WeChatCrypto | None
+    created_at: dt.datetime  # the message's CreateTime
 
     @property
     def nonce_key(self) -> str:
-        return f"{self.timestamp}:{self.nonce}"[:200]
+        return nonce_key(self.timestamp, self.nonce)
+
+
+def nonce_key(timestamp: str, nonce: str) -> str:
+    return f"{timestamp}:{nonce}"[:200]
+
+
+def nonce_consume(timestamp: str, nonce: str) -> bool:
+    """Remember a signed request's (timestamp, nonce); False when it was seen before (a replay)."""
+    return insert_if_absent(SeenNonce(key=nonce_key(timestamp, nonce)))
 
 
 def _conf() -> dict[str, Any]:
     return settings.WECHAT  # type: ignore[no-any-return]
+
+
+def message_mode() -> str:
+    """The configured message mode (safe | compat | plain); anything else counts as safe."""
+    mode = str(_conf().get("MESSAGE_MODE") or "safe").strip().lower()
+    return mode if mode in MESSAGE_MODES else "safe"
 
 
 def _check_signature_and_time(params: Mapping[str, str]) -> tuple[str, str]:
@@ -89,8 +130,10 @@ def _check_signature_and_time(params: Mapping[str, str]) -> tuple[str, str]:
 
 
 def verify_url(params: Mapping[str, str]) -> str:
-    """GET: WeChat checks the server URL; answer with ``echostr`` if the signature is ours."""
-    _check_signature_and_time(params)
+    """GET: WeChat checks the server URL; answer with ``echostr`` if the signature is ours and new."""
+    timestamp, nonce = _check_signature_and_time(params)
+    if not nonce_consume(timestamp, nonce):
+        raise CallbackError(403, "重复的请求（nonce 已使用） / replayed request (nonce already used)")
     echostr = params.get("echostr", "")
     if not echostr:
         raise CallbackError(400, "缺少 echostr 参数 / missing echostr")
@@ -140,10 +183,26 @@ def _decrypt(
 
 
 def open_envelope(*, params: Mapping[str, str], body: bytes) -> Envelope:
-    """POST: verify, decrypt and parse. Raises ``CallbackError`` (403/400/413) and writes nothing."""
+    """POST: verify, decrypt and parse. Raises ``CallbackError`` (403/400/413); a refused request with a
+    good signature has its nonce consumed and nothing else written."""
     if len(body) > MAX_BODY_BYTES:
         raise CallbackError(413, "消息体超过1 MiB / body larger than 1 MiB")
     timestamp, nonce = _check_signature_and_time(params)
+    try:
+        return _open_signed(params=params, body=body, timestamp=timestamp, nonce=nonce)
+    except CallbackError:
+        nonce_consume(timestamp, nonce)
+        raise
+
+
+def _create_time(value: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        raise CallbackError(400, "CreateTime 无效 / invalid CreateTime") from None
+
+
+def _open_signed(*, params: Mapping[str, str], body: bytes, timestamp: str, nonce: str) -> Envelope:
     outer = safe_xml(body)
     crypto: WeChatCrypto | None = None
     if params.get("encrypt_type", "raw").lower() == "aes":
@@ -154,6 +213,12 @@ def open_envelope(*, params: Mapping[str, str], body: bytes) -> Envelope:
         raise CallbackError(
             403, "加密消息缺少 encrypt_type/msg_signature / encrypted message without msg_signature"
         )
+    elif message_mode() != "plain":
+        raise CallbackError(
+            403,
+            "公众号为安全模式，未加密或缺少 msg_signature 的消息一律拒收 / "
+            "safe mode: a message without encryption and msg_signature is refused",
+        )
     else:
         xml, fields, mode = body.decode("utf-8", "replace"), outer, "plain"
     for required in ("ToUserName", "FromUserName", "CreateTime", "MsgType"):
@@ -161,6 +226,10 @@ def open_envelope(*, params: Mapping[str, str], body: bytes) -> Envelope:
             raise CallbackError(400, f"XML 缺少字段 {required} / missing field {required}")
     if not fields["CreateTime"].isdigit():
         raise CallbackError(400, "CreateTime 无效 / invalid CreateTime")
+    created_at = _create_time(fields["CreateTime"])
+    for name in TEXT_FIELDS:
+        if fields.get(name) is not None and not isinstance(fields[name], str):
+            raise CallbackError(400, f"XML 字段 {name} 应为文本 / field {name} must be text")
     try:
         message = parse_message(xml)
     except Exception as exc:
@@ -168,7 +237,14 @@ def open_envelope(*, params: Mapping[str, str], body: bytes) -> Envelope:
             400, f"无法解析消息 / cannot parse the message: {exc.__class__.__name__}"
         ) from None
     return Envelope(
-        mode=mode, timestamp=timestamp, nonce=nonce, xml=xml, fields=fields, message=message, crypto=crypto
+        mode=mode,
+        timestamp=timestamp,
+        nonce=nonce,
+        xml=xml,
+        fields=fields,
+        message=message,
+        crypto=crypto,
+        created_at=created_at,
     )
 
 

@@ -144,7 +144,8 @@ def inbound_receive(*, envelope: Envelope, started: float | None = None) -> str:
     fields = envelope.fields
     kind = message_kind(fields)
     if kind is None:
-        # Voice, video, links…: answered politely, nothing recorded. Unknown events: nothing at all.
+        # Voice, video, links…: answered politely, only the nonce recorded. Unknown events: the same.
+        insert_if_absent(SeenNonce(key=envelope.nonce_key))
         return texts.UNSUPPORTED if str(fields.get("MsgType", "")).lower() != "event" else ""
     openid = str(fields["FromUserName"])
     # The request's one HMAC: the record, an event's key, the conversation and the waiting messages are
@@ -166,7 +167,7 @@ def inbound_receive(*, envelope: Envelope, started: float | None = None) -> str:
             event=str(fields.get("Event", ""))[:60],
             msg_id=str(fields.get("MsgId", ""))[:64],
             content=str(fields.get("Content", ""))[:MAX_DRAFT_TEXT],
-            wechat_created_at=dt.datetime.fromtimestamp(int(fields["CreateTime"]), tz=dt.UTC),
+            wechat_created_at=envelope.created_at,
             raw=sender_removed(envelope.xml, openid)[:20000],
         )
         if not insert_if_absent(inbound):

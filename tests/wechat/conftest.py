@@ -125,6 +125,8 @@ class WeChatServer:
 
 @pytest.fixture(params=["safe"])
 def wechat(client: Client, settings: Any, request: pytest.FixtureRequest) -> Iterator[WeChatServer]:
+    """WeChat pushing in the mode the platform is configured for (``WECHAT_MESSAGE_MODE``)."""
+    settings.WECHAT = {**settings.WECHAT, "MESSAGE_MODE": request.param}
     yield WeChatServer(client, settings.WECHAT, mode=request.param)
 
 

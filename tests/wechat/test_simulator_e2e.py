@@ -29,8 +29,15 @@ PNG = _png()  # a real image: what is stored is the photo decoded and encoded ag
 
 @pytest.mark.parametrize("mode", ["safe", "compat", "plain"])
 def test_report_from_the_simulator_and_the_answer_comes_back(
-    live_server: Any, wechat_simulator: Simulator, tianjin: None, make_user: Any, media_root: Any, mode: str
+    live_server: Any,
+    wechat_simulator: Simulator,
+    tianjin: None,
+    make_user: Any,
+    media_root: Any,
+    mode: str,
+    settings: Any,
 ) -> None:
+    settings.WECHAT = {**settings.WECHAT, "MESSAGE_MODE": mode}  # the account and the platform agree
     sim = wechat_simulator
     sim.config.callback_url = live_server.url + "/wechat/callback/"
     sim.config.callback_timeout = 60  # here Huey runs every task inline, inside the callback's request

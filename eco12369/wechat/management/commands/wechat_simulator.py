@@ -22,7 +22,10 @@ class Command(BaseCommand):
             help="平台的微信回调地址（模拟器以微信服务器身份向其推送消息）",
         )
         parser.add_argument(
-            "--mode", choices=["safe", "compat", "plain"], default="safe", help="消息加解密方式"
+            "--mode",
+            choices=["safe", "compat", "plain"],
+            default="safe",
+            help="消息加解密方式（平台须以相同的 WECHAT_MESSAGE_MODE 运行）",
         )
         parser.add_argument("--public-url", default="", help="模拟器对外地址（默认 http://HOST:PORT/）")
         parser.add_argument("--verbose-http", action="store_true")
