@@ -269,18 +269,29 @@ class Reply(models.Model):
         ordering = ["submitted_at", "id"]
 
     FIVE_PARTS = ("party_facts", "inspection", "violations", "decision", "communication")
+    # What the reporter receives of a handling reply (DESIGN §4, Art. 10, 11, 17): the four parts about the
+    # matter reported. 与举报人沟通答复情况 is the bureau's record, for the reviewer, of how the reporter was
+    # contacted (often with the reporter's name and phone): it is never sent to the reporter.
+    REPORTER_PARTS = ("party_facts", "inspection", "violations", "decision")
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}（{self.get_status_display()}）"
 
+    def _parts_text(self, parts: tuple[str, ...]) -> str:
+        labels = [str(getattr(Reply._meta.get_field(name), "verbose_name", name)) for name in parts]
+        return "\n".join(f"{label}：{getattr(self, name)}" for label, name in zip(labels, parts, strict=True))
+
     def public_text(self) -> str:
-        """The text the reporter receives once approved."""
+        """The text the reporter receives once approved (WeChat notice, status query, H5 page)."""
         if self.kind != self.Kind.HANDLING:
             return self.text
-        labels = [str(getattr(Reply._meta.get_field(name), "verbose_name", name)) for name in self.FIVE_PARTS]
-        return "\n".join(
-            f"{label}：{getattr(self, name)}" for label, name in zip(labels, self.FIVE_PARTS, strict=True)
-        )
+        return self._parts_text(self.REPORTER_PARTS)
+
+    def record_text(self) -> str:
+        """All five parts, as the bureau records them (before issue 12 the reporter was sent this)."""
+        if self.kind != self.Kind.HANDLING:
+            return self.text
+        return self._parts_text(self.FIVE_PARTS)
 
 
 class Extension(models.Model):

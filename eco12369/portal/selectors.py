@@ -94,6 +94,31 @@ def reporter_case_messages(*, openid: str, case: Case) -> QuerySet[OutboxMessage
     return OutboxMessage.objects.filter(blind_q("openid", openid), case=case).order_by("created_at", "id")
 
 
+REPLY_SHOWN_ABOVE = "（答复内容见上方“答复意见”）"
+
+
+@dataclass(frozen=True)
+class ShownMessage:
+    """A message of the case page's 消息记录, with the text shown there."""
+
+    message: OutboxMessage
+    text: str
+
+
+def reporter_case_messages_shown(*, openid: str, case: Case, replies: list[Reply]) -> list[ShownMessage]:
+    """The case's messages for its H5 page, where ``replies`` are already shown under 答复意见: a message
+    that carried a reply (the closing notice, a status query's answer) names it instead of repeating it, so
+    the page prints each reply once. Older messages, sent with all five parts, are matched too."""
+    texts = [t for r in replies for t in (r.record_text(), r.public_text()) if t]
+    shown = []
+    for message in reporter_case_messages(openid=openid, case=case):
+        text = message.text
+        for reply_text in texts:
+            text = text.replace(reply_text, REPLY_SHOWN_ABOVE)
+        shown.append(ShownMessage(message, text))
+    return shown
+
+
 def reporter_waiting_messages(*, openid: str) -> QuerySet[OutboxMessage]:
     """Messages no WeChat channel could carry (DESIGN §9): shown on the H5 pages instead."""
     if not openid:

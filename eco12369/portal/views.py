@@ -33,7 +33,7 @@ from .photos import MAX_PHOTOS
 from .selectors import (
     public_status,
     reporter_case_get,
-    reporter_case_messages,
+    reporter_case_messages_shown,
     reporter_list,
     reporter_waiting_messages,
     staged_photo_get,
@@ -214,7 +214,9 @@ def _mine_detail_page(
             "status": public_status(case),
             # Art. 14: a duplicate is answered with the case it was merged into (its public status only).
             "original_status": public_status(case.duplicate_of) if case.duplicate_of is not None else None,
-            "messages_for_case": list(reporter_case_messages(openid=openid, case=case)),
+            "messages_for_case": reporter_case_messages_shown(
+                openid=openid, case=case, replies=getattr(case, "approved_replies", [])
+            ),
             "photo_count": case.attachments.count(),
             "nav": "mine",
             "rating": rating,
@@ -249,7 +251,7 @@ def mine_detail(request: HttpRequest, number: str) -> HttpResponse:
             "status": public_status(followed),
             "summary": public_summary(followed),
             "follow": follow_of(openid=openid, case=followed),
-            "messages_for_case": list(reporter_case_messages(openid=openid, case=followed)),
+            "messages_for_case": reporter_case_messages_shown(openid=openid, case=followed, replies=[]),
             "just_followed": request.GET.get("followed") in ("1", "again"),
             "followed_again": request.GET.get("followed") == "again",
             "nav": "mine",

@@ -172,3 +172,33 @@ def test_a_duplicate_shows_the_public_status_of_the_case_it_was_merged_into(
     assert APPROVED not in page  # the answer goes to the original's reporter only
     # The notice that the original closed is listed with the reporter's own case.
     assert f"合并办理的举报（编号 {original.number}）已办结" in page
+
+
+def test_the_reply_is_shown_once_and_its_internal_part_never_reaches_the_reporter(
+    reporter: Reporter, make_case: Callable[..., Case], staff: dict[str, User], make_user: Callable[..., User]
+) -> None:
+    """Issue 12, D16: the reporter receives the four parts about the matter (DESIGN §4, Art. 10, 11, 17);
+    与举报人沟通答复情况 is the bureau's record; the H5 page prints the reply once, under 答复意见."""
+    handler = make_user("handler", district_name="和平区")
+    case = make_case(reporter_openid="oMINE", description="南京路那家小作坊天天半夜喷漆，味儿冲得很！！")
+    case = services.case_accept(case=case, actor=staff["operator"])
+    case = services.case_assign(case=case, actor=staff["operator"], department=handler.department)
+    parts = {
+        "party_facts": "天津某某家具厂（个体），位于和平区南京路XX号，主要从事家具喷涂。",
+        "inspection": "3月10日晚执法人员现场检查，喷漆作业未在密闭空间进行，无废气收集设施。",
+        "violations": "未配套建设废气污染防治设施即投入生产。",
+        "decision": "责令立即停止喷涂作业，立案调查，拟处罚款贰万元。",
+        "communication": "3月11日电话联系举报人王**（139****5678），告知查处情况，其表示认可。",
+    }
+    case = services.case_submit_reply(case=case, actor=handler, **parts)
+    services.case_approve(case=Case.objects.get(pk=case.pk), actor=staff["reviewer"])
+
+    notice = OutboxMessage.objects.get(case=case, template="closed").text  # the WeChat notice
+    for name in ("party_facts", "inspection", "violations", "decision"):
+        assert parts[name] in notice, name
+    assert parts["communication"] not in notice and "与举报人沟通答复情况" not in notice
+
+    page = html(reporter("oMINE").get(f"/portal/mine/{case.number}/"))
+    assert page.count(parts["decision"]) == 1 and page.count(parts["inspection"]) == 1
+    assert parts["communication"] not in page and "139****5678" not in page
+    assert "已办结" in page and "答复内容见上方“答复意见”" in page  # the closing notice, without the reply
