@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "otp_verified": "动态口令验证",
     "otp_failed": "动态口令错误",
     "reveal": "查看举报人信息",
+    "reveal_refused": "查看举报人信息被拒绝",
     "export": "导出",
     "role_change": "角色变更",
     "api_key_create": "签发接口密钥",

@@ -103,14 +103,8 @@ def reporter_display(*, user: User, case: Case, revealed: bool = False) -> dict[
     }
 
 
-def reporter_reveal(
-    *, user: User, case: Case, reason: str, request: HttpRequest | None = None
-) -> dict[str, Any]:
-    """Show ``user`` the reporter's name and phone in clear, for ``reason``; written to the audit trail
-    (action ``reveal``, with the reason) before anything is returned. Refused without the right or a reason."""
-    from eco12369.audit.services import audit_record
-
-    reason = " ".join((reason or "").split())
+def _reveal_check(*, user: User, case: Case, reason: str) -> None:
+    """Raise ``RevealRefused`` (its message in Chinese) unless ``user`` may reveal now, for ``reason``."""
     if not reporter_visible_to(user=user, case=case):
         raise RevealRefused("您无权查看该举报人的完整信息（第十七条：举报人信息保密）。")
     if case.anonymous or case.reporter_erased_at is not None or not _has_identity(case):
@@ -119,6 +113,30 @@ def reporter_reveal(
         raise RevealRefused("请填写查看理由（例如：电话核实举报地点）。")
     if len(reason) > REASON_MAX:
         raise RevealRefused(f"查看理由不能超过{REASON_MAX}字。")
+
+
+def reporter_reveal(
+    *, user: User, case: Case, reason: str, request: HttpRequest | None = None
+) -> dict[str, Any]:
+    """Show ``user`` the reporter's name and phone in clear, for ``reason``; written to the audit trail
+    (action ``reveal``, with the reason) before anything is returned. Refused without the right or a reason;
+    a refusal is written as well (action ``reveal_refused``: actor, case, the refusal and the reason given)."""
+    from eco12369.audit.services import audit_record
+
+    reason = " ".join((reason or "").split())
+    try:
+        _reveal_check(user=user, case=case, reason=reason)
+    except RevealRefused as refused:
+        # A refused reveal is written too (issue 11, L4): who tried, on which case, why it was refused.
+        audit_record(
+            action="reveal_refused",
+            actor=user,
+            object_type="case",
+            object_id=case.number,
+            detail={"refusal": refused.message, "reason": reason[:REASON_MAX]},
+            request=request,
+        )
+        raise
     audit_record(
         action="reveal",
         actor=user,

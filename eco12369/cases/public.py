@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 
-from .models import Case
+from django.db.models import Q
+
+from .models import Case, Outcome
 
 # Mobile and landline numbers, ID card numbers and any other long run of digits (with spaces or dashes).
 _NUMBERS = re.compile(
@@ -15,6 +17,15 @@ _NUMBERS = re.compile(
 
 # The longest public summary staff may write (the disclosure lists one line per case).
 PUBLIC_SUMMARY_MAX_LENGTH = 200
+
+
+def listed_q() -> Q:
+    """The cases the public may learn of at all: those an operator accepted after confirming them (in scope,
+    Art. 6, 7), open or closed, never a duplicate. A case still waiting for confirmation may be out of scope,
+    a duplicate or handed over to another agency: nothing about it (not even that it exists) is shown to
+    anyone but its reporter and the staff. The public list, Open311 and the "already reported?"
+    suggestions all filter with this."""
+    return Q(accepted_at__isnull=False) & ~Q(outcome=Outcome.DUPLICATE)
 
 
 def scrub(text: str, *, secrets: tuple[str, ...] = ()) -> str:

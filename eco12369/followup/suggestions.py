@@ -23,7 +23,7 @@ from django.core import signing
 from django.utils import timezone
 
 from eco12369.cases.models import OPEN_STATES, Case, Kind
-from eco12369.cases.public import public_summary
+from eco12369.cases.public import listed_q, public_summary
 from eco12369.cases.selectors import reporter_q
 from eco12369.orgs.models import Region
 from eco12369.oversight.duplicates import (
@@ -169,6 +169,7 @@ def intake_suggestions(
         return []
     cases = (
         Case.objects.filter(pk__in=found, state__in=OPEN_STATES, kind=Kind.REPORT, received_at__gte=since)
+        .filter(listed_q())  # nothing about a case not (yet) accepted, not even that it exists (L6)
         .exclude(reporter_q(openid=openid))
         .select_related("region")
         .only(

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
-from eco12369.cases.models import Case, Outcome, State
+from eco12369.cases.models import Case, State
+from eco12369.cases.public import listed_q
 from eco12369.orgs.models import Region
 from eco12369.stats.figures import substantiated_q
 
@@ -17,18 +18,11 @@ from .models import RequestToken
 MAX_RESULTS = 1000
 
 
-def _listed() -> Q:
-    """The cases the public list shows: those an operator accepted after confirming them (in scope, Art. 6,
-    7), open or closed. Like the monthly disclosure (stats.selectors.public_cases), which publishes what the
-    bureaus took on and never the reporter's own words, nothing unconfirmed is listed: a case still waiting
-    for confirmation may be out of scope, a duplicate or handed over to another agency."""
-    return Q(accepted_at__isnull=False) & ~Q(outcome=Outcome.DUPLICATE)
-
-
 def public_cases() -> QuerySet[Case]:
-    """Every case, annotated with ``listed`` (the public list shows it) and ``substantiated``."""
+    """Every case, annotated with ``listed`` (the public list shows it: ``cases.public.listed_q``, never an
+    unconfirmed case) and ``substantiated``."""
     return Case.objects.select_related("agency", "handover_agency", "region").annotate(
-        listed=ExpressionWrapper(_listed(), output_field=BooleanField()),
+        listed=ExpressionWrapper(listed_q(), output_field=BooleanField()),
         substantiated=ExpressionWrapper(substantiated_q(), output_field=BooleanField()),
     )
 
@@ -51,7 +45,7 @@ def requests_find(query: RequestsFilter) -> list[Case]:
     if query.numbers is not None:
         qs = qs.filter(number__in=query.numbers[:MAX_RESULTS])
     else:
-        qs = qs.filter(_listed()).filter(received_at__gte=query.start, received_at__lte=query.end)
+        qs = qs.filter(listed_q()).filter(received_at__gte=query.start, received_at__lte=query.end)
         if query.services:
             cond = Q()
             for s in query.services:

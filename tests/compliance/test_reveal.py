@@ -125,6 +125,26 @@ def test_nobody_else_can_reveal(staff: Staff, case: Case, login: Callable[[User]
     assert not AuditEntry.objects.filter(action="reveal").exists()
 
 
+def test_every_refused_reveal_is_audited_with_actor_case_and_reason(
+    staff: Staff, case: Case, login: Callable[[User], Client]
+) -> None:
+    """Issue 11, L4: a refused reveal leaves a trace too: who tried, on which case, why it was refused and
+    the reason they gave."""
+    assert _reveal(login(staff.reviewer), case, reason="想看看是谁举报的", **HTMX).status_code == 403
+    assert _reveal(login(staff.operator), case, reason="查", **HTMX).status_code == 422
+    refused = AuditEntry.objects.filter(action="reveal_refused").order_by("id")
+    assert [(e.actor_id, e.object_type, e.object_id) for e in refused] == [
+        (staff.reviewer.pk, "case", case.number),
+        (staff.operator.pk, "case", case.number),
+    ]
+    first, second = refused
+    assert first.detail["reason"] == "想看看是谁举报的" and "无权查看" in first.detail["refusal"]
+    assert second.detail["reason"] == "查" and "请填写查看理由" in second.detail["refusal"]
+    assert NAME not in str(first.detail) + str(second.detail) and PHONE not in str(first.detail)
+    assert not AuditEntry.objects.filter(action="reveal").exists()
+    assert audit_verify().ok  # written into the chain like every entry
+
+
 def test_city_centre_operator_reveals_the_cases_it_owns(
     staff: Staff, make_case: Callable[..., Case], login: Callable[[User], Client]
 ) -> None:

@@ -43,6 +43,7 @@ def staff(make_user: Callable[..., User]) -> dict[str, User]:
         "hx_op": make_user("operator", district_name="河西区"),
         "hx_handler": make_user("handler", district_name="河西区"),
         "hp_reviewer": make_user("reviewer", district_name="和平区"),
+        "hp_handler": make_user("handler", district_name="和平区"),
         "city_op": make_user("operator", district_name=None),
     }
 
@@ -71,6 +72,7 @@ def cases(make_case: Callable[..., Case], staff: dict[str, User]) -> dict[str, C
         reporter_phone="13700002222",
         reporter_openid="oHEXI-REPORTER",
     )
+    nearby = services.case_accept(case=nearby, actor=staff["hp_op"])  # accepted: the public may know of it
     # The 河西区 case has a reply draft waiting for review: it must never leak.
     other_district = services.case_accept(case=other_district, actor=staff["hx_op"])
     other_district = services.case_assign(
@@ -97,6 +99,21 @@ def cases(make_case: Callable[..., Case], staff: dict[str, User]) -> dict[str, C
         "和平区", reported_party="某餐馆", address="和平区成都道1号", latitude=FAR[0], longitude=FAR[1]
     )
     return {"nearby": nearby, "other_district": other_district, "closed": closed, "own": own, "far": far}
+
+
+def close_handled(case: Case, staff: dict[str, User], finding: str = "经核实已整改。") -> Case:
+    """An accepted case handed to the department, its reply approved: closed."""
+    case = services.case_assign(case=case, actor=staff["hp_op"], department=staff["hp_handler"].department)
+    case = services.case_submit_reply(
+        case=case,
+        actor=staff["hp_handler"],
+        party_facts="该公司位于南京路。",
+        inspection="现场检查。",
+        violations="未发现违法行为。",
+        decision=finding,
+        communication="已电话告知举报人。",
+    )
+    return services.case_approve(case=case, actor=staff["hp_reviewer"])
 
 
 def ask(client: Client, **params: Any) -> Any:
@@ -135,6 +152,34 @@ def test_nearby_and_same_party_open_cases_are_suggested_with_public_facts_only(
     assert by_number[cases["nearby"].number]["district"] == "和平区"
     assert by_number[cases["other_district"].number]["status"] == "办理中"
     assert not any(secret in json.dumps(data, ensure_ascii=False) for secret in SECRETS)
+
+
+def test_a_case_not_yet_accepted_is_not_suggested_to_a_new_reporter(
+    reporter: Reporter, cases: dict[str, Case], make_case: Callable[..., Case], staff: dict[str, User]
+) -> None:
+    """Issue 11, L6: a new openid learns nothing of a case the bureau has not accepted, not even that one
+    exists about the company it names; once accepted, its public status is shown."""
+    waiting = make_case(
+        "和平区",
+        category="water",
+        reported_party="天津某某印染有限公司",
+        address="和平区南京路102号",
+        latitude=NEAR[0],
+        longitude=NEAR[1],
+        description="印染厂往雨水管里排红水。",
+        reporter_openid="oFIRST-TO-REPORT",
+    )
+    stranger = reporter("oSTRANGER-PROBE")
+    party = {"reported_party": "天津某某印染有限公司"}
+    for response in (ask(stranger, **party), ask(stranger, **party, format="json")):
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert waiting.number not in body and "印染" not in body and "待确认" not in body
+        assert "水环境" not in body  # not even its category
+    accepted = services.case_accept(case=waiting, actor=staff["hp_op"])
+    data = json.loads(ask(stranger, **party, format="json").content)
+    shown = next(item for item in data["cases"] if item["number"] == accepted.number)
+    assert shown["status"] and "待" not in shown["status"]  # the public status, no internal step
 
 
 def test_place_without_coordinates_uses_the_district_and_the_address(
@@ -230,10 +275,7 @@ def test_a_case_closed_meanwhile_cannot_be_followed(
     client = reporter(ME)
     target = cases["nearby"]
     token = _token(client, target.number)
-    services.case_approve(
-        case=services.case_answer(case=target, actor=staff["hp_op"], text="已答复。"),
-        actor=staff["hp_reviewer"],
-    )
+    close_handled(target, staff)
     response = client.post(reverse("portal:report_follow"), {"number": target.number, "token": token})
     assert response.status_code == 409 and "该举报已办结，不能再关注" in response.content.decode()
     with pytest.raises(FollowupError, match="这是您本人提交的举报"):
@@ -246,15 +288,13 @@ def test_followers_are_told_when_the_case_closes(
 ) -> None:
     target = cases["nearby"]
     case_follow(case=target, openid=ME)
-    services.case_approve(
-        case=services.case_answer(case=target, actor=staff["hp_op"], text="经核实已整改。"),
-        actor=staff["hp_reviewer"],
-    )
+    closed = close_handled(target, staff)
     texts = list(
         OutboxMessage.objects.filter(blind_q("openid", ME)).order_by("id").values_list("text", flat=True)
     )
-    assert (
-        texts[-1] == f"您关注的举报（编号 {target.number}）已办结（直接答复）。如问题仍然存在，欢迎再次举报。"
+    assert texts[-1] == (
+        f"您关注的举报（编号 {target.number}）已办结（{closed.get_outcome_display()}）。"
+        "如问题仍然存在，欢迎再次举报。"
     )
     # The answer itself goes to its reporter only.
     assert not any("经核实已整改" in text for text in texts)

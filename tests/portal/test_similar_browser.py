@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from eco12369.cases import services
 from eco12369.cases.models import Case
 from eco12369.followup.models import Follow
 from eco12369.wechat.simulator import Simulator
@@ -21,6 +22,7 @@ def test_the_form_suggests_an_open_case_and_the_reporter_follows_it(
     live_server: Any,
     wechat_simulator: Simulator,
     make_case: Callable[..., Case],
+    make_user: Callable[..., Any],
     tmp_path: Any,
     settings: Any,
 ) -> None:
@@ -35,6 +37,8 @@ def test_the_form_suggests_an_open_case_and_the_reporter_follows_it(
         reporter_phone="13800001111",
         reporter_openid="oFIRST-REPORTER",
     )
+    # Accepted by the bureau: only then may another reporter learn of it (issue 11, L6).
+    existing = services.case_accept(case=existing, actor=make_user("operator"))
     page = phone_page
     page.context.add_cookies(
         [{"name": "sim_openid", "value": "oSECOND-REPORTER", "url": wechat_simulator.url}]
