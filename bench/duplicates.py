@@ -568,7 +568,7 @@ def _setup_django() -> None:
 
 def evaluate(pairs: list[dict[str, Any]]) -> dict[str, Any]:
     """Run the detector's real pair scoring on every pair: counts, precision, recall, timing, the misses."""
-    from eco12369.oversight.duplicates import DUPLICATE_THRESHOLD, pair_score, sketch_from_dict
+    from eco12369.oversight.duplicate_scoring import DUPLICATE_THRESHOLD, pair_score, sketch_from_dict
 
     sketches = [(sketch_from_dict(p["a"]), sketch_from_dict(p["b"])) for p in pairs]
     start = time.perf_counter()
@@ -633,7 +633,8 @@ def bench_db(n: int, probes: int = 200) -> None:
         from eco12369.cases.services import Intake, case_create
         from eco12369.orgs.models import Agency, Region
         from eco12369.orgs.tianjin import tianjin_load
-        from eco12369.oversight.duplicates import concepts, duplicates_find, fingerprint_values, text_tokens
+        from eco12369.oversight.duplicate_scoring import concepts, text_tokens
+        from eco12369.oversight.duplicates import duplicates_find, fingerprint_values
         from eco12369.oversight.models import CaseFingerprint
 
         tianjin_load()
@@ -735,14 +736,17 @@ def bench_db(n: int, probes: int = 200) -> None:
 
 
 def _scanned(case: Any) -> set[int]:
-    from eco12369.oversight.duplicates import candidate_rows, neighbour_keys
-
-    fp = case.fingerprint
-    cells = neighbour_keys(float(case.latitude), float(case.longitude)) if case.latitude is not None else []
-    rows = candidate_rows(
-        case=case, keys={"party_key": fp.party_key, "street_key": fp.street_key}, geo_cell_keys=cells
+    from eco12369.oversight.duplicate_scoring import (
+        lookup_grams,
+        neighbour_keys,
+        normalise_address,
+        normalise_party,
     )
-    return {row["id"] for row in rows}
+    from eco12369.oversight.duplicates import candidate_ids
+
+    cells = neighbour_keys(float(case.latitude), float(case.longitude)) if case.latitude is not None else []
+    grams = lookup_grams(normalise_party(case.reported_party), normalise_address(case.address))
+    return set(candidate_ids(case=case, grams=grams, geo_cell_keys=cells))
 
 
 def main() -> int:

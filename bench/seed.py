@@ -21,7 +21,8 @@ What is written, for each case (all consistent with what the services would have
   message (``InboundMessage``) and a ``Conversation`` per WeChat reporter; satisfaction ratings
   (``followup.Rating``) when that app is installed.
 * Oversight: the duplicate finder's ``CaseFingerprint`` of every case (normalised party, street, grid
-  cell, and the jieba tokens and concepts, computed by ``oversight.duplicates`` itself), and a
+  cell, and the jieba tokens and concepts, computed by ``oversight.duplicate_scoring`` itself), its
+  look-up bigrams (``CaseGram``), and a
   ``DuplicateCandidate`` row for each case marked duplicate.
 * ``CaseNumberSequence`` per day, so new cases get the next free number.
 
@@ -212,6 +213,7 @@ COLUMNS: dict[str, list[str]] = {
         "id case_id issued_by_id issued_at instruction answer_due answer answered_by_id answered_at"
     ).split(),
     "oversight.CaseFingerprint": "case_id party_key street_key geo_cell received_at tokens concepts tokenized".split(),
+    "oversight.CaseGram": "id case_id gram received_at".split(),
     "oversight.DuplicateCandidate": (
         "id case_id candidate_id score party_score place_score text_score distance_m found_at"
     ).split(),
@@ -238,7 +240,7 @@ EXTENSION_REASONS = ["需等待第三方监测报告", "涉及多部门联合调
 
 # Rows per case at most (their ids are base + case index * this + k): events 11 (receive, accept, assign,
 # two extension steps, submit, return, submit, approve, supervise, answer), replies 2, outbox messages 3.
-PER_CASE = {"cases.CaseEvent": 16, "cases.Reply": 2, "wechat.OutboxMessage": 4}
+PER_CASE = {"cases.CaseEvent": 16, "cases.Reply": 2, "wechat.OutboxMessage": 4, "oversight.CaseGram": 40}
 
 
 def _weighted(rng: random.Random, items: list[tuple[str, int]]) -> Callable[[], str]:
@@ -409,13 +411,21 @@ class Entry:
     tokens: str = ""
     concepts: str = ""
     words: list[str] = field(default_factory=list)
+    grams: list[str] = field(default_factory=list)
 
 
 def report_pool(size: int, rng_seed: int) -> list[Entry]:
     """Distinct reports written with bench/duplicates.py's generator (both sides of its pairs: the same
     matter in other words, other matters of the same party or place), tokenised once by the detector."""
     from bench.duplicates import DISTRICTS, Gen
-    from eco12369.oversight.duplicates import concepts, normalise_party, street_key, text_tokens
+    from eco12369.oversight.duplicate_scoring import (
+        concepts,
+        lookup_grams,
+        normalise_address,
+        normalise_party,
+        street_key,
+        text_tokens,
+    )
 
     gen = Gen(rng_seed)
     out: list[Entry] = []
@@ -441,6 +451,7 @@ def report_pool(size: int, rng_seed: int) -> list[Entry]:
             per_district[c["district"]] = per_district.get(c["district"], 0) + 1
     for e in out:
         e.party_key = normalise_party(e.party)
+        e.grams = lookup_grams(e.party_key, normalise_address(e.address))[: PER_CASE["oversight.CaseGram"]]
         e.street_key = street_key(e.address)
         e.words = text_tokens(e.description, drop=e.party)
         e.tokens = " ".join(e.words)
@@ -449,7 +460,7 @@ def report_pool(size: int, rng_seed: int) -> list[Entry]:
 
 
 def other_pool(rng: random.Random) -> dict[str, list[Entry]]:
-    from eco12369.oversight.duplicates import concepts, text_tokens
+    from eco12369.oversight.duplicate_scoring import concepts, text_tokens
 
     out: dict[str, list[Entry]] = {}
     for kind, texts in (("consultation", CONSULTATIONS), ("suggestion", SUGGESTIONS), ("other", OTHER_TEXTS)):
@@ -755,7 +766,7 @@ class Seeder:
             Reply,
             SupervisionOrder,
         )
-        from eco12369.oversight.models import CaseFingerprint, DuplicateCandidate
+        from eco12369.oversight.models import CaseFingerprint, CaseGram, DuplicateCandidate
         from eco12369.wechat.models import Conversation, InboundMessage, OutboxMessage
 
         models = [
@@ -765,6 +776,7 @@ class Seeder:
             Extension,
             SupervisionOrder,
             CaseFingerprint,
+            CaseGram,
             DuplicateCandidate,
             OutboxMessage,
             InboundMessage,
@@ -953,7 +965,7 @@ class Seeder:
 
     def _case(self, i: int, ts: float) -> None:
         """One case and everything its life so far left in the database (see the module docstring)."""
-        from eco12369.oversight.duplicates import cell_key, grid_cell
+        from eco12369.oversight.duplicate_scoring import cell_key, grid_cell
 
         rng = self.rng
         random_ = rng.random
@@ -1193,6 +1205,9 @@ class Seeder:
             entry.concepts,
             True,
         )
+        gram_base = self.base["oversight.CaseGram"] + i * PER_CASE["oversight.CaseGram"]
+        for k, gram in enumerate(entry.grams):
+            t["oversight.CaseGram"].add(gram_base + k, case_id, gram, ts)
         if original is not None and closed:
             t["oversight.DuplicateCandidate"].add(
                 self.base["oversight.DuplicateCandidate"] + i,

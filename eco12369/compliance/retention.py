@@ -244,7 +244,7 @@ def _erase_case_elsewhere(case: Case, scrub: Callable[[str], str]) -> None:
     from eco12369.cases.models import SupervisionOrder
     from eco12369.followup.models import Follow
     from eco12369.followup.services import FOLLOW_NOTE_MARK
-    from eco12369.oversight.duplicates import text_features
+    from eco12369.oversight.duplicate_scoring import text_features
     from eco12369.oversight.models import CaseFingerprint, SpotCheck, SpotCheckItem
 
     _scrub_rows(SupervisionOrder.objects.filter(case=case), ("instruction", "answer"), scrub)

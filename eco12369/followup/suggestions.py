@@ -26,7 +26,7 @@ from eco12369.cases.models import OPEN_STATES, Case, Kind
 from eco12369.cases.public import listed_q, public_summary
 from eco12369.cases.selectors import reporter_q
 from eco12369.orgs.models import Region
-from eco12369.oversight.duplicates import (
+from eco12369.oversight.duplicate_scoring import (
     address_similarity,
     haversine_m,
     neighbour_keys,

@@ -9,26 +9,9 @@ from __future__ import annotations
 from django.db import transaction
 
 from .models import Agency, Department, Region
+from .places import CITY as CITY
+from .places import DISTRICTS as DISTRICTS
 
-CITY = ("120000", "天津市")
-DISTRICTS: list[tuple[str, str]] = [
-    ("120101", "和平区"),
-    ("120102", "河东区"),
-    ("120103", "河西区"),
-    ("120104", "南开区"),
-    ("120105", "河北区"),
-    ("120106", "红桥区"),
-    ("120110", "东丽区"),
-    ("120111", "西青区"),
-    ("120112", "津南区"),
-    ("120113", "北辰区"),
-    ("120114", "武清区"),
-    ("120115", "宝坻区"),
-    ("120116", "滨海新区"),
-    ("120117", "宁河区"),
-    ("120118", "静海区"),
-    ("120119", "蓟州区"),
-]
 CITY_CENTRE = "天津市环境保护举报受理中心"
 CITY_CENTRE_DEPARTMENTS = ["举报受理科", "督查督办科"]
 BUREAU_DEPARTMENTS = ["环境执法支队", "大气环境管理科", "水环境管理科", "固体废物与化学品管理科"]

@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from eco12369.cases.models import Case
 from eco12369.orgs.models import Region
 
+from .duplicate_scoring import DUPLICATE_THRESHOLD
+
 
 class CaseFingerprint(models.Model):
     """What the duplicate finder looks cases up by, in indexed columns: the normalised reported party, the
@@ -45,17 +47,45 @@ class CaseFingerprint(models.Model):
         return f"{self.case_id} {self.party_key} {self.geo_cell}"
 
 
+class CaseGram(models.Model):
+    """One character bigram of a case's normalised party or address (``duplicate_scoring.lookup_grams``):
+    the duplicate finder looks up the earlier cases sharing the most bigrams within its window, so two
+    reporters naming one party differently (大邱庄某轧钢厂 / 大邱庄轧钢厂) are still compared. Written with
+    the fingerprint."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    gram = models.CharField(_("字串"), max_length=4)
+    received_at = models.DateTimeField(_("接收时间"))
+
+    class Meta:
+        verbose_name = _("举报件查重字串")
+        verbose_name_plural = _("举报件查重字串")
+        indexes = [models.Index(fields=["gram", "received_at", "case"], name="case_gram_received")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.gram}"
+
+
 class DuplicateCandidate(models.Model):
-    """An earlier case that may report the same matter as ``case``, with the detector's scores."""
+    """An earlier case that may report the same matter as ``case``, with the detector's scores: a duplicate
+    of an open case, or a repeat (重复举报) of a case closed at most 12 months before (Art. 14)."""
+
+    class Kind(models.TextChoices):
+        DUPLICATE = "duplicate", _("疑似重复（原件未办结）")
+        REPEAT = "repeat", _("办结后再次举报")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="duplicate_candidates")
     candidate = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(
+        _("类型"), max_length=10, choices=Kind.choices, default=Kind.DUPLICATE, db_default=Kind.DUPLICATE
+    )
     score = models.FloatField(_("相似度"))
     party_score = models.FloatField(_("被举报对象相似度"), null=True, blank=True)
     place_score = models.FloatField(_("地点相似度"), null=True, blank=True)
     text_score = models.FloatField(_("内容相似度"))
+    problem_score = models.FloatField(_("问题类型相似度"), null=True, blank=True)
     distance_m = models.FloatField(_("距离（米）"), null=True, blank=True)
-    veto = models.CharField(_("排除原因"), max_length=50, blank=True)
+    days = models.FloatField(_("间隔天数"), null=True, blank=True)
     found_at = models.DateTimeField(_("发现时间"))
 
     class Meta:
@@ -65,15 +95,16 @@ class DuplicateCandidate(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["case", "candidate"], name="duplicate_candidate_unique")
         ]
-        indexes = [models.Index(fields=["case", "-score"], name="duplicate_case_score")]
+        indexes = [
+            models.Index(fields=["case", "-score"], name="duplicate_case_score"),
+            models.Index(fields=["kind", "found_at"], name="duplicate_kind_found"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id}≈{self.candidate_id} {self.score:.2f}"
 
     @property
     def likely(self) -> bool:
-        from .duplicates import DUPLICATE_THRESHOLD
-
         return self.score >= DUPLICATE_THRESHOLD
 
 

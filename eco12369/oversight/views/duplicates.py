@@ -16,7 +16,8 @@ from eco12369.pages import query_without_page, request_user, require
 
 from .. import access, selectors
 from ..assessment import repeat_threshold_in_force
-from ..duplicates import DUPLICATE_THRESHOLD, duplicates_find
+from ..duplicate_scoring import DUPLICATE_THRESHOLD
+from ..duplicates import duplicates_find
 from ..forms import MarkDuplicateForm
 from .common import case_or_404, paged
 
