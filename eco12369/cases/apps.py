@@ -5,3 +5,14 @@ class CasesConfig(AppConfig):
     verbose_name = "举报件"
     name = "eco12369.cases"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The audit log names the case's events and states (issue 12, D4); the audit app is a layer below.
+        from eco12369.audit.display import register_action_labels, register_value_labels  # lazy: app registry
+
+        from .models import State  # lazy: models load once the app registry is ready
+        from .workflow import RULES  # lazy: imports the models
+
+        register_action_labels({f"case.{action}": rule.label for action, rule in RULES.items()})
+        for key in ("from", "to"):
+            register_value_labels("case", key, dict(State.choices))

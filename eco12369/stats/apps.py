@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class StatsConfig(AppConfig):
     name = "eco12369.stats"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The audit log names the monthly report's events and statuses (issue 12, D4).
+        from eco12369.audit.display import register_action_labels, register_value_labels  # lazy: app registry
+
+        from .models import MonthlyReport, MonthlyReportEvent  # lazy: models load once the registry is ready
+
+        register_action_labels(
+            {f"monthly_report.{a}": f"月报：{label}" for a, label in MonthlyReportEvent.ACTION_LABELS.items()}
+        )
+        for key in ("from", "to"):
+            register_value_labels("monthly_report", key, dict(MonthlyReport.Status.choices))

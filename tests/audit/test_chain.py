@@ -123,5 +123,5 @@ def test_only_the_auditor_reads_the_trail(make_user, client) -> None:  # type: i
     assert resp.status_code == 200
     body = resp.content.decode()
     assert "哈希链完整" in body, re.findall(r"alert[^<]*", body)
-    assert "<td>test</td>" in body, body[body.find("<table") : body.find("</table>")]
+    assert '<td class="nowrap">test</td>' in body, body[body.find("<table") : body.find("</table>")]
     assert AuditEntry.objects.filter(action="audit_view", actor=auditor).exists()

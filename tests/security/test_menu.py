@@ -28,6 +28,7 @@ REACHED_FROM = {
     "oversight/assessment/weights/": "oversight/assessment/",
     "oversight/guidance/new/": "oversight/guidance/",
     "followup/reply-templates/new/": "followup/reply-templates/",
+    "audit/export.xlsx": "audit/",
 }
 # Not pages of a menu: the second factor's own set-up and check (reached from the sign-in).
 NOT_MENU = {"account/otp/setup/", "account/otp/verify/"}

@@ -107,6 +107,7 @@ ROUTES: dict[str, Route] = {
     "account/otp/setup/": Route(SELF),
     "account/otp/verify/": Route(SELF),
     "audit/": Route(AUDIT),
+    "audit/export.xlsx": Route(AUDIT),
     # --- lists, search, exports and forms scoped to the user
     "": Route(LIST),
     "queues/": Route(LIST),
