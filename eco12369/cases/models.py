@@ -165,6 +165,18 @@ class Case(models.Model):
         return self.state != State.CLOSED
 
     @property
+    def identity_label(self) -> str:
+        """How the reporter reported, in the same words on the reporter's page and the staff's (issue 12,
+        D9): a chat report without name or phone is not 实名举报."""
+        if self.reporter_erased_at is not None:
+            return str(_("举报人信息已按保存期限删除"))
+        if self.anonymous:
+            return str(_("匿名举报"))
+        if self.reporter_name or self.reporter_phone:
+            return str(_("实名举报"))
+        return str(_("未留姓名和联系电话"))
+
+    @property
     def confirm_from(self) -> dt.datetime:
         """Start of the current confirmation period (receipt, or the last re-route or escalation)."""
         return self.routed_at or self.received_at

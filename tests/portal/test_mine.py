@@ -202,3 +202,30 @@ def test_the_reply_is_shown_once_and_its_internal_part_never_reaches_the_reporte
     assert page.count(parts["decision"]) == 1 and page.count(parts["inspection"]) == 1
     assert parts["communication"] not in page and "139****5678" not in page
     assert "已办结" in page and "答复内容见上方“答复意见”" in page  # the closing notice, without the reply
+
+
+@pytest.mark.parametrize(
+    ("given", "label"),
+    [
+        ({}, "未留姓名和联系电话"),
+        ({"reporter_phone": "13700001234"}, "实名举报"),
+        ({"anonymous": True}, "匿名举报"),
+    ],
+)
+def test_reporter_and_staff_see_the_same_identity_label(
+    reporter: Reporter,
+    make_case: Callable[..., Case],
+    staff: dict[str, User],
+    client: Client,
+    given: dict[str, Any],
+    label: str,
+) -> None:
+    """Issue 12, D9: a chat report without name or phone said 实名举报 to the reporter, 未留姓名 to staff."""
+    case = make_case(reporter_openid="oWHO", description="河边那个小厂子又在烧垃圾 呛死了", **given)
+    page = html(reporter("oWHO").get(f"/portal/mine/{case.number}/"))
+    assert f'<dd class="identity">{label}</dd>' in page
+    if label != "实名举报":
+        assert "实名举报" not in page
+    client.force_login(staff["operator"])
+    staff_page = html(client.get(f"/cases/{case.number}/"))
+    assert f'<dd class="identity">{label}</dd>' in staff_page
