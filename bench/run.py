@@ -76,6 +76,9 @@ def _in_the_project_venv() -> None:
 
 if __name__ == "__main__":
     _in_the_project_venv()
+
+from eco12369 import devkeys  # noqa: E402  (after the re-exec into the project's venv; no Django import)
+
 VENV_BIN = Path(sys.executable).parent
 BENCH_DIR = ROOT / "var" / "bench"
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/eco12369"
@@ -999,11 +1002,12 @@ def main() -> int:
         "ECO_DB_CONN_MAX_AGE": "600",
         "ECO_BENCH": "1",
         "ECO_LOG_LEVEL": "WARNING",
-        "ECO_TESTING": "",
         "ECO_DEBUG": "",
         # The WeChat API (outbox delivery) is never called: no Huey consumer runs.
         "WECHAT_API_BASE_URL": "http://127.0.0.1:9/",
     }
+    # The benchmark's own keys, kept with its database (production settings refuse to start without keys).
+    env = {**devkeys.ensure_key_file(BENCH_DIR / "var" / "secrets.env"), **env}
     os.environ.update(env)
     say(
         f"database {url.split('@')[-1]}; Huey on {'Redis ' + REDIS_URL if use_redis else 'SQLite'} (no consumer)"

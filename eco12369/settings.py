@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from eco12369.devkeys import DEV_SECRET_KEY
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -42,11 +45,21 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 DEBUG = env_bool("ECO_DEBUG", False)
-TESTING = env_bool("ECO_TESTING", False)
 VAR_DIR = Path(env("ECO_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = env("ECO_SECRET_KEY") or "dev-insecure-key-change-me-in-production-0123456789abcdef"
+# No built-in secrets outside DEBUG: a production start without its own keys stops here (./scripts/demo
+# generates the demo's keys into var/ on its first run). ``check --deploy`` refuses known values
+# (eco12369/compliance/checks.py). The test suite's settings are eco12369/settings_test.py.
+SECRET_KEY = env("ECO_SECRET_KEY") or (DEV_SECRET_KEY if DEBUG else "")
+_MISSING_SECRETS = [name for name in ("ECO_SECRET_KEY", "ECO_FIELD_KEYS") if not env(name)]
+if _MISSING_SECRETS and not DEBUG:
+    raise ImproperlyConfigured(
+        f"缺少密钥 {', '.join(_MISSING_SECRETS)}：生产环境必须设置自己的 ECO_SECRET_KEY 和字段加密密钥 "
+        "ECO_FIELD_KEYS（生成方法见 docs/deploy.md）；开发时可设 ECO_DEBUG=1。 / "
+        f"Missing {', '.join(_MISSING_SECRETS)}: a non-debug start needs its own ECO_SECRET_KEY and a separate "
+        "field-encryption key ECO_FIELD_KEYS (see docs/deploy.md); set ECO_DEBUG=1 for development."
+    )
 ALLOWED_HOSTS = [h for h in env("ECO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env("ECO_CSRF_TRUSTED_ORIGINS").split(",") if o]
 
@@ -161,17 +174,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "eco12369.accounts.validators.ComplexityValidator"},
 ]
-if TESTING:  # PBKDF2's deliberate slowness only slows the suite down
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # --- Sign-in security (MLPS 2.0 level 3): lockout after repeated failures, TOTP for sensitive roles.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# The test client's login() passes no request, which django-axes needs: the suite turns it on where it
-# tests lockout. TOTP likewise; ./scripts/demo turns it off so every demo login works without a phone.
-AXES_ENABLED = env_bool("ECO_AXES_ENABLED", not TESTING)
+# ./scripts/demo turns TOTP off so every demo login works without a phone (the test suite turns both off
+# by default: eco12369/settings_test.py).
+AXES_ENABLED = env_bool("ECO_AXES_ENABLED", True)
 AXES_FAILURE_LIMIT = int(env("ECO_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(env("ECO_LOGIN_COOLOFF_HOURS", "0.5"))
 # Each on its own: a username is locked wherever the attempts came from, and so is the client that made
@@ -185,7 +196,7 @@ ECO_TRUSTED_PROXIES = env("ECO_TRUSTED_PROXIES")
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "eco12369.accounts.views.locked_out"
 AXES_VERBOSE = False
-ECO_OTP_ENFORCE = env_bool("ECO_OTP_ENFORCE", not TESTING)
+ECO_OTP_ENFORCE = env_bool("ECO_OTP_ENFORCE", True)
 OTP_TOTP_ISSUER = "12369环保举报平台"
 
 LANGUAGE_CODE = "zh-hans"
@@ -203,13 +214,13 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
+            if DEBUG
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
-# Tests and DEBUG serve static files straight from the apps (no collectstatic needed).
-WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+# DEBUG serves static files straight from the apps (no collectstatic needed).
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 # Uploads (report photos) live outside the web root and are served only through an authorised view.
 MEDIA_ROOT = Path(env("ECO_MEDIA_ROOT", str(VAR_DIR / "uploads")))
 MEDIA_URL = "/media-not-served/"
@@ -255,7 +266,7 @@ else:
         "results": False,
         "name": "eco12369",
         "filename": str(VAR_DIR / "huey.sqlite3"),
-        "immediate": env_bool("ECO_HUEY_IMMEDIATE", TESTING),
+        "immediate": env_bool("ECO_HUEY_IMMEDIATE", False),
         "consumer": {"workers": int(env("ECO_HUEY_WORKERS", "2")), "worker_type": "thread"},
     }
 
@@ -314,7 +325,7 @@ LOGGING = {
 # (an append-only mount or a shipped log). Empty (dev, demo): anchors only go to the application log.
 ECO_AUDIT_ANCHOR_FILE = env("ECO_AUDIT_ANCHOR_FILE")
 
-# --- Reporter identity encryption (eco12369/crypto.py). Unset: derived from SECRET_KEY (dev and demo only).
+# --- Reporter identity encryption (eco12369/crypto.py). Required outside DEBUG (see SECRET_KEY above).
 ECO_FIELD_KEYS = env("ECO_FIELD_KEYS")
 ECO_INDEX_KEY = env("ECO_INDEX_KEY")
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from eco12369.crypto import configured_keys
+from eco12369.devkeys import KNOWN_SECRETS
 
 
 @register(Tags.security, deploy=True)
@@ -69,3 +70,54 @@ def field_keys_valid(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
                 )
             ]
     return []
+
+
+def _known(value: str) -> bool:
+    return value in KNOWN_SECRETS or value.startswith(("django-insecure", "dev-insecure", "change-me"))
+
+
+@register(Tags.security, deploy=True)
+def no_known_secrets(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """A key written in the source (the DEBUG fallback, the test suite's) or too short is no secret."""
+    messages: list[CheckMessage] = []
+    secret = str(settings.SECRET_KEY or "")
+    if _known(secret) or len(secret) < 50:
+        messages.append(
+            Error(
+                "ECO_SECRET_KEY is a built-in, known or short value (内置或已公开的密钥).",
+                hint="Set ECO_SECRET_KEY to 50+ random characters of your own; see docs/deploy.md.",
+                id="eco12369.E002",
+            )
+        )
+    if any(_known(key) for key in configured_keys()):
+        messages.append(
+            Error(
+                "ECO_FIELD_KEYS holds a built-in, known key (字段加密密钥是公开的测试密钥).",
+                hint="Generate your own key (docs/deploy.md), put it first and run manage.py rotate_field_key.",
+                id="eco12369.E003",
+            )
+        )
+    return messages
+
+
+@register(Tags.security, deploy=True)
+def sign_in_protection_on(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """MLPS level 3: a second factor for the sensitive roles and a lockout after repeated failures."""
+    messages: list[CheckMessage] = []
+    if not getattr(settings, "ECO_OTP_ENFORCE", True):
+        messages.append(
+            Error(
+                "TOTP is turned off (ECO_OTP_ENFORCE): staff sign in and reveal reporters with a password only.",
+                hint="Remove ECO_OTP_ENFORCE=0 from the production environment.",
+                id="eco12369.E004",
+            )
+        )
+    if not getattr(settings, "AXES_ENABLED", True):
+        messages.append(
+            Error(
+                "The login lockout is turned off (ECO_AXES_ENABLED): passwords can be guessed without limit.",
+                hint="Remove ECO_AXES_ENABLED=0 from the production environment.",
+                id="eco12369.E005",
+            )
+        )
+    return messages

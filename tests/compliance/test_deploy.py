@@ -39,8 +39,8 @@ def _check_deploy(tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[s
         ECO_CSRF_TRUSTED_ORIGINS="https://12369.example.gov.cn",
         ECO_VAR_DIR=str(tmp_path / "var"),
         DJANGO_SETTINGS_MODULE="eco12369.settings",
-        **extra,
     )
+    env.update(extra)
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
@@ -64,13 +64,53 @@ def test_production_settings_pass_check_deploy_with_no_warning(tmp_path: Path) -
     assert "WARNINGS:" not in output and "?: (" not in output
 
 
-def test_check_deploy_warns_without_the_field_keys(tmp_path: Path) -> None:
-    result = _check_deploy(tmp_path)
+def test_check_deploy_warns_without_the_index_key_and_the_anchor_file(tmp_path: Path) -> None:
+    result = _check_deploy(tmp_path, ECO_FIELD_KEYS=Fernet.generate_key().decode())
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "eco12369.W001" in output and "ECO_FIELD_KEYS" in output
+    assert "eco12369.W001" not in output
     assert "eco12369.W002" in output and "ECO_INDEX_KEY" in output
     assert "eco12369.W003" in output and "ECO_AUDIT_ANCHOR_FILE" in output
+
+
+def test_a_production_start_without_its_own_keys_is_refused(tmp_path: Path) -> None:
+    """M3 (issue 11): no built-in secret outside DEBUG; the message says what is missing, in both languages."""
+    without_field_key = _check_deploy(tmp_path)
+    output = without_field_key.stdout + without_field_key.stderr
+    assert without_field_key.returncode != 0
+    assert "ImproperlyConfigured" in output and "ECO_FIELD_KEYS" in output and "缺少密钥" in output
+    assert "ECO_SECRET_KEY" not in output.split("缺少密钥", 1)[1].split("：", 1)[0]
+    without_secret_key = _check_deploy(
+        tmp_path, ECO_SECRET_KEY="", ECO_FIELD_KEYS=Fernet.generate_key().decode()
+    )
+    output = without_secret_key.stdout + without_secret_key.stderr
+    assert without_secret_key.returncode != 0
+    assert "缺少密钥 ECO_SECRET_KEY" in output and "Missing ECO_SECRET_KEY" in output
+
+
+def test_check_deploy_refuses_known_keys_and_turned_off_sign_in_protection(tmp_path: Path) -> None:
+    from eco12369.devkeys import DEV_SECRET_KEY, TEST_FIELD_KEY, TEST_SECRET_KEY
+
+    good = {
+        "ECO_INDEX_KEY": secrets.token_urlsafe(32),
+        "ECO_AUDIT_ANCHOR_FILE": str(tmp_path / "anchors" / "audit-anchors.log"),
+    }
+    for known in (DEV_SECRET_KEY, TEST_SECRET_KEY):
+        result = _check_deploy(
+            tmp_path, ECO_SECRET_KEY=known, ECO_FIELD_KEYS=Fernet.generate_key().decode(), **good
+        )
+        assert result.returncode != 0 and "eco12369.E002" in result.stdout + result.stderr
+    result = _check_deploy(tmp_path, ECO_FIELD_KEYS=TEST_FIELD_KEY, **good)
+    assert result.returncode != 0 and "eco12369.E003" in result.stdout + result.stderr
+    result = _check_deploy(
+        tmp_path,
+        ECO_FIELD_KEYS=Fernet.generate_key().decode(),
+        ECO_OTP_ENFORCE="0",
+        ECO_AXES_ENABLED="0",
+        **good,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "eco12369.E004" in output and "eco12369.E005" in output
 
 
 def test_a_malformed_field_key_is_an_error(tmp_path: Path) -> None:

@@ -220,6 +220,8 @@ def platform(private_pg: PrivatePostgres, wechat_simulator: Simulator, tmp_path:
         ECO_MEDIA_ROOT=str(tmp_path / "media"),
         ECO_HUEY_IMMEDIATE="0",
         ECO_SECRET_KEY=django_settings.SECRET_KEY,
+        ECO_FIELD_KEYS=os.environ["ECO_FIELD_KEYS"],
+        ECO_AUDIT_KEYS=os.environ["ECO_AUDIT_KEYS"],
         ECO_LOG_LEVEL="WARNING",
         WECHAT_TOKEN=conf["TOKEN"],
         WECHAT_ENCODING_AES_KEY=conf["ENCODING_AES_KEY"],

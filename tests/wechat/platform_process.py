@@ -71,6 +71,7 @@ class SharedPlatform:
             ECO_SECRET_KEY=settings.SECRET_KEY,
             ECO_FIELD_KEYS=os.environ.get("ECO_FIELD_KEYS", ""),
             ECO_INDEX_KEY=os.environ.get("ECO_INDEX_KEY", ""),
+            ECO_AUDIT_KEYS=os.environ.get("ECO_AUDIT_KEYS", ""),
             PYTHONPATH=str(ROOT),
         )
         self.env = env
