@@ -52,13 +52,14 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 # generates the demo's keys into var/ on its first run). ``check --deploy`` refuses known values
 # (eco12369/compliance/checks.py). The test suite's settings are eco12369/settings_test.py.
 SECRET_KEY = env("ECO_SECRET_KEY") or (DEV_SECRET_KEY if DEBUG else "")
-_MISSING_SECRETS = [name for name in ("ECO_SECRET_KEY", "ECO_FIELD_KEYS") if not env(name)]
+_MISSING_SECRETS = [name for name in ("ECO_SECRET_KEY", "ECO_FIELD_KEYS", "ECO_AUDIT_KEYS") if not env(name)]
 if _MISSING_SECRETS and not DEBUG:
     raise ImproperlyConfigured(
-        f"缺少密钥 {', '.join(_MISSING_SECRETS)}：生产环境必须设置自己的 ECO_SECRET_KEY 和字段加密密钥 "
-        "ECO_FIELD_KEYS（生成方法见 docs/deploy.md）；开发时可设 ECO_DEBUG=1。 / "
-        f"Missing {', '.join(_MISSING_SECRETS)}: a non-debug start needs its own ECO_SECRET_KEY and a separate "
-        "field-encryption key ECO_FIELD_KEYS (see docs/deploy.md); set ECO_DEBUG=1 for development."
+        f"缺少密钥 {', '.join(_MISSING_SECRETS)}：生产环境必须设置自己的 ECO_SECRET_KEY、字段加密密钥 "
+        "ECO_FIELD_KEYS 和审计密钥 ECO_AUDIT_KEYS（生成方法见 docs/deploy.md）；开发时可设 ECO_DEBUG=1。 / "
+        f"Missing {', '.join(_MISSING_SECRETS)}: a non-debug start needs its own ECO_SECRET_KEY, a separate "
+        "field-encryption key ECO_FIELD_KEYS and an audit key ECO_AUDIT_KEYS (see docs/deploy.md); "
+        "set ECO_DEBUG=1 for development."
     )
 ALLOWED_HOSTS = [h for h in env("ECO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env("ECO_CSRF_TRUSTED_ORIGINS").split(",") if o]
@@ -320,10 +321,17 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-# --- Audit anchors (eco12369/audit/services.py): the nightly verification appends the chain's head to
-# this file, and every verification checks the chain still holds it. Keep it off the database's host
-# (an append-only mount or a shipped log). Empty (dev, demo): anchors only go to the application log.
-ECO_AUDIT_ANCHOR_FILE = env("ECO_AUDIT_ANCHOR_FILE")
+# --- Audit chain (eco12369/audit/services.py). Keys: "<id>:<secret>" pairs, newest first, never in the
+# database; the MAC: hmac-sm3 (default) or hmac-sha256. Entries written before the chain had a key: the
+# first ECO_AUDIT_LEGACY_ENTRIES of the chain (0 for a new deployment).
+ECO_AUDIT_KEYS = env("ECO_AUDIT_KEYS")
+ECO_AUDIT_MAC = env("ECO_AUDIT_MAC", "hmac-sm3")
+ECO_AUDIT_LEGACY_ENTRIES = int(env("ECO_AUDIT_LEGACY_ENTRIES", "0"))
+# Anchors: the chain's count and head, appended at least every minute while entries are written and at
+# every verification; every verification checks the chain still holds them. Production keeps the file off
+# the database's host (an append-only mount or a shipped log): check --deploy warns while it is unset.
+ECO_AUDIT_ANCHOR_FILE_SET = bool(env("ECO_AUDIT_ANCHOR_FILE"))
+ECO_AUDIT_ANCHOR_FILE = env("ECO_AUDIT_ANCHOR_FILE") or str(VAR_DIR / "audit-anchors.log")
 
 # --- Reporter identity encryption (eco12369/crypto.py). Required outside DEBUG (see SECRET_KEY above).
 ECO_FIELD_KEYS = env("ECO_FIELD_KEYS")

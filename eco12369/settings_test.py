@@ -18,7 +18,7 @@ os.environ.setdefault("ECO_FIELD_KEYS", TEST_FIELD_KEY)
 os.environ.setdefault("ECO_AUDIT_KEYS", TEST_AUDIT_KEY)
 
 from eco12369.settings import *  # noqa: F403
-from eco12369.settings import HUEY, STORAGES, env_bool
+from eco12369.settings import HUEY, STORAGES, env, env_bool
 
 # PBKDF2's deliberate slowness only slows the suite down.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -28,3 +28,5 @@ ECO_OTP_ENFORCE = env_bool("ECO_OTP_ENFORCE", False)
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = True
 HUEY = {**HUEY, "immediate": env_bool("ECO_HUEY_IMMEDIATE", True)} if "filename" in HUEY else HUEY
+# One database per test but one scratch directory per run: anchors only where a test asks for them.
+ECO_AUDIT_ANCHOR_FILE = env("ECO_AUDIT_ANCHOR_FILE")

@@ -1,6 +1,6 @@
 """Append-only, hash-chained audit trail (Art. 15, 17; MLPS 2.0 level 3 security audit).
 
-Each entry carries the SHA-256 of the previous entry; ``AuditHead`` holds the last hash and serialises
+Each entry carries the keyed MAC (HMAC-SM3 by default) of the previous entry (services.py); ``AuditHead`` holds the last hash and serialises
 appends. ``manage.py verify_audit`` recomputes the chain and finds any edited, inserted or deleted row.
 """
 
@@ -28,6 +28,10 @@ class AuditEntry(models.Model):
     ip = models.CharField(_("来源地址"), max_length=45, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # How ``hash`` was made (services.entry_hash): "hmac-sm3" / "hmac-sha256" with the key ``key_id`` of
+    # ECO_AUDIT_KEYS, or "sha256" (a bare hash: entries written before the chain had a key).
+    alg = models.CharField(max_length=16, default="sha256")
+    key_id = models.CharField(max_length=16, blank=True)
 
     class Meta:
         verbose_name = _("审计日志")

@@ -1,6 +1,15 @@
 """Writing and verifying the audit trail.
 
-Anchors: the chain alone cannot tell that its newest rows were deleted when the head (``AuditHead``) was
+Keyed chain (issue 11, M5): each entry's ``hash`` is an HMAC, over the entry and the previous entry's
+``hash``, with a key the database does not hold (``ECO_AUDIT_KEYS``: ``<id>:<secret>`` pairs, newest
+first; every listed key verifies, the first signs). Each entry stores its ``key_id`` and ``alg``
+(``ECO_AUDIT_MAC``: ``hmac-sm3``, the default, GB/T 15852.2 with SM3; or ``hmac-sha256``). Whoever can
+write the database but lacks the key cannot rebuild the chain. Entries written before keys existed carry
+``alg`` ``sha256`` (a bare hash): only the first ``ECO_AUDIT_LEGACY_ENTRIES`` entries may (a number kept
+outside the database, 0 for a new deployment), so a chain rebuilt as bare hashes fails too.
+
+Anchors: written while entries are written (after a commit, when the newest anchor is older than
+``ANCHOR_EVERY`` seconds) and at every successful verification. the chain alone cannot tell that its newest rows were deleted when the head (``AuditHead``) was
 rewritten to match. Each night (``tasks.audit_verify_daily``, or ``manage.py verify_audit --anchor``) the
 verified head, its number of entries and the last hash, is written to the application log and appended
 to a file outside the database (``ECO_AUDIT_ANCHOR_FILE``, one line ``<time> <count> <hash>``). Every
@@ -11,6 +20,7 @@ anchor, or rewritten before it, fails.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -19,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
@@ -30,12 +42,15 @@ from eco12369.db import insert_if_absent
 from .models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
+LEGACY_ALG = "sha256"  # a bare SHA-256, written before the chain had a key
+MAC_ALGS = ("hmac-sm3", "hmac-sha256")
+ANCHOR_EVERY = 60  # seconds: while entries are written, the head is anchored at least this often
 
 log = logging.getLogger(__name__)
 
 
 def _canonical(entry: AuditEntry) -> bytes:
-    body = {
+    body: dict[str, Any] = {
         "at": entry.at.isoformat(timespec="microseconds"),
         "actor": entry.actor_id,
         "actor_label": entry.actor_label,
@@ -46,11 +61,61 @@ def _canonical(entry: AuditEntry) -> bytes:
         "ip": entry.ip,
         "prev": entry.prev_hash,
     }
+    if entry.alg != LEGACY_ALG:
+        body |= {"alg": entry.alg, "key": entry.key_id}
     return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+class AuditKeyError(Exception):
+    pass
+
+
+def audit_keys() -> dict[str, bytes]:
+    """``ECO_AUDIT_KEYS`` as {key id: secret}, newest first (AuditKeyError when malformed)."""
+    keys: dict[str, bytes] = {}
+    for part in (getattr(settings, "ECO_AUDIT_KEYS", "") or "").split(","):
+        if not part.strip():
+            continue
+        kid, sep, secret = part.strip().partition(":")
+        if not sep or not kid or len(kid) > 16 or len(secret) < 16:
+            raise AuditKeyError(
+                "ECO_AUDIT_KEYS 的每一项应为 <编号>:<至少16个字符的密钥> / <id>:<secret of 16+ characters>"
+            )
+        keys[kid] = secret.encode()
+    return keys
+
+
+def mac_alg() -> str:
+    alg = getattr(settings, "ECO_AUDIT_MAC", "") or "hmac-sm3"
+    if alg not in MAC_ALGS:
+        raise AuditKeyError(f"ECO_AUDIT_MAC 应为 {' / '.join(MAC_ALGS)}：{alg!r}")
+    return alg
+
+
 def entry_hash(entry: AuditEntry) -> str:
-    return hashlib.sha256(_canonical(entry)).hexdigest()
+    """The entry's chain value: a bare SHA-256 (legacy entries) or the HMAC with the entry's key."""
+    if entry.alg == LEGACY_ALG:
+        return hashlib.sha256(_canonical(entry)).hexdigest()
+    key = audit_keys().get(entry.key_id)
+    if key is None:
+        raise AuditKeyError(f"审计密钥 {entry.key_id!r} 不在 ECO_AUDIT_KEYS 中 / audit key not configured")
+    if entry.alg == "hmac-sm3":
+        mac = crypto_hmac.HMAC(key, hashes.SM3())
+        mac.update(_canonical(entry))
+        return mac.finalize().hex()
+    return hmac.new(key, _canonical(entry), hashlib.sha256).hexdigest()
+
+
+def chain_next(entry: AuditEntry, prev_hash: str) -> AuditEntry:
+    """Link ``entry`` after ``prev_hash`` and seal it with the newest key: the one place that chains."""
+    keys = audit_keys()
+    if keys:
+        entry.alg, entry.key_id = mac_alg(), next(iter(keys))
+    else:  # only in DEBUG (the settings require ECO_AUDIT_KEYS otherwise)
+        entry.alg, entry.key_id = LEGACY_ALG, ""
+    entry.prev_hash = prev_hash
+    entry.hash = entry_hash(entry)
+    return entry
 
 
 def audit_record(
@@ -80,12 +145,26 @@ def audit_record(
             object_id="" if object_id is None else str(object_id),
             detail=json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str)),
             ip=client_ip(request),
-            prev_hash=head.last_hash,
         )
-        entry.hash = entry_hash(entry)
-        entry.save()
-        AuditHead.objects.filter(id=1).update(last_hash=entry.hash, count=head.count + 1)
+        chain_next(entry, head.last_hash).save()
+        count = head.count + 1
+        AuditHead.objects.filter(id=1).update(last_hash=entry.hash, count=count)
+        transaction.on_commit(lambda: _anchor_if_due(count, entry.hash))
     return entry
+
+
+def _anchor_if_due(count: int, last_hash: str) -> None:
+    """After a commit: anchor this head when the newest anchor is older than ``ANCHOR_EVERY`` seconds (the
+    file's modification time, shared by every process)."""
+    path = anchor_file()
+    if path is None:
+        return
+    try:
+        age = timezone.now().timestamp() - path.stat().st_mtime
+    except FileNotFoundError:
+        age = ANCHOR_EVERY
+    if age >= ANCHOR_EVERY:
+        _anchor_write(count, last_hash)
 
 
 @dataclass
@@ -136,9 +215,11 @@ def audit_anchor(report: ChainReport) -> Anchor:
     anchor file (flushed to disk before returning)."""
     if not report.ok:
         raise ValueError("only a verified chain is anchored")
-    anchor = Anchor(
-        at=timezone.localtime().isoformat(timespec="seconds"), count=report.checked, hash=report.last_hash
-    )
+    return _anchor_write(report.checked, report.last_hash)
+
+
+def _anchor_write(count: int, last_hash: str) -> Anchor:
+    anchor = Anchor(at=timezone.localtime().isoformat(timespec="seconds"), count=count, hash=last_hash)
     log.info("audit anchor: count=%d hash=%s", anchor.count, anchor.hash)
     path = anchor_file()
     if path is not None:
@@ -160,21 +241,37 @@ def _entries(chunk: int = 2000) -> Iterator[AuditEntry]:
         last_id = batch[-1].id
 
 
-def audit_verify() -> ChainReport:
+def audit_verify(*, write_anchor: bool = True) -> ChainReport:
     """Recompute every hash in order: an edited row breaks its own hash, a deleted or inserted row breaks
     the link to its neighbour, a deleted newest row no longer matches the head, and entry number ``count``
-    of every anchor (see the module's docstring) must still have the anchored hash."""
+    of every anchor (see the module's docstring) must still have the anchored hash. When intact, the head
+    is anchored (``write_anchor=False``: only check)."""
     try:
         anchored = {a.count: a for a in anchors_read()}
-    except AnchorFileError as exc:
+        audit_keys()
+    except (AnchorFileError, AuditKeyError) as exc:
         return ChainReport(0, False, str(exc), None)
+    legacy_allowed = int(getattr(settings, "ECO_AUDIT_LEGACY_ENTRIES", 0) or 0)
     prev = GENESIS
     checked = 0
     for entry in _entries():
         if entry.prev_hash != prev:
             return ChainReport(checked, False, "与前一条记录的链接断开（记录被删除或插入）", entry.id, prev)
-        if entry_hash(entry) != entry.hash:
-            return ChainReport(checked, False, "记录内容与其哈希不符（记录被篡改）", entry.id, prev)
+        if entry.alg == LEGACY_ALG and checked >= legacy_allowed and audit_keys():
+            problem = "记录没有密钥签名（哈希链被不持有审计密钥者重建）"
+            return ChainReport(checked, False, problem, entry.id, prev)
+        try:
+            expected = entry_hash(entry)
+        except AuditKeyError as exc:
+            return ChainReport(checked, False, str(exc), entry.id, prev)
+        if not hmac.compare_digest(expected, entry.hash):
+            return ChainReport(
+                checked,
+                False,
+                "记录内容与其签名不符（记录被篡改，或链被不持有审计密钥者重建）",
+                entry.id,
+                prev,
+            )
         prev = entry.hash
         checked += 1
         anchor = anchored.get(checked)
@@ -190,4 +287,7 @@ def audit_verify() -> ChainReport:
     expected = head.last_hash if head else GENESIS
     if prev != expected or (head is not None and head.count != checked):
         return ChainReport(checked, False, "最新记录与链头不符（末尾记录被删除或篡改）", None, prev)
-    return ChainReport(checked, True, last_hash=prev, anchors=len(anchored))
+    report = ChainReport(checked, True, last_hash=prev, anchors=len(anchored))
+    if write_anchor:  # every successful verification anchors the head it verified
+        audit_anchor(report)
+    return report

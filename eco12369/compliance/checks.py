@@ -44,12 +44,12 @@ def field_keys_set(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
 
 @register(Tags.security, deploy=True)
 def audit_anchor_file_set(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
-    if getattr(settings, "ECO_AUDIT_ANCHOR_FILE", ""):
+    if getattr(settings, "ECO_AUDIT_ANCHOR_FILE_SET", False):
         return []
     return [
         Warning(
-            "ECO_AUDIT_ANCHOR_FILE is not set: the nightly audit verification anchors the chain's head only in "
-            "the log, and deleting the newest audit entries with the head rewritten would go unnoticed.",
+            "ECO_AUDIT_ANCHOR_FILE is not set: the audit chain's anchors go to var/ on this host, where whoever "
+            "can rewrite the database may also rewrite them.",
             hint="Set ECO_AUDIT_ANCHOR_FILE to a file on append-only storage off the database host; "
             "see docs/audit.md.",
             id="eco12369.W003",

@@ -38,6 +38,7 @@ def _check_deploy(tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[s
         ECO_ALLOWED_HOSTS="12369.example.gov.cn",
         ECO_CSRF_TRUSTED_ORIGINS="https://12369.example.gov.cn",
         ECO_VAR_DIR=str(tmp_path / "var"),
+        ECO_AUDIT_KEYS=f"k1:{secrets.token_urlsafe(32)}",
         DJANGO_SETTINGS_MODULE="eco12369.settings",
     )
     env.update(extra)

@@ -5,20 +5,20 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from eco12369.audit.services import anchor_file, audit_anchor, audit_verify
+from eco12369.audit.services import anchor_file, audit_verify
 
 
 class Command(BaseCommand):
     help = (
         "校验审计日志哈希链是否完整（发现被篡改、删除或插入的记录，并核对锚点）；"
-        "--anchor 在校验通过后记录当前链头（条数和最后哈希）。"
+        "校验通过后把当前链头（条数和最后哈希）追加到锚点文件。"
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--anchor",
             action="store_true",
-            help="校验通过后把当前链头写入应用日志和锚点文件（ECO_AUDIT_ANCHOR_FILE）",
+            help="（保留以兼容 cron 配置）每次校验通过都会写入锚点",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -31,8 +31,6 @@ class Command(BaseCommand):
                 f"审计日志完整：共 {report.checked} 条记录，哈希链校验通过，核对锚点 {report.anchors} 个。"
             )
         )
-        if options["anchor"]:
-            anchor = audit_anchor(report)
-            path = anchor_file()
-            where = f"锚点文件 {path}" if path else "应用日志（未设置 ECO_AUDIT_ANCHOR_FILE）"
-            self.stdout.write(f"已将链头（{anchor.count} 条，{anchor.hash[:12]}…）写入{where}。")
+        path = anchor_file()
+        where = f"锚点文件 {path}" if path else "应用日志（未设置 ECO_AUDIT_ANCHOR_FILE）"
+        self.stdout.write(f"已将链头（{report.checked} 条，{report.last_hash[:12]}…）写入{where}。")
