@@ -14,7 +14,7 @@ from django.db import connection
 
 from eco12369.cases.models import Case
 from eco12369.cases.selectors import cases_of_reporter
-from eco12369.crypto import PREFIX, blind_index
+from eco12369.crypto import PREFIXES, blind_index
 
 pytestmark = pytest.mark.django_db
 NAME, PHONE, OPENID = "欧阳娜娜", "13812341234", "oENC-reporter-openid"
@@ -34,7 +34,7 @@ def test_columns_hold_ciphertext_and_the_orm_reads_clear_text(make_case: Callabl
     case = make_case(reporter_name=NAME, reporter_phone=PHONE, reporter_openid=OPENID)
     name, phone, openid, digest = _row(case)
     for stored, clear in ((name, NAME), (phone, PHONE), (openid, OPENID)):
-        assert stored.startswith(PREFIX) and clear not in stored
+        assert stored.startswith(PREFIXES) and clear not in stored
         assert "1381234" not in stored and "欧阳" not in stored
     assert digest == blind_index(OPENID) and OPENID not in digest
     fresh = Case.objects.get(pk=case.pk)
@@ -69,7 +69,7 @@ def test_the_data_migration_encrypts_rows_written_in_clear(make_case: Callable[.
     migration = importlib.import_module("eco12369.cases.migrations.0005_reporter_encrypt_existing")
     migration.encrypt_existing(apps, None)
     name, phone, openid, digest = _row(case)
-    assert all(v.startswith(PREFIX) for v in (name, phone, openid)) and NAME not in name
+    assert all(v.startswith(PREFIXES) for v in (name, phone, openid)) and NAME not in name
     assert digest == blind_index(OPENID)
     assert list(cases_of_reporter(openid=OPENID)) == [case]
     assert Case.objects.get(pk=case.pk).reporter_phone == PHONE

@@ -1,4 +1,4 @@
-"""Key rotation (docs/field-encryption.md): ``rotate_field_keys`` re-encrypts every encrypted value with the
+"""Key rotation (docs/field-encryption.md): ``rotate_field_key`` re-encrypts every encrypted value with the
 newest key of ECO_FIELD_KEYS (the cases, the follows, and the openids of the WeChat outbox and conversations
 and of the H5 forms) and recomputes the blind indexes; ``--check`` says whether anything is left; values
 stay readable throughout, and look-ups by openid work after an index-key change."""
@@ -42,7 +42,7 @@ def _openids(table: str) -> list[str]:
 
 def _rotate(*args: str) -> str:
     out = io.StringIO()
-    call_command("rotate_field_keys", *args, stdout=out)
+    call_command("rotate_field_key", *args, stdout=out)
     return out.getvalue()
 
 
@@ -117,3 +117,21 @@ def test_values_no_key_opens_are_reported_not_destroyed(make_case: Callable[...,
     with override_settings(ECO_FIELD_KEYS=NEW), pytest.raises(CommandError, match="无法解密"):
         _rotate()
     assert _stored(case) == before
+
+
+@pytest.mark.django_db
+def test_rotation_moves_fernet_values_to_sm4_gcm(make_case: Callable[..., Case]) -> None:
+    """National algorithms (issue 11): what the platform wrote before (Fernet, AES) stays readable, and
+    ``rotate_field_key`` re-encrypts it with SM4-GCM."""
+    with override_settings(ECO_FIELD_KEYS=OLD, ECO_FIELD_CIPHER="fernet"):
+        case = make_case(reporter_phone="13700001111", reporter_openid="oSM4")
+        assert _stored(case).startswith("enc1:")
+    with override_settings(ECO_FIELD_KEYS=OLD):
+        assert Case.objects.get(pk=case.pk).reporter_phone == "13700001111"
+        with pytest.raises(CommandError, match="需要重新加密"):
+            _rotate("--check")
+        _rotate()
+        assert _stored(case).startswith("enc2:")
+        assert "0 个需要重新加密" in _rotate("--check")
+        assert Case.objects.get(pk=case.pk).reporter_phone == "13700001111"
+        assert AuditEntry.objects.filter(action="key_rotation", detail__cipher="sm4-gcm").exists()

@@ -21,7 +21,7 @@ from django.test import Client
 from eco12369.cases import services
 from eco12369.cases.models import Case
 from eco12369.compliance.retention import retention_erase
-from eco12369.crypto import PREFIX, blind_index
+from eco12369.crypto import PREFIXES, blind_index
 from eco12369.orgs.models import User
 from eco12369.portal.selectors import reporter_list
 from eco12369.wechat.models import OutboxMessage
@@ -145,7 +145,7 @@ def test_no_table_holds_the_openid_in_clear(scenario: Scenario) -> None:
     assert (
         len(outbox) == 5
     )  # acknowledgement, accepted, closing; the H5 acknowledgement, its duplicate notice
-    assert all(openid.startswith(PREFIX) and index == digest for openid, index, *_ in outbox)
+    assert all(openid.startswith(PREFIXES) and index == digest for openid, index, *_ in outbox)
     inbound = select(
         "wechat_inboundmessage", "openid_digest, dedupe_key, raw", "ORDER BY id"
     )  # 4 + 2 queries
@@ -154,7 +154,7 @@ def test_no_table_holds_the_openid_in_clear(scenario: Scenario) -> None:
     assert all("<FromUserName><![CDATA[]]></FromUserName>" in raw for _, _, raw in inbound)
     for table in ("wechat_conversation", "portal_submission"):
         [(openid, index)] = select(table, "openid, openid_digest")
-        assert openid.startswith(PREFIX) and index == digest, table
+        assert openid.startswith(PREFIXES) and index == digest, table
 
 
 def test_retention_erases_the_blind_index_with_the_openid(scenario: Scenario) -> None:

@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.db import connection
 
 from eco12369.cases.models import Case
-from eco12369.crypto import PREFIX, blind_index
+from eco12369.crypto import PREFIXES, blind_index
 from eco12369.portal.models import Submission
 from eco12369.wechat.conversation import sender_removed
 from eco12369.wechat.models import Conversation, InboundMessage, OutboxMessage
@@ -54,7 +54,7 @@ def test_the_callback_keeps_no_openid_in_clear(wechat: WeChatServer, tianjin: No
         assert fields["MsgType"] == msg_type and fields["ToUserName"] == "gh_test_account"
         assert not fields.get("FromUserName")
     [(stored_openid, stored_digest)] = rows("wechat_conversation", "openid, openid_digest")
-    assert stored_openid.startswith(PREFIX) and stored_digest == digest
+    assert stored_openid.startswith(PREFIXES) and stored_digest == digest
     conv = conversation_of(openid=OPENID)
     assert conv is not None and conv.openid == OPENID and conv.last_inbound_at is not None
 
@@ -89,7 +89,7 @@ def test_outbox_rows_are_encrypted_and_found_by_the_blind_index(tianjin: None) -
     message = outbox_write(case=None, openid=OPENID, template="status", text="进度通知")
     outbox_write(case=None, openid="oRest-another-reporter-00000", template="status", text="别人的通知")
     [(stored_openid, stored_digest)] = rows("wechat_outboxmessage", "openid, openid_digest")[:1]
-    assert stored_openid.startswith(PREFIX) and OPENID not in stored_openid
+    assert stored_openid.startswith(PREFIXES) and OPENID not in stored_openid
     assert stored_digest == blind_index(OPENID)
     assert OutboxMessage.objects.get(pk=message.pk).openid == OPENID  # what delivery sends to
     OutboxMessage.objects.update(status=OutboxMessage.Status.WAITING)

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from eco12369.crypto import PREFIX, blind_index
+from eco12369.crypto import PREFIXES, blind_index
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,7 +90,7 @@ def test_rows_written_in_clear_are_encrypted_and_indexed_and_reversal_restores_t
     for table in ("wechat_outboxmessage", "wechat_conversation", "portal_submission"):
         stored = dump(table, "openid, openid_digest")
         assert len(stored) == len(OPENIDS) * (3 if table == "wechat_outboxmessage" else 1)
-        assert all(value.startswith(PREFIX) for value, _ in stored), table
+        assert all(value.startswith(PREFIXES) for value, _ in stored), table
         assert sorted({digest for _, digest in stored}) == sorted(blind_index(o) for o in OPENIDS), table
     digest = blind_index(first)
     assert dump("wechat_inboundmessage", "dedupe_key, openid_digest") == [

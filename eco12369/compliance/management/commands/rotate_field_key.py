@@ -1,5 +1,6 @@
-"""``manage.py rotate_field_keys [--check]``: re-encrypt every encrypted value with the newest key of
-``ECO_FIELD_KEYS`` and recompute the blind indexes with ``ECO_INDEX_KEY`` (docs/field-encryption.md)."""
+"""``manage.py rotate_field_key [--check]``: re-encrypt every encrypted value with the newest key of
+``ECO_FIELD_KEYS`` and the cipher of ``ECO_FIELD_CIPHER`` (SM4-GCM by default; values written with Fernet
+move to it), and recompute the blind indexes with ``ECO_INDEX_KEY`` (docs/field-encryption.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from argparse import ArgumentParser
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, models, transaction
@@ -18,8 +18,8 @@ from eco12369 import crypto
 @dataclass
 class Tally:
     values: int = 0  # non-empty encrypted values seen
-    current: int = 0  # already encrypted with the newest key
-    stale: int = 0  # encrypted with an older key, or still in clear
+    current: int = 0  # already encrypted with the newest key and the configured cipher
+    stale: int = 0  # encrypted with an older key or cipher, or still in clear
     unreadable: int = 0  # no configured key opens it
     index_stale: int = 0  # blind indexes that do not match their value
     rows_written: int = 0
@@ -43,7 +43,10 @@ def encrypted_models() -> list[tuple[type[models.Model], list[str], list[tuple[s
 
 
 class Command(BaseCommand):
-    help = "用 ECO_FIELD_KEYS 中最新的密钥重新加密全部加密字段，并重算盲索引；--check 只检查不写入。"
+    help = (
+        "用 ECO_FIELD_KEYS 中最新的密钥和 ECO_FIELD_CIPHER 的算法（默认 SM4-GCM）重新加密全部加密字段，"
+        "并重算盲索引；--check 只检查不写入。"
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--check", action="store_true", help="只检查：有旧密钥或明文的值时以非零状态退出")
@@ -52,11 +55,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         check: bool = options["check"]
         size: int = options["batch_size"]
-        newest = crypto.newest_fernet()
         total = Tally()
         for model, columns, indexes in encrypted_models():
             label = model._meta.label
-            tally = self._model(model, columns, indexes, newest=newest, check=check, size=size, label=label)
+            tally = self._model(model, columns, indexes, check=check, size=size, label=label)
             for name in vars(total):
                 setattr(total, name, getattr(total, name) + getattr(tally, name))
         summary = (
@@ -67,7 +69,7 @@ class Command(BaseCommand):
             raise CommandError(summary + " 无法解密的值请检查 ECO_FIELD_KEYS 是否包含全部旧密钥。")
         if check:
             if total.stale or total.index_stale:
-                raise CommandError(summary + " 请运行 manage.py rotate_field_keys。")
+                raise CommandError(summary + " 请运行 manage.py rotate_field_key。")
             self.stdout.write(self.style.SUCCESS(summary))
             return
         from eco12369.audit.services import audit_record
@@ -79,6 +81,7 @@ class Command(BaseCommand):
                 "values": total.values,
                 "rewritten_rows": total.rows_written,
                 "keys": len(crypto.configured_keys()),
+                "cipher": crypto.cipher(),
             },
         )
         self.stdout.write(self.style.SUCCESS(f"{summary} 已改写 {total.rows_written} 行。"))
@@ -89,7 +92,6 @@ class Command(BaseCommand):
         columns: list[str],
         indexes: list[tuple[str, str]],
         *,
-        newest: Fernet,
         check: bool,
         size: int,
         label: str,
@@ -126,22 +128,19 @@ class Command(BaseCommand):
                     if not value:
                         continue
                     tally.values += 1
-                    if not value.startswith(crypto.PREFIX):
+                    if not value.startswith(crypto.PREFIXES):
                         tally.stale += 1
                         clear[column] = value
                         changes[column] = crypto.encrypt(value)
                         continue
-                    token = value[len(crypto.PREFIX) :].encode()
                     try:
-                        clear[column] = newest.decrypt(token).decode()
-                        tally.current += 1
-                        continue
-                    except InvalidToken:
-                        pass
-                    try:
-                        clear[column] = crypto.fernet().decrypt(token).decode()
-                    except InvalidToken:
+                        current = crypto.is_current(value)
+                        clear[column] = crypto.decrypt(value)
+                    except ValueError:
                         tally.unreadable += 1
+                        continue
+                    if current:
+                        tally.current += 1
                         continue
                     tally.stale += 1
                     changes[column] = crypto.rotate(value)
