@@ -40,6 +40,8 @@ N_PAIRS = 400
 
 sys.path.insert(0, str(ROOT))
 
+from eco12369.devkeys import use_key_file  # noqa: E402  (no Django import: safe before setup)
+
 # ----------------------------------------------------------------------------------------- vocabulary
 # District: (name, lat, lon, roads)
 DISTRICTS: list[tuple[str, float, float, list[str]]] = [
@@ -561,6 +563,8 @@ def save(pairs: list[dict[str, Any]], path: Path = DATA) -> None:
 # ------------------------------------------------------------------------------------------ evaluation
 def _setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eco12369.settings")
+    # Production settings need keys: the benchmark's own, kept with its database (bench/run.py).
+    use_key_file(ROOT / "var" / "bench" / "var" / "secrets.env")
     import django
 
     django.setup()

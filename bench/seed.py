@@ -61,6 +61,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from eco12369.devkeys import use_key_file  # noqa: E402  (no Django import: safe before setup)
+
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = 86400.0
 HOUR = 3600.0
@@ -1564,6 +1566,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eco12369.settings")
+    # Production settings need keys: the benchmark's own, kept with its database (bench/run.py).
+    use_key_file(ROOT / "var" / "bench" / "var" / "secrets.env")
     import django
 
     django.setup()

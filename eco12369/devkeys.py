@@ -57,5 +57,11 @@ def ensure_key_file(path: Path) -> dict[str, str]:
     return values
 
 
+def use_key_file(path: Path) -> None:
+    """The keys of ``path`` (created on first use) for this process, where the environment has none."""
+    for name, value in ensure_key_file(path).items():
+        os.environ.setdefault(name, value)
+
+
 if __name__ == "__main__":
     print(ensure_key_file(Path(sys.argv[1])) and sys.argv[1])
