@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # its Swagger UI files, served locally: /open311/v2/docs works on an intranet (issue 12, D18)
     "huey.contrib.djhuey",
     "eco12369.orgs",
     "eco12369.cases",

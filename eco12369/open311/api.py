@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from ninja import Form, NinjaAPI, Query
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import APIKeyQuery
@@ -95,6 +95,14 @@ class Open311Key(APIKeyQuery):
 
 
 # ---------------------------------------------------------------------------------------- endpoints
+@api.get("/", include_in_schema=False)
+def root(request: HttpRequest) -> HttpResponse:
+    """The API's own address (issue 12, D18): a browser goes to the documentation page, a client to the
+    GeoReport discovery document."""
+    wants_html = "text/html" in request.headers.get("Accept", "")
+    return HttpResponseRedirect("docs" if wants_html else "discovery.json")
+
+
 @api.get("/discovery.json", response={200: DiscoveryOut}, summary="服务发现")
 @api.get("/discovery.xml", include_in_schema=False)
 def discovery(request: HttpRequest) -> HttpResponse:
