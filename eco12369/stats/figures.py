@@ -222,6 +222,22 @@ class Headline:
     rated_unsatisfied: int = 0
 
     @property
+    def has_data(self) -> bool:
+        """Anything happened in the month: received, confirmed, closed, overdue, extended or rated. A month
+        before the platform (or the district) began has nothing to compare with (issue 12, D19)."""
+        return any(
+            (
+                self.received,
+                self.confirmed,
+                self.closed,
+                self.overdue_unconfirmed,
+                self.overdue_unclosed,
+                self.extensions,
+                self.rated,
+            )
+        )
+
+    @property
     def satisfaction_rate(self) -> float | None:
         """回访满意率 (``stats.kpis.SATISFACTION``)."""
         return kpis.rate(self.rated_satisfied + self.rated_basic, self.rated)
@@ -378,8 +394,10 @@ class MonthlyFigures:
     def changes(self) -> list[Change]:
         out = []
         for key, label, unit, direction in MAIN_FIGURES:
+            # A month without any data compares as "—", not as zero.
             current, previous, last_year = (
-                getattr(h, key) for h in (self.headline, self.previous, self.last_year)
+                getattr(h, key) if h is self.headline or h.has_data else None
+                for h in (self.headline, self.previous, self.last_year)
             )
             parts = self.headline.rate_parts().get(key)
             out.append(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from eco12369.stats import services
 from eco12369.stats.figures import (
     Headline,
     Month,
@@ -17,7 +21,7 @@ from eco12369.stats.figures import (
     violations_stated,
 )
 
-from .conftest import EXPECTED, GENERATED_AT, MARCH, Scenario
+from .conftest import EXPECTED, GENERATED_AT, MARCH, Scenario, at
 
 pytestmark = pytest.mark.django_db
 
@@ -182,3 +186,25 @@ def test_combine_adds_counts_and_recomputes_rates(scenario: Scenario) -> None:
 )
 def test_substantiation_rule(text: str, stated: bool) -> None:
     assert violations_stated(text) is stated
+
+
+def test_a_month_without_data_compares_as_a_dash(scenario: Scenario, client: Client) -> None:
+    """Issue 12, D19: 河东区 had nothing in March 2024 (nor in February 2025), so 同比 and 环比 say "—",
+    not "+1" against an empty month; 和平区, with data a year before, keeps its figures."""
+    hd = monthly_figures(region=scenario.hd, month=MARCH, as_of=GENERATED_AT)
+    assert hd.headline.received == 1 and not hd.last_year.has_data
+    changes = {c.key: c for c in hd.changes()}
+    assert changes["received"].yoy_delta is None and changes["received"].last_year is None
+    assert changes["received"].mom_delta is None
+    hp = {c.key: c for c in monthly_figures(region=scenario.hp, month=MARCH, as_of=GENERATED_AT).changes()}
+    assert hp["received"].yoy_delta == 7
+    with at(2025, 4, 2, 10):
+        report = services.monthly_report_generate(
+            actor=scenario.people.op_hd, region=scenario.hd, month=MARCH
+        )
+    client.force_login(scenario.people.op_hd)
+    page = client.get(f"/stats/{scenario.hd.code}/{MARCH.key}/").content.decode()
+    assert report.pk and "同比 <b" in page
+    assert re.findall(r"同比 <b class=\"\w+\">([^<]*)</b>", page) and all(
+        v == "—" for v in re.findall(r"同比 <b class=\"\w+\">([^<]*)</b>", page)
+    )
