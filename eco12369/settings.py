@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "eco12369.stats",
     "eco12369.audit",
     "eco12369.open311",
+    "eco12369.hotline",
     "eco12369.followup",
     "eco12369.compliance",
     "eco12369.accounts",

@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("oversight/", include("eco12369.oversight.urls", namespace="oversight")),
     path("disclosure/", include("eco12369.stats.disclosure_urls", namespace="disclosure")),
     path("followup/", include("eco12369.followup.urls", namespace="followup")),
+    path("hotline/", include("eco12369.hotline.urls", namespace="hotline")),
     path("", include("eco12369.workbench.urls")),
 ]
 

@@ -16,8 +16,17 @@ class Channel(models.TextChoices):
     WECHAT_CHAT = "wechat_chat", _("微信对话")
     WECHAT_H5 = "wechat_h5", _("微信H5表单")
     PHONE = "phone", _("电话")
+    # Forwarded by the national 12369 platform or the city's 12345 hotline (``Case.source``).
+    FORWARDED = "forwarded", _("转办")
     API = "api", _("开放接口")
     OTHER = "other", _("其他")
+
+
+class Source(models.TextChoices):
+    """Who forwarded a case to the centre (channel ``forwarded``); ``Case.external_number`` is its number there."""
+
+    NATIONAL_12369 = "national_12369", _("全国12369环保举报联网管理平台")
+    HOTLINE_12345 = "hotline_12345", _("12345政务服务便民热线")
 
 
 class Kind(models.TextChoices):
@@ -53,11 +62,16 @@ class Outcome(models.TextChoices):
     ANSWERED = "answered", _("直接答复")
     HANDED_OVER = "handed_over", _("移交其他部门")
     DUPLICATE = "duplicate", _("重复举报")
+    # The reporter withdrew the report before it was accepted (issue 14): closed, never deleted.
+    WITHDRAWN = "withdrawn", _("举报人撤回")
 
 
 class Case(models.Model):
     number = models.CharField(_("编号"), max_length=32, unique=True)
     channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
+    # A forwarded case: who forwarded it and its number there (a re-import of the same number changes nothing).
+    source = models.CharField(_("转办来源"), max_length=20, choices=Source.choices, blank=True)
+    external_number = models.CharField(_("来源编号"), max_length=64, blank=True)
     kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices, default=Kind.REPORT)
     category = models.CharField(
         _("污染类别"), max_length=20, choices=Category.choices, default=Category.OTHER
@@ -140,6 +154,14 @@ class Case(models.Model):
         verbose_name = _("举报件")
         verbose_name_plural = _("举报件")
         ordering = ["-received_at", "-id"]
+        constraints = [
+            # Idempotent import of forwarded cases: one case per number at each forwarding platform.
+            models.UniqueConstraint(
+                fields=["source", "external_number"],
+                condition=~models.Q(external_number=""),
+                name="case_unique_external_number",
+            )
+        ]
         indexes = [
             models.Index(fields=["agency", "state", "due_at"], name="case_agency_state_due"),
             models.Index(fields=["state", "due_at"], name="case_state_due"),

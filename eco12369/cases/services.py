@@ -21,11 +21,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from eco12369.audit.services import audit_record
+from eco12369.crypto import blind_index
 from eco12369.db import increment_returning, insert_if_absent
 from eco12369.orgs.models import Agency, Department, Region, User
 
 from . import deadlines, notices
 from .models import (
+    CONFIRMATION_STATES,
     OPEN_STATES,
     Attachment,
     CalendarYear,
@@ -38,6 +40,7 @@ from .models import (
     Kind,
     Outcome,
     Reply,
+    Source,
     State,
     SupervisionOrder,
     WorkdayOverride,
@@ -123,6 +126,11 @@ class Intake:
     photos: list[UploadedFile] = field(default_factory=list)
     received_at: dt.datetime | None = None
     channel_label: str = ""  # the partner channel's name for API intake (Open311 key), shown on the timeline
+    # A forwarded case (channel ``forwarded``): the platform that forwarded it and its number there.
+    source: str = ""
+    external_number: str = ""
+    # Staff who took the report (the hotline operator, the importer of forwarded cases); None: the reporter.
+    recorded_by: User | None = None
 
 
 _SAFE_EXTENSION = re.compile(r"\.[a-z0-9]{1,5}")
@@ -180,6 +188,10 @@ def case_create(*, intake: Intake) -> Case:
         raise TransitionError(f"未知的渠道“{intake.channel}”。")
     if intake.kind not in Kind.values or intake.category not in Category.values:
         raise TransitionError("类型或污染类别不正确。")
+    if (intake.channel == Channel.FORWARDED) != bool(intake.source) or (
+        intake.source and intake.source not in Source.values
+    ):
+        raise TransitionError("转办的举报件须注明转办来源。")
     received_at = intake.received_at or timezone.now()
     agency = owning_agency_for(intake.district)
     region = intake.district or agency.region
@@ -189,6 +201,8 @@ def case_create(*, intake: Intake) -> Case:
         case = Case(
             number=case_number_next(day=deadlines.local_date(received_at)),
             channel=intake.channel,
+            source=intake.source,
+            external_number=intake.external_number.strip()[:64],
             kind=intake.kind,
             category=intake.category,
             region=region,
@@ -211,20 +225,28 @@ def case_create(*, intake: Intake) -> Case:
         case.save()
         for photo in intake.photos:
             attachment_add(case=case, photo=photo)
+        recorder = intake.recorded_by
         CaseEvent.objects.create(
             case=case,
             action="receive",
+            actor=recorder,
+            actor_agency_id=recorder.agency_id if recorder is not None else None,
             at=received_at,
             to_state=State.RECEIVED,
             note=f"通过{Channel(intake.channel).label}{f'（{intake.channel_label}）' if intake.channel_label else ''}接收",
-            data={"agency": agency.name},
+            data={
+                "agency": agency.name,
+                **({"source": case.source, "external_number": case.external_number} if case.source else {}),
+            },
         )
         if case.reporter_openid:
             outbox_write(case=case, template="acknowledged", text=notices.acknowledged(case))
-        # Audit trail: the intake itself (the reporter is not a user; the label names the channel, never them).
+        # Audit trail: the intake itself (the reporter is not a user; the label names the channel, never them;
+        # a case staff recorded, a call or a forwarded case, names the staff member).
         audit_record(
             action="case.receive",
-            actor_label=f"举报人·{Channel(intake.channel).label}",
+            actor=recorder,
+            actor_label="" if recorder is not None else f"举报人·{Channel(intake.channel).label}",
             object_type="case",
             object_id=case.number,
             detail={
@@ -233,6 +255,7 @@ def case_create(*, intake: Intake) -> Case:
                 "agency": agency.name,
                 # the partner channel of an API intake (its Open311 key), so partner channels can be counted
                 **({"channel_label": intake.channel_label} if intake.channel_label else {}),
+                **({"source": case.source, "external_number": case.external_number} if case.source else {}),
             },
         )
     return case
@@ -718,6 +741,75 @@ def case_reopen(*, case: Case, actor: User, reason: str) -> Case:
         effect=effect,
         note=reason.strip(),
     )
+
+
+# ------------------------------------------------------------------------------------ the reporter
+WITHDRAW_REASON_MAX = 500
+SUPPLEMENT_TEXT_MAX = 2000
+MAX_CASE_PHOTOS = 18  # what intake allows (9) and as many again added later
+
+
+def case_withdraw(*, case: Case, openid: str, reason: str) -> Case:
+    """Issue 14: the reporter withdraws (撤回) their own report before it is accepted, with a reason. The case
+    closes with the outcome "withdrawn" through the state machine: it stays, with the reason on its timeline,
+    and counts in the monthly report; the operators no longer have to confirm it."""
+    reason = (reason or "").strip()
+    if len(reason) > WITHDRAW_REASON_MAX:
+        raise TransitionError(f"撤回理由最多{WITHDRAW_REASON_MAX}个字。")
+
+    def effect(c: Case) -> dict[str, Any]:
+        c.outcome = Outcome.WITHDRAWN
+        c.closed_at = timezone.now()
+        return {"reason": reason, "outcome": Outcome.WITHDRAWN}
+
+    return transition(
+        case=case,
+        actor=None,
+        reporter=openid,
+        action="withdraw",
+        fields={"reason": reason},
+        effect=effect,
+        note=reason,
+    )
+
+
+def case_supplement(*, case: Case, openid: str, text: str, photos: Iterable[UploadedFile] = ()) -> CaseEvent:
+    """Issue 14: the reporter adds text or photos (补充材料) to their own report until it is accepted. No state
+    change: a timeline line with the text, the photos stored with the case (cleaned by the caller's check,
+    as intake's are), and an audit entry."""
+    text = (text or "").strip()
+    photos = list(photos)
+    if not text and not photos:
+        raise TransitionError("请填写补充内容或选择照片。")
+    if len(text) > SUPPLEMENT_TEXT_MAX:
+        raise TransitionError(f"补充内容最多{SUPPLEMENT_TEXT_MAX}个字。")
+    with transaction.atomic():
+        locked = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+        if not openid or blind_index(openid) != locked.reporter_openid_digest:
+            raise TransitionError("只能为本人提交的举报补充材料。")
+        if locked.state not in CONFIRMATION_STATES:
+            raise TransitionError("举报件已受理，不能再补充材料；如有新情况，请提交新的举报。")
+        room = MAX_CASE_PHOTOS - locked.attachments.count()
+        if len(photos) > room:
+            raise TransitionError(f"每件举报最多{MAX_CASE_PHOTOS}张照片，还可补充{max(room, 0)}张。")
+        added = [attachment_add(case=locked, photo=photo) for photo in photos]
+        event = CaseEvent.objects.create(
+            case=locked,
+            action="supplement",
+            at=timezone.now(),
+            from_state=locked.state,
+            to_state=locked.state,
+            note=text,
+            data={"photos": [a.pk for a in added]},
+        )
+        audit_record(
+            action="case.supplement",
+            actor_label="举报人本人",
+            object_type="case",
+            object_id=locked.number,
+            detail={"photos": len(added), "text_chars": len(text)},
+        )
+    return event
 
 
 # ------------------------------------------------------------------------------------ working days

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from eco12369.audit.services import audit_record
+from eco12369.crypto import blind_index
 from eco12369.orgs.models import Agency, Role, User
 
 from . import deadlines
@@ -50,6 +51,8 @@ class Scope(Enum):
     # Operators of the owning agency, and handlers only of the department the case is assigned to
     # (an extension is requested by the handling department, or entered by the platform operator).
     HANDLING = "handling"
+    # The case's own reporter (identified by their openid, not a staff account): ``transition(reporter=...)``.
+    REPORTER = "reporter"
 
 
 Guard = Callable[[Case, User], "str | None"]
@@ -144,6 +147,8 @@ def _answer_supervision_guard(case: Case, user: User) -> str | None:
 def _reopen_guard(case: Case, user: User) -> str | None:
     if case.outcome == Outcome.DUPLICATE:
         return "重复举报已并入原举报件办理，不能重新交办。"
+    if case.outcome == Outcome.WITHDRAWN:
+        return "举报人已撤回的举报不能重新交办。"
     return None
 
 
@@ -285,6 +290,9 @@ RULES: dict[str, Rule] = {
             ("order", "answer"),
             _answer_supervision_guard,
         ),
+        # Issue 14: the reporter withdraws (撤回) their own report before it is accepted, with a reason. The
+        # case closes with the outcome "withdrawn": kept, on the timeline, counted in the monthly report.
+        Rule("withdraw", "撤回举报", CONFIRMATION_STATES, State.CLOSED, (), Scope.REPORTER, ("reason",)),
         # Follow-up (issue #7): the city centre sends a closed case back to its bureau to be handled again
         # (an unsatisfied rating on its review list); the effect decides the state (handling, or accepted
         # when no department was assigned).
@@ -316,11 +324,28 @@ def _in_scope(case: Case, user: User, scope: Scope) -> bool:
     return True
 
 
+def reporter_refusal(case: Case, openid: str, action: str) -> str | None:
+    """Why the reporter ``openid`` may not run ``action`` on ``case`` now (None: allowed): only a rule of the
+    reporter's scope, only on their own case (compared by the openid's blind index), in a source state."""
+    rule = RULES.get(action)
+    if rule is None or rule.scope is not Scope.REPORTER:
+        return f"未知的操作“{action}”。"
+    if not openid or blind_index(openid) != case.reporter_openid_digest:
+        return "只能操作本人提交的举报。"
+    if case.state not in rule.sources:
+        if case.state == State.CLOSED:
+            return f"举报件已办结，不能{rule.label}。"
+        return f"举报件已受理，不能{rule.label}。"
+    return None
+
+
 def refusal(case: Case, user: User, action: str) -> str | None:
     """Why ``user`` may not run ``action`` on ``case`` now (None: allowed). Fields are not checked here."""
     rule = RULES.get(action)
     if rule is None:
         return f"未知的操作“{action}”。"
+    if rule.scope is Scope.REPORTER:
+        return f"“{rule.label}”只能由举报人本人操作。"
     if not user.is_authenticated or not user.is_active:
         return "账号已停用。"
     if not any(user.has_role(role) for role in rule.roles):
@@ -400,13 +425,17 @@ Effect = Callable[[Case], dict[str, Any] | None]
 def transition(
     *,
     case: Case,
-    actor: User,
+    actor: User | None,
     action: str,
     fields: dict[str, Any],
     effect: Effect,
     note: str = "",
+    reporter: str = "",
 ) -> Case:
     """Run ``action`` on ``case`` as ``actor``: lock, re-check, apply ``effect``, write the event.
+
+    A rule of the reporter's scope (``withdraw``) runs with ``actor=None`` and ``reporter`` the openid of
+    the case's reporter; the event and the audit entry then name the reporter's channel, never the person.
 
     ``effect`` receives the locked case (still in its source state), changes it (and may write related
     rows and outbox messages) and returns extra data for the timeline event. Raising ``TransitionError``
@@ -416,7 +445,14 @@ def transition(
     with transaction.atomic():
         # ``of=("self",)``: lock the case row only, not the joined agency (PostgreSQL would lock both).
         locked = Case.objects.select_for_update(of=("self",)).select_related("agency").get(pk=case.pk)
-        reason = refusal(locked, actor, action)
+        if rule.scope is Scope.REPORTER:
+            reason = (
+                reporter_refusal(locked, reporter, action)
+                if actor is None
+                else refusal(locked, actor, action)
+            )
+        else:
+            reason = refusal(locked, actor, action) if actor is not None else "请先登录。"
         if reason is not None:
             raise TransitionError(reason)
         missing = _missing(rule, fields)
@@ -435,7 +471,7 @@ def transition(
             case=locked,
             action=action,
             actor=actor,
-            actor_agency_id=actor.agency_id,
+            actor_agency_id=actor.agency_id if actor is not None else None,
             at=timezone.now(),
             from_state=from_state,
             to_state=locked.state,
@@ -446,6 +482,7 @@ def transition(
         audit_record(
             action=f"case.{action}",
             actor=actor,
+            actor_label="举报人本人" if actor is None else "",
             object_type="case",
             object_id=locked.number,
             detail={"from": from_state, "to": locked.state},

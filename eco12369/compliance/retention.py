@@ -236,7 +236,13 @@ def _erase_case(case: Case, now: dt.datetime) -> None:
     # pair stays unique with a per-row placeholder in place of the blind index.
     follows = Follow.objects.filter(case=case).exclude(openid_digest__startswith="erased:")
     for follow_pk in follows.values_list("pk", flat=True):
-        Follow.objects.filter(pk=follow_pk).update(openid="", openid_digest=f"erased:{follow_pk}")
+        Follow.objects.filter(pk=follow_pk).update(
+            openid="",
+            openid_digest=f"erased:{follow_pk}",
+            caller_phone="",  # a hotline caller's phone and name (issue 14)
+            caller_phone_digest="",
+            caller_name="",
+        )
 
 
 def _erase_case_elsewhere(case: Case, scrub: Callable[[str], str]) -> None:

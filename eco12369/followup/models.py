@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from eco12369.cases.models import Case, Category, Kind
+from eco12369.cases.models import Case, Category, Channel, Kind
 from eco12369.crypto import BlindIndexField, EncryptedTextField
 from eco12369.orgs.models import Agency
 
@@ -126,11 +126,24 @@ class Follow(models.Model):
     report (重复举报) of that case. The follower is told its progress and sees it in “我的举报”.
 
     The follower is a reporter too (Art. 17): their openid is encrypted at rest like the case's reporter's,
-    and looked up by its blind index (``follows_of``)."""
+    and looked up by its blind index (``follows_of``). A caller on the 12369 hotline whose call an operator
+    attached to an open case (issue 14) has no openid: their phone and name are kept, encrypted, instead."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="follows")
-    openid = EncryptedTextField(_("举报人微信标识"))
+    openid = EncryptedTextField(_("举报人微信标识"), blank=True)
     openid_digest = BlindIndexField(source="openid", db_index=True)
+    channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices, default=Channel.WECHAT_H5)
+    caller_name = EncryptedTextField(_("来电人姓名"), blank=True)
+    caller_phone = EncryptedTextField(_("来电人电话"), blank=True)
+    caller_phone_digest = BlindIndexField(source="caller_phone")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("记录人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     note = models.TextField(_("补充说明"), blank=True)
     created_at = models.DateTimeField(_("关注时间"))
 
@@ -139,7 +152,16 @@ class Follow(models.Model):
         verbose_name_plural = _("关注（重复举报）")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["case", "openid_digest"], name="follow_unique_case_reporter")
+            models.UniqueConstraint(
+                fields=["case", "openid_digest"],
+                condition=~models.Q(openid_digest=""),
+                name="follow_unique_case_reporter",
+            ),
+            models.UniqueConstraint(
+                fields=["case", "caller_phone_digest"],
+                condition=~models.Q(caller_phone_digest=""),
+                name="follow_unique_case_caller",
+            ),
         ]
         indexes = [models.Index(fields=["created_at"], name="follow_created")]
 

@@ -6,13 +6,16 @@ and, where the case's record should show it, a timeline event (no state change: 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from eco12369.cases.models import OPEN_STATES, Case, CaseEvent, Kind
+from eco12369.audit.services import audit_record
+from eco12369.cases.models import OPEN_STATES, Case, CaseEvent, Channel, Kind
 from eco12369.cases.services import case_reopen
+from eco12369.crypto import blind_q
 from eco12369.orgs.models import User
 
 from . import access, texts
@@ -240,6 +243,58 @@ def case_follow(*, case: Case, openid: str, note: str = "") -> tuple[Follow, boo
             openid=openid,
             template="status",
             text=texts.followed(number=locked.number, status=status.label),
+        )
+    return follow, True
+
+
+def case_follow_call(
+    *,
+    case: Case,
+    actor: User,
+    phone: str,
+    name: str = "",
+    anonymous: bool = False,
+    note: str = "",
+    received_at: dt.datetime | None = None,
+) -> tuple[Follow, bool]:
+    """Issue 14: a hotline operator attaches a call to an open case instead of opening a new one: a repeat
+    report of that case (a ``Follow`` with the caller's phone and name, encrypted; anonymous: neither), a
+    timeline event and an audit entry naming the operator. The same phone on the same case again changes
+    nothing (returns the first follow and False). ``received_at``: the time of the call (default now)."""
+    phone = "" if anonymous else (phone or "").strip()[:200]
+    name = "" if anonymous else (name or "").strip()[:200]
+    note = (note or "").strip()[:NOTE_MAX]
+    at = received_at or timezone.now()
+    with transaction.atomic():
+        locked = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+        if phone:
+            existing = Follow.objects.filter(blind_q("caller_phone", phone), case=locked).first()
+            if existing is not None:
+                return existing, False
+        if locked.state not in OPEN_STATES:
+            raise FollowupError("该举报已办结，不能再关注。如问题仍然存在，请登记为新的举报。")
+        follow = Follow.objects.create(
+            case=locked,
+            channel=Channel.PHONE,
+            caller_phone=phone,
+            caller_name=name,
+            recorded_by=actor,
+            note=note,
+            created_at=at,
+        )
+        _event(
+            locked,
+            "follow",
+            "来电反映同一事项，记为重复举报" + (f"{FOLLOW_NOTE_MARK}{note}" if note else ""),
+            {"follow": follow.pk, "channel": Channel.PHONE, "anonymous": anonymous},
+            actor=actor,
+        )
+        audit_record(
+            action="case.follow",
+            actor=actor,
+            object_type="case",
+            object_id=locked.number,
+            detail={"follow": follow.pk, "channel": Channel.PHONE},
         )
     return follow, True
 

@@ -16,6 +16,7 @@ from ninja import Field, Schema
 
 from eco12369.cases.models import Channel
 from eco12369.cases.services import Intake
+from eco12369.orgs.geo import region_at
 
 from . import selectors
 from .catalogue import BY_CODE, SERVICES, Service
@@ -248,6 +249,9 @@ class RequestIn(Schema):
             district = selectors.district_find(self.attribute_district)
             if district is None:
                 raise Open311Error(400, "attribute[district] 不是有效的行政区划代码")
+        elif latitude is not None:
+            # Routed by the district outlines, as a WeChat location is (issue 14); outside the city: the centre.
+            district = region_at(latitude, longitude)
         name = " ".join(p for p in ((self.last_name or "").strip(), (self.first_name or "").strip()) if p)
         _too_long(name, "first_name/last_name", MAX_NAME)
         phone = (self.phone or "").strip()

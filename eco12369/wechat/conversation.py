@@ -34,20 +34,20 @@ from django.db import transaction
 from django.utils import timezone
 from wechatpy.exceptions import WeChatClientException
 
-from eco12369.cases.models import Attachment, Case, CaseEvent, Category, Channel, Outcome, State
+from eco12369.cases.classify import guess_category
+from eco12369.cases.models import Attachment, Case, CaseEvent, Channel, Outcome, State
 from eco12369.cases.photos import CleanPhoto, PhotoRejected, photo_clean
 from eco12369.cases.public import public_summary
 from eco12369.cases.services import Intake, attachment_add, case_create, random_upload_name
 from eco12369.cases.workflow import TransitionError
 from eco12369.crypto import blind_index
 from eco12369.db import insert_if_absent
-from eco12369.orgs.models import Region
+from eco12369.orgs.geo import district_for, region_at
 from eco12369.portal.selectors import public_status
 
 from . import texts
 from .callback import CallbackError, Envelope
 from .client import API_TIMEOUT_SECONDS, api_client
-from .geo import district_for
 from .models import Conversation, DraftPhoto, InboundMessage, OutboxMessage, SeenNonce
 from .selectors import approved_reply_of, case_for_reporter, case_merged_for_reporter, cases_of_reporter
 from .services import outbox_mark_passive, outbox_release_waiting
@@ -72,35 +72,6 @@ WINDOW_OPENING_KINDS = USER_MESSAGE_TYPES
 KNOWN_EVENTS = {"subscribe", "unsubscribe", "click", "view", "scan", "location", "subscribe_msg_popup_event"}
 
 QUERY_RE = re.compile(r"^(?:查询|查詢|查)\s*[:：]?\s*([A-Za-z]{0,6}\d{6,20})?$")
-CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
-    Category.NOISE: ("噪声", "噪音", "吵", "轰鸣", "震动", "振动", "夜间施工"),
-    Category.WATER: ("污水", "废水", "黑水", "排水", "河", "水体", "排污口", "水质", "湖", "渠"),
-    Category.AIR: (
-        "黑烟",
-        "废气",
-        "烟尘",
-        "粉尘",
-        "异味",
-        "臭味",
-        "气味",
-        "烟囱",
-        "焚烧",
-        "扬尘",
-        "冒烟",
-        "刺鼻",
-    ),
-    Category.HAZARDOUS_WASTE: (
-        "危废",
-        "危险废物",
-        "黑渣",
-        "废油",
-        "废液",
-        "倾倒",
-        "化学品",
-        "废酸",
-        "医疗废物",
-    ),
-}
 
 Handler = Callable[[Conversation, InboundMessage, dict[str, Any]], tuple[str, Case | None]]
 
@@ -390,28 +361,10 @@ def draft_discard(conv: Conversation) -> None:
     transaction.on_commit(delete_files, robust=True)
 
 
-def guess_category(text: str) -> str:
-    """A first guess from keywords (the operator confirms the category when accepting)."""
-    scores = {cat: sum(text.count(word) for word in words) for cat, words in CATEGORY_WORDS.items()}
-    best = max(scores, key=lambda c: scores[c])
-    if scores[best] == 0 or list(scores.values()).count(scores[best]) > 1:
-        return str(Category.OTHER)
-    return str(best)
-
-
 def _submit(conv: Conversation, inbound: InboundMessage) -> tuple[str, Case | None]:
     if not conv.draft_text.strip():
         return texts.NEED_TEXT, None
-    district_name = (
-        district_for(conv.draft_latitude, conv.draft_longitude)
-        if conv.draft_latitude is not None and conv.draft_longitude is not None
-        else None
-    )
-    district = (
-        Region.objects.filter(name=district_name, level=Region.Level.DISTRICT).first()
-        if district_name
-        else None
-    )
+    district = region_at(conv.draft_latitude, conv.draft_longitude)
     photos, pending = _draft_photo_files(conv)
     description = conv.draft_text
     try:

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from eco12369.audit.access import can_view_audit_log
+from eco12369.hotline import access as hotline_access
 from eco12369.orgs.models import Role, User
 from eco12369.oversight import access as oversight_access
 from eco12369.stats.selectors import can_read_reports
@@ -49,6 +50,8 @@ NAV: list[NavItem] = [
     NavItem("workbench:queue", "待办队列", works_on_cases),
     NavItem("workbench:search", "举报件查询", works_on_cases),
     NavItem("workbench:notices", "告知异常", can_view_notices),
+    NavItem("hotline:call", "电话代录", hotline_access.can_record_calls),
+    NavItem("hotline:imports", "转办导入", hotline_access.can_import_forwarded),
     # The oversight pages' own access rules decide their menu items (one source of truth).
     NavItem("oversight:supervision", "督办", oversight_access.can_view_supervision),
     NavItem("oversight:spot_checks", "抽查", oversight_access.can_view_spot_checks),

@@ -30,7 +30,7 @@ from eco12369.cases.models import (
     SupervisionOrder,
 )
 from eco12369.cases.services import Intake, case_create
-from eco12369.cases.workflow import RULES, TransitionError, refusal
+from eco12369.cases.workflow import RULES, Scope, TransitionError, refusal, reporter_refusal
 from eco12369.orgs.models import Agency, Region, Role, User
 
 from .conftest import FIVE_PARTS, Staff, snapshot
@@ -44,6 +44,7 @@ REPLY_TEMPLATES = {
     "handed_over": Reply.Kind.HANDOVER,
 }
 MAX_EXTENSION = 30
+REPORTER = "reporter (the case's own openid)"
 
 
 class CaseMachine(RuleBasedStateMachine):
@@ -124,6 +125,13 @@ class CaseMachine(RuleBasedStateMachine):
             for name, user in self.actors.items()
             if user.role_set & set(rule.roles) and refusal(case, user, action) is None
         ]
+        # Issue 14: now and then the reporter acts on their own case (withdraws it before acceptance).
+        if case.reporter_openid and data.draw(st.sampled_from([False] * 4 + [True]), label="reporter acts?"):
+            permitted += [
+                (action, REPORTER)
+                for action, rule in sorted(RULES.items())
+                if rule.scope is Scope.REPORTER and reporter_refusal(case, case.reporter_openid, action) is None
+            ]
         # Mostly a permitted action (so cases get deep into the workflow), sometimes anything at all.
         if permitted and data.draw(st.sampled_from([True] * 7 + [False]), label="permitted?"):
             action = data.draw(st.sampled_from(sorted({a for a, _ in permitted})), label="action")
@@ -131,8 +139,8 @@ class CaseMachine(RuleBasedStateMachine):
         else:
             action = data.draw(st.sampled_from(sorted(RULES)), label="action")
             actor_name = data.draw(st.sampled_from(sorted(self.actors)), label="actor")
-        actor = self.actors[actor_name]
-        call = self._call(case, action, actor, data)
+        actor = self.actors.get(actor_name, self.actors["admin"])
+        call = self._call(case, action, actor, data, by_reporter=actor_name == REPORTER)
 
         before = snapshot(case)
         try:
@@ -148,7 +156,7 @@ class CaseMachine(RuleBasedStateMachine):
                 assert case.department_id is not None and actor.department_id == case.department_id
             CaseMachine.run_successes[action] = CaseMachine.run_successes.get(action, 0) + 1
 
-    def _call(self, case: Case, action: str, actor: User, data: st.DataObject) -> Any:
+    def _call(self, case: Case, action: str, actor: User, data: st.DataObject, *, by_reporter: bool) -> Any:
         s = self.staff
 
         def text(label: str, valid: str) -> str:
@@ -223,6 +231,10 @@ class CaseMachine(RuleBasedStateMachine):
         if action == "reopen":  # follow-up (issue #7): the city centre sends a closed case back
             reason = text("reason", "举报人对办理结果不满意。")
             return lambda: services.case_reopen(case=case, actor=actor, reason=reason)  # type: ignore[attr-defined]
+        if action == "withdraw":  # issue 14: the reporter (or a stranger) withdraws before acceptance
+            openid = case.reporter_openid if by_reporter else "o-stranger"
+            reason = text("reason", "问题已经解决了，撤回。")
+            return lambda: services.case_withdraw(case=case, openid=openid, reason=reason)
         raise AssertionError(f"no call for {action}")
 
     # ------------------------------------------------------------------------------------- invariants
@@ -248,7 +260,9 @@ class CaseMachine(RuleBasedStateMachine):
             assert set(actions[1:]) <= set(RULES)
             assert timeline[-1].to_state == case.state
             for event in timeline[1:]:
-                assert event.actor_id is not None and event.from_state in State.values
+                # every staff action names its actor; the reporter's own (withdraw) names none (issue 14)
+                assert (event.actor_id is None) == (event.action == "withdraw")
+                assert event.from_state in State.values
 
     def only_approved_replies_and_fixed_templates_reach_the_reporter(self, cases: list[Case]) -> None:
         for case in cases:

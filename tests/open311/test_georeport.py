@@ -118,6 +118,35 @@ def test_post_creates_case_through_intake_attributed_to_channel(client: Client, 
     assert ApiKey.objects.get().last_used_at is not None
 
 
+@pytest.mark.parametrize(
+    ("lat", "lng", "district"),
+    [
+        ("38.84", "117.45", "滨海新区"),  # 大港: nearer the 津南 seat, inside 滨海新区's outline
+        ("40.0457", "117.4082", "蓟州区"),
+        ("39.1172", "117.2150", "和平区"),
+    ],
+)
+def test_a_post_with_coordinates_is_routed_by_the_district_outline(
+    client: Client, key: str, lat: str, lng: str, district: str
+) -> None:
+    """Issue 14 item 5: without attribute[district], the point decides the district, as in WeChat chat."""
+    resp = post(client, **valid(key, lat=lat, long=lng, **{"attribute[district]": ""}))
+    assert resp.status_code == 200, resp.content
+    case = Case.objects.get(number=resp.json()[0]["service_request_id"])
+    assert case.region.name == district and case.agency.region.name == district
+
+
+def test_a_post_outside_the_city_goes_to_the_city_centre(client: Client, key: str) -> None:
+    resp = post(client, **valid(key, lat="39.52", long="116.70", **{"attribute[district]": ""}))  # 廊坊
+    case = Case.objects.get(number=resp.json()[0]["service_request_id"])
+    assert case.agency.kind == Agency.Kind.CITY_CENTRE
+
+
+def test_attribute_district_still_wins_over_the_point(client: Client, key: str) -> None:
+    resp = post(client, **valid(key, lat="40.0457", long="117.4082", **{"attribute[district]": "120101"}))
+    assert Case.objects.get(number=resp.json()[0]["service_request_id"]).region.name == "和平区"
+
+
 def test_post_xml_and_address_only(client: Client, key: str) -> None:
     resp = post(client, "xml", **valid(key, lat="", long="", address_string="和平区南京路100号"))
     assert resp.status_code == 200

@@ -1,9 +1,10 @@
-"""Which of the city's districts a WeChat location lies in: a point-in-polygon test against the districts'
-boundaries, so that a report is routed to the bureau of the district it is in.
+"""Which of the city's districts a point lies in: a point-in-polygon test against the districts' boundaries,
+so that a report is routed to the bureau of the district it is in, whatever channel brought it (a WeChat
+location, an Open311 request with coordinates, a point an operator picks on the hotline form's map).
 
 The boundaries (``data/tianjin_districts.geojson``) are the district outlines of Apache ECharts 4.9.0's
 Tianjin map (Apache License 2.0, see ``data/NOTICE``), decoded to plain GeoJSON: simplified outlines,
-precise to about 100 m, in the GCJ-02 coordinates WeChat's location messages use. A point up to
+precise to about 100 m, in the GCJ-02 coordinates WeChat's location messages (and Chinese web maps) use. A point up to
 ``BORDER_TOLERANCE_KM`` outside every outline (the simplification cuts corners along the city's border and
 the coast) goes to the nearest district; further out, it is not in the city and the city centre confirms
 the report. Another city deploys its own file (``ECO_DISTRICTS_GEOJSON``)."""
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+
+from .models import Region
 
 DEFAULT_FILE = Path(__file__).with_name("data") / "tianjin_districts.geojson"
 BORDER_TOLERANCE_KM = 2.0
@@ -67,10 +70,15 @@ def _segment_distance(px: float, py: float, dx: float, dy: float) -> float:
     return math.hypot(px - t * dx, py - t * dy)
 
 
+def outlines_file() -> Path:
+    """The boundary file in use (``ECO_DISTRICTS_GEOJSON`` or the bundled Tianjin file)."""
+    return Path(os.environ.get("ECO_DISTRICTS_GEOJSON") or DEFAULT_FILE)
+
+
 @cache
 def districts(path: str = "") -> tuple[District, ...]:
     """The districts of the boundary file (``ECO_DISTRICTS_GEOJSON`` or the bundled Tianjin file)."""
-    source = Path(path or os.environ.get("ECO_DISTRICTS_GEOJSON") or DEFAULT_FILE)
+    source = Path(path) if path else outlines_file()
     data = json.loads(source.read_text(encoding="utf-8"))
     found = []
     for feature in data["features"]:
@@ -105,3 +113,14 @@ def district_for(latitude: float | Decimal, longitude: float | Decimal) -> str |
         return None
     distance, name = min((d.distance_km(lng, lat), d.name) for d in near)
     return name if distance <= BORDER_TOLERANCE_KM else None
+
+
+def region_at(latitude: float | Decimal | None, longitude: float | Decimal | None) -> Region | None:
+    """The district (``Region``) a point lies in, by the outlines; None without a point, or outside the
+    city (the city centre then confirms the report)."""
+    if latitude is None or longitude is None:
+        return None
+    name = district_for(latitude, longitude)
+    if name is None:
+        return None
+    return Region.objects.filter(name=name, level=Region.Level.DISTRICT).first()

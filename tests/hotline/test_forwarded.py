@@ -1,0 +1,212 @@
+"""Forwarded cases (issue 14 item 2): the template, the preview that writes nothing, the import that is
+idempotent by external number, the confirm deadline from the forwarded time, and the replies export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.test import Client
+from openpyxl import Workbook, load_workbook
+
+from eco12369.audit.models import AuditEntry
+from eco12369.cases import deadlines, services
+from eco12369.cases.models import Case, CaseEvent, Channel
+from eco12369.hotline.models import ImportBatch
+from eco12369.orgs.models import User
+from tests.workbench.conftest import FIVE_PARTS
+
+pytestmark = pytest.mark.django_db
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = dt.datetime(2026, 12, 2, 10, 0, tzinfo=TZ)
+DATA = Path(__file__).with_name("data")
+BAD = (DATA / "forwarded_12345_bad.csv").read_bytes()
+
+
+@pytest.fixture
+def centre(make_user: Callable[..., User]) -> User:
+    return make_user("operator", district_name=None, display_name="市中心操作员")
+
+
+@pytest.fixture
+def client_in(client: Client, centre: User) -> Client:
+    client.force_login(centre)
+    return client
+
+
+def upload(client: Client, data: bytes, name: str = "12345转办.csv", source: str = "hotline_12345") -> object:
+    return client.post(
+        "/hotline/imports/", {"source": source, "file": _file(data, name)}, format="multipart"
+    )
+
+
+def _file(data: bytes, name: str) -> io.BytesIO:
+    f = io.BytesIO(data)
+    f.name = name
+    return f
+
+
+def confirm(client: Client) -> ImportBatch:
+    batch = ImportBatch.objects.latest("id")
+    resp = client.post(f"/hotline/imports/{batch.pk}/confirm/")
+    assert resp.status_code == 302
+    batch.refresh_from_db()
+    return batch
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_preview_lists_each_rows_errors_and_writes_no_case(client_in: Client) -> None:
+    resp = upload(client_in, BAD)
+    assert resp.status_code == 200
+    html = resp.content.decode()
+    assert Case.objects.count() == 0
+    batch = ImportBatch.objects.get()
+    assert (batch.total, batch.valid, batch.failed, batch.skipped) == (12, 5, 7, 0)
+    for message in (
+        "缺少来源编号",
+        "转办时间“明天上午”无法识别",
+        "所在区“天津市火星区”不是本市的区",
+        "缺少举报内容",
+        "来源编号与第2行重复",
+        "来源编号只能包含字母、数字",
+        "举报人电话格式不正确",
+        "来源类别“其它问题”不在对照表中，按举报内容归为“大气”",
+    ):
+        assert message in html, message
+    # hostile cells are shown as text, never markup
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+@time_machine.travel(NOW, tick=False)
+def test_confirm_imports_the_good_rows_and_a_reimport_changes_nothing(client_in: Client, centre: User) -> None:
+    upload(client_in, BAD)
+    batch = confirm(client_in)
+    assert (batch.status, batch.created, batch.skipped, batch.failed) == ("done", 5, 0, 7)
+    assert batch.content == ""  # the file with reporters' data is gone once imported
+    cases = {c.external_number: c for c in Case.objects.all()}
+    assert set(cases) == {
+        "12345-TJ-20261201-0007",
+        "12345-TJ-20261201-0011",
+        "12345-TJ-20261201-0013",
+        "12345-TJ-20261201-0017",
+        "12345-TJ-20261201-0041",
+    }
+    noise = cases["12345-TJ-20261201-0007"]
+    assert (noise.channel, noise.source, noise.category, noise.region.name) == (
+        Channel.FORWARDED,
+        "hotline_12345",
+        "noise",
+        "南开区",
+    )
+    assert noise.reporter_name == "王女士" and noise.reporter_phone == "13920001234"
+    # the confirm deadline counts from the forwarded time, not from the import
+    forwarded = dt.datetime(2026, 12, 1, 9, 30, tzinfo=TZ)
+    assert noise.received_at == forwarded
+    assert noise.confirm_due == deadlines.confirmation_deadline(forwarded).at
+    assert cases["12345-TJ-20261201-0011"].anonymous and cases["12345-TJ-20261201-0011"].reporter_name == ""
+    assert cases["12345-TJ-20261201-0013"].category == "water"
+    assert cases["12345-TJ-20261201-0017"].kind == "consultation"
+    assert cases["12345-TJ-20261201-0041"].category == "air"
+    event = CaseEvent.objects.get(case=noise, action="receive")
+    assert event.actor == centre and event.data["external_number"] == "12345-TJ-20261201-0007"
+    assert AuditEntry.objects.filter(action="case.receive", actor=centre).count() == 5
+
+    resp = upload(client_in, BAD)
+    html = resp.content.decode()
+    assert "已导入（" in html and "再次导入不会有任何改变" not in html  # 7 error rows remain errors
+    again = ImportBatch.objects.latest("id")
+    assert (again.valid, again.skipped) == (0, 5)
+    assert Case.objects.count() == 5
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_clean_reimport_says_nothing_will_change(client_in: Client) -> None:
+    good = "\n".join(BAD.decode().splitlines()[:3]).encode()
+    upload(client_in, good)
+    confirm(client_in)
+    html = upload(client_in, good).content.decode()
+    assert "文件中的案件都已导入过，再次导入不会有任何改变" in html
+    assert "确认导入" not in html
+
+
+@time_machine.travel(NOW, tick=False)
+def test_excel_with_date_cells_gbk_csv_and_a_file_that_is_not_the_template(client_in: Client) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["来源编号*", "转办时间*", "所在区", "举报内容*", "来源类别"])
+    sheet.append(["12369-2026-000123", dt.datetime(2026, 12, 1, 8, 5), "西青区", "化工厂晚上偷排废气", "大气污染"])
+    sheet.append([20261201001, dt.date(2026, 11, 30), "", "河道里死鱼很多，水发黑", "水污染"])
+    out = io.BytesIO()
+    book.save(out)
+    assert upload(client_in, out.getvalue(), "全国平台.xlsx", "national_12369").status_code == 200
+    batch = confirm(client_in)
+    assert batch.created == 2
+    numbers = set(Case.objects.values_list("external_number", flat=True))
+    assert numbers == {"12369-2026-000123", "20261201001"}
+    assert Case.objects.get(external_number="20261201001").agency.kind == "city_centre"
+
+    gbk = "来源编号,转办时间,举报内容\nGBK-001,2026-12-01 08:00,夜里噪声扰民\n".encode("gb18030")
+    upload(client_in, gbk, "gbk.csv")
+    assert ImportBatch.objects.latest("id").valid == 1
+
+    resp = upload(client_in, "姓名,电话\n张三,138\n".encode(), "别的表.csv")
+    assert resp.status_code == 422 and "缺少必填列：来源编号、转办时间、举报内容" in resp.content.decode()
+    resp = upload(client_in, b"\x00\x01garbage", "x.xls")
+    assert resp.status_code == 422 and "只支持 .xlsx 或 .csv" in resp.content.decode()
+
+
+def test_the_template_documents_every_column_and_the_mapping(client_in: Client) -> None:
+    resp = client_in.get("/hotline/imports/template.xlsx")
+    assert resp.status_code == 200
+    book = load_workbook(io.BytesIO(resp.content))
+    header = [c.value for c in book["转办案件"][1]]
+    assert header[:2] == ["来源编号*", "转办时间*"] and "举报内容*" in header
+    docs = {row[0].value: row[2].value for row in book["填写说明"].iter_rows(min_row=2)}
+    assert "确认期限" in docs["转办时间"]
+    mapping = {row[0].value: row[1].value for row in book["类别对照"].iter_rows(min_row=2)}
+    assert mapping["噪声"] == "噪声" and mapping["危险废物"] == "危险废物"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_replies_export_back_in_the_template_and_cells_are_never_formulas(
+    client_in: Client, centre: User, make_user: Callable[..., User]
+) -> None:
+    upload(client_in, BAD)
+    confirm(client_in)
+    case = Case.objects.get(external_number="12345-TJ-20261201-0007")
+    op = make_user("operator", district_name="南开区")
+    handler = make_user("handler", district_name="南开区")
+    reviewer = make_user("reviewer", district_name="南开区")
+    case = services.case_accept(case=case, actor=op)
+    case = services.case_assign(case=case, actor=op, department=handler.department)
+    case = services.case_submit_reply(case=case, actor=handler, **{**FIVE_PARTS, "decision": "=cmd|' /C calc'!A0"})
+    services.case_approve(case=case, actor=reviewer)
+    resp = client_in.get(
+        "/hotline/imports/replies.xlsx", {"source": "hotline_12345", "since": "2026-12-01", "until": "2026-12-01"}
+    )
+    assert resp.status_code == 200
+    sheet = load_workbook(io.BytesIO(resp.content)).active
+    assert sheet is not None
+    header = [c.value for c in sheet[1]]
+    assert header[0] == "来源编号" and header[-4:] == ["本平台编号", "办理状态", "办结时间", "答复意见"]
+    rows = {r[0].value: r for r in sheet.iter_rows(min_row=2)}
+    assert len(rows) == 5
+    row = rows["12345-TJ-20261201-0007"]
+    reply_cell = row[-1]
+    assert reply_cell.data_type == "s" and "=cmd" in str(reply_cell.value)
+    assert row[header.index("举报人姓名")].value in (None, "") and row[-3].value == "查处办结"
+    assert all(c.data_type != "f" for r in sheet.iter_rows() for c in r)
+    assert AuditEntry.objects.filter(action="hotline.replies_export", actor=centre).exists()
+
+
+def test_only_city_centre_operators_import(client: Client, make_user: Callable[..., User]) -> None:
+    client.force_login(make_user("operator", district_name="和平区"))
+    assert client.get("/hotline/imports/").status_code == 404
+    client.force_login(make_user("reviewer", district_name=None))
+    assert client.get("/hotline/imports/template.xlsx").status_code == 404
