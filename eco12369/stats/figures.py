@@ -694,6 +694,7 @@ CONFIRMATION_ROWS: tuple[tuple[str, str], ...] = (
     ("answered", "直接答复"),
     ("handed_over", "移交其他部门"),
     ("duplicate", "重复举报"),
+    ("withdrawn", "举报人撤回"),  # issue 14: withdrawn by the reporter before acceptance
     ("reply_in_review", "答复或移交待审核"),
     ("unconfirmed", "尚未确认"),
 )
@@ -707,6 +708,7 @@ def _confirmation(qs: QuerySet[Case]) -> tuple[Row, ...]:
         answered=Count("id", filter=not_accepted & Q(outcome=Outcome.ANSWERED)),
         handed_over=Count("id", filter=not_accepted & Q(outcome=Outcome.HANDED_OVER)),
         duplicate=Count("id", filter=not_accepted & Q(outcome=Outcome.DUPLICATE)),
+        withdrawn=Count("id", filter=not_accepted & Q(outcome=Outcome.WITHDRAWN)),
         reply_in_review=Count("id", filter=not_accepted & Q(state=State.IN_REVIEW)),
         unconfirmed=Count("id", filter=Q(state__in=(State.RECEIVED, State.ESCALATED))),
     )

@@ -108,6 +108,7 @@ def test_excel_has_one_sheet_per_table_with_chinese_headers_and_the_same_figures
         "直接答复": 1,
         "移交其他部门": 1,
         "重复举报": 1,
+        "举报人撤回": 0,
         "答复或移交待审核": 0,
         "尚未确认": 2,
         "合计": 8,
@@ -117,6 +118,7 @@ def test_excel_has_one_sheet_per_table_with_chinese_headers_and_the_same_figures
         "直接答复": 1,
         "移交其他部门": 1,
         "重复举报": 1,
+        "举报人撤回": 0,
         "合计": 6,
     }
     parties = list(wb["被举报对象前十"].iter_rows(min_row=1, values_only=True))

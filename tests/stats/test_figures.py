@@ -55,7 +55,14 @@ def test_breakdowns_and_top_lists_match_the_hand_count(scenario: Scenario) -> No
     f = monthly_figures(region=scenario.hp, month=MARCH, as_of=GENERATED_AT)
     assert counts(f.by_kind) == {"report": 7, "consultation": 1, "suggestion": 0, "other": 0}
     assert counts(f.by_category) == {"air": 3, "water": 2, "noise": 1, "hazardous_waste": 1, "other": 1}
-    assert counts(f.by_channel) == {"wechat_chat": 4, "wechat_h5": 2, "phone": 1, "api": 1, "other": 0}
+    assert counts(f.by_channel) == {
+        "wechat_chat": 4,
+        "wechat_h5": 2,
+        "phone": 1,
+        "forwarded": 0,
+        "api": 1,
+        "other": 0,
+    }
     assert counts(f.by_state) == {
         "received": 2,
         "escalated": 0,
@@ -64,12 +71,19 @@ def test_breakdowns_and_top_lists_match_the_hand_count(scenario: Scenario) -> No
         "in_review": 0,
         "closed": 5,
     }
-    assert counts(f.by_outcome) == {"handled": 3, "answered": 1, "handed_over": 1, "duplicate": 1}
+    assert counts(f.by_outcome) == {
+        "handled": 3,
+        "answered": 1,
+        "handed_over": 1,
+        "duplicate": 1,
+        "withdrawn": 0,
+    }
     assert counts(f.confirmation) == {
         "accepted": 3,
         "answered": 1,
         "handed_over": 1,
         "duplicate": 1,
+        "withdrawn": 0,
         "reply_in_review": 0,
         "unconfirmed": 2,
     }
