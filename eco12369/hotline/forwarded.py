@@ -29,21 +29,7 @@ from eco12369.cases.models import Case, Category, Channel, Kind, Source
 from eco12369.cases.services import Intake
 from eco12369.orgs.geo import region_at
 from eco12369.orgs.models import Region
-
-# Cells that cannot become formulas (a hostile row may hold "=HYPERLINK(...)"): every cell is a string or
-# date cell, and text a spreadsheet would read as a formula carries Excel's quote prefix.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def sheet_row(ws: Any, row: int, values: Iterable[Any]) -> None:
-    for column, value in enumerate(values, start=1):
-        cell = ws.cell(row=row, column=column)
-        cell.value = value
-        if isinstance(value, str):
-            cell.data_type = "s"
-            if value.startswith(FORMULA_TRIGGERS):
-                cell.quotePrefix = True
-
+from eco12369.sheets import sheet_row
 
 MAX_ROWS = 20_000
 MAX_BYTES = 20 * 1024 * 1024

@@ -130,7 +130,8 @@ class CaseMachine(RuleBasedStateMachine):
             permitted += [
                 (action, REPORTER)
                 for action, rule in sorted(RULES.items())
-                if rule.scope is Scope.REPORTER and reporter_refusal(case, case.reporter_openid, action) is None
+                if rule.scope is Scope.REPORTER
+                and reporter_refusal(case, case.reporter_openid, action) is None
             ]
         # Mostly a permitted action (so cases get deep into the workflow), sometimes anything at all.
         if permitted and data.draw(st.sampled_from([True] * 7 + [False]), label="permitted?"):

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test import Client
 
 from eco12369.audit.models import AuditEntry
+from eco12369.cases import services
 from eco12369.cases.models import Case, CaseEvent, Channel
 from eco12369.followup.models import Follow
 from eco12369.orgs.models import User
@@ -86,7 +87,9 @@ def test_a_call_about_another_district_is_routed_there(client: Client, heping_op
     client.force_login(heping_op)
     resp = client.post(
         "/hotline/call/",
-        call_data(address="山里的采石场", latitude="40.045700", longitude="117.408200", reported_party="某采石场"),
+        call_data(
+            address="山里的采石场", latitude="40.045700", longitude="117.408200", reported_party="某采石场"
+        ),
     )
     case = Case.objects.get()
     assert case.region.name == "蓟州区" and case.agency.region.name == "蓟州区"
@@ -97,7 +100,9 @@ def test_a_call_about_another_district_is_routed_there(client: Client, heping_op
 
 def test_category_is_guessed_from_the_text_unless_the_operator_chose(client: Client, heping_op: User) -> None:
     client.force_login(heping_op)
-    guess = client.get("/hotline/call/category/", {"description": "半夜工地打桩，噪音太大", "category": "other"})
+    guess = client.get(
+        "/hotline/call/category/", {"description": "半夜工地打桩，噪音太大", "category": "other"}
+    )
     assert 'value="noise" selected' in guess.content.decode()
     kept = client.get(
         "/hotline/call/category/",
@@ -117,6 +122,7 @@ def test_candidates_show_open_cases_and_one_click_attaches_the_call(
         description="饭馆油烟扰民，我是张先生13800001111",
         reporter_name="张先生",
     )
+    existing = services.case_accept(case=existing, actor=heping_op)  # only accepted cases are suggested (L6)
     client.force_login(heping_op)
     found = client.get("/hotline/call/candidates/", {"reported_party": "老街坊家常菜馆", "district": ""})
     html = found.content.decode()
@@ -124,7 +130,9 @@ def test_candidates_show_open_cases_and_one_click_attaches_the_call(
     assert "张先生" not in html and "13800001111" not in html
     token = html.split(f'value="{existing.number}|')[1].split('"')[0]
     resp = client.post("/hotline/call/attach/", call_data(attach=f"{existing.number}|{token}"))
-    assert resp.status_code == 302 and resp["Location"].startswith(f"/hotline/call/followed/{existing.number}/")
+    assert resp.status_code == 302 and resp["Location"].startswith(
+        f"/hotline/call/followed/{existing.number}/"
+    )
     assert Case.objects.count() == 1  # no new case
     follow = Follow.objects.get()
     assert (follow.case, follow.channel, follow.caller_phone, follow.recorded_by) == (
@@ -135,7 +143,9 @@ def test_candidates_show_open_cases_and_one_click_attaches_the_call(
     )
     assert follow.created_at == dt.datetime(2026, 12, 3, 8, 47, tzinfo=TZ)
     assert CaseEvent.objects.filter(case=existing, action="follow", actor=heping_op).exists()
-    assert AuditEntry.objects.filter(action="case.follow", object_id=existing.number, actor=heping_op).exists()
+    assert AuditEntry.objects.filter(
+        action="case.follow", object_id=existing.number, actor=heping_op
+    ).exists()
     # the same caller again: nothing new
     resp = client.post("/hotline/call/attach/", call_data(attach=f"{existing.number}|{token}"))
     assert resp["Location"].endswith("?again=1") and Follow.objects.count() == 1

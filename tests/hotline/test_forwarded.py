@@ -40,9 +40,7 @@ def client_in(client: Client, centre: User) -> Client:
 
 
 def upload(client: Client, data: bytes, name: str = "12345转办.csv", source: str = "hotline_12345") -> object:
-    return client.post(
-        "/hotline/imports/", {"source": source, "file": _file(data, name)}, format="multipart"
-    )
+    return client.post("/hotline/imports/", {"source": source, "file": _file(data, name)}, format="multipart")
 
 
 def _file(data: bytes, name: str) -> io.BytesIO:
@@ -83,7 +81,9 @@ def test_the_preview_lists_each_rows_errors_and_writes_no_case(client_in: Client
 
 
 @time_machine.travel(NOW, tick=False)
-def test_confirm_imports_the_good_rows_and_a_reimport_changes_nothing(client_in: Client, centre: User) -> None:
+def test_confirm_imports_the_good_rows_and_a_reimport_changes_nothing(
+    client_in: Client, centre: User
+) -> None:
     upload(client_in, BAD)
     batch = confirm(client_in)
     assert (batch.status, batch.created, batch.skipped, batch.failed) == ("done", 5, 0, 7)
@@ -140,7 +140,9 @@ def test_excel_with_date_cells_gbk_csv_and_a_file_that_is_not_the_template(clien
     sheet = book.active
     assert sheet is not None
     sheet.append(["来源编号*", "转办时间*", "所在区", "举报内容*", "来源类别"])
-    sheet.append(["12369-2026-000123", dt.datetime(2026, 12, 1, 8, 5), "西青区", "化工厂晚上偷排废气", "大气污染"])
+    sheet.append(
+        ["12369-2026-000123", dt.datetime(2026, 12, 1, 8, 5), "西青区", "化工厂晚上偷排废气", "大气污染"]
+    )
     sheet.append([20261201001, dt.date(2026, 11, 30), "", "河道里死鱼很多，水发黑", "水污染"])
     out = io.BytesIO()
     book.save(out)
@@ -185,10 +187,13 @@ def test_replies_export_back_in_the_template_and_cells_are_never_formulas(
     reviewer = make_user("reviewer", district_name="南开区")
     case = services.case_accept(case=case, actor=op)
     case = services.case_assign(case=case, actor=op, department=handler.department)
-    case = services.case_submit_reply(case=case, actor=handler, **{**FIVE_PARTS, "decision": "=cmd|' /C calc'!A0"})
+    case = services.case_submit_reply(
+        case=case, actor=handler, **{**FIVE_PARTS, "decision": "=cmd|' /C calc'!A0"}
+    )
     services.case_approve(case=case, actor=reviewer)
     resp = client_in.get(
-        "/hotline/imports/replies.xlsx", {"source": "hotline_12345", "since": "2026-12-01", "until": "2026-12-01"}
+        "/hotline/imports/replies.xlsx",
+        {"source": "hotline_12345", "since": "2026-12-01", "until": "2026-12-01"},
     )
     assert resp.status_code == 200
     sheet = load_workbook(io.BytesIO(resp.content)).active
