@@ -82,10 +82,11 @@ class SpotCheckDrawForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        months = recent_months(13)[1:] + recent_months(1)
+        # Newest first (this month, then the twelve before it); the last ended month is the default.
+        months = recent_months(13)
         self.fields["month"].choices = [(p.key, p.label) for p in months]  # type: ignore[attr-defined]
         if not self.is_bound:
-            self.initial.setdefault("month", months[0].key)
+            self.initial.setdefault("month", months[1].key)
 
 
 TRI_STATE = [("", "不适用"), ("1", "是"), ("0", "否")]

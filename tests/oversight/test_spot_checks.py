@@ -3,6 +3,7 @@ platform computes, the reviewer's corrections, and the districts seeing their ow
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -254,3 +255,16 @@ def test_spot_check_pages_query_count_is_bounded(
         assert client.get(reverse("oversight:spot_checks")).status_code == 200
     with django_assert_max_num_queries(12):
         assert client.get(reverse("oversight:spot_check", args=[check.pk])).status_code == 200
+
+
+def test_the_month_list_is_newest_first_with_the_last_ended_month_chosen(client: Any, city: City) -> None:
+    """Issue 12, D13: the month list put this month (2026年12月) last."""
+    login(client, city.operator)
+    page = client.get(reverse("oversight:spot_checks")).content.decode()
+    select = re.search(r'<select name="month"[^>]*>(.*?)</select>', page, re.S)
+    assert select
+    keys = re.findall(r'<option value="(\d{4}-\d\d)"', select.group(1))
+    assert len(keys) == 13 and keys == sorted(keys, reverse=True)
+    assert keys[0] == current_month().key
+    chosen = re.findall(r'<option value="(\d{4}-\d\d)"[^>]*selected', select.group(1))
+    assert chosen == [keys[1]]
