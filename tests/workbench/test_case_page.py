@@ -142,6 +142,23 @@ def test_provisional_deadline_warning(client: Client, heping, make_case) -> None
     assert not CalendarYear.objects.filter(year=2099).exists()
 
 
+def test_closed_case_has_no_provisional_warning(client: Client, heping, make_case) -> None:
+    """Issue 12, D11: the warning showed on closed cases, whose deadline no longer matters."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2099, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False):
+        case = advance(
+            make_case("和平区", description="河道里全是死鱼，上游那家厂子肯定有问题"), heping, "closed"
+        )
+        client.force_login(heping.operator)
+        text = client.get(case_url(case)).content.decode()
+    assert case.deadline_provisional and case.state == "closed"
+    assert "期限为暂定" not in text and "已办结" in text
+
+
 def test_unknown_case_is_404(client: Client, heping) -> None:
     client.force_login(heping.operator)
     assert client.get(reverse("workbench:case", args=["TJ20990101000001"])).status_code == 404
