@@ -16,7 +16,7 @@ from django.utils import timezone
 from eco12369.cases.models import Category, Kind
 from eco12369.orgs.models import Region
 
-from .photos import MAX_PHOTOS, CheckedPhoto, photo_check
+from .photos import MAX_PHOTOS, CheckedPhoto, photo_check, photo_stored
 
 DESCRIPTION_MIN = 5
 DESCRIPTION_MAX = 2000
@@ -296,3 +296,45 @@ def _lenient_coordinate(raw: str, limit: int) -> Decimal | None:
     if not value.is_finite() or not -limit <= value <= limit:
         return None
     return value.quantize(SIX_PLACES, rounding=ROUND_HALF_UP)
+
+
+class SupplementForm(forms.Form):
+    """补充材料 (issue 14): text or photos added to the reporter's own report until it is accepted."""
+
+    text = forms.CharField(
+        label="补充说明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    photos = MultiplePhotoField(label="补充照片")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["photos"].widget.attrs["accept"] = "image/jpeg,image/png,image/webp"
+        self.stored_photos: list[UploadedFile] = []
+
+    def clean_photos(self) -> list[UploadedFile]:
+        uploads: list[UploadedFile] = self.cleaned_data.get("photos") or []
+        if len(uploads) > MAX_PHOTOS:
+            raise ValidationError(f"一次最多补充{MAX_PHOTOS}张照片。", code="too_many_photos")
+        errors: list[ValidationError] = []
+        for upload in uploads:
+            try:
+                checked = photo_check(upload)
+            except ValidationError as exc:
+                errors.append(exc)
+            else:
+                self.stored_photos.append(photo_stored(checked))
+        if errors:
+            raise ValidationError(errors)
+        return uploads
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not (data.get("text") or "").strip() and not data.get("photos") and not self.errors:
+            raise ValidationError("请填写补充说明或选择照片。")
+        return data
+
+
+class WithdrawForm(forms.Form):
+    """撤回 (issue 14): the reporter withdraws their report before it is accepted, with a reason."""
+
+    reason = forms.CharField(label="撤回理由", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 
 from eco12369.cases.photos import MAX_PHOTO_BYTES, PhotoRejected, photo_clean
 
@@ -60,3 +60,9 @@ def photo_check(upload: UploadedFile) -> CheckedPhoto:
 
 def random_name(checked: CheckedPhoto) -> str:
     return uuid.uuid4().hex + checked.extension
+
+
+def photo_stored(checked: CheckedPhoto) -> UploadedFile:
+    """What is stored of an upload: the cleaned photo (no EXIF, GPS or other metadata of the phone), under
+    a random name with the type found in the content, whatever the phone called it."""
+    return SimpleUploadedFile(random_name(checked), checked.data, content_type=checked.content_type)

@@ -34,6 +34,7 @@ _CLOSED_STATUS: dict[str, PublicStatus] = {
     Outcome.ANSWERED: PublicStatus("已答复", "done", ""),
     Outcome.HANDED_OVER: PublicStatus("已移交其他部门办理", "done", ""),
     Outcome.DUPLICATE: PublicStatus("已合并办理（重复举报）", "done", ""),
+    Outcome.WITHDRAWN: PublicStatus("已撤回", "done", "举报人已撤回，平台不再办理。"),
 }
 
 

@@ -12,7 +12,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,7 +21,7 @@ from eco12369.cases.services import Intake, case_create
 from eco12369.orgs.models import Region
 
 from .models import StagedPhoto, Submission
-from .photos import CheckedPhoto, display_name, random_name
+from .photos import CheckedPhoto, display_name, photo_stored
 
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 STAGED_PHOTO_HOURS = 24
@@ -56,12 +56,6 @@ class ReportData:
     reporter_phone: str
 
 
-def _stored(checked: CheckedPhoto) -> UploadedFile:
-    """What is stored of an upload: the cleaned photo (no EXIF, GPS or other metadata of the phone), under
-    a random name with the type found in the content, whatever the phone called it."""
-    return SimpleUploadedFile(random_name(checked), checked.data, content_type=checked.content_type)
-
-
 def photos_stage(
     *, submission: Submission, photos: list[tuple[UploadedFile, CheckedPhoto]], discard: set[str]
 ) -> list[StagedPhoto]:
@@ -71,7 +65,7 @@ def photos_stage(
             staged.file.delete(save=False)
             staged.delete()
         for upload, checked in photos:
-            stored = _stored(checked)
+            stored = photo_stored(checked)
             StagedPhoto.objects.create(
                 submission=submission,
                 key=uuid.uuid4().hex,
@@ -113,7 +107,7 @@ def report_submit(
                     size=item.size,
                 )
             )
-        files.extend(_stored(checked) for _upload, checked in photos)
+        files.extend(photo_stored(checked) for _upload, checked in photos)
         case = case_create(
             intake=Intake(
                 channel=Channel.WECHAT_H5,

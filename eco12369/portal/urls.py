@@ -15,4 +15,6 @@ urlpatterns = [
     path("mine/", views.mine, name="mine"),
     path("mine/<str:number>/", views.mine_detail, name="mine_detail"),
     path("mine/<str:number>/rate/", views.mine_rate, name="mine_rate"),
+    path("mine/<str:number>/supplement/", views.mine_supplement, name="mine_supplement"),
+    path("mine/<str:number>/withdraw/", views.mine_withdraw, name="mine_withdraw"),
 ]

@@ -9,8 +9,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from eco12369.cases.models import Case
+from eco12369.cases.models import CONFIRMATION_STATES, Case
 from eco12369.cases.public import public_summary
+from eco12369.cases.services import case_supplement, case_withdraw
+from eco12369.cases.workflow import TransitionError
 from eco12369.followup.forms import RatingForm
 from eco12369.followup.models import Rating
 from eco12369.followup.selectors import (
@@ -26,7 +28,7 @@ from eco12369.followup.suggestions import follow_token_valid, intake_suggestions
 from eco12369.wechat.services import outbox_mark_shown_on_h5
 
 from . import oauth
-from .forms import DESCRIPTION_MAX, ReportForm, SimilarForm
+from .forms import DESCRIPTION_MAX, ReportForm, SimilarForm, SupplementForm, WithdrawForm
 from .notify import notify_prompt
 from .oauth import reporter_openid, reporter_required
 from .photos import MAX_PHOTOS
@@ -202,6 +204,9 @@ def _mine_detail_page(
     *,
     rating_form: RatingForm | None = None,
     rating_error: str = "",
+    supplement_form: SupplementForm | None = None,
+    withdraw_form: WithdrawForm | None = None,
+    after_error: str = "",
     status: int = 200,
 ) -> HttpResponse:
     rating = rating_of(case)
@@ -226,6 +231,13 @@ def _mine_detail_page(
             "rating_form": rating_form or RatingForm(),
             "rating_error": rating_error,
             "just_rated": request.GET.get("rated") == "1",
+            # Issue 14: until acceptance the reporter may add material or withdraw the report.
+            "can_change": case.state in CONFIRMATION_STATES,
+            "supplement_form": supplement_form or SupplementForm(),
+            "withdraw_form": withdraw_form or WithdrawForm(),
+            "after_error": after_error,
+            "supplements": [e for e in case.events.all() if e.action == "supplement"],
+            "just_supplemented": request.GET.get("supplemented") == "1",
         },
         status=status,
     )
@@ -284,6 +296,48 @@ def mine_rate(request: HttpRequest, number: str) -> HttpResponse:
             request, openid, case, rating_form=form, rating_error=exc.message, status=409
         )
     return HttpResponseRedirect(reverse("portal:mine_detail", args=[case.number]) + "?rated=1#rating")
+
+
+@reporter_required
+@require_POST
+def mine_supplement(request: HttpRequest, number: str) -> HttpResponse:
+    """补充材料 (issue 14): text or photos added to the reporter's own report until it is accepted."""
+    openid = reporter_openid(request)
+    case = reporter_case_get(openid=openid, number=number)
+    if case is None:
+        return _not_found(request)
+    form = SupplementForm(request.POST, request.FILES)
+    if not form.is_valid():
+        error = " ".join(str(m) for errors in form.errors.values() for m in errors)
+        return _mine_detail_page(request, openid, case, supplement_form=form, after_error=error, status=422)
+    try:
+        case_supplement(case=case, openid=openid, text=form.cleaned_data["text"], photos=form.stored_photos)
+    except TransitionError as exc:
+        return _mine_detail_page(
+            request, openid, case, supplement_form=form, after_error=exc.message, status=409
+        )
+    return HttpResponseRedirect(reverse("portal:mine_detail", args=[case.number]) + "?supplemented=1#after")
+
+
+@reporter_required
+@require_POST
+def mine_withdraw(request: HttpRequest, number: str) -> HttpResponse:
+    """撤回 (issue 14): the reporter withdraws their own report before it is accepted, with a reason."""
+    openid = reporter_openid(request)
+    case = reporter_case_get(openid=openid, number=number)
+    if case is None:
+        return _not_found(request)
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        error = " ".join(str(m) for errors in form.errors.values() for m in errors)
+        return _mine_detail_page(request, openid, case, withdraw_form=form, after_error=error, status=422)
+    try:
+        case_withdraw(case=case, openid=openid, reason=form.cleaned_data["reason"])
+    except TransitionError as exc:
+        return _mine_detail_page(
+            request, openid, case, withdraw_form=form, after_error=exc.message, status=409
+        )
+    return HttpResponseRedirect(reverse("portal:mine_detail", args=[case.number]))
 
 
 # ----------------------------------------------------------------------- already reported? (issue #7)
