@@ -637,9 +637,9 @@ def bench_db(n: int, probes: int = 200) -> None:
         from eco12369.cases.services import Intake, case_create
         from eco12369.orgs.models import Agency, Region
         from eco12369.orgs.tianjin import tianjin_load
-        from eco12369.oversight.duplicate_scoring import concepts, text_tokens
-        from eco12369.oversight.duplicates import duplicates_find, fingerprint_values
-        from eco12369.oversight.models import CaseFingerprint
+        from eco12369.oversight.duplicate_scoring import case_problems, concepts, text_tokens
+        from eco12369.oversight.duplicates import case_grams, duplicates_find, fingerprint_values
+        from eco12369.oversight.models import CaseFingerprint, CaseGram
 
         tianjin_load()
         gen = Gen(SEED)
@@ -652,6 +652,7 @@ def bench_db(n: int, probes: int = 200) -> None:
                 c = pair[side]
                 c["tokens"] = " ".join(text_tokens(c["description"], drop=c["reported_party"]))
                 c["concepts"] = ",".join(sorted(concepts(c["description"])))
+                c["problems"] = ",".join(sorted(case_problems(c["description"], c["category"])))
                 pool.append(c)
         now = dt.datetime.now(dt.UTC)
         start = time.perf_counter()
@@ -687,6 +688,7 @@ def bench_db(n: int, probes: int = 200) -> None:
                     received_at=case.received_at,
                     tokens=c["tokens"],
                     concepts=c["concepts"],
+                    problems=c["problems"],
                     tokenized=True,
                     **fingerprint_values(
                         reported_party=case.reported_party,
@@ -698,6 +700,18 @@ def bench_db(n: int, probes: int = 200) -> None:
                 for case, c in zip(cases, chosen, strict=True)
             ]
             CaseFingerprint.objects.bulk_create(prints)
+            CaseGram.objects.bulk_create(
+                [
+                    gram
+                    for case in cases
+                    for gram in case_grams(
+                        case_id=case.pk,
+                        reported_party=case.reported_party,
+                        address=case.address,
+                        received_at=case.received_at,
+                    )
+                ]
+            )
             print(f"\r  {min(n, offset + batch):>9} cases", end="", flush=True)
         print(f"\r  {n} cases written in {time.perf_counter() - start:.0f}s on {connection.vendor}")
         if connection.vendor == "postgresql":

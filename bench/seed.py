@@ -214,7 +214,7 @@ COLUMNS: dict[str, list[str]] = {
     "cases.SupervisionOrder": (
         "id case_id issued_by_id issued_at instruction answer_due answer answered_by_id answered_at"
     ).split(),
-    "oversight.CaseFingerprint": "case_id party_key street_key geo_cell received_at tokens concepts tokenized".split(),
+    "oversight.CaseFingerprint": "case_id party_key street_key geo_cell received_at tokens concepts problems tokenized".split(),
     "oversight.CaseGram": "id case_id gram received_at".split(),
     "oversight.DuplicateCandidate": (
         "id case_id candidate_id score party_score place_score text_score distance_m found_at"
@@ -414,6 +414,7 @@ class Entry:
     concepts: str = ""
     words: list[str] = field(default_factory=list)
     grams: list[str] = field(default_factory=list)
+    problems: str = ""
 
 
 def report_pool(size: int, rng_seed: int) -> list[Entry]:
@@ -421,6 +422,7 @@ def report_pool(size: int, rng_seed: int) -> list[Entry]:
     matter in other words, other matters of the same party or place), tokenised once by the detector."""
     from bench.duplicates import DISTRICTS, Gen
     from eco12369.oversight.duplicate_scoring import (
+        case_problems,
         concepts,
         lookup_grams,
         normalise_address,
@@ -458,6 +460,7 @@ def report_pool(size: int, rng_seed: int) -> list[Entry]:
         e.words = text_tokens(e.description, drop=e.party)
         e.tokens = " ".join(e.words)
         e.concepts = ",".join(sorted(concepts(e.description)))
+        e.problems = ",".join(sorted(case_problems(e.description, e.category)))
     return out
 
 
@@ -1205,6 +1208,7 @@ class Seeder:
             ts,
             entry.tokens,
             entry.concepts,
+            entry.problems,
             True,
         )
         gram_base = self.base["oversight.CaseGram"] + i * PER_CASE["oversight.CaseGram"]

@@ -346,6 +346,11 @@ CATEGORY_PROBLEMS: dict[str, frozenset[str]] = {
 }
 
 
+def case_problems(description: str, category: str) -> frozenset[str]:
+    """The problems of a case: its description's, and the one its intake category stands for."""
+    return problems(description) | CATEGORY_PROBLEMS.get(category or "other", frozenset())
+
+
 def problems(text: str) -> frozenset[str]:
     """The coarse pollution problems a description names (``PROBLEMS``); odour only when nothing else."""
     text = fold(text)
@@ -539,8 +544,10 @@ def sketch(
     closed_at: dt.datetime | None = None,
     tokens: Iterable[str] | None = None,
     concept_set: frozenset[str] | None = None,
+    problem_set: frozenset[str] | None = None,
 ) -> Sketch:
-    """A case's sketch; ``tokens`` and ``concept_set`` when already computed (the fingerprint). ``region`` is
+    """A case's sketch; ``tokens``, ``concept_set`` and ``problem_set`` when already computed (the
+    fingerprint). ``region`` is
     the district's name; when empty it is read from the party or the address (西青区…)."""
     raw_party = (reported_party or "").strip()
     party = normalise_party(raw_party)
@@ -553,7 +560,7 @@ def sketch(
         lon=float(longitude) if longitude is not None else None,
         tokens=tuple(tokens if tokens is not None else text_tokens(description, drop=raw_party)),
         concepts=concepts(description) if concept_set is None else concept_set,
-        problems=problems(description) | CATEGORY_PROBLEMS.get(category or "other", frozenset()),
+        problems=case_problems(description, category) if problem_set is None else problem_set,
         trades=trades(raw_party) or trades(description),
         received_at=received_at,
         closed_at=closed_at,

@@ -33,6 +33,7 @@ from .duplicate_scoring import (
     WINDOW_DAYS,
     PairScore,
     Sketch,
+    case_problems,
     cell_key,
     grid_cell,
     lookup_grams,
@@ -109,6 +110,7 @@ _ROW_FIELDS = (
     "closed_at",
     "fingerprint__tokens",
     "fingerprint__concepts",
+    "fingerprint__problems",
     "fingerprint__tokenized",
 )
 
@@ -124,8 +126,10 @@ def _district(name: str, level: str) -> str:
 def _sketch_row(row: dict[str, Any], description: str) -> Sketch:
     if row["fingerprint__tokenized"]:
         tokens, concept_set = row["fingerprint__tokens"].split(), _concept_set(row["fingerprint__concepts"])
+        problem_set = _concept_set(row["fingerprint__problems"])
     else:
         tokens, concept_set = text_features(description, row["reported_party"])
+        problem_set = case_problems(description, row["category"])
     return sketch(
         reported_party=row["reported_party"],
         address=row["address"],
@@ -138,6 +142,7 @@ def _sketch_row(row: dict[str, Any], description: str) -> Sketch:
         closed_at=row["closed_at"] if row["state"] == State.CLOSED else None,
         tokens=tokens,
         concept_set=concept_set,
+        problem_set=problem_set,
     )
 
 
@@ -185,8 +190,10 @@ def case_sketch(case: Case, fingerprint: CaseFingerprint) -> tuple[Sketch, bool]
     tokenize_own = not fingerprint.tokenized
     if tokenize_own:
         own_tokens, own_concepts = text_features(case.description, case.reported_party)
+        own_problems = case_problems(case.description, case.category)
     else:
         own_tokens, own_concepts = fingerprint.tokens.split(), _concept_set(fingerprint.concepts)
+        own_problems = _concept_set(fingerprint.problems)
     region = case.region
     return (
         sketch(
@@ -200,6 +207,7 @@ def case_sketch(case: Case, fingerprint: CaseFingerprint) -> tuple[Sketch, bool]
             received_at=case.received_at,
             tokens=own_tokens,
             concept_set=own_concepts,
+            problem_set=own_problems,
         ),
         tokenize_own,
     )
@@ -255,7 +263,10 @@ def duplicates_find(*, case: Case, store: bool = True) -> list[DuplicateCandidat
         with transaction.atomic():
             if tokenize_own:
                 CaseFingerprint.objects.filter(case_id=case.pk).update(
-                    tokens=" ".join(new.tokens), concepts=",".join(sorted(new.concepts)), tokenized=True
+                    tokens=" ".join(new.tokens),
+                    concepts=",".join(sorted(new.concepts)),
+                    problems=",".join(sorted(new.problems)),
+                    tokenized=True,
                 )
             _fingerprints_complete(rows, descriptions)
             DuplicateCandidate.objects.filter(case_id=case.pk).delete()
@@ -267,13 +278,17 @@ def _fingerprints_complete(rows: list[dict[str, Any]], descriptions: dict[int, s
     """Store tokens and concepts of candidates seen for the first time (created before the finder ran)."""
     if not descriptions:
         return
-    reported = {row["id"]: row["reported_party"] for row in rows}
+    by_id = {row["id"]: row for row in rows}
     updates = []
     for pk, description in descriptions.items():
-        tokens, concept_set = text_features(description, reported.get(pk, ""))
+        tokens, concept_set = text_features(description, by_id[pk]["reported_party"])
         updates.append(
             CaseFingerprint(
-                pk=pk, tokens=" ".join(tokens), concepts=",".join(sorted(concept_set)), tokenized=True
+                pk=pk,
+                tokens=" ".join(tokens),
+                concepts=",".join(sorted(concept_set)),
+                problems=",".join(sorted(case_problems(description, by_id[pk]["category"]))),
+                tokenized=True,
             )
         )
-    CaseFingerprint.objects.bulk_update(updates, ["tokens", "concepts", "tokenized"])
+    CaseFingerprint.objects.bulk_update(updates, ["tokens", "concepts", "problems", "tokenized"])

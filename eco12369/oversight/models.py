@@ -27,9 +27,11 @@ class CaseFingerprint(models.Model):
     geo_cell = models.CharField(_("网格"), max_length=24, blank=True)
     received_at = models.DateTimeField(_("接收时间"))
     # Computed once by the finder (``tokenized``): jieba content words, space-separated, and the pollution
-    # concepts (``duplicates.CONCEPTS`` keys), comma-separated.
+    # concepts (``duplicate_scoring.CONCEPTS`` keys), comma-separated, and the coarse problems
+    # (``duplicate_scoring.PROBLEMS`` keys, the intake category's included), comma-separated.
     tokens = models.TextField(_("分词"), blank=True)
     concepts = models.CharField(_("污染问题"), max_length=200, blank=True)
+    problems = models.CharField(_("污染类型"), max_length=100, blank=True)
     tokenized = models.BooleanField(default=False)
 
     class Meta:
@@ -106,6 +108,43 @@ class DuplicateCandidate(models.Model):
     @property
     def likely(self) -> bool:
         return self.score >= DUPLICATE_THRESHOLD
+
+    @property
+    def reasons(self) -> list[tuple[str, str]]:
+        """Why the finder links the two cases, component by component, for the operator."""
+        out = []
+        if self.party_score is None:
+            out.append(("被举报对象", "一方未写明名称（匿名、只写行业或地址），不作比较"))
+        elif self.party_score >= 0.9:
+            out.append(("被举报对象", f"名称相同或一方包含另一方（{self.party_score:.2f}）"))
+        else:
+            out.append(
+                (
+                    "被举报对象",
+                    f"名称{'相近' if self.party_score >= 0.5 else '不同'}（{self.party_score:.2f}）",
+                )
+            )
+        if self.distance_m is not None:
+            out.append(("地点", f"相距约{self.distance_m:.0f}米"))
+        elif self.place_score is None:
+            out.append(("地点", "一方没有地址，不作比较"))
+        else:
+            out.append(
+                (
+                    "地点",
+                    f"地址{'相同或相近' if self.place_score >= 0.8 else '不同'}（{self.place_score:.2f}）",
+                )
+            )
+        if self.problem_score is None:
+            out.append(("问题", "一方没有写明污染类型"))
+        else:
+            label = "相同" if self.problem_score >= 1 else "部分相同" if self.problem_score > 0 else "不同"
+            out.append(("问题", f"反映的污染类型{label}"))
+        out.append(("内容", f"举报内容相似度{self.text_score:.2f}"))
+        if self.days is not None:
+            when = "原件办结后再次举报，" if self.kind == self.Kind.REPEAT else ""
+            out.append(("时间", f"{when}与原件相隔{self.days:.0f}天"))
+        return out
 
 
 class SpotCheck(models.Model):

@@ -15,6 +15,7 @@ from eco12369.orgs.models import Agency, Region, User
 
 from . import access
 from .assessment import repeat_threshold_in_force
+from .duplicate_scoring import DUPLICATE_THRESHOLD
 from .models import (
     CaseFingerprint,
     DuplicateCandidate,
@@ -109,6 +110,38 @@ def duplicate_candidates_for(*, user: User, case: Case) -> list[DuplicateCandida
         _candidates_visible(user=user, case=case)
         .select_related("candidate", "candidate__region", "candidate__agency", "candidate__duplicate_of")
         .order_by("-score", "id")
+    )
+
+
+REPEAT_AFTER_CLOSING_DAYS = 365
+
+
+def repeat_reports(*, user: User, now: dt.datetime | None = None) -> QuerySet[DuplicateCandidate]:
+    """重复举报 after closing (Art. 14): reports of the last 12 months that the finder linked, as likely the
+    same matter, to a case closed at most 12 months before; both cases visible to the user, newest first."""
+    since = (now or timezone.now()) - dt.timedelta(days=REPEAT_AFTER_CLOSING_DAYS)
+    visible = cases_visible_to(user=user)
+    return (
+        DuplicateCandidate.objects.filter(
+            kind=DuplicateCandidate.Kind.REPEAT,
+            score__gte=DUPLICATE_THRESHOLD,
+            case__received_at__gte=since,
+            case__in=visible,
+            candidate__in=visible,
+        )
+        .select_related("case", "case__region", "candidate", "candidate__region")
+        .order_by("-case__received_at", "-id")
+    )
+
+
+def repeat_reports_by_district(*, user: User, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """How many repeat reports each district had in the last 12 months (counted for supervision)."""
+    return list(
+        repeat_reports(user=user, now=now)
+        .order_by()
+        .values("case__region__name")
+        .annotate(n=Count("case_id", distinct=True))
+        .order_by("-n", "case__region__name")
     )
 
 

@@ -172,9 +172,12 @@ def test_operator_sees_candidates_with_scores_and_marks_the_duplicate(
     client.get(url)
     with django_assert_max_num_queries(13):  # 12 + the repeat threshold of the scheme in force
         body = client.get(url).content.decode()
-    assert first.number in body and "很可能重复" in body
+    assert first.number in body and "很可能是同一事项" in body and "疑似重复（原件未办结）" in body
     candidate = DuplicateCandidate.objects.get(case=new, candidate=first)
     assert f"{candidate.score:.2f}" in body
+    # Why, component by component, in Chinese.
+    assert "被举报对象：" in body and "地点：" in body and "问题：" in body and "时间：" in body
+    assert "反映的污染类型相同" in body
 
     response = client.post(url, {"original": first.number})
     assert response.status_code == 302
@@ -253,7 +256,7 @@ def test_repeated_parties_are_flagged_to_the_city_centre(
     client.force_login(make_user("operator", district_name=None))
     url = reverse("oversight:repeats")
     client.get(url)
-    with django_assert_max_num_queries(11):  # 10 + the repeat threshold of the scheme in force
+    with django_assert_max_num_queries(13):  # 10 + the scheme in force + the repeats after closing (2)
         body = client.get(url).content.decode()
     assert "宏达化工" in body and all(c.number in body for c in cases)
     assert twice[0].number not in body  # two reports are not yet repeated
@@ -353,3 +356,46 @@ def test_backfill_writes_missing_fingerprints(make_case: Callable[..., Case]) ->
     call_command("duplicates_backfill", "--refresh", stdout=StringIO())
     assert CaseFingerprint.objects.get(case=case).party_key == "鑫源喷涂"
     assert CaseGram.objects.filter(case=case, gram="鑫源").count() == 1
+
+
+def test_a_report_after_closing_is_a_repeat_listed_apart_from_duplicates(
+    client: Any,
+    make_case: Callable[..., Case],
+    make_bureau: Callable[[str], Any],
+    make_user: Callable[..., Any],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from tests.oversight.conftest import handled
+
+    bureau = make_bureau("西青区")
+    with django_capture_on_commit_callbacks(execute=True):
+        closed = make_case(
+            "西青区",
+            reported_party="金桥洗车",
+            address="西青区中北镇星光路18号",
+            description="洗车的污水直接流到马路上，冬天结冰很危险。",
+            received_at=timezone.now() - dt.timedelta(days=90),
+        )
+    handled(closed, bureau)
+    open_first, open_dup = _pair(make_case, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = make_case(
+            "西青区",
+            reported_party="金桥洗车行",
+            address="星光路18号",
+            description="又开始往马路上排洗车水了，上次整改完没两个月！",
+        )
+    link = DuplicateCandidate.objects.get(case=again, candidate=closed)
+    assert link.kind == DuplicateCandidate.Kind.REPEAT and link.likely
+    assert DuplicateCandidate.objects.get(case=open_dup, candidate=open_first).kind == "duplicate"
+
+    client.force_login(make_user("operator", district_name="西青区"))
+    body = client.get(reverse("oversight:repeats")).content.decode()
+    section = body.split('id="after-closing"')[1]
+    assert again.number in section and closed.number in section and "西青区 1 件" in section
+    assert open_dup.number not in section  # a duplicate of an open case is kept apart
+
+    page = client.get(reverse("oversight:duplicates", args=[again.number])).content.decode()
+    assert "办结后再次举报" in page and "原件办结后再次举报" in page
+    # No one-click merge into the closed case (a repeat is handled as its own case).
+    assert f'name="original" value="{closed.number}"' not in page

@@ -66,11 +66,14 @@ def duplicates(request: HttpRequest, number: str) -> HttpResponse:
     )
 
 
+REPEAT_LINKS_SHOWN = 50
+
+
 @login_required
 @require_GET
 def repeats(request: HttpRequest) -> HttpResponse:
-    """Reported parties with at least the scheme's number of reports in 30 days (Art. 14: repeated
-    reports)."""
+    """Reported parties with at least the scheme's number of reports in 30 days, and the reports of a matter
+    whose case was closed in the 12 months before (Art. 14: repeated reports)."""
     user = request_user(request)
     require(access.can_view_duplicates(user))
     now = timezone.now()
@@ -88,5 +91,7 @@ def repeats(request: HttpRequest) -> HttpResponse:
             "threshold": threshold,
             "days": selectors.REPEAT_WINDOW_DAYS,
             "query": query_without_page(request),
+            "repeat_links": list(selectors.repeat_reports(user=user, now=now)[:REPEAT_LINKS_SHOWN]),
+            "repeat_by_district": selectors.repeat_reports_by_district(user=user, now=now),
         },
     )
