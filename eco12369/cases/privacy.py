@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from eco12369.orgs.models import Role, User
@@ -103,12 +104,25 @@ def reporter_display(*, user: User, case: Case, revealed: bool = False) -> dict[
     }
 
 
+def _second_factor_verified(user: User) -> bool:
+    """Whether this sign-in passed TOTP (django-otp's middleware gives the user ``is_verified``)."""
+    verified = getattr(user, "is_verified", None)
+    return bool(verified is not None and verified())
+
+
 def _reveal_check(*, user: User, case: Case, reason: str) -> None:
     """Raise ``RevealRefused`` (its message in Chinese) unless ``user`` may reveal now, for ``reason``."""
     if not reporter_visible_to(user=user, case=case):
         raise RevealRefused("您无权查看该举报人的完整信息（第十七条：举报人信息保密）。")
     if case.anonymous or case.reporter_erased_at is not None or not _has_identity(case):
         raise RevealRefused("该举报件没有可查看的举报人信息。")
+    if getattr(settings, "ECO_OTP_ENFORCE", True) and not _second_factor_verified(user):
+        # Issue 11, L5: in production every reveal needs a verified second factor, whatever the role
+        # (operators and handlers sign in with a password only; they enrol when they first reveal).
+        raise RevealRefused(
+            "查看举报人完整信息须先通过动态口令验证：请在“动态口令”页面（/account/otp/verify/）"
+            "绑定或验证后再查看。"
+        )
     if len(reason) < 2:
         raise RevealRefused("请填写查看理由（例如：电话核实举报地点）。")
     if len(reason) > REASON_MAX:

@@ -162,3 +162,33 @@ def test_anonymous_reports_have_nothing_to_reveal(
     response = _reveal(login(staff.operator), anonymous, **HTMX)
     assert response.status_code == 403
     assert not AuditEntry.objects.filter(action="reveal").exists()
+
+
+@pytest.mark.parametrize("role", ["operator", "handler"])
+def test_in_production_every_reveal_needs_a_verified_second_factor(
+    staff: Staff, case: Case, settings: Any, role: str
+) -> None:
+    """Issue 11, L5: operators and handlers sign in with a password only, but a reveal waits for TOTP."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.ECO_OTP_ENFORCE = True
+    user = getattr(staff, role)
+    if role == "handler":
+        case = services.case_accept(case=case, actor=staff.operator)
+        case = services.case_assign(case=case, actor=staff.operator, department=user.department)
+    client = Client()
+    client.force_login(user)  # the password step: no second factor yet
+    assert client.get(f"/cases/{case.number}/").status_code == 200  # their pages need no TOTP …
+    refused = _reveal(client, case, **HTMX)
+    assert refused.status_code in (403, 422)  # … the reveal does
+    assert PHONE not in refused.content.decode() and "动态口令" in refused.content.decode()
+    entry = AuditEntry.objects.get(action="reveal_refused")
+    assert entry.actor == user and "动态口令" in entry.detail["refusal"]
+
+    device = TOTPDevice.objects.create(user=user, name="手机", confirmed=True)
+    verified = client.post("/account/otp/verify/", {"code": f"{totp(device.bin_key):06d}"})
+    assert verified.status_code == 302
+    revealed = _reveal(client, case, **HTMX)
+    assert revealed.status_code == 200 and PHONE in revealed.content.decode()
+    assert AuditEntry.objects.filter(action="reveal", actor=user).count() == 1
