@@ -72,11 +72,11 @@ class SpotCheckDrawForm(forms.Form):
     month = forms.ChoiceField(label="抽查月份")
     per_district = forms.IntegerField(label="每区抽查件数", min_value=1, max_value=50, initial=5)
     seed = forms.IntegerField(
-        label="随机种子",
+        label="抽样号",
         required=False,
         min_value=0,
         max_value=2**62,
-        help_text="留空则随机生成；相同种子抽得相同样本。",
+        help_text="留空则自动生成；用同一抽样号再抽，得到相同的样本，便于核对。",
     )
     note = forms.CharField(label="说明", required=False, max_length=500)
 

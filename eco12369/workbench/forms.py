@@ -10,12 +10,15 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxValueValidator
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
+from eco12369.cases.deadlines import setting as deadline_setting
 from eco12369.cases.models import Case, Category, Extension, Kind, State, SupervisionOrder
 from eco12369.cases.public import PUBLIC_SUMMARY_MAX_LENGTH
 from eco12369.cases.selectors import case_get_for
-from eco12369.cases.workflow import pending_reply
+from eco12369.cases.workflow import extension_days_used, pending_reply
 from eco12369.orgs.models import Agency, Department, Region, User
 
 EMPTY_CHOICE = [("", "—— 不变 ——")]
@@ -58,11 +61,31 @@ class ActionForm(forms.Form):
         kwargs.setdefault("prefix", self.prefix_name)
         super().__init__(*args, **kwargs)
         self.setup()
+        for field in self.fields.values():
+            _say_what_is_wrong(field)
 
     prefix_name = ""
+    title = ""  # the action's name on the page when it differs from the rule's (改派 for a re-assignment)
 
     def setup(self) -> None:
         """Fill choices that depend on the case or the user."""
+
+
+def _say_what_is_wrong(field: forms.Field) -> None:
+    """Messages that name the field instead of Django's "这个字段是必填项" (issue 12, D12)."""
+    label = str(field.label or "")
+    choosing = isinstance(field, forms.ChoiceField)
+    messages = {
+        "required": _("请选择%(label)s。") % {"label": label}
+        if choosing
+        else _("请填写%(label)s。") % {"label": label},
+        "invalid_choice": _("所选的%(label)s无效，请重新选择。") % {"label": label},
+        "invalid": _("%(label)s的格式不正确。") % {"label": label},
+        "max_length": _("%(label)s最多%%(limit_value)d个字。") % {"label": label},
+    }
+    for key, message in messages.items():
+        if key == "required" or key in field.error_messages:
+            field.error_messages[key] = message
 
 
 class AcceptForm(ActionForm):
@@ -146,8 +169,15 @@ class AssignForm(ActionForm):
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = Department.objects.filter(agency_id=self.case.agency_id).order_by("id")
         field.label_from_instance = lambda d: d.name  # type: ignore[method-assign]
+        field.empty_label = _("请选择承办部门")
         if self.case.department_id:
-            field.initial = self.case.department_id
+            # Already with a department: this is 改派 (issue 12, D17): another department, with a reason.
+            self.title = str(_("改派承办部门"))
+            field.queryset = field.queryset.exclude(pk=self.case.department_id)
+            field.label = _("改派至")
+            field.empty_label = _("请选择新的承办部门")
+            note = self.fields["note"]
+            note.label, note.required = _("改派理由"), True
 
 
 class SubmitReplyForm(ActionForm):
@@ -195,8 +225,29 @@ class ReturnForm(ActionForm):
 
 class RequestExtensionForm(ActionForm):
     prefix_name = "request_extension"
-    days = forms.IntegerField(label="延长天数", min_value=1, max_value=30)
+    days = forms.IntegerField(label="延长天数", min_value=1)
     reason = forms.CharField(label="延期理由", widget=_textarea(2, "情况复杂或有特殊情况的具体说明"))
+
+    def setup(self) -> None:
+        """The days left of the 30 (Art. 12) are the limit, and the message says how many (issue 12, D12)."""
+        cap = int(deadline_setting("MAX_EXTENSION_DAYS"))
+        used = extension_days_used(self.case)
+        left = max(cap - used, 0)
+        field = self.fields["days"]
+        assert isinstance(field, forms.IntegerField)
+        field.max_value = left
+        field.validators = [v for v in field.validators if not isinstance(v, MaxValueValidator)]
+        field.validators.append(MaxValueValidator(left))
+        field.widget.attrs["max"] = left
+        field.help_text = _("延期总计不超过%(cap)d日，已延期%(used)d日，还可申请%(left)d日。") % {
+            "cap": cap,
+            "used": used,
+            "left": left,
+        }
+        field.error_messages["max_value"] = _(
+            "延期总计不得超过%(cap)d日，已延期%(used)d日，最多还可申请%(left)d日。"
+        ) % {"cap": cap, "used": used, "left": left}
+        field.error_messages["min_value"] = _("延长天数至少为1天。")
 
 
 class DecideExtensionForm(ActionForm):

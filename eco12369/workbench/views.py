@@ -303,6 +303,7 @@ def case_context(
                 "form": form,
                 "url": reverse(f"workbench:case_{rule.action}", args=[case.number]),
                 "open": (bound is not None and bound.prefix_name == rule.action) or initial is not None,
+                "label": form.title or rule.label,
             }
         )
     if actions and not any(a["open"] for a in actions):
@@ -337,6 +338,8 @@ def case_context(
         "waiting_for": WAITING_FOR.get(case.state, ""),
         "action_error": error,
         "error_action": bound.prefix_name if bound is not None else "",
+        # The error is shown once: in its action's form when that form is on the page, else at the top.
+        "error_in_form": bound is not None and any(a["rule"].action == bound.prefix_name for a in actions),
         "now": now,
     }
 

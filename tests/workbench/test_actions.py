@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from eco12369.audit.models import AuditEntry
 from eco12369.cases import services
 from eco12369.cases.models import Case, CaseEvent, Extension, Reply, State, SupervisionOrder
 from eco12369.orgs.models import Agency
@@ -95,7 +96,7 @@ def test_missing_reply_part_is_a_form_error(client: Client, heping, make_case) -
     assert response.status_code == 422
     text = response.content.decode()
     assert "请检查填写的内容" in text
-    assert "这个字段是必填项" in text
+    assert "请填写存在的环境违法问题。" in text and "这个字段是必填项" not in text  # issue 12, D12
     # What was typed is kept.
     assert FIVE_PARTS["decision"] in text
     assert fresh(case).state == State.HANDLING
@@ -294,3 +295,74 @@ def test_services_used_by_views_are_the_real_ones(client: Client, heping, make_c
     client.force_login(heping.operator)
     act(client, case, "escalate", {"reason": "跨区域"})
     assert calls and calls[0]["reason"] == "跨区域" and calls[0]["actor"] == heping.operator
+
+
+def _count(text: str, message: str) -> int:
+    return text.count(message)
+
+
+def test_a_refused_action_says_why_once(client: Client, heping, make_case) -> None:
+    """Issue 12, D15: every refusal showed its message twice (top of the page and in the form)."""
+    case = advance(make_case("和平区", description="楼顶那个大烟囱冒黄烟 隔老远都能闻到"), heping, "handling")
+    client.force_login(heping.handler)
+    response = act(client, case, "submit_reply", {**FIVE_PARTS, "violations": " "})
+    assert response.status_code == 422
+    assert _count(response.content.decode(), "请检查填写的内容。") == 1
+    response = act(client, case, "accept")  # not the handler's, and not in this state
+    assert response.status_code == 403
+    text = response.content.decode()
+    assert 'class="alert alert-error"' in text and text.count('role="alert"') == 1
+
+
+def test_extension_error_says_how_many_of_the_30_days_are_left(client: Client, heping, make_case) -> None:
+    """Issue 12, D12: Django's "确保该值小于或等于30" gave way to the days left of the 30."""
+    case = advance(make_case("和平区"), heping, "handling")
+    client.force_login(heping.operator)
+    assert (
+        act(client, case, "request_extension", {"days": 12, "reason": "等第三方检测报告"}).status_code == 303
+    )
+    services.case_decide_extension(
+        case=fresh(case), actor=heping.head, extension=Extension.objects.get(case=case), approved=True
+    )
+    response = act(client, case, "request_extension", {"days": 20, "reason": "还要补充监测"})
+    assert response.status_code == 422
+    text = response.content.decode()
+    assert "延期总计不得超过30日，已延期12日，最多还可申请18日。" in text
+    assert "确保该值" not in text and "这个字段是必填项" not in text
+    assert Extension.objects.filter(case=case).count() == 1
+    response = act(client, case, "request_extension", {"days": "", "reason": ""})
+    text = response.content.decode()
+    assert "请填写延长天数。" in text and "请填写延期理由。" in text
+
+
+def test_assign_has_a_plain_placeholder(client: Client, heping, make_case) -> None:
+    case = advance(make_case("和平区"), heping, "accepted")
+    client.force_login(heping.operator)
+    text = client.get(f"/cases/{case.number}/").content.decode()
+    assert '<option value="" selected>请选择承办部门</option>' in text and "---------" not in text
+
+
+def test_after_assignment_the_operator_sees_reassignment_with_a_reason(
+    client: Client, heping, make_case
+) -> None:
+    """Issue 12, D17: a pre-filled 批转承办部门 form stayed after assignment; now it is 改派, to another
+    department, with a reason, and audited."""
+    case = advance(make_case("和平区"), heping, "handling")
+    other = heping.department.agency.departments.exclude(pk=heping.department.pk).order_by("id").first()
+    assert other is not None
+    client.force_login(heping.operator)
+    text = client.get(f"/cases/{case.number}/").content.decode()
+    form = text[text.index('id="action-assign"') :]
+    form = form[: form.index("</details>")]
+    assert "<summary>改派承办部门</summary>" in form and "批转承办部门" not in form
+    assert f'value="{heping.department.pk}"' not in form and "selected>请选择新的承办部门" in form
+    assert "改派理由" in form
+    response = act(client, case, "assign", {"department": other.pk, "note": ""})
+    assert response.status_code == 422 and "请填写改派理由。" in response.content.decode()
+    assert fresh(case).department_id == heping.department.pk
+    response = act(client, case, "assign", {"department": other.pk, "note": "该厂属大气科管辖，原批转有误"})
+    assert response.status_code == 303
+    assert fresh(case).department_id == other.pk
+    assert AuditEntry.objects.filter(action="case.assign", object_id=case.number).count() == 2
+    event = CaseEvent.objects.filter(case=case, action="assign").order_by("-id").first()
+    assert event is not None and event.note == "该厂属大气科管辖，原批转有误"

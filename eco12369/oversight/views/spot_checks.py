@@ -42,7 +42,7 @@ def spot_checks(request: HttpRequest) -> HttpResponse:
             except OversightError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, f"已抽取{check}样本（随机种子 {check.seed}）。")
+                messages.success(request, f"已抽取{check}样本（抽样号 {check.seed}）。")
                 return redirect("oversight:spot_check", pk=check.pk)
     page = paged(request, selectors.spot_checks_visible_to(user=user))
     return render(
