@@ -19,11 +19,12 @@ from django.db.models import Count, F, Q, QuerySet
 
 from eco12369.cases.models import CaseEvent, Reply
 from eco12369.dbrouting import replica_reads
-from eco12369.orgs.models import Agency, User
+from eco12369.orgs.models import Agency, Role, User
 
 from .periods import Period
 
 CONFIRM_ACTIONS = ("accept", "answer", "hand_over", "mark_duplicate")
+CASE_ROLES = (Role.OPERATOR, Role.HANDLER, Role.REVIEWER, Role.HEAD)
 HANDLE_ACTIONS = ("submit_reply",)
 REVIEW_ACTIONS = ("approve", "return")
 
@@ -66,8 +67,9 @@ def performance_staff(*, viewer: User, agency_id: int | None = None) -> QuerySet
     agencies = performance_agencies(viewer=viewer)
     if agency_id:
         agencies = agencies.filter(pk=agency_id)
+    # Only staff who work on cases: the administrator and the auditor are not assessed (issue 12, D14).
     return (
-        User.objects.filter(agency__in=agencies, roles__isnull=False)
+        User.objects.filter(agency__in=agencies, roles__role__in=CASE_ROLES)
         .distinct()
         .select_related("agency", "department")
         .order_by("agency__region__code", "agency_id", "department_id", "username")
@@ -119,3 +121,28 @@ def performance_rows(*, staff: list[User], period: Period) -> list[StaffRow]:
     for fig in returned:
         rows[fig["drafted_by_id"]].replies_returned = fig["n"]
     return list(rows.values())
+
+
+# The table's sortable columns: key -> (label, how the rows sort). Name and agency sort in the database
+# (one page of rows is computed); a figure sorts every row of the selection (a few hundred staff at most).
+SORT_BY_NAME = {
+    "name": ("display_name", "username"),
+    "agency": ("agency__region__code", "agency_id", "username"),
+}
+SORT_BY_FIGURE: dict[str, Any] = {
+    "confirmed": lambda r: r.confirmed,
+    "handled": lambda r: r.handled,
+    "reviewed": lambda r: r.reviewed,
+    "returned_by_me": lambda r: r.returned_by_me,
+    "on_time_rate": lambda r: -1.0 if r.on_time_rate is None else r.on_time_rate,
+    "replies_returned": lambda r: r.replies_returned,
+}
+
+
+def performance_sort(value: str | None) -> tuple[str, bool]:
+    """(column, descending) from ``?sort=`` (``-handled``); the agency order by default."""
+    value = value or ""
+    key, descending = value.removeprefix("-"), value.startswith("-")
+    if key not in SORT_BY_NAME and key not in SORT_BY_FIGURE:
+        return "agency", False
+    return key, descending

@@ -4,6 +4,7 @@ the city centre's leadership only."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -110,3 +111,41 @@ def test_performance_page_query_count_is_bounded(
     client.get(URL, {"period": "2025-03"})
     with django_assert_max_num_queries(13):  # + the page's 表彰与惩处 records, one query
         assert client.get(URL, {"period": "2025-03"}).status_code == 200
+
+
+def _names(body: str) -> list[str]:
+    return re.findall(r'<td data-label="姓名" class="nowrap">([^<]+)</td>', body)
+
+
+def test_only_case_staff_sorted_by_any_column_and_paged(
+    client: Any, work: dict[str, Any], make_user: Callable[..., Any]
+) -> None:
+    """Issue 12, D14: the administrator and the auditor were listed, names wrapped a character a line, and
+    nothing could be sorted."""
+    hp, city = work["hp"], work["city"]
+    make_user("admin", district_name="和平区", display_name="管理员老周")
+    make_user("auditor", district_name=None, display_name="审计员小吴")
+    login(client, city.head)
+    body = client.get(URL, {"period": "2025-03"}).content.decode()
+    names = _names(body)
+    assert "和平区操作员" in names and "管理员老周" not in names and "审计员小吴" not in names
+    # Most confirmations first, then fewest; the header says which way it is sorted.
+    body = client.get(URL, {"period": "2025-03", "sort": "-confirmed"}).content.decode()
+    assert _names(body)[0] == "和平区操作员"
+    assert re.search(
+        r'<th scope="col" aria-sort="descending"><a class="sort-link" href="[^"]*sort=confirmed', body
+    )
+    assert (
+        _names(client.get(URL, {"period": "2025-03", "sort": "confirmed"}).content.decode())[-1]
+        == "和平区操作员"
+    )
+    body = client.get(URL, {"period": "2025-03", "sort": "-handled"}).content.decode()
+    assert _names(body)[0] == hp.handler.display_name
+    by_name = _names(client.get(URL, {"period": "2025-03", "sort": "name"}).content.decode())
+    assert by_name == sorted(by_name)
+    # Pages of 30.
+    for i in range(30):
+        make_user("handler", district_name="和平区", display_name=f"承办员{i:02d}号")
+    first = client.get(URL, {"period": "2025-03", "sort": "name"}).content.decode()
+    second = client.get(URL, {"period": "2025-03", "sort": "name", "page": 2}).content.decode()
+    assert len(_names(first)) == 30 and _names(second) and not set(_names(first)) & set(_names(second))
