@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
-from django.utils import timezone
 
 from eco12369.cases.models import OPEN_STATES, State
 from eco12369.orgs.models import Agency, Region
@@ -40,32 +38,6 @@ class SupervisionFilterForm(forms.Form):
             self.fields["district"].choices = _district_choices()  # type: ignore[attr-defined]
         else:
             del self.fields["district"]
-
-
-class SupervisionOrderForm(forms.Form):
-    instruction = forms.CharField(
-        label="督办意见",
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "督办事项和要求"}),
-    )
-    answer_due = forms.DateField(label="回复期限", widget=forms.DateInput(attrs={"type": "date"}))
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial.setdefault("answer_due", timezone.localdate() + dt.timedelta(days=7))
-
-
-class SupervisionAnswerForm(forms.Form):
-    answer = forms.CharField(
-        label="办理情况回复",
-        max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 5, "placeholder": "督办事项的办理情况"}),
-    )
-
-
-class MarkDuplicateForm(forms.Form):
-    original = forms.CharField(label="原举报件编号", max_length=32)
 
 
 class SpotCheckDrawForm(forms.Form):

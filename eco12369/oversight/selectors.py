@@ -91,14 +91,6 @@ def supervision_orders(
     )
 
 
-def supervision_order_get_for(*, user: User, pk: int) -> SupervisionOrder | None:
-    return (
-        SupervisionOrder.objects.filter(pk=pk, case__in=cases_visible_to(user=user))
-        .select_related("case", "case__region", "case__agency", "issued_by", "answered_by")
-        .first()
-    )
-
-
 # ------------------------------------------------------------------------------------- duplicates
 def _candidates_visible(*, user: User, case: Case) -> QuerySet[DuplicateCandidate]:
     return DuplicateCandidate.objects.filter(case=case, candidate__in=cases_visible_to(user=user))

@@ -5,8 +5,6 @@ from .views import assessment, duplicates, guidance, merits, performance, spot_c
 app_name = "oversight"
 urlpatterns = [
     path("supervision/", supervision.supervision, name="supervision"),
-    path("supervision/cases/<str:number>/", supervision.supervise, name="supervise"),
-    path("supervision/orders/<int:pk>/answer/", supervision.answer_order, name="answer_order"),
     path("cases/<str:number>/duplicates/", duplicates.duplicates, name="duplicates"),
     path("repeats/", duplicates.repeats, name="repeats"),
     path("spot-checks/", spot_checks.spot_checks, name="spot_checks"),

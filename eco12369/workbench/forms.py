@@ -12,6 +12,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxValueValidator
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from eco12369.cases.deadlines import setting as deadline_setting
@@ -27,6 +28,7 @@ PUBLIC_SUMMARY_HELP = (
     "（反映的问题、核查结果和处理情况）。不得包含举报人姓名、电话等个人信息；未填写的，公开“反映××环境问题”。"
 )
 ANY_CHOICE = [("", "全部")]
+SUPERVISION_ANSWER_DAYS = dt.timedelta(days=7)  # the answer date a supervision order proposes
 
 
 class LoginForm(AuthenticationForm):
@@ -148,8 +150,12 @@ class RerouteForm(ActionForm):
 
 
 class MarkDuplicateForm(ActionForm):
+    """The one form of marking a duplicate (Art. 14): the oversight duplicates page links here."""
+
     prefix_name = "mark_duplicate"
-    duplicate_of = forms.CharField(label="原举报件编号", max_length=32)
+    duplicate_of = forms.CharField(
+        label="原举报件编号", max_length=32, help_text="标记后本件办结，系统告知举报人原举报件编号。"
+    )
 
     def clean_duplicate_of(self) -> Case:
         number = self.cleaned_data["duplicate_of"].strip().upper()
@@ -270,15 +276,26 @@ class DecideExtensionForm(ActionForm):
 
 
 class SuperviseForm(ActionForm):
+    """The one form of a supervision order (Art. 14): the oversight lists link here."""
+
     prefix_name = "supervise"
-    instruction = forms.CharField(label="督办意见", widget=_textarea(3))
-    answer_due = forms.DateField(label="回复期限", widget=forms.DateInput(attrs={"type": "date"}))
+    instruction = forms.CharField(label="督办意见", max_length=2000, widget=_textarea(4, "督办事项和要求"))
+    # ISO, as <input type="date"> takes it (the zh-hans default is 2026/12/14, which it would show empty).
+    answer_due = forms.DateField(
+        label="回复期限", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
+
+    def setup(self) -> None:
+        if not self.is_bound:
+            self.initial.setdefault("answer_due", timezone.localdate() + SUPERVISION_ANSWER_DAYS)
 
 
 class AnswerSupervisionForm(ActionForm):
+    """The one form of answering a supervision order: the oversight order list links here."""
+
     prefix_name = "answer_supervision"
     order = forms.ModelChoiceField(label="督办单", queryset=SupervisionOrder.objects.none(), empty_label=None)
-    answer = forms.CharField(label="办理情况回复", widget=_textarea(3))
+    answer = forms.CharField(label="办理情况回复", max_length=4000, widget=_textarea(4, "督办事项的办理情况"))
 
     def setup(self) -> None:
         field = self.fields["order"]

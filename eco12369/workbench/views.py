@@ -282,16 +282,22 @@ def case_context(
     user = request_user(request)
     now = timezone.now()
     actions = []
+    chosen = request.GET.get("action") if bound is None else None
     for rule in allowed_actions(case, user):
         form_class = ACTION_FORMS.get(rule.action)
         if form_class is None:
             continue
-        # A reply template chosen on the submit-reply form pre-fills its five parts (followup, issue #7).
-        initial = (
-            reply_template_prefill(user=user, case=case, template_id=request.GET.get("reply_template"))
-            if rule.action == "submit_reply" and bound is None
-            else None
-        )
+        if rule.action == chosen:
+            # A link to one action (the oversight pages' 督办, 回复 and 标记为重复): that form opens, with the
+            # link's values of its fields filled in (validated only when submitted, like anything typed).
+            initial = {name: request.GET[name] for name in form_class.base_fields if name in request.GET}
+        elif rule.action == "submit_reply" and bound is None:
+            # A reply template chosen on the submit-reply form pre-fills its five parts (followup, issue #7).
+            initial = reply_template_prefill(
+                user=user, case=case, template_id=request.GET.get("reply_template")
+            )
+        else:
+            initial = None
         form = (
             bound
             if bound is not None and bound.prefix_name == rule.action
@@ -302,7 +308,9 @@ def case_context(
                 "rule": rule,
                 "form": form,
                 "url": reverse(f"workbench:case_{rule.action}", args=[case.number]),
-                "open": (bound is not None and bound.prefix_name == rule.action) or initial is not None,
+                "open": (bound is not None and bound.prefix_name == rule.action)
+                or rule.action == chosen
+                or initial is not None,
                 "label": form.title or rule.label,
             }
         )

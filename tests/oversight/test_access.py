@@ -34,10 +34,14 @@ ACCOUNTS = [
 ]
 CITY_OVERSEERS = {"city_operator", "city_reviewer", "city_head"}
 DISTRICT_OVERSEERS = {"district_operator", "district_reviewer", "district_head"}
+# Issuing and answering a supervision order are the case's actions (the workbench case page; the
+# supervision list links there): offered to exactly these accounts.
+ACTIONS: dict[str, set[str]] = {
+    "supervise": {"city_operator", "city_head"},
+    "answer_supervision": {"district_operator", "district_head"},
+}
 ALLOWED: dict[str, set[str]] = {
     "supervision": CITY_OVERSEERS | DISTRICT_OVERSEERS,
-    "supervise": {"city_operator", "city_head"},
-    "answer_order": {"district_operator", "district_head"},
     "duplicates": CITY_OVERSEERS | DISTRICT_OVERSEERS,
     "repeats": CITY_OVERSEERS | DISTRICT_OVERSEERS,
     "spot_checks": CITY_OVERSEERS | DISTRICT_OVERSEERS,
@@ -77,10 +81,8 @@ def world(
 
 
 def _url(page: str, world: dict[str, Any]) -> str:
-    if page in ("supervise", "duplicates"):
+    if page == "duplicates":
         return reverse(f"oversight:{page}", args=[world["case"].number])
-    if page == "answer_order":
-        return reverse("oversight:answer_order", args=[world["order"].pk])
     if page == "spot_check":
         return reverse("oversight:spot_check", args=[SpotCheck.objects.get().pk])
     return reverse(f"oversight:{page}")
@@ -97,6 +99,20 @@ def test_each_page_admits_exactly_its_roles(client: Any, world: dict[str, Any], 
     assert got == expected
 
 
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_each_supervision_action_is_offered_to_exactly_its_roles(
+    client: Any, world: dict[str, Any], action: str
+) -> None:
+    url = reverse("workbench:case", args=[world["case"].number])
+    offered = set()
+    for name in ACCOUNTS:
+        client.force_login(world["accounts"][name])
+        response = client.get(url, {"action": action})
+        if response.status_code == 200 and f'id="action-{action}"' in response.content.decode():
+            offered.add(name)
+    assert offered == ACTIONS[action]
+
+
 def test_every_page_sends_anonymous_visitors_to_the_login(client: Any, world: dict[str, Any]) -> None:
     for page in ALLOWED:
         response = client.get(_url(page, world))
@@ -110,5 +126,7 @@ def test_another_districts_case_and_order_are_not_found(
     hedong = make_bureau("河东区")
     client.force_login(hedong.head)
     assert client.get(_url("duplicates", world)).status_code == 404
-    assert client.get(_url("answer_order", world)).status_code == 404
+    answer = reverse("workbench:case_answer_supervision", args=[world["case"].number])
+    data = {"answer_supervision-order": world["order"].pk, "answer_supervision-answer": "已办理。"}
+    assert client.post(answer, data).status_code == 404
     assert client.get(_url("spot_check", world)).status_code == 404  # no 河东区 case in the sample

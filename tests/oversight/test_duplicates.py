@@ -158,6 +158,12 @@ def _pair(make_case: Callable[..., Case], capture: Any, district: str = "西青�
     return first, new
 
 
+def _mark(client: Any, case: Case, original: str) -> Any:
+    """The one mark-duplicate form: the case's action (the duplicates page links to it)."""
+    url = reverse("workbench:case_mark_duplicate", args=[case.number])
+    return client.post(url, {"mark_duplicate-duplicate_of": original})
+
+
 def test_operator_sees_candidates_with_scores_and_marks_the_duplicate(
     client: Any,
     make_user: Callable[..., Any],
@@ -179,8 +185,16 @@ def test_operator_sees_candidates_with_scores_and_marks_the_duplicate(
     assert "被举报对象：" in body and "地点：" in body and "问题：" in body and "时间：" in body
     assert "反映的污染类型相同" in body
 
-    response = client.post(url, {"original": first.number})
-    assert response.status_code == 302
+    # Each candidate links to the one mark-duplicate form (the case's action), its number filled in.
+    link = (
+        reverse("workbench:case", args=[new.number])
+        + f"?action=mark_duplicate&amp;duplicate_of={first.number}"
+    )
+    assert link in body
+    form = client.get(link.replace("&amp;", "&")).content.decode()
+    assert 'id="action-mark_duplicate" open' in form and f'value="{first.number}"' in form
+    response = _mark(client, new, first.number)
+    assert response.status_code == 303
     new.refresh_from_db()
     assert (new.state, new.outcome, new.duplicate_of_id) == (State.CLOSED, Outcome.DUPLICATE, first.pk)
     message = OutboxMessage.objects.get(case=new, template="duplicate")
@@ -196,8 +210,8 @@ def test_marking_refused_by_the_state_machine_shows_its_reason(
     first, new = _pair(make_case, django_capture_on_commit_callbacks)
     client.force_login(make_user("operator", district_name="西青区"))
     # The earlier case cannot be a duplicate of the later one.
-    response = client.post(reverse("oversight:duplicates", args=[first.number]), {"original": new.number})
-    assert response.status_code == 422
+    response = _mark(client, first, new.number)
+    assert response.status_code == 409
     assert "只能标记为与更早的举报件重复" in response.content.decode()
     first.refresh_from_db()
     assert first.state == State.RECEIVED
@@ -212,8 +226,7 @@ def test_a_district_sees_neither_other_districts_cases_nor_their_candidates(
     first, new = _pair(make_case, django_capture_on_commit_callbacks)
     client.force_login(make_user("operator", district_name="和平区"))
     assert client.get(reverse("oversight:duplicates", args=[new.number])).status_code == 404
-    response = client.post(reverse("oversight:duplicates", args=[new.number]), {"original": first.number})
-    assert response.status_code == 404
+    assert _mark(client, new, first.number).status_code == 404
     new.refresh_from_db()
     assert new.state == State.RECEIVED
 
@@ -230,11 +243,10 @@ def test_duplicates_page_is_refused_to_handlers_and_administrators(
     client.force_login(make_user(*roles, district_name="西青区"))
     assert client.get(reverse("oversight:duplicates", args=[new.number])).status_code == 403
     assert (
-        client.post(
-            reverse("oversight:duplicates", args=[new.number]), {"original": first.number}
-        ).status_code
+        client.post(reverse("oversight:duplicates", args=[new.number]), {"action": "refresh"}).status_code
         == 403
     )
+    assert _mark(client, new, first.number).status_code in (403, 404)  # not theirs to mark, or not seen
     assert client.get(reverse("oversight:repeats")).status_code == 403
     new.refresh_from_db()
     assert new.state == State.RECEIVED

@@ -55,19 +55,25 @@ def test_supervision_and_duplicates_in_the_browser(
     visit(page, f"{base}/oversight/supervision/?tab=overdue", "supervision-overdue")
     assert page.locator("a.tab.is-active").inner_text().startswith("已超期")
     row = page.locator("tr", has_text=overdue.number)
+    # 督办 leads to the case's one supervision form, opened, with the proposed answer date filled in.
     row.locator("a", has_text="督办").click()
-    page.fill("textarea[name=instruction]", "请于三日内核实并回复。")
-    page.fill("input[name=answer_due]", (timezone.localdate() + dt.timedelta(days=3)).isoformat())
-    page.click("button[type=submit]:has-text('下达督办单')")
-    page.locator(".alert-success", has_text="已对举报件").wait_for()
+    form = page.locator("details#action-supervise[open]")
+    due = timezone.localdate() + dt.timedelta(days=7)
+    assert form.locator("input[name=supervise-answer_due]").input_value() == due.isoformat()
+    form.locator("textarea[name=supervise-instruction]").fill("请于三日内核实并回复。")
+    form.locator("input[name=supervise-answer_due]").fill((due - dt.timedelta(days=4)).isoformat())
+    form.locator("button[type=submit]").click()
+    page.locator(".alert-success", has_text="“督办”已完成").wait_for()
+    visit(page, f"{base}/oversight/supervision/?tab=orders", "supervision-orders")
     assert page.locator("table.orders-table").inner_text().count(overdue.number) == 1
 
     sign_in(page, base, heping.operator)
     visit(page, f"{base}/oversight/supervision/", "supervision-district-orders")
     page.locator("tr", has_text=overdue.number).locator("a", has_text="回复").click()
-    page.fill("textarea[name=answer]", "已现场核实，正在整改。")
-    page.click("button[type=submit]:has-text('提交回复')")
-    page.locator(".alert-success", has_text="已回复").wait_for()
+    form = page.locator("details#action-answer_supervision[open]")
+    form.locator("textarea[name=answer_supervision-answer]").fill("已现场核实，正在整改。")
+    form.locator("button[type=submit]").click()
+    page.locator(".alert-success", has_text="“回复督办”已完成").wait_for()
     assert SupervisionOrder.objects.get(case=overdue).answer == "已现场核实，正在整改。"
 
     # The duplicate finder runs on commit (live server: real transactions).
@@ -79,8 +85,11 @@ def test_supervision_and_duplicates_in_the_browser(
     visit(page, f"{base}/oversight/cases/{new.number}/duplicates/", "duplicates")
     row = page.locator("table.duplicates-table tr", has_text=overdue.number)
     assert row.count() == 1
-    row.locator("button", has_text="标记为重复").click()
-    page.locator(".alert-success", has_text="已将").wait_for()
+    row.locator("a", has_text="标记为重复").click()
+    form = page.locator("details#action-mark_duplicate[open]")
+    assert form.locator("input[name=mark_duplicate-duplicate_of]").input_value() == overdue.number
+    form.locator("button[type=submit]").click()
+    page.locator(".alert-success", has_text="“标记重复举报”已完成").wait_for()
     new.refresh_from_db()
     assert (new.outcome, new.duplicate_of_id) == (Outcome.DUPLICATE, overdue.pk)
     assert page.console_errors == []

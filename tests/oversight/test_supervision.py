@@ -88,19 +88,31 @@ def test_list_pages_are_paginated(client: Any, city: City, make_case: Callable[.
     assert "第 1 / 2 页" in first.content.decode()
 
 
+def _supervise(client: Any, case: Case, instruction: str, due: Any) -> Any:
+    """The one supervision form: the case's 督办 action (the supervision list links to it)."""
+    return client.post(
+        reverse("workbench:case_supervise", args=[case.number]),
+        {"supervise-instruction": instruction, "supervise-answer_due": str(due)},
+    )
+
+
+def _answer(client: Any, order: SupervisionOrder, answer: str) -> Any:
+    return client.post(
+        reverse("workbench:case_answer_supervision", args=[order.case.number]),
+        {"answer_supervision-order": order.pk, "answer_supervision-answer": answer},
+    )
+
+
 def test_issue_and_answer_a_supervision_order(
     client: Any, city: City, heping: Bureau, hedong: Bureau, make_case: Callable[..., Case]
 ) -> None:
     case = handling(make_case("和平区"), heping)
     due = timezone.localdate() + dt.timedelta(days=5)
     login(client, city.operator)
-    page = client.get(reverse("oversight:supervise", args=[case.number]))
-    assert page.status_code == 200 and "下达督办单" in page.content.decode()
-    response = client.post(
-        reverse("oversight:supervise", args=[case.number]),
-        {"instruction": "请于5日内查清并回复。", "answer_due": due.isoformat()},
-    )
-    assert response.status_code == 302
+    page = client.get(reverse("workbench:case", args=[case.number]), {"action": "supervise"})
+    assert page.status_code == 200 and 'id="action-supervise" open' in page.content.decode()
+    response = _supervise(client, case, "请于5日内查清并回复。", due.isoformat())
+    assert response.status_code == 303
     order = SupervisionOrder.objects.get(case=case)
     assert (order.issued_by, order.answer_due, order.answered_at) == (city.operator, due, None)
     assert case.events.filter(action="supervise", actor=city.operator).exists()  # on the timeline
@@ -110,13 +122,19 @@ def test_issue_and_answer_a_supervision_order(
     # The other district does not see the order; the own district sees it and answers it.
     login(client, hedong.operator)
     assert case.number not in client.get(URL, {"tab": "orders"}).content.decode()
-    assert client.get(reverse("oversight:answer_order", args=[order.pk])).status_code == 404
+    assert _answer(client, order, "已现场检查并立案。").status_code == 404
     login(client, heping.operator)
-    assert case.number in client.get(URL).content.decode()  # a district lands on its orders
-    response = client.post(
-        reverse("oversight:answer_order", args=[order.pk]), {"answer": "已现场检查并立案。"}
+    body = client.get(URL).content.decode()  # a district lands on its orders
+    answer_link = (
+        f"{reverse('workbench:case', args=[case.number])}?action=answer_supervision&amp;order={order.pk}"
     )
-    assert response.status_code == 302
+    assert case.number in body and answer_link in body
+    page = client.get(
+        reverse("workbench:case", args=[case.number]), {"action": "answer_supervision", "order": order.pk}
+    ).content.decode()
+    assert 'id="action-answer_supervision" open' in page and f'value="{order.pk}" selected' in page
+    response = _answer(client, order, "已现场检查并立案。")
+    assert response.status_code == 303
     order.refresh_from_db()
     assert order.answered_by == heping.operator and order.answer == "已现场检查并立案。"
     assert case.events.filter(action="answer_supervision", actor=heping.operator).exists()
@@ -131,10 +149,8 @@ def test_a_refused_order_shows_the_state_machines_reason(
     case = make_case("和平区")
     login(client, city.operator)
     yesterday = timezone.localdate() - dt.timedelta(days=1)
-    response = client.post(
-        reverse("oversight:supervise", args=[case.number]), {"instruction": "督办", "answer_due": yesterday}
-    )
-    assert response.status_code == 422
+    response = _supervise(client, case, "督办", yesterday)
+    assert response.status_code == 409
     assert "回复期限不能早于今天" in response.content.decode()
     assert not SupervisionOrder.objects.exists()
 
@@ -173,19 +189,13 @@ def test_districts_cannot_issue_and_the_city_cannot_answer(
     case = handling(make_case("和平区"), heping)
     due = timezone.localdate() + dt.timedelta(days=3)
     login(client, heping.head)
-    response = client.post(
-        reverse("oversight:supervise", args=[case.number]), {"instruction": "x", "answer_due": due}
-    )
-    assert response.status_code == 403
+    assert _supervise(client, case, "x", due).status_code == 403
     assert not SupervisionOrder.objects.exists()
     services.case_supervise(case=case, actor=city.operator, instruction="督办", answer_due=due)
     order = SupervisionOrder.objects.get()
     for user in (city.operator, city.head, heping.reviewer, heping.handler):
         login(client, user)
-        assert (
-            client.post(reverse("oversight:answer_order", args=[order.pk]), {"answer": "x"}).status_code
-            == 403
-        )
+        assert _answer(client, order, "x").status_code == 403
     order.refresh_from_db()
     assert order.answered_at is None
 

@@ -39,8 +39,7 @@ from eco12369.cases.models import Case
 from eco12369.followup.forms import DismissForm, ReopenForm, ReplyTemplateForm
 from eco12369.open311.catalogue import SERVICES
 from eco12369.orgs.models import User
-from eco12369.oversight.forms import MarkDuplicateForm as OversightDuplicateForm
-from eco12369.oversight.forms import SpotCheckReviewForm, SupervisionAnswerForm, SupervisionOrderForm
+from eco12369.oversight.forms import SpotCheckReviewForm
 from eco12369.oversight.periods import previous_month
 from eco12369.stats.forms import AnalysisForm, ReturnForm
 from eco12369.wechat.models import OutboxMessage
@@ -148,8 +147,6 @@ ROUTES: dict[str, Route] = {
     "cases/<str:number>/decide-extension/": Route(OBJECT),
     "cases/<str:number>/supervise/": Route(OBJECT),
     "cases/<str:number>/answer-supervision/": Route(OBJECT),
-    "oversight/supervision/cases/<str:number>/": Route(OBJECT),
-    "oversight/supervision/orders/<int:pk>/answer/": Route(OBJECT),
     "oversight/cases/<str:number>/duplicates/": Route(OBJECT),
     "oversight/spot-checks/<int:pk>/": Route(OBJECT),
     "oversight/spot-checks/items/<int:pk>/": Route(OBJECT),
@@ -305,8 +302,6 @@ def fills(route: str, name: str, w: World, side: str = "b") -> list[dict[str, st
         case = cases.get(ACTION_CASE[action], some)
         return [{"number": case.number}]
     simple: dict[str, dict[str, str]] = {
-        "oversight/supervision/cases/<str:number>/": {"number": cases.get("handling", some).number},
-        "oversight/supervision/orders/<int:pk>/answer/": {"pk": str(w.ids["order"])},
         "oversight/cases/<str:number>/duplicates/": {"number": cases.get("dup2", some).number},
         "oversight/spot-checks/<int:pk>/": {"pk": str(w.ids["spot_check"])},
         "oversight/spot-checks/items/<int:pk>/": {"pk": str(w.ids["spot_item"])},
@@ -382,17 +377,12 @@ def payloads(route: str, w: World, values: dict[str, str]) -> list[dict[str, Any
     """POST bodies. Object routes get payloads that are valid for the owner (see the control test), so only
     the access check can stop them; everything else gets an empty body."""
     action = action_of(route)
-    due = (timezone.localdate() + dt.timedelta(days=3)).isoformat()
     if action is not None:
         return [action_payload(action, w)]
     if route == "cases/<str:number>/reporter/reveal/":
         return [{"reason": "电话核实举报地点。"}]
-    if route == "oversight/supervision/cases/<str:number>/":
-        return [{"instruction": "请立即查处。", "answer_due": due}]
-    if route == "oversight/supervision/orders/<int:pk>/answer/":
-        return [{"answer": "已查处完毕。"}]
     if route == "oversight/cases/<str:number>/duplicates/":
-        return [{"original": w.b_cases["received"].number}, {"action": "refresh"}]
+        return [{"action": "refresh"}]
     if route == "oversight/spot-checks/items/<int:pk>/":
         return [spot_item_payload(w)]
     if route == "oversight/performance/staff/<int:pk>/merits/new/":
@@ -588,11 +578,7 @@ def assert_fills_are_real(w: World, fingerprint: Callable[[], tuple[Any, ...]]) 
         owner = w.city["operator"] if action == "supervise" else w.b[ACTION_OWNER.get(action, "operator")]
         form = ACTION_FORMS[action](action_payload(action, w), case=case, user=owner)
         assert form.is_valid(), (action, form.errors)
-    due = (timezone.localdate() + dt.timedelta(days=3)).isoformat()
     for form in (
-        SupervisionOrderForm({"instruction": "请立即查处。", "answer_due": due}),
-        SupervisionAnswerForm({"answer": "已查处完毕。"}),
-        OversightDuplicateForm({"original": w.b_cases["received"].number}),
         SpotCheckReviewForm(spot_item_payload(w), prefix=f"i{w.ids['spot_item']}"),
         AnalysisForm({"analysis": "本月情况良好。"}),
         ReturnForm({"note": "请修改。"}),
@@ -687,11 +673,14 @@ def test_district_a_forms_cannot_point_at_district_b_objects(
         assert outcome.status in (403, 404, 409, 422), (action, outcome.status)
         assert not outcome.changed, action
         assert not leaks(outcome, w.markers_b(), " ".join(map(str, data.values()))), action
+    # The one mark-duplicate form says the same of district B's case as of a number that does not exist.
     outcome = walker.fetch(
-        "POST", f"/oversight/cases/{a_new.number}/duplicates/", {"original": w.b_cases["received"].number}
+        "POST",
+        f"/cases/{a_new.number}/mark-duplicate/",
+        {"mark_duplicate-duplicate_of": w.b_cases["received"].number},
     )
-    assert outcome.status in (403, 404, 422) and not outcome.changed
-    assert "原举报件不存在或您无权查看" in outcome.texts[-1]
+    assert outcome.status == 422 and not outcome.changed
+    assert "未找到该编号的举报件" in outcome.texts[-1]
     # District A's duplicate page does not list district B's look-alike cases (the finder paired them).
     page = walker.fetch("GET", f"/oversight/cases/{a_new.number}/duplicates/")
     assert page.status == 200

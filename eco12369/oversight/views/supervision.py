@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET
 
-from eco12369.cases import services as case_services
 from eco12369.cases.deadlines import deadline_view
-from eco12369.cases.workflow import TransitionError, refusal
 from eco12369.pages import query_without_page, request_user, require
 
 from .. import access, selectors
-from ..forms import SupervisionAnswerForm, SupervisionFilterForm, SupervisionOrderForm
-from .common import case_or_404, paged
+from ..forms import SupervisionFilterForm
+from .common import paged
 
 TABS = [
     (selectors.OVERDUE, "已超期"),
@@ -32,7 +28,8 @@ TABS = [
 @login_required
 @require_GET
 def supervision(request: HttpRequest) -> HttpResponse:
-    """Overdue and due-soon cases across districts, the city queue (escalated cases), supervision orders."""
+    """Overdue and due-soon cases across districts, the city queue (escalated cases), supervision orders.
+    Issuing and answering an order are the case's actions (workbench): the rows link to them."""
     user = request_user(request)
     require(access.can_view_supervision(user))
     city = user.is_city_centre
@@ -83,66 +80,3 @@ def supervision(request: HttpRequest) -> HttpResponse:
         context["page"] = page
         context["rows"] = [{"case": c, "deadline": deadline_view(c, now)} for c in page.object_list]
     return render(request, "oversight/supervision.html", context)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def supervise(request: HttpRequest, number: str) -> HttpResponse:
-    """The city centre issues a supervision order (督办单) on a case."""
-    user = request_user(request)
-    require(access.can_issue_supervision(user))
-    case = case_or_404(user, number)
-    form = SupervisionOrderForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            case_services.case_supervise(
-                case=case,
-                actor=user,
-                instruction=form.cleaned_data["instruction"],
-                answer_due=form.cleaned_data["answer_due"],
-            )
-        except TransitionError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, f"已对举报件 {case.number} 下达督办单。")
-            return redirect(f"{reverse('oversight:supervision')}?tab={selectors.ORDERS}")
-    refused = refusal(case, user, "supervise")
-    return render(
-        request,
-        "oversight/supervise.html",
-        {
-            "case": case,
-            "form": form,
-            "refused": refused,
-            "orders": case.supervision_orders.select_related("issued_by"),
-        },
-        status=422 if form.errors else 200,
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def answer_order(request: HttpRequest, pk: int) -> HttpResponse:
-    """The responsible district answers a supervision order."""
-    user = request_user(request)
-    require(access.can_answer_supervision(user))
-    order = selectors.supervision_order_get_for(user=user, pk=pk)
-    if order is None:
-        raise Http404("督办单不存在或您无权查看。")
-    form = SupervisionAnswerForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            case_services.case_answer_supervision(
-                case=order.case, actor=user, order=order, answer=form.cleaned_data["answer"]
-            )
-        except TransitionError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, f"已回复举报件 {order.case.number} 的督办单。")
-            return redirect(f"{reverse('oversight:supervision')}?tab={selectors.ORDERS}")
-    return render(
-        request,
-        "oversight/answer_order.html",
-        {"order": order, "form": form, "refused": refusal(order.case, user, "answer_supervision")},
-        status=422 if form.errors else 200,
-    )
