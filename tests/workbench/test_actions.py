@@ -9,13 +9,14 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from eco12369.audit.models import AuditEntry
 from eco12369.cases import services
 from eco12369.cases.models import Case, CaseEvent, Extension, Reply, State, SupervisionOrder
 from eco12369.orgs.models import Agency
 
-from .conftest import FIVE_PARTS, advance
+from .conftest import FIVE_PARTS, advance, page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -281,20 +282,37 @@ def test_get_on_an_action_url_goes_back_to_the_case(client: Client, heping, make
     assert fresh(case).state == State.RECEIVED
 
 
-def test_services_used_by_views_are_the_real_ones(client: Client, heping, make_case, monkeypatch) -> None:
-    """The view calls the service in cases.services (not a copy of its logic)."""
-    calls = []
-    real = services.case_escalate
-
-    def spy(**kwargs):
-        calls.append(kwargs)
-        return real(**kwargs)
-
-    monkeypatch.setattr(services, "case_escalate", spy)
-    case = make_case("和平区")
+def test_escalating_through_the_page_hands_the_case_to_the_city_centre(
+    client: Client, heping, make_case, make_user
+) -> None:
+    """The escalate view does what the escalate service does (Art. 8), seen through HTTP: the city centre
+    finds the case in its confirmation queue with its own 2 working days, the reason is on the timeline
+    for both sides, and the district can no longer confirm it."""
+    case = make_case("和平区", reported_party="某某化工（跨区）")
+    reason = "污染源在和平、河西两区交界，需市里协调 <b>急</b>"
+    shown = escape(reason)  # as text, never as markup
     client.force_login(heping.operator)
-    act(client, case, "escalate", {"reason": "跨区域"})
-    assert calls and calls[0]["reason"] == "跨区域" and calls[0]["actor"] == heping.operator
+    assert act(client, case, "escalate", {"reason": reason}).status_code == 303
+    text = page_text(client.get(reverse("workbench:case", args=[case.number])))
+    assert "申请上级协调" in text and shown in text and reason not in text
+    assert "等待市举报受理中心协调处理" in text
+    assert 'id="action-accept"' not in text  # nothing left for the district to confirm
+    assert act(client, case, "accept", {"note": "受理"}).status_code == 403
+    assert case.number not in client.get(reverse("workbench:queue_tab", args=["confirm"])).content.decode()
+
+    city = make_user("operator", district_name=None)
+    client.force_login(city)
+    queue = client.get(reverse("workbench:queue_tab", args=["confirm"])).content.decode()
+    assert case.number in queue and "剩余" in _row_of(queue, case.number)
+    text = page_text(client.get(reverse("workbench:case", args=[case.number])))
+    assert shown in text and 'id="action-accept"' in text and 'id="action-reroute"' in text
+    assert act(client, case, "accept", {"note": "市中心受理，协调两区"}).status_code == 303
+    assert fresh(case).state == State.ACCEPTED
+
+
+def _row_of(html: str, number: str) -> str:
+    start = html.index(f'href="/cases/{number}/"')
+    return html[start : html.index("</tr>", start)]
 
 
 def _count(text: str, message: str) -> int:
