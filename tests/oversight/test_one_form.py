@@ -87,9 +87,7 @@ def test_supervise_refuses_the_same_bad_input_from_the_list_and_the_case_page(
     assert not SupervisionOrder.objects.exists()
 
 
-@pytest.mark.parametrize(
-    ("answer", "message"), [("已办结" * 1334, "不超过 4000 字符"), ("", "必填")]
-)
+@pytest.mark.parametrize(("answer", "message"), [("已办结" * 1334, "不超过 4000 字符"), ("", "必填")])
 def test_answer_supervision_refuses_the_same_bad_input_from_the_orders_and_the_case_page(
     client: Any,
     city: City,

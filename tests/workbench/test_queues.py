@@ -153,15 +153,15 @@ def test_htmx_tab_returns_only_the_panel(client: Client, heping, cases_in_every_
 
 
 @pytest.mark.parametrize("rows", [2, 30])
-def test_queue_query_count_is_bounded(
-    client: Client, heping, make_case, rows, django_assert_max_num_queries
+def test_queue_query_count_is_exact(
+    client: Client, heping, make_case, rows, django_assert_num_queries
 ) -> None:
     for _ in range(rows):
         make_case("和平区")
     client.force_login(heping.operator)
     # session, user, roles, agency, 7 tab counts, one page of rows, and the session save of the idle
-    # timeout (savepoint, update, release): constant, whatever the number of rows.
-    with django_assert_max_num_queries(15):
+    # timeout (savepoint, update, release): exactly 15, whatever the number of rows.
+    with django_assert_num_queries(15):
         response = client.get(reverse("workbench:queue_tab", args=["confirm"]))
     assert len(numbers_on(response)) == min(rows, 20)
 
