@@ -410,4 +410,4 @@ def test_a_report_after_closing_is_a_repeat_listed_apart_from_duplicates(
     page = client.get(reverse("oversight:duplicates", args=[again.number])).content.decode()
     assert "办结后再次举报" in page and "原件办结后再次举报" in page
     # No one-click merge into the closed case (a repeat is handled as its own case).
-    assert f'name="original" value="{closed.number}"' not in page
+    assert f"duplicate_of={closed.number}" not in page
