@@ -57,10 +57,10 @@ def _errors(response: Any) -> tuple[int, list[str]]:
 @pytest.mark.parametrize(
     ("instruction", "due", "status", "message"),
     [
-        ("限你们三天内查清楚！" * 201, 5, 422, "不超过 2000 字符"),  # 2010 characters
-        ("  ", 5, 422, "必填"),
+        ("限你们三天内查清楚！" * 201, 5, 422, "2000"),  # 2010 characters
+        ("  ", 5, 422, "请填写"),
         ("请于5日内查清并回复。", -1, 409, "回复期限不能早于今天"),
-        ("请于5日内查清并回复。", None, 422, "有效的日期"),
+        ("请于5日内查清并回复。", None, 422, "回复期限的格式不正确"),
     ],
 )
 def test_supervise_refuses_the_same_bad_input_from_the_list_and_the_case_page(
@@ -87,7 +87,7 @@ def test_supervise_refuses_the_same_bad_input_from_the_list_and_the_case_page(
     assert not SupervisionOrder.objects.exists()
 
 
-@pytest.mark.parametrize(("answer", "message"), [("已办结" * 1334, "不超过 4000 字符"), ("", "必填")])
+@pytest.mark.parametrize(("answer", "message"), [("已办结" * 1334, "4000"), ("", "请填写")])
 def test_answer_supervision_refuses_the_same_bad_input_from_the_orders_and_the_case_page(
     client: Any,
     city: City,

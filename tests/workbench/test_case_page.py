@@ -174,7 +174,7 @@ def test_case_page_query_count_is_exact(
             case=case, actor=heping.operator, department=heping.department, note=f"第{i}次批转"
         )
     client.force_login(heping.operator)
-    with django_assert_num_queries(19):  # the same with no event as with a dozen
+    with django_assert_num_queries(20):  # the same with no event as with a dozen
         response = client.get(case_url(case))
     assert response.status_code == 200
     assert response.content.decode().count("timeline-item ") == 3 + events
