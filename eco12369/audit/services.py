@@ -149,7 +149,8 @@ def audit_record(
         chain_next(entry, head.last_hash).save()
         count = head.count + 1
         AuditHead.objects.filter(id=1).update(last_hash=entry.hash, count=count)
-        transaction.on_commit(lambda: _anchor_if_due(count, entry.hash))
+        if anchor_file() is not None:
+            transaction.on_commit(lambda: _anchor_if_due(count, entry.hash))
     return entry
 
 
