@@ -219,7 +219,7 @@ COLUMNS: dict[str, list[str]] = {
     "oversight.DuplicateCandidate": (
         "id case_id candidate_id score party_score place_score text_score distance_m found_at"
     ).split(),
-    "wechat.OutboxMessage": (
+    "notifications.OutboxMessage": (
         "id case_id reply_id openid openid_digest template text status channel channel_reason attempts "
         "created_at sent_at"
     ).split(),
@@ -242,7 +242,7 @@ EXTENSION_REASONS = ["需等待第三方监测报告", "涉及多部门联合调
 
 # Rows per case at most (their ids are base + case index * this + k): events 11 (receive, accept, assign,
 # two extension steps, submit, return, submit, approve, supervise, answer), replies 2, outbox messages 3.
-PER_CASE = {"cases.CaseEvent": 16, "cases.Reply": 2, "wechat.OutboxMessage": 4, "oversight.CaseGram": 40}
+PER_CASE = {"cases.CaseEvent": 16, "cases.Reply": 2, "notifications.OutboxMessage": 4, "oversight.CaseGram": 40}
 
 
 def _weighted(rng: random.Random, items: list[tuple[str, int]]) -> Callable[[], str]:
@@ -771,8 +771,9 @@ class Seeder:
             Reply,
             SupervisionOrder,
         )
+        from eco12369.notifications.models import OutboxMessage
         from eco12369.oversight.models import CaseFingerprint, CaseGram, DuplicateCandidate
-        from eco12369.wechat.models import Conversation, InboundMessage, OutboxMessage
+        from eco12369.wechat.models import Conversation, InboundMessage
 
         models = [
             Case,
@@ -1326,8 +1327,8 @@ class Seeder:
             return
         if ts > self.slice_last.get(who, 0.0):
             self.slice_last[who] = ts
-        add_outbox = t["wechat.OutboxMessage"].add
-        outbox_base = self.base["wechat.OutboxMessage"] + i * PER_CASE["wechat.OutboxMessage"]
+        add_outbox = t["notifications.OutboxMessage"].add
+        outbox_base = self.base["notifications.OutboxMessage"] + i * PER_CASE["notifications.OutboxMessage"]
         ack = (
             f"您的举报已收到，编号 {number}。我们将在2个工作日内确认处理，"
             f"您可回复“查询 {number}”了解进度。感谢您对环境保护工作的支持！"

@@ -7,6 +7,7 @@ class AuditConfig(AppConfig):
     verbose_name = "审计"
 
     def ready(self) -> None:
+        # lazy: the receivers and the SQLite hook need the app registry ready
         from django.db.backends.signals import connection_created
 
         from . import signals  # noqa: F401

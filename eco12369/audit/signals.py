@@ -9,6 +9,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from .middleware import current_request
 from .services import audit_record
 
 
@@ -31,8 +32,6 @@ def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None,
 
 # ------------------------------------------------------------------------------- accounts and roles
 def _request_actor() -> tuple[Any, Any]:
-    from .middleware import current_request
-
     request = current_request()
     user = getattr(request, "user", None) if request is not None else None
     return (user if user is not None and user.is_authenticated else None), request

@@ -11,8 +11,10 @@ class CasesConfig(AppConfig):
         from eco12369.audit.display import register_action_labels, register_value_labels  # lazy: app registry
 
         from .models import State  # lazy: models load once the app registry is ready
+        from .retention import retention_register  # lazy: models load after the app registry is ready
         from .workflow import RULES  # lazy: imports the models
 
         register_action_labels({f"case.{action}": rule.label for action, rule in RULES.items()})
         for key in ("from", "to"):
             register_value_labels("case", key, dict(State.choices))
+        retention_register()  # the cases retention counts from, and their own rows (compliance/retention.py)

@@ -169,7 +169,7 @@ class Case(models.Model):
             models.Index(fields=["received_at"], name="case_received"),
             models.Index(fields=["department", "state"], name="case_department_state"),
             models.Index(fields=["reported_party"], name="case_reported_party"),
-            # Retention (compliance/retention.py): closed cases whose reporter data is not erased yet.
+            # Retention (compliance/retention.py, cases/retention.py): closed cases whose reporter data is not erased yet.
             models.Index(fields=["reporter_erased_at", "closed_at"], name="case_erased_closed"),
             # A district's queues and counts (bench/run.py, issue #6): its visible cases by state, and the
             # cases closed in a month (monthly figures).

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from eco12369.audit.services import audit_record
 from eco12369.orgs.models import Role, User
 
 from .models import Case
@@ -135,8 +136,6 @@ def reporter_reveal(
     """Show ``user`` the reporter's name and phone in clear, for ``reason``; written to the audit trail
     (action ``reveal``, with the reason) before anything is returned. Refused without the right or a reason;
     a refusal is written as well (action ``reveal_refused``: actor, case, the refusal and the reason given)."""
-    from eco12369.audit.services import audit_record
-
     reason = " ".join((reason or "").split())
     try:
         _reveal_check(user=user, case=case, reason=reason)

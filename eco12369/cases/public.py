@@ -1,13 +1,15 @@
 """What of a case may be shown to the public (Art. 13, 17): one scrubber and one summary, used by the
-disclosure pages, the follow-up suggestions, the reporter's pages and the Open311 API alike."""
+disclosure pages, the follow-up suggestions, the reporter's pages and the Open311 API alike; and the
+state as a reporter is told it (``public_status``: no internal step shown), on every channel."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from django.db.models import Q
 
-from .models import Case, Outcome
+from .models import Case, Outcome, State
 
 # Mobile and landline numbers, ID card numbers and any other long run of digits (with spaces or dashes).
 _NUMBERS = re.compile(
@@ -47,3 +49,33 @@ def public_summary(case: Case) -> str:
     the reporter's own description: it names people and places the reporter did not mean to publish."""
     summary = case.public_summary.strip() or f"反映{case.get_category_display()}环境问题。"
     return scrub(summary, secrets=reporter_secrets(case))[:PUBLIC_SUMMARY_MAX_LENGTH]
+
+
+@dataclass(frozen=True)
+class PublicStatus:
+    label: str
+    tone: str  # css modifier: waiting / working / done
+    hint: str
+
+
+_OPEN_STATUS: dict[str, PublicStatus] = {
+    State.RECEIVED: PublicStatus("已接收，待受理", "waiting", "我们将在2个工作日内确认处理。"),
+    State.ESCALATED: PublicStatus("已接收，待受理", "waiting", "我们将在2个工作日内确认处理。"),
+    State.ACCEPTED: PublicStatus("已受理，办理中", "working", "已受理的举报自受理之日起60日内办结。"),
+    State.HANDLING: PublicStatus("已受理，办理中", "working", "已受理的举报自受理之日起60日内办结。"),
+    State.IN_REVIEW: PublicStatus("办理中", "working", "办理结果经审核后将告知您。"),
+}
+_CLOSED_STATUS: dict[str, PublicStatus] = {
+    Outcome.HANDLED: PublicStatus("已办结", "done", ""),
+    Outcome.ANSWERED: PublicStatus("已答复", "done", ""),
+    Outcome.HANDED_OVER: PublicStatus("已移交其他部门办理", "done", ""),
+    Outcome.DUPLICATE: PublicStatus("已合并办理（重复举报）", "done", ""),
+    Outcome.WITHDRAWN: PublicStatus("已撤回", "done", "举报人已撤回，平台不再办理。"),
+}
+
+
+def public_status(case: Case) -> PublicStatus:
+    """What a reporter is told about the state: no internal steps (review, assignment) are exposed."""
+    if case.state == State.CLOSED:
+        return _CLOSED_STATUS.get(case.outcome, _CLOSED_STATUS[Outcome.HANDLED])
+    return _OPEN_STATUS.get(case.state, PublicStatus("办理中", "working", ""))

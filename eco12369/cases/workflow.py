@@ -20,9 +20,11 @@ from django.utils import timezone
 
 from eco12369.audit.services import audit_record
 from eco12369.crypto import blind_index
+from eco12369.compliance.content import content_check_all, refusal_message
 from eco12369.orgs.models import Agency, Role, User
 
 from . import deadlines
+from .hooks import case_closed_hooks_run
 from .models import (
     CONFIRMATION_STATES,
     OPEN_STATES,
@@ -34,6 +36,7 @@ from .models import (
     State,
     SupervisionOrder,
 )
+from .unfilled import unfilled_refusal
 
 
 class TransitionError(Exception):
@@ -87,9 +90,6 @@ def pending_reply(case: Case) -> Reply | None:
 def reply_blocked(reply: Reply) -> str | None:
     """Why ``reply`` cannot be sent to the reporter, or None: Art. 16 (sensitive words, with where), or a
     reply template's 【请填写：…】 marker still in a part (the text is not finished)."""
-    from eco12369.compliance.content import content_check_all, refusal_message
-    from eco12369.followup.templating import unfilled_refusal
-
     parts = Reply.FIVE_PARTS if reply.kind == Reply.Kind.HANDLING else ("text",)
     texts = {FIELD_LABELS[name]: getattr(reply, name) for name in parts}
     findings = content_check_all(texts)
@@ -478,6 +478,10 @@ def transition(
             note=note,
             data=_jsonable(data),
         )
+        if locked.state == State.CLOSED and from_state != State.CLOSED:
+            # Explicit side effects of a closing (cases/hooks.py): followup tells the case's followers and
+            # the reporters of its duplicates (Art. 14), in this transaction.
+            case_closed_hooks_run(locked)
         # The security audit trail (Art. 15, 17): every state change, in the same transaction as the change.
         audit_record(
             action=f"case.{action}",

@@ -10,4 +10,4 @@ class ComplianceConfig(AppConfig):
     verbose_name = "合规与安全"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401
+        from . import checks  # noqa: F401  # lazy: registers the deployment checks once the apps are ready

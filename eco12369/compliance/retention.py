@@ -29,50 +29,49 @@ The case itself, its classification, dates, outcome, replies and public summary 
 the monthly reports and the assessment is unchanged. Cases are erased in batches, each one transaction
 with one audit entry. A dry run counts what would be erased, by month of closing, and writes nothing.
 The Huey task ``retention_erase_daily`` runs it every night.
+
+How (issue 10): this module is the engine and knows no app's tables. Each app registers, in its
+``AppConfig.ready()``, what it erases: ``cases`` the source (which cases are due, how they are locked, the
+case's own tables: ``case_source_set``); every app that wrote about a case its eraser
+(``case_eraser_register``, with the rows it counts for the report); ``wechat`` its chat leftovers
+(``leftover_eraser_register``). So compliance imports no app above it, and an app's retention rules live
+with its models.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from eco12369.cases.models import Case, CaseEvent, Extension, Outcome, Reply, State
+from eco12369.audit.services import audit_record
 
 MASK = "＊＊"
 DEFAULT_DAYS = 1095
 BATCH = 200
 
-
-def retention_days() -> int:
-    return int(getattr(settings, "ECO_RETENTION_DAYS", DEFAULT_DAYS))
+Scrub = Callable[[str], str]
 
 
-def retention_days_by_outcome() -> dict[str, int]:
-    """Per-outcome overrides; unknown outcomes are ignored (``check`` reports them)."""
-    raw = getattr(settings, "ECO_RETENTION_DAYS_BY_OUTCOME", {}) or {}
-    return {str(k): int(v) for k, v in dict(raw).items() if str(k) in Outcome.values}
+@dataclass(frozen=True)
+class CaseSource:
+    """What retention is counted from: closed cases (registered by ``cases``; see ``cases/retention.py``).
+    ``due(now, overrides)``: the cases past their period (a QuerySet with ``pk``, ``number``,
+    ``closed_at``); ``lock_due``: those of ``ids`` still due, locked, in ``pk`` order; ``secrets``: the
+    reporter's name and phone to mask in texts; ``erase``: the case's own rows."""
 
-
-def due_q(now: dt.datetime) -> Q:
-    """Closed cases whose retention period has run out and whose reporter data is still there."""
-    overrides = retention_days_by_outcome()
-    default_cutoff = now - dt.timedelta(days=retention_days())
-    expired = Q(closed_at__lt=default_cutoff) & ~Q(outcome__in=list(overrides))
-    for outcome, days in overrides.items():
-        expired |= Q(outcome=outcome, closed_at__lt=now - dt.timedelta(days=days))
-    return Q(state=State.CLOSED, reporter_erased_at__isnull=True, closed_at__isnull=False) & expired
-
-
-def cases_due(*, now: dt.datetime | None = None) -> QuerySet[Case]:
-    return Case.objects.filter(due_q(now or timezone.now()))
+    outcomes: Callable[[], Iterable[str]]
+    due: Callable[[dt.datetime, dict[str, int]], QuerySet[Any]]
+    lock_due: Callable[[list[int], dt.datetime, dict[str, int]], list[Any]]
+    secrets: Callable[[Any], tuple[str, ...]]
+    erase: Callable[[Any, dt.datetime, Scrub], None]
 
 
 @dataclass
@@ -87,7 +86,8 @@ class RetentionResult:
     rows: Counter[str] = field(default_factory=Counter)
 
 
-# What ``RetentionResult.rows`` counts, as the command reports it.
+# What ``RetentionResult.rows`` counts, as the command reports it (in this order). An eraser that counts
+# rows registers a query under one of these keys.
 ROW_LABELS = {
     "follow_notes": "关注补充说明",
     "supervision_orders": "督办单",
@@ -95,68 +95,67 @@ ROW_LABELS = {
     "fingerprints": "查重分词",
 }
 
+CaseEraser = Callable[[Any, Scrub], None]  # (case, scrub): what an app wrote about the case
+RowQuery = Callable[[Any], QuerySet[Any]]  # case ids (a list or a subquery) → the rows it would scrub
+LeftoverEraser = Callable[[RetentionResult, dt.datetime, int], None]  # (result, now, batch size)
+
+_source: CaseSource | None = None
+_case_erasers: list[CaseEraser] = []
+_row_queries: dict[str, RowQuery] = {}
+_leftover_erasers: list[LeftoverEraser] = []
+
+
+def case_source_set(source: CaseSource) -> None:
+    global _source
+    _source = source
+
+
+def case_eraser_register(eraser: CaseEraser, *, rows: dict[str, RowQuery] | None = None) -> None:
+    """Register an app's eraser of what it wrote about a case (called once per case, in the batch's
+    transaction, after the case's own rows), and the queries of the rows it counts (``ROW_LABELS``)."""
+    if eraser not in _case_erasers:
+        _case_erasers.append(eraser)
+    for key, query in (rows or {}).items():
+        if key not in ROW_LABELS:
+            raise ValueError(f"unknown retention row kind: {key}")
+        _row_queries[key] = query
+
+
+def leftover_eraser_register(eraser: LeftoverEraser) -> None:
+    """Register an eraser of data kept without a case (run after the cases, in dry runs too: it counts)."""
+    if eraser not in _leftover_erasers:
+        _leftover_erasers.append(eraser)
+
+
+def _case_source() -> CaseSource:
+    if _source is None:
+        raise RuntimeError("no retention case source registered (the cases app is not installed)")
+    return _source
+
+
+def retention_days() -> int:
+    return int(getattr(settings, "ECO_RETENTION_DAYS", DEFAULT_DAYS))
+
+
+def retention_days_by_outcome() -> dict[str, int]:
+    """Per-outcome overrides; unknown outcomes are ignored (``check`` reports them)."""
+    raw = getattr(settings, "ECO_RETENTION_DAYS_BY_OUTCOME", {}) or {}
+    known = set(_case_source().outcomes())
+    return {str(k): int(v) for k, v in dict(raw).items() if str(k) in known}
+
+
+def cases_due(*, now: dt.datetime | None = None) -> QuerySet[Any]:
+    """Closed cases whose retention period has run out and whose reporter data is still there."""
+    return _case_source().due(now or timezone.now(), retention_days_by_outcome())
+
 
 def _rows_of(case_ids: QuerySet[Any] | list[int]) -> dict[str, QuerySet[Any]]:
     """The rows outside the case's own tables that its erasure scrubs (``ROW_LABELS``' keys)."""
-    from eco12369.cases.models import SupervisionOrder
-    from eco12369.followup.models import Follow
-    from eco12369.oversight.models import CaseFingerprint, SpotCheckItem
-
-    return {
-        "follow_notes": Follow.objects.filter(case__in=case_ids).exclude(note=""),
-        "supervision_orders": SupervisionOrder.objects.filter(case__in=case_ids),
-        "spot_check_items": SpotCheckItem.objects.filter(case__in=case_ids),
-        "fingerprints": CaseFingerprint.objects.filter(case__in=case_ids, tokenized=True),
-    }
+    return {key: _row_queries[key](case_ids) for key in ROW_LABELS if key in _row_queries}
 
 
 def chat_retention_days() -> int:
     return int(getattr(settings, "ECO_CHAT_RETENTION_DAYS", 90))
-
-
-def _chat_leftovers_erase(result: RetentionResult, now: dt.datetime, batch_size: int) -> None:
-    """Delete inbound messages with no case older than the chat retention period, and throw away drafts
-    untouched as long (``result.dry_run``: count them only). One audit entry when anything went."""
-    from eco12369.audit.services import audit_record
-    from eco12369.wechat.conversation import draft_discard
-    from eco12369.wechat.models import Conversation, InboundMessage
-
-    cutoff = now - dt.timedelta(days=chat_retention_days())
-    messages = InboundMessage.objects.filter(case__isnull=True, received_at__lt=cutoff)
-    drafts = Conversation.objects.filter(draft_started_at__lt=cutoff)
-    if result.dry_run:
-        result.chat_messages, result.drafts = messages.count(), drafts.count()
-        return
-    while ids := list(messages.order_by("pk").values_list("pk", flat=True)[:batch_size]):
-        result.chat_messages += InboundMessage.objects.filter(pk__in=ids).delete()[0]
-    for pk in drafts.values_list("pk", flat=True).iterator(chunk_size=batch_size):
-        with transaction.atomic():
-            conv = Conversation.objects.select_for_update().filter(pk=pk, draft_started_at__lt=cutoff).first()
-            if conv is None:  # the reporter wrote meanwhile
-                continue
-            draft_discard(conv)
-            conv.save(
-                update_fields=[
-                    "state",
-                    "draft_text",
-                    "draft_latitude",
-                    "draft_longitude",
-                    "draft_label",
-                    "draft_started_at",
-                ]
-            )
-            result.drafts += 1
-    if result.chat_messages or result.drafts:
-        audit_record(
-            action="retention_erase_chat",
-            actor_label="system",
-            object_type="wechat",
-            detail={
-                "messages": result.chat_messages,
-                "drafts": result.drafts,
-                "chat_retention_days": chat_retention_days(),
-            },
-        )
 
 
 def _month_key(closed_at: dt.datetime) -> str:
@@ -164,7 +163,8 @@ def _month_key(closed_at: dt.datetime) -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
-def _scrubber(*secrets: str) -> Callable[[str], str]:
+def scrubber(*secrets: str) -> Scrub:
+    """Replace each of ``secrets`` (two characters or more; the longest first) by ``MASK``."""
     values = sorted({s.strip() for s in secrets if s and len(s.strip()) >= 2}, key=len, reverse=True)
 
     def scrub(text: str) -> str:
@@ -176,9 +176,7 @@ def _scrubber(*secrets: str) -> Callable[[str], str]:
     return scrub
 
 
-def _scrub_rows(
-    qs: QuerySet[Any], fields: tuple[str, ...], scrub: Callable[[str], str], **extra: Any
-) -> None:
+def scrub_rows(qs: QuerySet[Any], fields: tuple[str, ...], scrub: Scrub, **extra: Any) -> None:
     """Scrub ``fields`` of every row of ``qs`` (only the rows that change are written) and set ``extra``."""
     for row in qs:
         changed = dict(extra)
@@ -191,82 +189,17 @@ def _scrub_rows(
             type(row).objects.filter(pk=row.pk).update(**changed)
 
 
-def _erase_case(case: Case, now: dt.datetime) -> None:
-    from eco12369.followup.models import Follow, Rating
-    from eco12369.portal.models import Submission
-    from eco12369.wechat.models import InboundMessage, OutboxMessage
-
-    scrub = _scrubber(case.reporter_name, case.reporter_phone)
-    Case.objects.filter(pk=case.pk).update(
-        reporter_name="",
-        reporter_phone="",
-        reporter_openid="",
-        reporter_openid_digest="",
-        reporter_erased_at=now,
-        description=scrub(case.description),
-        public_summary=scrub(case.public_summary),
-    )
-    reply_fields = (
-        "party_facts",
-        "inspection",
-        "violations",
-        "decision",
-        "communication",
-        "text",
-        "review_note",
-        "public_summary",
-    )
-    _scrub_rows(Reply.objects.filter(case=case), reply_fields, scrub)
-    _scrub_rows(Extension.objects.filter(case=case), ("reason", "decision_note"), scrub)
-    _scrub_rows(CaseEvent.objects.filter(case=case), ("note",), scrub)
-    _scrub_rows(Rating.objects.filter(case=case), ("comment",), scrub)
-    # WeChat traffic of the case: delivered long ago; a message still waiting for a channel is dropped.
-    OutboxMessage.objects.filter(
-        case=case, status__in=(OutboxMessage.Status.PENDING, OutboxMessage.Status.WAITING)
-    ).update(status=OutboxMessage.Status.FAILED, last_error="举报人信息已按保存期限删除")
-    _scrub_rows(OutboxMessage.objects.filter(case=case), ("text",), scrub, openid="", openid_digest="")
-    for inbound in InboundMessage.objects.filter(case=case):
-        changes: dict[str, Any] = {"openid_digest": "", "raw": "", "content": scrub(inbound.content)}
-        if inbound.dedupe_key.startswith("evt:"):  # events are keyed by the sender's blind index + time
-            changes["dedupe_key"] = f"erased:{inbound.pk}"
-        InboundMessage.objects.filter(pk=inbound.pk).update(**changes)
-    Submission.objects.filter(case=case).update(openid="", openid_digest="")
-    _erase_case_elsewhere(case, scrub)
-    # Followers stay as anonymous repeat reports (the assessment counts them); the unique (case, follower)
-    # pair stays unique with a per-row placeholder in place of the blind index.
-    follows = Follow.objects.filter(case=case).exclude(openid_digest__startswith="erased:")
-    for follow_pk in follows.values_list("pk", flat=True):
-        Follow.objects.filter(pk=follow_pk).update(
-            openid="",
-            openid_digest=f"erased:{follow_pk}",
-            caller_phone="",  # a hotline caller's phone and name (issue 14)
-            caller_phone_digest="",
-            caller_name="",
-        )
+def _erase_case(case: Any, now: dt.datetime) -> None:
+    source = _case_source()
+    scrub = scrubber(*source.secrets(case))
+    source.erase(case, now, scrub)
+    for eraser in _case_erasers:
+        eraser(case, scrub)
 
 
-def _erase_case_elsewhere(case: Case, scrub: Callable[[str], str]) -> None:
-    """What other apps wrote about the case (see the module's docstring)."""
-    from eco12369.cases.models import SupervisionOrder
-    from eco12369.followup.models import Follow
-    from eco12369.followup.services import FOLLOW_NOTE_MARK
-    from eco12369.oversight.duplicate_scoring import text_features
-    from eco12369.oversight.models import CaseFingerprint, SpotCheck, SpotCheckItem
-
-    _scrub_rows(SupervisionOrder.objects.filter(case=case), ("instruction", "answer"), scrub)
-    _scrub_rows(SpotCheckItem.objects.filter(case=case), ("note",), scrub)
-    _scrub_rows(SpotCheck.objects.filter(items__case=case).distinct(), ("note",), scrub)
-    # The follower's own words: removed, on the Follow and on its timeline event ("…。补充说明：<note>").
-    Follow.objects.filter(case=case).exclude(note="").update(note="")
-    events = CaseEvent.objects.filter(case=case, action="follow", note__contains=FOLLOW_NOTE_MARK)
-    for pk, note in events.values_list("pk", "note"):
-        CaseEvent.objects.filter(pk=pk).update(note=note.partition(FOLLOW_NOTE_MARK)[0])
-    # The finder's tokens were cut from the description as it was: cut them again from what is left.
-    description = Case.objects.values_list("description", flat=True).get(pk=case.pk)
-    tokens, concept_set = text_features(description, case.reported_party)
-    CaseFingerprint.objects.filter(case=case, tokenized=True).update(
-        tokens=" ".join(t for t in tokens if scrub(t) == t), concepts=",".join(sorted(concept_set))
-    )
+def _leftovers_erase(result: RetentionResult, now: dt.datetime, batch_size: int) -> None:
+    for eraser in _leftover_erasers:
+        eraser(result, now, batch_size)
 
 
 def _batches(now: dt.datetime, size: int) -> Iterator[list[int]]:
@@ -290,8 +223,6 @@ def retention_erase(
 
     ``dry_run``: count what would be erased, by month of closing, and write nothing (not even an audit
     entry). Otherwise one transaction and one audit entry (``retention_erase``) per batch of cases."""
-    from eco12369.audit.services import audit_record
-
     now = now or timezone.now()
     result = RetentionResult(dry_run=dry_run)
     if dry_run:
@@ -301,14 +232,12 @@ def retention_erase(
             result.cases += 1
         due_ids = cases_due(now=now).values("pk")
         result.rows.update({key: qs.count() for key, qs in _rows_of(due_ids).items()})
-        _chat_leftovers_erase(result, now, batch_size)
+        _leftovers_erase(result, now, batch_size)
         return result
     for ids in _batches(now, batch_size):
         with transaction.atomic():
             # Lock and re-check: a case reopened meanwhile is not erased.
-            locked = list(
-                Case.objects.select_for_update(of=("self",)).filter(due_q(now), pk__in=ids).order_by("pk")
-            )
+            locked = _case_source().lock_due(ids, now, retention_days_by_outcome())
             months: Counter[str] = Counter()
             ids_locked = [c.pk for c in locked]
             rows = Counter({k: qs.count() for k, qs in _rows_of(ids_locked).items()} if locked else {})
@@ -339,5 +268,5 @@ def retention_erase(
         result.rows.update(rows)
         if progress is not None and locked:
             progress(f"已删除 {result.cases} 件举报件的举报人信息……")
-    _chat_leftovers_erase(result, now, batch_size)
+    _leftovers_erase(result, now, batch_size)
     return result

@@ -7,4 +7,11 @@ class FollowupConfig(AppConfig):
     verbose_name = "回访与答复模板"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        # lazy: models load after the app registry is ready
+        from eco12369.cases.hooks import hook_register, on_case_closed
+
+        from .hooks import case_closed
+        from .retention import retention_register
+
+        hook_register(on_case_closed, case_closed)  # followers are told when a case closes
+        retention_register()  # its part of the reporter-data erasure (compliance/retention.py)

@@ -13,9 +13,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from eco12369.audit.services import audit_record
-from eco12369.cases.models import OPEN_STATES, Case, CaseEvent, Channel, Kind
+from eco12369.cases import notices
+from eco12369.cases.models import OPEN_STATES, Case, CaseEvent, Category, Channel, Kind
+from eco12369.cases.public import public_status
 from eco12369.cases.services import case_reopen
 from eco12369.crypto import blind_q
+from eco12369.notifications.services import outbox_write
 from eco12369.orgs.models import User
 
 from . import access, texts
@@ -185,7 +188,6 @@ def reply_template_save(
         raise FollowupError("\n".join(problems))
     if kind and kind not in Kind.values:
         raise FollowupError("类型不正确。")
-    from eco12369.cases.models import Category
 
     if category and category not in Category.values:
         raise FollowupError("污染类别不正确。")
@@ -215,8 +217,6 @@ def case_follow(*, case: Case, openid: str, note: str = "") -> tuple[Follow, boo
     """A reporter follows an open case instead of filing the same matter again: a repeat report of that
     case (a ``Follow`` row and a timeline event) and a fixed notice of its progress to the reporter.
     Following the same case again changes nothing (returns the first follow and False)."""
-    from eco12369.portal.selectors import public_status
-    from eco12369.wechat.services import outbox_write
 
     if not openid:
         raise FollowupError("请先在微信中打开本页面。")
@@ -301,7 +301,6 @@ def case_follow_call(
 
 def followers_notify_closed(*, case: Case) -> int:
     """Tell the case's followers that it closed (a fixed notice; the answer itself goes to its reporter)."""
-    from eco12369.wechat.services import outbox_write
 
     openids = list(Follow.objects.filter(case=case).values_list("openid", flat=True))
     outcome = case.get_outcome_display()
@@ -319,9 +318,6 @@ def duplicates_notify_closed(*, case: Case) -> int:
     """Tell the reporters of ``case``'s duplicates that it closed (Art. 14): a fixed notice about their own
     case. Not the reporter of ``case`` (they get its answer) nor its followers (``followers_notify_closed`` tells them);
     each reporter once. Call inside the closing transaction."""
-    from eco12369.cases import notices
-    from eco12369.portal.selectors import public_status
-    from eco12369.wechat.services import outbox_write
 
     told = {case.reporter_openid_digest} | set(
         Follow.objects.filter(case=case).values_list("openid_digest", flat=True)

@@ -23,7 +23,7 @@ from django.core import signing
 from django.utils import timezone
 
 from eco12369.cases.models import OPEN_STATES, Case, Kind
-from eco12369.cases.public import listed_q, public_summary
+from eco12369.cases.public import listed_q, public_status, public_summary
 from eco12369.cases.selectors import reporter_q
 from eco12369.orgs.models import Region
 from eco12369.oversight.duplicate_scoring import (
@@ -153,7 +153,6 @@ def intake_suggestions(
 ) -> list[Suggestion]:
     """Open reports near the given place or about the same party, best first; the reporter's own cases
     are left out (they are in “我的举报”)."""
-    from eco12369.portal.selectors import public_status
 
     now = now or timezone.now()
     since = now - dt.timedelta(days=WINDOW_DAYS)

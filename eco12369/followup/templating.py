@@ -14,30 +14,11 @@ from collections.abc import Callable
 from django.utils import timezone
 
 from eco12369.cases.models import Case
+from eco12369.cases.unfilled import MISSING
+from eco12369.compliance.content import content_check
+from eco12369.orgs.models import User
 
-MISSING = "【请填写：{name}】"
-# A ``MISSING`` marker still in a text (whatever name the handler left in it): a reply containing one is
-# not finished and can be neither submitted nor approved (``cases.services``, ``cases.workflow``).
-_BEFORE, _AFTER = MISSING.split("{name}")
-MISSING_MARKER = re.compile(re.escape(_BEFORE) + r"[^】]*" + re.escape(_AFTER))
-
-
-def unfilled_markers(text: str) -> list[str]:
-    """The ``【请填写：…】`` markers left in ``text``, each once, in order (empty: none)."""
-    return list(dict.fromkeys(MISSING_MARKER.findall(text or "")))
-
-
-def unfilled_refusal(texts: dict[str, str], *, ending: str = "请补充实际情况后再提交。") -> str | None:
-    """Why a reply whose parts (label → text) still carry template markers cannot go on, naming each part
-    and marker, e.g. “现场检查及核实情况”中的“【请填写：检查日期】”; None: no marker left."""
-    where = [
-        f"“{label}”中的" + "、".join(f"“{m}”" for m in markers)
-        for label, text in texts.items()
-        if (markers := unfilled_markers(text))
-    ]
-    if not where:
-        return None
-    return f"答复意见中还有未填写的模板内容：{'；'.join(where)}。{ending}"
+from .selectors import reply_template_for_case_get
 
 
 def _date(value: object) -> str:
@@ -95,8 +76,6 @@ def template_check(text: str) -> list[str]:
     Art. 16: no sensitive word of the editable list (``compliance.content``), as for any reply. Art. 17: a
     template is reused for many reporters, so it must not carry personal data (anything shaped like a
     mobile or landline number or an ID card number). Every template save goes through this function."""
-    from eco12369.compliance.content import content_check
-
     problems: list[str] = []
     words = content_check(normalise(text))
     if words:
@@ -126,10 +105,6 @@ def fill(text: str, values: dict[str, str]) -> str:
 def reply_template_prefill(*, user: object, case: Case, template_id: str | None) -> dict[str, str] | None:
     """The submit-reply form's initial five parts from a template the user may use on ``case``, filled
     with the case's values (None: no template chosen, or not one of the user's)."""
-    from eco12369.orgs.models import User
-
-    from .selectors import reply_template_for_case_get
-
     if not template_id or not str(template_id).isdigit() or not isinstance(user, User):
         return None
     template = reply_template_for_case_get(user=user, case=case, pk=int(template_id))

@@ -14,6 +14,7 @@ from eco12369.cases.models import Case
 from eco12369.orgs.models import Region
 
 from .duplicate_scoring import DUPLICATE_THRESHOLD
+from .periods import period_parse
 
 
 class CaseFingerprint(models.Model):
@@ -316,6 +317,4 @@ class StaffMerit(models.Model):
 
     @property
     def period_label(self) -> str:
-        from .periods import period_parse
-
         return period_parse(self.period).label

@@ -26,7 +26,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Length
 
 from eco12369.cases.models import Attachment, Case, Outcome, Reply, State
-from eco12369.wechat.models import OutboxMessage
+from eco12369.notifications.models import OutboxMessage
 
 from .periods import Period
 

@@ -2,7 +2,7 @@
 
 In real WeChat a reporter consents through the open tag ``<wx-open-subscribe>``: WeChat shows its popup and,
 on acceptance, pushes ``subscribe_msg_popup_event`` to our callback, which records the consent
-(``eco12369.wechat.conversation.on_subscribe_popup``). The page itself records nothing. With the simulator
+(``eco12369.wechat.handlers.on_subscribe_popup``). The page itself records nothing. With the simulator
 the page shows the same tag, but never loads WeChat's JS-SDK (the demo works offline): consent is given on
 the simulator's page.
 """

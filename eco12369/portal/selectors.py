@@ -3,46 +3,15 @@ reporter can never see another reporter's case (DESIGN §10)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.db.models import Prefetch, Q, QuerySet
 
-from eco12369.cases.models import Case, Outcome, Reply, State
+from eco12369.cases.models import Case, Reply
 from eco12369.cases.selectors import cases_of_reporter, reporter_q
 from eco12369.crypto import blind_q
-from eco12369.wechat.models import OutboxMessage
+from eco12369.followup.selectors import follows_of
+from eco12369.notifications.models import OutboxMessage
 
 from .models import StagedPhoto, Submission
-
-
-@dataclass(frozen=True)
-class PublicStatus:
-    label: str
-    tone: str  # css modifier: waiting / working / done
-    hint: str
-
-
-_OPEN_STATUS: dict[str, PublicStatus] = {
-    State.RECEIVED: PublicStatus("已接收，待受理", "waiting", "我们将在2个工作日内确认处理。"),
-    State.ESCALATED: PublicStatus("已接收，待受理", "waiting", "我们将在2个工作日内确认处理。"),
-    State.ACCEPTED: PublicStatus("已受理，办理中", "working", "已受理的举报自受理之日起60日内办结。"),
-    State.HANDLING: PublicStatus("已受理，办理中", "working", "已受理的举报自受理之日起60日内办结。"),
-    State.IN_REVIEW: PublicStatus("办理中", "working", "办理结果经审核后将告知您。"),
-}
-_CLOSED_STATUS: dict[str, PublicStatus] = {
-    Outcome.HANDLED: PublicStatus("已办结", "done", ""),
-    Outcome.ANSWERED: PublicStatus("已答复", "done", ""),
-    Outcome.HANDED_OVER: PublicStatus("已移交其他部门办理", "done", ""),
-    Outcome.DUPLICATE: PublicStatus("已合并办理（重复举报）", "done", ""),
-    Outcome.WITHDRAWN: PublicStatus("已撤回", "done", "举报人已撤回，平台不再办理。"),
-}
-
-
-def public_status(case: Case) -> PublicStatus:
-    """What a reporter is told about the state: no internal steps (review, assignment) are exposed."""
-    if case.state == State.CLOSED:
-        return _CLOSED_STATUS.get(case.outcome, _CLOSED_STATUS[Outcome.HANDLED])
-    return _OPEN_STATUS.get(case.state, PublicStatus("办理中", "working", ""))
 
 
 def _approved_replies() -> Prefetch:  # type: ignore[type-arg]
@@ -68,8 +37,6 @@ def reporter_cases(*, openid: str) -> QuerySet[Case]:
 def reporter_list(*, openid: str) -> QuerySet[Case]:
     """“我的举报”: the reporter's own cases and the cases they follow (issue #7), newest first. Two
     indexed look-ups (the follows by openid, then the cases by openid or id), never a scan."""
-    from eco12369.followup.selectors import follows_of
-
     if not openid:
         return Case.objects.none()
     followed = list(follows_of(openid=openid).values_list("case_id", flat=True)[:200])

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from eco12369.cases.models import CONFIRMATION_STATES, Case
-from eco12369.cases.public import public_summary
+from eco12369.cases.public import public_status, public_summary
 from eco12369.cases.services import case_supplement, case_withdraw
 from eco12369.cases.workflow import TransitionError
 from eco12369.followup.forms import RatingForm
@@ -25,7 +25,7 @@ from eco12369.followup.selectors import (
 )
 from eco12369.followup.services import FollowupError, case_follow, rating_submit
 from eco12369.followup.suggestions import follow_token_valid, intake_suggestions
-from eco12369.wechat.services import outbox_mark_shown_on_h5
+from eco12369.notifications.services import outbox_mark_shown_on_h5
 
 from . import oauth
 from .forms import DESCRIPTION_MAX, ReportForm, SimilarForm, SupplementForm, WithdrawForm
@@ -33,7 +33,6 @@ from .notify import notify_prompt
 from .oauth import reporter_openid, reporter_required
 from .photos import MAX_PHOTOS
 from .selectors import (
-    public_status,
     reporter_case_get,
     reporter_case_messages_shown,
     reporter_list,

@@ -2,7 +2,8 @@
 
 The outbox table is the source of truth; Huey only moves it along:
 
-* ``outbox_write`` enqueues ``tasks.deliver_outbox(id)`` when its transaction commits;
+* ``notifications.services.outbox_write`` wakes this channel (``tasks.outbox_wake``: the Huey task
+  ``deliver_outbox(id)``) when its transaction commits;
 * a worker *claims* the row (``pending`` → ``sending``, with a claim token and time) with one conditional
   UPDATE, under ``SELECT … FOR UPDATE SKIP LOCKED`` where the database has it (PostgreSQL). Two workers
   never both claim a row, on SQLite or PostgreSQL;
@@ -37,10 +38,12 @@ from django.utils import timezone
 from wechatpy.exceptions import WeChatClientException
 
 from eco12369.crypto import blind_q
+from eco12369.notifications.models import DeliveryAttempt, OutboxMessage
+from eco12369.notifications.services import outbox_wake
 
 from . import texts
 from .client import api_client
-from .models import Conversation, DeliveryAttempt, OutboxMessage, SeenNonce
+from .models import Conversation, SeenNonce
 
 logger = logging.getLogger(__name__)
 
@@ -267,10 +270,8 @@ def _retry(message: OutboxMessage, token: str, error: str, channel: str) -> str:
 
 
 def _schedule(message_id: int, at: dt.datetime) -> None:
-    from .tasks import deliver_outbox
-
     try:
-        deliver_outbox.schedule((message_id,), eta=at)
+        outbox_wake(message_id, at)
     except Exception:  # the sweep will find the row anyway
         logger.exception("could not schedule the retry of outbox %s", message_id)
 
@@ -297,8 +298,6 @@ def outbox_deliver_due(*, limit: int = 100) -> dict[str, int]:
 # --------------------------------------------------------------------------------------------- sweep
 def outbox_sweep(*, limit: int = 1000) -> dict[str, int]:
     """Take back rows whose worker died mid-send, and re-enqueue every due pending row."""
-    from .tasks import deliver_outbox
-
     now = timezone.now()
     lease = dt.timedelta(seconds=int(_conf("DELIVERY_LEASE_SECONDS")))
     reclaimed = 0
@@ -326,6 +325,6 @@ def outbox_sweep(*, limit: int = 1000) -> dict[str, int]:
         .values_list("id", flat=True)[:limit]
     )
     for message_id in due:
-        deliver_outbox(message_id)
+        outbox_wake(message_id)
     purged, _ = SeenNonce.objects.filter(seen_at__lt=now - dt.timedelta(minutes=15)).delete()
     return {"reclaimed": reclaimed, "enqueued": len(due), "nonces_purged": purged}

@@ -2,7 +2,7 @@
 
 The page needs it to render WeChat's open tag ``<wx-open-subscribe>``: a reporter who accepts in its popup
 makes WeChat push ``subscribe_msg_popup_event`` to our callback, which records the consent
-(``conversation.on_subscribe_popup``). The jsapi_ticket comes through wechatpy's client and is cached, with
+(``handlers.on_subscribe_popup``). The jsapi_ticket comes through wechatpy's client and is cached, with
 its expiry, in the client's session store, the one that holds the access token (Redis in production): every
 process shares one ticket instead of fetching its own (WeChat limits ``getticket`` calls per day).
 """

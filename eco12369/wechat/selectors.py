@@ -8,11 +8,12 @@ from django.db.models import Q, QuerySet
 
 from eco12369.cases.models import Case, Reply
 from eco12369.cases.selectors import cases_of_reporter as reporter_cases_all
-from eco12369.cases.selectors import reporter_q
+from eco12369.cases.selectors import cases_visible_to, reporter_q
 from eco12369.crypto import blind_q
+from eco12369.notifications.models import OutboxMessage
 from eco12369.orgs.models import User
 
-from .models import Conversation, OutboxMessage
+from .models import Conversation
 
 
 def cases_of_reporter(*, openid: str) -> QuerySet[Case]:
@@ -99,8 +100,6 @@ def outbox_problems_visible_to(*, user: User, now: dt.datetime) -> QuerySet[Outb
     """The notices needing attention that ``user`` may see: the administrator all of them (delivery is
     theirs to fix; no case content is shown to them), case staff those of the cases they may see (the city
     centre every district, a district bureau its own)."""
-    from eco12369.cases.selectors import cases_visible_to
-
     qs = OutboxMessage.objects.filter(outbox_problems_q(now=now)).only(*STAFF_FIELDS, "case__number")
     qs = qs.select_related("case").order_by("-created_at", "-id")
     if user.is_system_admin:

@@ -28,6 +28,8 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
+from .simulator_page import render_page
+
 DEFAULT_OPENID = "oSIM-demo-reporter-0001"
 DEMO_OPENIDS = [DEFAULT_OPENID, "oSIM-demo-reporter-0002", "oSIM-demo-reporter-0003"]
 ACCOUNT_ID = "gh_eco12369sim"
@@ -716,8 +718,6 @@ class Simulator:
     def _page(
         self, environ: dict[str, Any], sr: StartResponse, q: dict[str, str], body: bytes
     ) -> list[bytes]:
-        from .simulator_page import render_page
-
         return self._html(sr, render_page(config=self.config, openids=DEMO_OPENIDS))
 
 

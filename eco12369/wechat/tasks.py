@@ -6,17 +6,27 @@ store, where unread results would pile up.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from . import conversation, delivery
+from . import delivery, media
 
 
 @db_task()
 def deliver_outbox(message_id: int) -> None:
     delivery.outbox_deliver(message_id=message_id)
+
+
+def outbox_wake(message_id: int, at: dt.datetime | None = None) -> None:
+    """The outbox's waker for this channel (registered in ``WechatConfig.ready()``): the delivery task,
+    now or at ``at`` (a retry)."""
+    if at is None:
+        deliver_outbox(message_id)
+    else:
+        deliver_outbox.schedule((message_id,), eta=at)
 
 
 @db_periodic_task(crontab(minute="*"))
@@ -38,7 +48,7 @@ def _sweep_on_startup() -> None:
 
 @db_task()
 def fetch_draft_photo(photo_id: int) -> None:
-    conversation.draft_photo_fetch(photo_id=photo_id)
+    media.draft_photo_fetch(photo_id=photo_id)
 
 
 @db_task(retries=6, retry_delay=300, context=True)
@@ -46,4 +56,4 @@ def attach_chat_photo(case_id: int, media_id: str, index: int, task: Any = None)
     """A chat photo not fetched when its report was submitted: attached to the case once fetched. Retried
     for half an hour while WeChat cannot be reached (WeChat keeps the media 3 days)."""
     last_try = task is not None and not task.retries
-    conversation.case_photo_attach(case_id=case_id, media_id=media_id, index=index, last_try=last_try)
+    media.case_photo_attach(case_id=case_id, media_id=media_id, index=index, last_try=last_try)

@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from .callback import MAX_BODY_BYTES, CallbackError, open_envelope, reply_body, verify_url
-from .conversation import inbound_receive
+from .inbound import inbound_receive
 
 logger = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from eco12369.notifications.services import outbox_retry
 from eco12369.orgs.models import Role, User
 from eco12369.pages import page_of, request_user, require
 from eco12369.wechat.selectors import WAITING_ALERT, outbox_problems_visible_to
-from eco12369.wechat.services import outbox_retry
 
 from .queues import works_on_cases
 

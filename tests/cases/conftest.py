@@ -11,8 +11,8 @@ import pytest
 from eco12369.cases import services
 from eco12369.cases.models import Case
 from eco12369.cases.workflow import TransitionError
+from eco12369.notifications.models import OutboxMessage
 from eco12369.orgs.models import Agency, Department, User
-from eco12369.wechat.models import OutboxMessage
 
 FIVE_PARTS = {
     "party_facts": "某化工有限公司，主要生产涂料，位于和平区某路1号。",

@@ -17,9 +17,9 @@ from eco12369.cases import deadlines
 from eco12369.cases.models import Case, CaseNumberSequence, State
 from eco12369.cases.services import Intake, case_create
 from eco12369.cases.workflow import TransitionError
+from eco12369.notifications.models import OutboxMessage
 from eco12369.orgs.models import Region
 from eco12369.orgs.tianjin import tianjin_load
-from eco12369.wechat.models import OutboxMessage
 
 TZ = ZoneInfo("Asia/Shanghai")
 MakeCase = Callable[..., Case]

@@ -14,8 +14,8 @@ from eco12369.cases import deadlines, services
 from eco12369.cases.models import Case, Extension, Outcome, Reply, State, SupervisionOrder
 from eco12369.cases.selectors import cases_visible_to
 from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal
+from eco12369.notifications.models import OutboxMessage
 from eco12369.orgs.models import Region
-from eco12369.wechat.models import OutboxMessage
 
 from .conftest import FIVE_PARTS, Staff, accepted, assert_refused, closed, events, handling, in_review, outbox
 
@@ -753,7 +753,7 @@ def test_a_failure_inside_a_transition_rolls_everything_back(
     def broken(**kwargs: object) -> None:
         raise TransitionError("消息队列暂不可用。")
 
-    monkeypatch.setattr("eco12369.wechat.services.outbox_write", broken)
+    monkeypatch.setattr("eco12369.cases.services.actions.outbox_write", broken)
     assert_refused(lambda: services.case_approve(case=case, actor=staff.reviewer), case, "暂不可用")
     assert case.replies.get().status == Reply.Status.SUBMITTED
 

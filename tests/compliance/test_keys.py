@@ -19,9 +19,10 @@ from eco12369.cases.models import Case
 from eco12369.cases.selectors import cases_of_reporter
 from eco12369.followup.models import Follow
 from eco12369.followup.services import case_follow
+from eco12369.notifications.models import OutboxMessage
 from eco12369.portal.models import Submission
 from eco12369.portal.selectors import submission_get
-from eco12369.wechat.models import Conversation, OutboxMessage
+from eco12369.wechat.models import Conversation
 from eco12369.wechat.selectors import conversation_of, outbox_waiting_for
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
@@ -64,7 +65,12 @@ def test_rotation_re_encrypts_everything_with_the_newest_key(make_case: Callable
         assert Case.objects.get(pk=cases[0].pk).reporter_phone == "13800000000"  # readable meanwhile
         out = _rotate("--batch-size", "2")
         assert "cases.Case: 已处理 2/5 行" in out and "cases.Case: 已处理 5/5 行" in out
-        for label in ("followup.Follow", "wechat.OutboxMessage", "wechat.Conversation", "portal.Submission"):
+        for label in (
+            "followup.Follow",
+            "notifications.OutboxMessage",
+            "wechat.Conversation",
+            "portal.Submission",
+        ):
             assert label in out
         assert _stored(cases[0]) != before
         wechat_after = [

@@ -28,9 +28,9 @@ from eco12369.compliance import tasks
 from eco12369.compliance.retention import cases_due, retention_erase
 from eco12369.followup.models import Follow, Rating
 from eco12369.followup.services import case_follow, rating_submit
+from eco12369.notifications.models import OutboxMessage
 from eco12369.orgs.models import Region, User
 from eco12369.stats.figures import Month, monthly_figures
-from eco12369.wechat.models import OutboxMessage
 
 from .conftest import Staff
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from eco12369.cases import services
 from eco12369.cases.models import Case
 from eco12369.followup.models import Rating
-from eco12369.wechat.models import OutboxMessage
+from eco12369.notifications.models import OutboxMessage
 
 from .conftest import MONDAY, People, answered, handled
 

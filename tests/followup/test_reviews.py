@@ -18,7 +18,7 @@ from eco12369.cases.models import Case
 from eco12369.cases.workflow import TransitionError
 from eco12369.followup.models import Rating
 from eco12369.followup.services import FollowupError, rating_submit, review_dismiss, review_reopen
-from eco12369.wechat.models import OutboxMessage
+from eco12369.notifications.models import OutboxMessage
 
 from .conftest import FIVE_PARTS, MONDAY, TZ, People, answered, handled
 

@@ -10,9 +10,9 @@ import pytest
 
 from eco12369.cases import services
 from eco12369.cases.models import Case
+from eco12369.notifications.models import OutboxMessage
+from eco12369.notifications.services import outbox_mark_passive
 from eco12369.orgs.models import User
-from eco12369.wechat.models import OutboxMessage
-from eco12369.wechat.services import outbox_mark_passive
 
 FIVE_PARTS = {
     "party_facts": "天津某化工有限公司，位于和平区，主要生产涂料。",

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from eco12369.cases.models import Case, Outcome, State
+from eco12369.notifications.models import OutboxMessage
 from eco12369.oversight.duplicate_scoring import (
     DUPLICATE_THRESHOLD,
     normalise_party,
@@ -22,7 +23,6 @@ from eco12369.oversight.duplicate_scoring import (
 )
 from eco12369.oversight.duplicates import duplicates_find
 from eco12369.oversight.models import AssessmentScheme, CaseFingerprint, CaseGram, DuplicateCandidate
-from eco12369.wechat.models import OutboxMessage
 
 PAIRS = Path(__file__).resolve().parents[2] / "bench" / "data" / "duplicate_pairs.jsonl"
 

@@ -10,8 +10,8 @@ from django.test import Client
 
 from eco12369.cases import services
 from eco12369.cases.models import Case
+from eco12369.notifications.models import OutboxMessage
 from eco12369.orgs.models import User
-from eco12369.wechat.models import OutboxMessage
 
 from .helpers import form_data
 

@@ -16,9 +16,9 @@ from django.test import Client
 from eco12369.cases.models import Attachment, Case
 from eco12369.cases.selectors import cases_of_reporter
 from eco12369.crypto import blind_q
+from eco12369.notifications.models import OutboxMessage
 from eco12369.orgs.models import Agency
 from eco12369.portal.models import StagedPhoto
-from eco12369.wechat.models import OutboxMessage
 
 from .helpers import form_data, image_bytes, photo
 

@@ -19,12 +19,12 @@ from eco12369.cases.models import Case
 from eco12369.crypto import blind_q
 from eco12369.followup.models import Follow
 from eco12369.followup.services import FollowupError, case_follow
+from eco12369.notifications.models import OutboxMessage
 from eco12369.orgs.models import User
 from eco12369.oversight.assessment import assessment_rows
 from eco12369.oversight.periods import month
 from eco12369.oversight.selectors import repeated_parties
 from eco12369.oversight.services import assessment_scheme_current
-from eco12369.wechat.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db
 Reporter = Callable[[str], Client]

@@ -31,10 +31,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from eco12369.cases.models import Attachment, Case, CaseEvent
+from eco12369.notifications.models import OutboxMessage
 from eco12369.open311.models import RequestToken
 from eco12369.open311.services import api_key_create
 from eco12369.portal.models import StagedPhoto
-from eco12369.wechat.models import Conversation, DraftPhoto, InboundMessage, OutboxMessage, SeenNonce
+from eco12369.wechat.models import Conversation, DraftPhoto, InboundMessage, SeenNonce
 from eco12369.wechat.simulator import Simulator
 from tests.portal.helpers import oauth_login
 from tests.wechat.conftest import ACCOUNT, WeChatServer

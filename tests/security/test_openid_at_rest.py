@@ -22,9 +22,9 @@ from eco12369.cases import services
 from eco12369.cases.models import Case
 from eco12369.compliance.retention import retention_erase
 from eco12369.crypto import PREFIXES, blind_index
+from eco12369.notifications.models import OutboxMessage
 from eco12369.orgs.models import User
 from eco12369.portal.selectors import reporter_list
-from eco12369.wechat.models import OutboxMessage
 from eco12369.wechat.simulator import Simulator
 from tests.portal.helpers import form_data, oauth_login
 from tests.wechat.conftest import WeChatServer

@@ -37,12 +37,12 @@ from django.utils import timezone
 
 from eco12369.cases.models import Case
 from eco12369.followup.forms import DismissForm, ReopenForm, ReplyTemplateForm
+from eco12369.notifications.models import OutboxMessage
 from eco12369.open311.catalogue import SERVICES
 from eco12369.orgs.models import User
 from eco12369.oversight.forms import SpotCheckReviewForm
 from eco12369.oversight.periods import previous_month
 from eco12369.stats.forms import AnalysisForm, ReturnForm
-from eco12369.wechat.models import OutboxMessage
 from eco12369.workbench.forms import ACTION_FORMS
 from eco12369.workbench.queues import QUEUES
 from eco12369.workbench.views import ACTION_VIEWS

@@ -13,7 +13,8 @@ import time_machine
 import xmltodict
 
 from eco12369.cases.models import Case
-from eco12369.wechat.models import Conversation, DeliveryAttempt, InboundMessage, OutboxMessage, SeenNonce
+from eco12369.notifications.models import DeliveryAttempt, OutboxMessage
+from eco12369.wechat.models import Conversation, InboundMessage, SeenNonce
 
 from .conftest import WeChatServer, sign
 

@@ -12,7 +12,8 @@ from django.test import Client
 
 from eco12369.cases.models import Case
 from eco12369.crypto import blind_index
-from eco12369.wechat.models import InboundMessage, OutboxMessage
+from eco12369.notifications.models import OutboxMessage
+from eco12369.wechat.models import InboundMessage
 
 from .conftest import WeChatServer
 

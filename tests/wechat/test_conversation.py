@@ -158,7 +158,7 @@ def test_a_photo_wechat_no_longer_has_is_given_up_on_the_timeline(
 def test_the_last_failed_try_of_a_late_photo_is_on_the_timeline(
     wechat: WeChatServer, tianjin: None, settings: Any
 ) -> None:
-    from eco12369.wechat.conversation import case_photo_attach
+    from eco12369.wechat.media import case_photo_attach
 
     wechat.text(OPENID, "河道排黑水。")
     wechat.text(OPENID, "提交")
@@ -331,8 +331,8 @@ def test_only_a_message_opens_the_48_hour_window(
 ) -> None:
     """WeChat's 客服消息 rules: a message opens 48 hours (5 messages); a menu CLICK, subscribing or a scan only
     3 messages in 1 minute; a VIEW link, a LOCATION report or a subscription-notice answer nothing."""
-    from eco12369.wechat.models import OutboxMessage
-    from eco12369.wechat.services import outbox_write
+    from eco12369.notifications.models import OutboxMessage
+    from eco12369.notifications.services import outbox_write
 
     def last_inbound() -> Any:
         return Conversation.objects.get(blind_q("openid", OPENID)).last_inbound_at

@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from eco12369.cases.models import Reply
 from eco12369.cases.services import case_answer
+from eco12369.notifications.models import DeliveryAttempt, OutboxMessage
+from eco12369.notifications.services import outbox_mark_shown_on_h5, outbox_write
 from eco12369.wechat import delivery
-from eco12369.wechat.models import Conversation, DeliveryAttempt, OutboxMessage
-from eco12369.wechat.services import outbox_mark_shown_on_h5, outbox_write
+from eco12369.wechat.models import Conversation
 from eco12369.wechat.simulator import Simulator
 
 from .conftest import WeChatServer

@@ -10,7 +10,7 @@ import pytest
 from eco12369.cases.models import Case
 from eco12369.cases.services import case_answer, case_approve, case_mark_duplicate
 from eco12369.crypto import blind_q
-from eco12369.wechat.models import OutboxMessage
+from eco12369.notifications.models import OutboxMessage
 
 from .conftest import WeChatServer
 

@@ -13,11 +13,12 @@ from django.db import connection
 
 from eco12369.cases.models import Case
 from eco12369.crypto import PREFIXES, blind_index
+from eco12369.notifications.models import OutboxMessage
+from eco12369.notifications.services import outbox_write
 from eco12369.portal.models import Submission
-from eco12369.wechat.conversation import sender_removed
-from eco12369.wechat.models import Conversation, InboundMessage, OutboxMessage
+from eco12369.wechat.inbound import sender_removed
+from eco12369.wechat.models import Conversation, InboundMessage
 from eco12369.wechat.selectors import conversation_of, outbox_waiting_for
-from eco12369.wechat.services import outbox_write
 
 from .conftest import WeChatServer
 
@@ -114,7 +115,7 @@ def test_a_message_costs_the_callback_one_hmac_and_no_decryption(
     """The conversation is found by the blind index computed once per request; its stored openid is
     neither decrypted nor encrypted again (the request has it in clear)."""
     from eco12369 import crypto
-    from eco12369.wechat import conversation
+    from eco12369.wechat import inbound
 
     wechat.reply(wechat.text(OPENID, "帮助"))  # the first message creates the conversation
     calls: dict[str, int] = {"blind_index": 0, "encrypt": 0, "decrypt": 0}
@@ -128,7 +129,7 @@ def test_a_message_costs_the_callback_one_hmac_and_no_decryption(
 
     for name in calls:
         monkeypatch.setattr(crypto, name, counted(name, getattr(crypto, name)))
-    monkeypatch.setattr(conversation, "blind_index", crypto.blind_index)
+    monkeypatch.setattr(inbound, "blind_index", crypto.blind_index)
     assert "已记录" in wechat.reply(wechat.text(OPENID, "化工厂夜里排黑水。"))
     assert "欢迎关注" in wechat.reply(wechat.event(OPENID, "subscribe"))
     assert calls == {"blind_index": 2, "encrypt": 0, "decrypt": 0}  # two requests

@@ -83,8 +83,9 @@ def test_rows_written_in_clear_are_encrypted_and_indexed_and_reversal_restores_t
     finally:
         data.BATCH = old_batch
 
+    from eco12369.notifications.models import OutboxMessage
     from eco12369.portal.selectors import submission_get
-    from eco12369.wechat.models import Conversation, OutboxMessage
+    from eco12369.wechat.models import Conversation
     from eco12369.wechat.selectors import conversation_of, outbox_waiting_for
 
     for table in ("wechat_outboxmessage", "wechat_conversation", "portal_submission"):

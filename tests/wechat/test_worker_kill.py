@@ -44,7 +44,7 @@ def test_killed_worker_mid_batch_every_row_delivered_exactly_once(
 from django.db import transaction
 from django.utils import timezone
 from eco12369.wechat.models import Conversation
-from eco12369.wechat.services import outbox_write
+from eco12369.notifications.services import outbox_write
 for i in range({ROWS}):
     with transaction.atomic():
         openid = "{prefix}%02d" % i

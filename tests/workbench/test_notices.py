@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from eco12369.audit.models import AuditEntry
 from eco12369.cases.models import Case
+from eco12369.notifications.models import DeliveryAttempt, OutboxMessage
 from eco12369.oversight.duplicates import duplicates_find
 from eco12369.wechat import delivery
-from eco12369.wechat.models import Conversation, DeliveryAttempt, OutboxMessage
+from eco12369.wechat.models import Conversation
 
 from .conftest import page_text
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 
 from eco12369.stats import kpis
+from eco12369.cases.public import scrub
 
 register = template.Library()
 
@@ -47,8 +48,6 @@ def share(count: object, total: object) -> str:
 @register.filter(name="scrub")
 def scrub_filter(text: object) -> str:
     """Free text for the public page with phone and ID-card numbers removed."""
-    from eco12369.cases.public import scrub
-
     return scrub(str(text or ""))
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from django.db import migrations, transaction
 
 BATCH = 500
-# As ``eco12369.wechat.conversation.sender_removed`` (frozen here, as migrations must be).
+# As ``eco12369.wechat.inbound.sender_removed`` (frozen here, as migrations must be).
 _FROM_USER = re.compile(r"<FromUserName\b[^>]*?(?:/>|>.*?</FromUserName>)", re.DOTALL)
 
 

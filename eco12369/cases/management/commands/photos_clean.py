@@ -27,6 +27,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import models, transaction
 from PIL import Image
 
+from eco12369.audit.services import audit_record
 from eco12369.cases.photos import PhotoRejected, photo_clean
 from eco12369.cases.services import random_upload_name
 
@@ -171,8 +172,6 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(self.style.SUCCESS(f"{summary[:-1]}（试运行，未做任何修改）。"))
             return
-        from eco12369.audit.services import audit_record
-
         audit_record(
             action="photos.clean",
             actor_label="system",

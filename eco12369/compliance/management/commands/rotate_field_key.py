@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, models, transaction
 
 from eco12369 import crypto
+from eco12369.audit.services import audit_record
 
 
 @dataclass
@@ -72,8 +73,6 @@ class Command(BaseCommand):
                 raise CommandError(summary + " 请运行 manage.py rotate_field_key。")
             self.stdout.write(self.style.SUCCESS(summary))
             return
-        from eco12369.audit.services import audit_record
-
         audit_record(
             action="key_rotation",
             actor_label="system",

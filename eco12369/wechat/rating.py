@@ -1,6 +1,6 @@
 """Rating in the WeChat chat: ``评价 <编号> <1/2/3> [意见]`` (1 满意, 2 基本满意, 3 不满意).
 
-``rating_reply`` is called by ``wechat.conversation.on_text`` for every text; it returns None when the
+``rating_reply`` is called by the chat's text handler (``handlers.on_text``) for every text; it returns None when the
 text is not a rating command (so a report that happens to start with “评价” is still a report), else the
 passive reply. ``评价`` alone lists the cases that can be rated; a level without a number rates the only
 rateable case, or asks for the number when there are several.
@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 
 from eco12369.cases.models import Case
-from eco12369.wechat.selectors import case_for_reporter
+from eco12369.followup import texts
+from eco12369.followup.models import Rating
+from eco12369.followup.selectors import rateable_cases_of, rating_days
+from eco12369.followup.services import FollowupError, rating_submit
 
-from . import texts
-from .models import Rating
-from .selectors import rateable_cases_of, rating_days
-from .services import FollowupError, rating_submit
+from .selectors import case_for_reporter
 
 COMMAND = re.compile(
     r"^(?:评价|評價|回访评价)\s*[:：]?\s*"

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from eco12369.cases.models import Case, CaseEvent, Outcome, Reply, State, SupervisionOrder
 from eco12369.cases.services import case_accept
-from eco12369.orgs.demo import DEMO_PASSWORD
+from eco12369.demo.services import DEMO_PASSWORD
 from eco12369.orgs.models import Agency, Region, Role, User
 
 pytestmark = pytest.mark.django_db

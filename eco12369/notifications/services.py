@@ -1,26 +1,63 @@
-"""Outbox writes. Delivery (Huey task, channel choice, retries, sweep) lives in ``delivery.py``."""
+"""Outbox writes, channel-agnostic. Delivery (the Huey task, channel choice, retries, the sweep) belongs to
+the channel above: ``wechat.delivery``, which registers its waker here (``outbox_waker_set``) in
+``WechatConfig.ready()``. Without a waker (a process that does not deliver) the rows wait for the sweep."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 from django.db import transaction
 from django.utils import timezone
 
+from eco12369.audit.services import audit_record
 from eco12369.crypto import blind_q
+from eco12369.orgs.models import User
 
 from .models import DeliveryAttempt, OutboxMessage
 
-if TYPE_CHECKING:
-    from eco12369.cases.models import Case, Reply
-    from eco12369.orgs.models import User
-
 logger = logging.getLogger(__name__)
+
+# The channel's waker: called with a message id (and a time, for a retry later) to get the row delivered.
+OutboxWaker = Callable[[int, "dt.datetime | None"], None]
+_waker: OutboxWaker | None = None
+
+
+def outbox_waker_set(waker: OutboxWaker) -> None:
+    """The delivering channel registers how it is woken (one per process; the last one wins)."""
+    global _waker
+    _waker = waker
+
+
+def outbox_wake(message_id: int, at: dt.datetime | None = None) -> None:
+    """Wake the channel for one row now (or at ``at``). A lost wake-up loses nothing: the sweep finds it."""
+    if _waker is None:
+        logger.info("no outbox waker registered; outbox %s waits for the sweep", message_id)
+        return
+    _waker(message_id, at)
+
+
+class CaseLike(Protocol):
+    """What the outbox needs of a case (``cases.Case``; this app sits below cases and does not import it)."""
+
+    pk: int
+    reporter_openid: str
+
+
+class ReplyLike(Protocol):
+    """What the outbox needs of a reply (``cases.Reply``): it must be approved."""
+
+    pk: int
+    status: str
+
+
+APPROVED = "approved"  # ``cases.Reply.Status.APPROVED``
 
 
 def outbox_write(
-    *, case: Case | None, template: str, text: str, reply: Reply | None = None, openid: str = ""
+    *, case: CaseLike | None, template: str, text: str, reply: ReplyLike | None = None, openid: str = ""
 ) -> OutboxMessage:
     """Queue a message to the case's reporter. Call inside the transaction of the change that causes it.
 
@@ -32,22 +69,21 @@ def outbox_write(
         raise ValueError("outbox_write needs a recipient openid")
     if template not in OutboxMessage.Template.values:
         raise ValueError(f"unknown outbox template: {template}")
-    if reply is not None and reply.status != reply.Status.APPROVED:
+    if reply is not None and reply.status != APPROVED:
         raise ValueError("only an approved reply may reach a reporter")
     message = OutboxMessage.objects.create(
-        case=case, reply=reply, openid=recipient, template=template, text=text
+        case_id=case.pk if case is not None else None,
+        reply_id=reply.pk if reply is not None else None,
+        openid=recipient,
+        template=template,
+        text=text,
     )
     outbox_enqueue_on_commit(message_id=message.pk)
     return message
 
 
 def outbox_enqueue_on_commit(*, message_id: int) -> None:
-    def enqueue() -> None:
-        from .tasks import deliver_outbox
-
-        deliver_outbox(message_id)
-
-    transaction.on_commit(enqueue, robust=True)
+    transaction.on_commit(lambda: outbox_wake(message_id), robust=True)
 
 
 def outbox_mark_passive(*, message: OutboxMessage) -> None:
@@ -114,8 +150,6 @@ def outbox_retry(*, message_id: int, actor: User) -> bool:
     """Staff send a failed notice again (DESIGN §9): the row goes back to pending with a fresh round of
     attempts, the delivery task runs when the transaction commits (the sweep finds it otherwise), and the
     audit trail records who asked. False when the row is not failed (any more): nothing changes."""
-    from eco12369.audit.services import audit_record
-
     with transaction.atomic():
         updated = OutboxMessage.objects.filter(pk=message_id, status=OutboxMessage.Status.FAILED).update(
             status=OutboxMessage.Status.PENDING,

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from eco12369.cases.models import State
-from eco12369.orgs.demo import DemoResetRefused, demo_load, demo_logins, logins_table
+from eco12369.demo.services import DemoResetRefused, demo_load, demo_logins, logins_table
 
 
 class Command(BaseCommand):

@@ -12,11 +12,13 @@ from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from eco12369.cases.models import Case, CaseEvent, CaseNumberSequence
+from eco12369.notifications.models import OutboxMessage
 from eco12369.orgs.tianjin import tianjin_load
 from eco12369.oversight.models import SpotCheck
-from eco12369.wechat.models import OutboxMessage
 
 from .generator import DemoSummary, demo_cases_create
+from .oversight import demo_oversight
+from .reports import demo_monthly_reports
 from .staff import (
     DEMO_PASSWORD,
     DemoLogin,
@@ -69,9 +71,6 @@ def demo_load(
         demo_staff_ensure(seed=seed)
         summary = demo_cases_create(count=cases, seed=seed, progress=progress)
         if cases:
-            from .oversight import demo_oversight
-            from .reports import demo_monthly_reports
-
             demo_monthly_reports()
             demo_oversight()
     return DemoLoadResult(created=True, summary=summary)

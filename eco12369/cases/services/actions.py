@@ -1,264 +1,44 @@
-"""Writes to cases: intake from any channel and every workflow action (DESIGN §10: ``<entity>_<action>``).
-
-Views, the WeChat callback, the H5 portal, the API and the demo data all create and change cases here.
-"""
+"""Every workflow action on a case after intake (confirmation, handling, review, extensions, supervision,
+reopening, the reporter's withdrawal and supplements), each one ``workflow.transition`` with its effect
+(DESIGN §10: ``case_<action>``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import re
-import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from eco12369.audit.services import audit_record
 from eco12369.crypto import blind_index
-from eco12369.db import increment_returning, insert_if_absent
-from eco12369.orgs.models import Agency, Department, Region, User
+from eco12369.notifications.services import outbox_write
+from eco12369.orgs.models import Agency, Department, User
 
-from . import deadlines, notices
-from .models import (
+from .. import deadlines, notices
+from ..models import (
     CONFIRMATION_STATES,
-    OPEN_STATES,
-    Attachment,
-    CalendarYear,
     Case,
     CaseEvent,
-    CaseNumberSequence,
     Category,
-    Channel,
     Extension,
     Kind,
     Outcome,
     Reply,
-    Source,
     State,
     SupervisionOrder,
-    WorkdayOverride,
 )
-from .public import PUBLIC_SUMMARY_MAX_LENGTH, reporter_secrets, scrub
-from .selectors import cases_visible_to
-from .workflow import (
-    FIELD_LABELS,
+from ..selectors import cases_visible_to
+from ..workflow import (
     TransitionError,
     extension_days_used,
     pending_reply,
-    refresh_deadline_fields,
     transition,
 )
-
-
-def _outbound_check(
-    texts: dict[str, str], *, subject: str = "答复意见", approving: bool = False, ending: str | None = None
-) -> None:
-    """Art. 16: refuse a text meant for the reporter that contains sensitive words (the message lists
-    them and where). Called inside the transition's effect, after the role, scope and state checks."""
-    from eco12369.compliance.content import ContentBlocked, content_require_clean
-
-    try:
-        content_require_clean(
-            {FIELD_LABELS.get(name, name): text for name, text in texts.items()},
-            subject=subject,
-            approving=approving,
-            ending=ending,
-        )
-    except ContentBlocked as exc:
-        raise TransitionError(exc.message) from exc
-
-
-def _require_finished(texts: dict[str, str], *, ending: str = "请补充实际情况后再提交。") -> None:
-    """A reply template's 【请填写：…】 marker left in a text for the reporter: the text is not finished and
-    would reach the reporter as is. Refused, naming the part and the marker."""
-    from eco12369.followup.templating import unfilled_refusal
-
-    problem = unfilled_refusal(
-        {FIELD_LABELS.get(name, name): text for name, text in texts.items()}, ending=ending
-    )
-    if problem is not None:
-        raise TransitionError(problem)
-
-
-def _public_summary_checked(case: Case, text: str) -> str:
-    """Art. 13, 17: the case's public summary as staff wrote it, refused (not silently scrubbed) when it
-    is too long, carries personal data (the reporter's name or phone, anything shaped like a phone or ID
-    number: what ``scrub`` would remove), sensitive words or an unfilled template marker."""
-    summary = (text or "").strip()
-    if len(summary) > PUBLIC_SUMMARY_MAX_LENGTH:
-        raise TransitionError(f"公开摘要不能超过{PUBLIC_SUMMARY_MAX_LENGTH}字（现为{len(summary)}字）。")
-    if scrub(summary, secrets=reporter_secrets(case)) != summary:
-        raise TransitionError(
-            "公开摘要将在月度举报办理情况中向社会公开，不能包含举报人的姓名、电话，"
-            "也不能包含电话号码、身份证号码等长串数字（日期请写作“3月4日”）。请修改后再提交。"
-        )
-    _outbound_check({"公开摘要": summary}, subject="公开摘要")
-    _require_finished({"公开摘要": summary})
-    return summary
-
-
-# --------------------------------------------------------------------------------------------- intake
-@dataclass
-class Intake:
-    """What any channel knows about a new report."""
-
-    channel: str
-    description: str
-    kind: str = Kind.REPORT
-    category: str = Category.OTHER
-    district: Region | None = None
-    reported_party: str = ""
-    address: str = ""
-    latitude: Decimal | None = None
-    longitude: Decimal | None = None
-    occurred_at: dt.datetime | None = None
-    reporter_name: str = ""
-    reporter_phone: str = ""
-    reporter_openid: str = ""
-    anonymous: bool = False
-    photos: list[UploadedFile] = field(default_factory=list)
-    received_at: dt.datetime | None = None
-    channel_label: str = ""  # the partner channel's name for API intake (Open311 key), shown on the timeline
-    # A forwarded case (channel ``forwarded``): the platform that forwarded it and its number there.
-    source: str = ""
-    external_number: str = ""
-    # Staff who took the report (the hotline operator, the importer of forwarded cases); None: the reporter.
-    recorded_by: User | None = None
-
-
-_SAFE_EXTENSION = re.compile(r"\.[a-z0-9]{1,5}")
-
-
-def random_upload_name(original: str) -> str:
-    """A random file name keeping only a plain extension (``.jpg``) of the original: no reporter-chosen
-    name, no path, nothing guessable reaches the file system."""
-    extension = os.path.splitext(os.path.basename(original.replace("\\", "/")))[1].lower()
-    return uuid.uuid4().hex + (extension if _SAFE_EXTENSION.fullmatch(extension) else "")
-
-
-def case_number_next(*, day: dt.date) -> str:
-    """TJ20261125000123: prefix, the day of receipt, and that day's sequence. Must run in a transaction."""
-    last = increment_returning(CaseNumberSequence, field="last", where={"day": day})
-    if last is None:  # the day's first case (or a concurrent first: the insert is skipped, the row is there)
-        insert_if_absent(CaseNumberSequence(day=day, last=0))
-        last = increment_returning(CaseNumberSequence, field="last", where={"day": day})
-    assert last is not None
-    return f"{settings.ECO['CASE_NUMBER_PREFIX']}{day:%Y%m%d}{last:06d}"
-
-
-def owning_agency_for(district: Region | None) -> Agency:
-    """A report with a known district goes to that district's bureau; otherwise to the city centre."""
-    if district is not None:
-        bureau = Agency.objects.filter(region=district, kind=Agency.Kind.DISTRICT_BUREAU).first()
-        if bureau is not None:
-            return bureau
-    return Agency.objects.get(kind=Agency.Kind.CITY_CENTRE)
-
-
-def attachment_add(*, case: Case, photo: UploadedFile) -> Attachment:
-    """Attach a (cleaned) photo to the case. Stored under MEDIA_ROOT (outside the web root) with a random
-    name, whatever name the channel gave it; only the workbench's authorised photo view reads it back."""
-    attachment = Attachment(
-        case=case,
-        original_name=(photo.name or "")[:200],
-        content_type=photo.content_type or "application/octet-stream",
-        size=photo.size or 0,
-    )
-    attachment.file.save(random_upload_name(photo.name or ""), photo, save=False)
-    attachment.save()
-    return attachment
-
-
-def case_create(*, intake: Intake) -> Case:
-    """Create a case from any channel, with its number, confirmation deadline, first timeline event and
-    (for WeChat reporters) the acknowledgement in the outbox, all in one transaction."""
-    from eco12369.wechat.services import outbox_write
-
-    description = intake.description.strip()
-    if not description:
-        raise TransitionError("请填写举报内容。")
-    if intake.channel not in Channel.values:
-        raise TransitionError(f"未知的渠道“{intake.channel}”。")
-    if intake.kind not in Kind.values or intake.category not in Category.values:
-        raise TransitionError("类型或污染类别不正确。")
-    if (intake.channel == Channel.FORWARDED) != bool(intake.source) or (
-        intake.source and intake.source not in Source.values
-    ):
-        raise TransitionError("转办的举报件须注明转办来源。")
-    received_at = intake.received_at or timezone.now()
-    agency = owning_agency_for(intake.district)
-    region = intake.district or agency.region
-    confirm = deadlines.confirmation_deadline(received_at)
-    # Inside a caller's transaction (the WeChat callback, Open311) the case is part of it: no savepoint.
-    with transaction.atomic(savepoint=False):
-        case = Case(
-            number=case_number_next(day=deadlines.local_date(received_at)),
-            channel=intake.channel,
-            source=intake.source,
-            external_number=intake.external_number.strip()[:64],
-            kind=intake.kind,
-            category=intake.category,
-            region=region,
-            agency=agency,
-            reported_party=intake.reported_party.strip()[:200],
-            address=intake.address.strip()[:300],
-            latitude=intake.latitude,
-            longitude=intake.longitude,
-            occurred_at=intake.occurred_at,
-            description=description,
-            reporter_name="" if intake.anonymous else intake.reporter_name.strip()[:200],
-            reporter_phone="" if intake.anonymous else intake.reporter_phone.strip()[:200],
-            reporter_openid=intake.reporter_openid,
-            anonymous=intake.anonymous,
-            received_at=received_at,
-            confirm_due=confirm.at,
-            deadline_provisional=confirm.provisional,
-        )
-        refresh_deadline_fields(case)
-        case.save()
-        for photo in intake.photos:
-            attachment_add(case=case, photo=photo)
-        recorder = intake.recorded_by
-        CaseEvent.objects.create(
-            case=case,
-            action="receive",
-            actor=recorder,
-            actor_agency_id=recorder.agency_id if recorder is not None else None,
-            at=received_at,
-            to_state=State.RECEIVED,
-            note=f"通过{Channel(intake.channel).label}{f'（{intake.channel_label}）' if intake.channel_label else ''}接收",
-            data={
-                "agency": agency.name,
-                **({"source": case.source, "external_number": case.external_number} if case.source else {}),
-            },
-        )
-        if case.reporter_openid:
-            outbox_write(case=case, template="acknowledged", text=notices.acknowledged(case))
-        # Audit trail: the intake itself (the reporter is not a user; the label names the channel, never them;
-        # a case staff recorded, a call or a forwarded case, names the staff member).
-        audit_record(
-            action="case.receive",
-            actor=recorder,
-            actor_label="" if recorder is not None else f"举报人·{Channel(intake.channel).label}",
-            object_type="case",
-            object_id=case.number,
-            detail={
-                "to": State.RECEIVED,
-                "channel": intake.channel,
-                "agency": agency.name,
-                # the partner channel of an API intake (its Open311 key), so partner channels can be counted
-                **({"channel_label": intake.channel_label} if intake.channel_label else {}),
-                **({"source": case.source, "external_number": case.external_number} if case.source else {}),
-            },
-        )
-    return case
+from .intake import attachment_add
+from .outbound import outbound_check, public_summary_checked, require_finished
 
 
 # ------------------------------------------------------------------------------------ confirmation
@@ -288,7 +68,6 @@ def case_accept(
     """Art. 6, 7: accept a report within the bureau's remit. A report of one of the categories Art. 6 lists
     is in scope (``Case.in_scope``); any other report only when the operator confirms it is the bureau's
     responsibility (``scope_confirmed``, recorded on the timeline). Out of scope: answer or hand over."""
-    from eco12369.wechat.services import outbox_write
 
     def effect(c: Case) -> dict[str, Any]:
         _set_classification(c, kind, category)
@@ -328,8 +107,8 @@ def case_answer(
     """Art. 7: out of scope, consultations, suggestions: an answer, reviewed before it is sent."""
 
     def effect(c: Case) -> dict[str, Any]:
-        _outbound_check({"text": text})
-        _require_finished({"text": text})
+        outbound_check({"text": text})
+        require_finished({"text": text})
         _set_classification(c, kind, category)
         reply = _draft_reply(c, actor, Reply.Kind.ANSWER, State(c.state), text=text)
         return {"reply": reply.pk}
@@ -344,8 +123,8 @@ def case_hand_over(*, case: Case, actor: User, handover_agency: Agency | None, t
         assert handover_agency is not None
         if handover_agency.kind != Agency.Kind.OUTSIDE:
             raise TransitionError("只能移交给环保部门以外的机构；本系统内的改派请使用“改派”。")
-        _outbound_check({"text": text})
-        _require_finished({"text": text})
+        outbound_check({"text": text})
+        require_finished({"text": text})
         c.handover_agency = handover_agency
         reply = _draft_reply(c, actor, Reply.Kind.HANDOVER, State(c.state), text=text)
         return {"handover_agency": handover_agency.name, "reply": reply.pk}
@@ -412,7 +191,6 @@ def case_reroute(*, case: Case, actor: User, target_agency: Agency | None, reaso
 
 def case_mark_duplicate(*, case: Case, actor: User, duplicate_of: Case | None) -> Case:
     """Art. 14: the same matter was reported before; close and point the reporter to the earlier case."""
-    from eco12369.wechat.services import outbox_write
 
     def effect(c: Case) -> dict[str, Any]:
         assert duplicate_of is not None
@@ -478,9 +256,9 @@ def case_submit_reply(
     }
 
     def effect(c: Case) -> dict[str, Any]:
-        _outbound_check(parts)
-        _require_finished(parts)
-        summary = _public_summary_checked(c, public_summary)
+        outbound_check(parts)
+        require_finished(parts)
+        summary = public_summary_checked(c, public_summary)
         reply = _draft_reply(c, actor, Reply.Kind.HANDLING, State.HANDLING, **parts, public_summary=summary)
         return {"reply": reply.pk, "public_summary": summary}
 
@@ -500,14 +278,13 @@ def case_approve(*, case: Case, actor: User, note: str = "", public_summary: str
     Art. 13: ``public_summary`` is the case's public summary as the reviewer approves it (possibly edited
     from the drafter's, empty: none, the disclosure shows a neutral line); None keeps the drafted one (or
     the case's current one). It is what the disclosure, the follow-up and the API publish."""
-    from eco12369.wechat.services import outbox_write
 
     def effect(c: Case) -> dict[str, Any]:
         reply = _pending_reply(c)
         proposed = (
             public_summary if public_summary is not None else (reply.public_summary or c.public_summary)
         )
-        summary = _public_summary_checked(c, proposed)
+        summary = public_summary_checked(c, proposed)
         edited = summary != reply.public_summary
         c.public_summary = summary
         if summary:
@@ -568,7 +345,7 @@ def case_request_extension(*, case: Case, actor: User, days: int | None, reason:
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
             raise TransitionError("延长天数至少为1天。")
         # The reason is told to the reporter once the extension is approved (notices.extended).
-        _outbound_check({"reason": reason}, subject="延期理由")
+        outbound_check({"reason": reason}, subject="延期理由")
         used = extension_days_used(c)
         if used + days > max_days:
             raise TransitionError(
@@ -593,8 +370,6 @@ def case_decide_extension(
     *, case: Case, actor: User, extension: Extension | None, approved: bool, note: str = ""
 ) -> Case:
     """Art. 12: the head approves (the closing deadline moves, the reporter is told) or rejects."""
-    from eco12369.wechat.services import outbox_write
-
     max_days = int(deadlines.setting("MAX_EXTENSION_DAYS"))
 
     def effect(c: Case) -> dict[str, Any]:
@@ -612,7 +387,7 @@ def case_decide_extension(
             if c.extension_days + ext.days > max_days:
                 raise TransitionError(f"延期总计不得超过{max_days}日。")
             assert c.accepted_at is not None  # the guard allows extensions only after acceptance
-            _outbound_check(
+            outbound_check(
                 {"reason": ext.reason},
                 subject="延期理由",
                 ending="不能批准，请作“不予批准”处理，由申请人修改理由后重新申请。",
@@ -705,7 +480,6 @@ def case_reopen(*, case: Case, actor: User, reason: str) -> Case:
     extensions means extensions and calendar recomputes work on a reopened case unchanged; keeping the
     old deadline instead would make most reopened cases overdue the moment they are reopened.
     """
-    from eco12369.wechat.services import outbox_write
 
     def effect(c: Case) -> dict[str, Any]:
         now = timezone.now()
@@ -810,79 +584,3 @@ def case_supplement(*, case: Case, openid: str, text: str, photos: Iterable[Uplo
             detail={"photos": len(added), "text_chars": len(text)},
         )
     return event
-
-
-# ------------------------------------------------------------------------------------ working days
-def calendar_year_enter(
-    *,
-    year: int,
-    holidays: Iterable[dt.date],
-    workdays: Iterable[dt.date],
-    note: str = "",
-) -> CalendarYear:
-    """Enter a year's official holiday notice (国务院办公厅关于某年部分节假日安排的通知).
-
-    ``holidays`` are the days off that would otherwise be working days, ``workdays`` the make-up working
-    days that fall on a weekend. Once entered, the year's working days are the weekdays, minus ``holidays``,
-    plus ``workdays``: the package's data for that year is no longer used, and the year is no longer
-    provisional. The year's earlier overrides are replaced. Open cases' deadlines are recomputed.
-    """
-    holiday_set, workday_set = set(holidays), set(workdays)
-    for day in holiday_set | workday_set:
-        if day.year != year:
-            raise ValueError(f"{day.isoformat()} 不在{year}年内。")
-    both = holiday_set & workday_set
-    if both:
-        raise ValueError(f"{min(both).isoformat()} 不能既是放假日又是调休上班日。")
-    with transaction.atomic():
-        WorkdayOverride.objects.filter(date__year=year).delete()
-        label = note.strip()[:100]
-        WorkdayOverride.objects.bulk_create(
-            [WorkdayOverride(date=day, is_workday=False, note=label) for day in sorted(holiday_set)]
-            + [WorkdayOverride(date=day, is_workday=True, note=label) for day in sorted(workday_set)]
-        )
-        entry, _ = CalendarYear.objects.update_or_create(year=year, defaults={"note": note.strip()[:200]})
-        deadlines_recompute(since=dt.date(year, 1, 1))
-    return entry
-
-
-def deadlines_recompute(*, since: dt.date) -> int:
-    """Recompute the deadlines of the open cases a calendar change on or after ``since`` may move: the
-    provisional ones and those whose current deadline is on or after ``since``. Returns how many changed.
-
-    Closed cases keep the deadlines they were measured against.
-    """
-    start = deadlines.end_of(since - dt.timedelta(days=1))
-    changed = 0
-    candidates = Case.objects.filter(state__in=OPEN_STATES).filter(
-        Q(deadline_provisional=True) | Q(due_at__gt=start) | Q(close_due__gt=start)
-    )
-    for pk in list(candidates.values_list("pk", flat=True)):
-        with transaction.atomic():
-            case = Case.objects.select_for_update().get(pk=pk)
-            if not case.is_open:
-                continue
-            before = (case.confirm_due, case.close_due, case.due_at, case.warn_at, case.deadline_provisional)
-            confirm = deadlines.confirmation_deadline(case.confirm_from)
-            case.confirm_due = confirm.at
-            provisional = confirm.provisional
-            if case.accepted_at is not None:
-                close = deadlines.closing_deadline(case.accepted_at, case.extension_days)
-                case.close_due = close.at
-                provisional = close.provisional
-            case.deadline_provisional = provisional
-            refresh_deadline_fields(case)
-            after = (case.confirm_due, case.close_due, case.due_at, case.warn_at, case.deadline_provisional)
-            if after != before:
-                case.save(
-                    update_fields=[
-                        "confirm_due",
-                        "close_due",
-                        "due_at",
-                        "warn_at",
-                        "deadline_provisional",
-                        "updated_at",
-                    ]
-                )
-                changed += 1
-    return changed

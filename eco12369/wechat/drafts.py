@@ -1,0 +1,98 @@
+"""The report a reporter builds in the chat (text, place, photos) until ``提交`` files it as a case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from eco12369.cases.classify import guess_category
+from eco12369.cases.models import Case, Channel
+from eco12369.cases.services import Intake, case_create
+from eco12369.cases.workflow import TransitionError
+from eco12369.orgs.geo import region_at
+
+from . import texts
+from .models import Conversation, DraftPhoto, InboundMessage
+from .tasks import attach_chat_photo
+
+MAX_DRAFT_PHOTOS = 9
+MAX_DRAFT_TEXT = 5000
+
+
+def draft_start(conv: Conversation) -> None:
+    if conv.state != Conversation.State.DRAFTING:
+        conv.state = Conversation.State.DRAFTING
+        conv.draft_started_at = timezone.now()
+
+
+def draft_discard(conv: Conversation) -> None:
+    """Throw away ``conv``'s draft (text, place, photos and, after commit, their files); the caller saves."""
+    photos = list(conv.photos.all())
+    names = [p.file.name for p in photos if p.file]
+    DraftPhoto.objects.filter(pk__in=[p.pk for p in photos]).delete()
+    conv.state = Conversation.State.IDLE
+    conv.draft_text = ""
+    conv.draft_latitude = conv.draft_longitude = None
+    conv.draft_label = ""
+    conv.draft_started_at = None
+
+    def delete_files() -> None:
+        for name in names:
+            default_storage.delete(name)
+
+    transaction.on_commit(delete_files, robust=True)
+
+
+def draft_submit(conv: Conversation, inbound: InboundMessage) -> tuple[str, Case | None]:
+    if not conv.draft_text.strip():
+        return texts.NEED_TEXT, None
+    district = region_at(conv.draft_latitude, conv.draft_longitude)
+    photos, pending = _draft_photo_files(conv)
+    description = conv.draft_text
+    try:
+        case = case_create(
+            intake=Intake(
+                channel=Channel.WECHAT_CHAT,
+                description=description,
+                category=guess_category(conv.draft_text),
+                district=district,
+                address=conv.draft_label,
+                latitude=conv.draft_latitude,
+                longitude=conv.draft_longitude,
+                reporter_openid=conv.openid,
+                photos=photos,
+            )
+        )
+    except TransitionError as exc:
+        return exc.message, None
+    draft_discard(conv)
+    if pending:
+        case_id = case.pk
+
+        def enqueue() -> None:
+            for index, media_id in pending:
+                attach_chat_photo(case_id, media_id, index)
+
+        transaction.on_commit(enqueue, robust=True)
+    return "", case
+
+
+def _draft_photo_files(conv: Conversation) -> tuple[list[Any], list[tuple[int, str]]]:
+    """The draft's photos already fetched, as uploads, and (number, media_id) of those not fetched yet:
+    a task attaches them to the case after it is filed (WeChat keeps media 3 days). Nothing is downloaded
+    here, inside the callback's transaction and the conversation's lock."""
+    files: list[Any] = []
+    pending: list[tuple[int, str]] = []
+    for index, photo in enumerate(conv.photos.order_by("id"), start=1):
+        if photo.fetched_at is None or not photo.file:
+            pending.append((index, photo.media_id))
+            continue
+        with photo.file.open("rb") as fh:
+            data = fh.read()
+        ext = photo.file.name.rsplit(".", 1)[-1] if "." in photo.file.name else "jpg"
+        files.append(SimpleUploadedFile(f"微信照片{index}.{ext}", data, content_type=photo.content_type))
+    return files, pending

@@ -1,0 +1,79 @@
+"""The texts that answer a reporter's ``查询``: what a reporter may know of their case (Art. 17), in the
+public wording of the H5 pages (``cases.public.public_status``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from eco12369.cases.models import Case, Outcome, State
+from eco12369.cases.public import public_status, public_summary
+
+from . import texts
+from .selectors import approved_reply_of, case_for_reporter, case_merged_for_reporter, cases_of_reporter
+
+
+def _date(value: dt.datetime | None) -> str:
+    return timezone.localtime(value).strftime("%Y年%m月%d日") if value else "—"
+
+
+def reporter_status(openid: str, number: str | None) -> str:
+    """The answer to ``查询 [编号]``: the reporter's recent cases, or one of them (or the case theirs was
+    merged into); never another reporter's."""
+    if not number:
+        recent = list(cases_of_reporter(openid=openid).order_by("-received_at")[:5])
+        if not recent:
+            return texts.NO_CASES
+        lines = [f"{c.number}（{public_status(c).label}）" for c in recent]
+        return texts.RECENT_CASES.format(lines="\n".join(lines))
+    case = case_for_reporter(openid=openid, number=number)
+    if case is not None:
+        return case_public_status(case)
+    merged = case_merged_for_reporter(openid=openid, number=number)
+    if merged is not None:
+        return merged_case_status(merged)
+    return texts.NOT_FOUND.format(number=number.upper())
+
+
+def case_public_status(case: Case) -> str:
+    """What a reporter may know of their case: state, responsible agency, deadline, the approved reply.
+    The state is the public one of the H5 pages (no internal steps such as review or assignment)."""
+    lines = [f"举报编号：{case.number}", f"当前状态：{public_status(case).label}"]
+    if case.state == State.CLOSED:
+        lines.append(f"办结时间：{_date(case.closed_at)}")
+        if case.outcome == Outcome.DUPLICATE and case.duplicate_of is not None:
+            number = case.duplicate_of.number
+            lines.append(f"办理结果：与编号 {number} 的举报为同一事项，合并办理。")
+            lines.append(f"回复“查询 {number}”查看该件进度。")
+        else:
+            if case.outcome == Outcome.HANDED_OVER and case.handover_agency is not None:
+                lines.append(f"已移交：{case.handover_agency.name}")
+            reply = approved_reply_of(case=case)
+            if reply is not None:
+                lines.append("办理结果：\n" + reply.public_text())
+    else:
+        lines.append(f"负责机构：{case.agency.name}")
+        if case.state in (State.RECEIVED, State.ESCALATED):
+            lines.append(f"确认期限：{_date(case.confirm_due)}")
+        elif case.close_due:
+            lines.append(f"办结期限：{_date(case.close_due)}")
+            if case.extension_days:
+                lines.append(f"（已延期{case.extension_days}日）")
+    return "\n".join(lines)
+
+
+def merged_case_status(case: Case) -> str:
+    """What the reporter of a duplicate may know of the case it was merged into (Art. 14): its public
+    status and summary only; its description and answer are its own reporter's (Art. 17)."""
+    status = public_status(case)
+    lines = [f"举报编号：{case.number}（您的举报已并入此件办理）", f"当前状态：{status.label}"]
+    if case.state == State.CLOSED:
+        lines.append(f"办结时间：{_date(case.closed_at)}")
+    else:
+        lines.append(f"负责机构：{case.agency.name}")
+        if case.close_due and case.state not in (State.RECEIVED, State.ESCALATED):
+            lines.append(f"办结期限：{_date(case.close_due)}")
+    lines.append(f"反映事项：{public_summary(case)}")
+    lines.append(texts.MERGED_PRIVACY + ("" if case.state == State.CLOSED else texts.MERGED_PROMISE))
+    return "\n".join(lines)
