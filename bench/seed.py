@@ -242,7 +242,12 @@ EXTENSION_REASONS = ["需等待第三方监测报告", "涉及多部门联合调
 
 # Rows per case at most (their ids are base + case index * this + k): events 11 (receive, accept, assign,
 # two extension steps, submit, return, submit, approve, supervise, answer), replies 2, outbox messages 3.
-PER_CASE = {"cases.CaseEvent": 16, "cases.Reply": 2, "notifications.OutboxMessage": 4, "oversight.CaseGram": 40}
+PER_CASE = {
+    "cases.CaseEvent": 16,
+    "cases.Reply": 2,
+    "notifications.OutboxMessage": 4,
+    "oversight.CaseGram": 40,
+}
 
 
 def _weighted(rng: random.Random, items: list[tuple[str, int]]) -> Callable[[], str]:

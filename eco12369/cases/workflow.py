@@ -19,8 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from eco12369.audit.services import audit_record
-from eco12369.crypto import blind_index
 from eco12369.compliance.content import content_check_all, refusal_message
+from eco12369.crypto import blind_index
 from eco12369.orgs.models import Agency, Role, User
 
 from . import deadlines

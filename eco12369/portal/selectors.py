@@ -3,6 +3,8 @@ reporter can never see another reporter's case (DESIGN §10)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Prefetch, Q, QuerySet
 
 from eco12369.cases.models import Case, Reply

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import template
 
-from eco12369.stats import kpis
 from eco12369.cases.public import scrub
+from eco12369.stats import kpis
 
 register = template.Library()
 
