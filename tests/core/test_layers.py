@@ -22,14 +22,6 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "eco12369"
 LAZY = re.compile(r"#\s*lazy:\s*\S")
 
-# Left to other parts of issue 10, each with what fixes it (an edge here is an ``ignore_imports`` entry
-# of the import-linter contract in pyproject.toml too). Remove an entry when its fix lands (the tests then hold it).
-PENDING_LAZY = {
-    # oversight/models.py <-> oversight/duplicates.py (inside one app): the duplicates split resolves it.
-    ("eco12369/oversight/models.py", "eco12369.oversight.duplicates"),
-}
-PENDING_EDGES: set[tuple[str, str]] = set()
-
 
 @dataclass(frozen=True)
 class Import:
@@ -122,10 +114,7 @@ def unlazy_imports(imports: list[Import], package: str = "eco12369") -> list[str
     return [
         f"{i.path}:{i.line} imports {i.target} inside a function without a '# lazy: <why>' comment"
         for i in imports
-        if i.in_function
-        and (i.target == package or i.target.startswith(package + "."))
-        and not i.lazy_reason
-        and (i.path, i.target) not in PENDING_LAZY
+        if i.in_function and (i.target == package or i.target.startswith(package + ".")) and not i.lazy_reason
     ]
 
 
@@ -135,7 +124,7 @@ def app_graph(imports: list[Import]) -> dict[str, dict[str, list[str]]]:
     for i in imports:
         source = app_of(_module_name(PACKAGE.parent / i.path, PACKAGE)) if i.path else None
         target = app_of(i.target)
-        if source and target and source != target and (source, target) not in PENDING_EDGES:
+        if source and target and source != target:
             graph[source][target].append(f"{i.path}:{i.line}")
     return graph
 

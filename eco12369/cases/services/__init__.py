@@ -7,6 +7,7 @@ reporter or the public passes). Callers import from ``eco12369.cases.services``;
 re-exported here.
 """
 
+from ..workflow import TransitionError  # what the services raise, as callers have always found it here
 from .actions import (
     MAX_CASE_PHOTOS,
     OUT_OF_SCOPE_REFUSAL,
@@ -49,6 +50,7 @@ __all__ = [
     "SUPPLEMENT_TEXT_MAX",
     "WITHDRAW_REASON_MAX",
     "Intake",
+    "TransitionError",
     "attachment_add",
     "calendar_year_enter",
     "case_accept",
