@@ -780,9 +780,16 @@ def ceiling_sql() -> str:
             f"count(*) FILTER (WHERE {received}) AS {key}_received",
             f"count(*) FILTER (WHERE {confirmed}) AS {key}_confirmed",
             f"count(*) FILTER (WHERE {confirmed} AND c.confirmed_at <= c.confirm_due) AS {key}_confirmed_on_time",
+            # stats.kpis: decided at the earlier of the act and its deadline
+            f"count(*) FILTER (WHERE ({confirmed} AND c.confirmed_at <= c.confirm_due) OR (c.confirm_due >= {a} "
+            f"AND c.confirm_due < {cut} AND (c.confirmed_at IS NULL OR c.confirmed_at > c.confirm_due))) "
+            f"AS {key}_confirm_judged",
             f"count(*) FILTER (WHERE {closed}) AS {key}_closed",
             f"count(*) FILTER (WHERE {closed} AND c.close_due IS NOT NULL) AS {key}_closed_with_deadline",
             f"count(*) FILTER (WHERE {closed} AND c.close_due IS NOT NULL AND c.closed_at <= c.close_due) AS {key}_closed_on_time",
+            f"count(*) FILTER (WHERE ({closed} AND c.closed_at <= c.close_due) OR (c.close_due >= {a} "
+            f"AND c.close_due < {cut} AND (c.closed_at IS NULL OR c.closed_at > c.close_due))) "
+            f"AS {key}_close_judged",
             f"count(*) FILTER (WHERE {closed} AND {substantiated}) AS {key}_substantiated",
             f"count(*) FILTER (WHERE {closed} AND c.accepted_at IS NOT NULL) AS {key}_handled_closed",
             f"sum(extract(epoch FROM c.closed_at - c.accepted_at)) FILTER (WHERE {closed} AND c.accepted_at IS NOT NULL) AS {key}_handling_seconds",
@@ -875,9 +882,11 @@ def figures_agree(figures: Any, result: dict[str, Any]) -> str:
             "received",
             "confirmed",
             "confirmed_on_time",
+            "confirm_judged",
             "closed",
             "closed_with_deadline",
             "closed_on_time",
+            "close_judged",
             "substantiated",
             "handled_closed",
             "overdue_unconfirmed",

@@ -20,6 +20,15 @@ PASSWORD = "Eco12369-test!"
 _counter = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache: the cached figures of ended months (stats.cache) are keyed by
+    the latest event id, which a rolled-back test database hands out again."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def tianjin(db: None) -> None:
     tianjin_load()

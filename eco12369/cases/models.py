@@ -239,12 +239,20 @@ class CaseEvent(models.Model):
 
 
 class Attachment(models.Model):
+    class Kind(models.TextChoices):
+        PHOTO = "photo", _("举报人照片")
+        EVIDENCE = "evidence", _("调查取证材料")  # staff: inspection photos, 检查笔录, 处罚决定书 (PDF, JPEG)
+
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    kind = models.CharField(_("类别"), max_length=10, choices=Kind.choices, default=Kind.PHOTO)
     file = models.FileField(_("文件"), upload_to="cases/%Y/%m/")
     original_name = models.CharField(_("原文件名"), max_length=200, blank=True)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("照片")
@@ -326,6 +334,32 @@ class Reply(models.Model):
         if self.kind != self.Kind.HANDLING:
             return self.text
         return self._parts_text(self.FIVE_PARTS)
+
+
+class ReplyDraft(models.Model):
+    """The handling reply a staff member is writing, saved as they type (the reply editor's autosave), so
+    nothing is lost on a reload. Never seen by anyone else, never sent; removed when the reply is
+    submitted."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reply_drafts")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    party_facts = models.TextField(_("被举报对象基本情况"), blank=True)
+    inspection = models.TextField(_("现场检查及核实情况"), blank=True)
+    violations = models.TextField(_("存在的环境违法问题"), blank=True)
+    decision = models.TextField(_("环保部门处理意见"), blank=True)
+    communication = models.TextField(_("与举报人沟通答复情况"), blank=True)
+    public_summary = models.TextField(_("公开摘要（草稿）"), blank=True)
+    saved_at = models.DateTimeField()
+
+    FIELDS = ("party_facts", "inspection", "violations", "decision", "communication", "public_summary")
+
+    class Meta:
+        verbose_name = _("答复意见草稿")
+        verbose_name_plural = _("答复意见草稿")
+        constraints = [models.UniqueConstraint(fields=["case", "author"], name="reply_draft_one_per_author")]
+
+    def __str__(self) -> str:
+        return f"答复意见草稿（{self.saved_at:%Y-%m-%d %H:%M}）"
 
 
 class Extension(models.Model):

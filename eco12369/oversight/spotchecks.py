@@ -11,7 +11,9 @@ appears in it.
 The checklist (None where an item does not apply; a reviewer may change any value, with a note):
 * on time: confirmed by the confirmation deadline and, once accepted, closed by the closing deadline;
 * reply complete: the approved handling reply has its five parts (Art. 10); an answer or hand-over has text;
-* evidence: a handled case has photos or an inspection record of at least ``EVIDENCE_MIN_CHARS`` characters;
+* evidence: a handled case has evidence of the handling attached (``cases.evidence``: inspection photos,
+  a scanned 检查笔录 or 处罚决定书, uploaded by the handling department; the reporter's own photos are not
+  evidence of the investigation);
 * reporter informed: the closing message (closed / answered / handed over / duplicate) was sent to the
   reporter's WeChat; not applicable when the reporter did not come through WeChat.
 """
@@ -23,14 +25,12 @@ from collections import defaultdict
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
-from django.db.models.functions import Length
 
 from eco12369.cases.models import Attachment, Case, Outcome, Reply, State
 from eco12369.notifications.models import OutboxMessage
 
 from .periods import Period
 
-EVIDENCE_MIN_CHARS = 20
 CLOSING_TEMPLATES = (
     OutboxMessage.Template.CLOSED,
     OutboxMessage.Template.ANSWERED,
@@ -78,11 +78,8 @@ def checklist_auto(case_ids: list[int]) -> dict[int, dict[str, bool | None]]:
         .annotate(
             handling_complete=Exists(approved.filter(five_parts, kind=Reply.Kind.HANDLING)),
             text_complete=Exists(approved.exclude(kind=Reply.Kind.HANDLING).exclude(text="")),
-            has_photo=Exists(Attachment.objects.filter(case=OuterRef("pk"))),
-            has_inspection=Exists(
-                approved.filter(kind=Reply.Kind.HANDLING)
-                .annotate(inspection_chars=Length("inspection"))
-                .filter(inspection_chars__gte=EVIDENCE_MIN_CHARS)
+            has_evidence=Exists(
+                Attachment.objects.filter(case=OuterRef("pk"), kind=Attachment.Kind.EVIDENCE)
             ),
             on_wechat=Exists(OutboxMessage.objects.filter(case=OuterRef("pk"))),
             informed=Exists(
@@ -100,8 +97,7 @@ def checklist_auto(case_ids: list[int]) -> dict[int, dict[str, bool | None]]:
             "close_due",
             "handling_complete",
             "text_complete",
-            "has_photo",
-            "has_inspection",
+            "has_evidence",
             "on_wechat",
             "informed",
         )
@@ -115,7 +111,7 @@ def checklist_auto(case_ids: list[int]) -> dict[int, dict[str, bool | None]]:
         outcome = row["outcome"]
         if outcome == Outcome.HANDLED:
             reply: bool | None = row["handling_complete"]
-            evidence: bool | None = row["has_photo"] or row["has_inspection"]
+            evidence: bool | None = row["has_evidence"]
         elif outcome in (Outcome.ANSWERED, Outcome.HANDED_OVER):
             reply, evidence = row["text_complete"], None
         else:

@@ -20,7 +20,8 @@ from eco12369.audit.services import audit_record
 from eco12369.cases.workflow import TransitionError
 from eco12369.orgs.models import Agency, Region, Role, User
 
-from .figures import Month, monthly_figures
+from .cache import monthly_figures_cached
+from .figures import Month
 from .models import MonthlyReport, MonthlyReportEvent
 
 Status = MonthlyReport.Status
@@ -93,7 +94,7 @@ def monthly_report_generate(
     now = timezone.now()
     if month.end > now:
         raise ReportError(f"{month.label}尚未结束，月报须在月末之后生成。")
-    figures = monthly_figures(region=region, month=month, as_of=as_of or now).to_json()
+    figures = monthly_figures_cached(region=region, month=month, now=as_of or now).to_json()
     with transaction.atomic():
         report = (
             MonthlyReport.objects.select_for_update().filter(region=region, month=month.first_day).first()

@@ -4,6 +4,7 @@ scoped selector, input is validated with a form, one service runs, and the page 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -22,8 +23,9 @@ from eco12369.orgs.models import Region, Role, User
 from eco12369.pages import request_user
 
 from . import services
+from .cache import headline_figures_cached
 from .exports import ExportUnavailable, excel_bytes, pdf_bytes, pdf_problem, report_context, title_of
-from .figures import Month, headline_figures
+from .figures import Month
 from .forms import AnalysisForm, ApproveForm, GenerateForm, ReturnForm, ended_months
 from .models import MonthlyReport
 from .selectors import (
@@ -74,6 +76,18 @@ def monthly_list(request: HttpRequest) -> HttpResponse:
         except ValueError:
             month = ended_months(1)[0]
         now = timezone.now()
+        if request.GET.get("part") == "city_total":
+            # The live city total (htmx, after the page): a few seconds the first time for a month, then
+            # from the cache (stats.cache) until the data changes.
+            context |= {
+                "month": month,
+                "city_total": headline_figures_cached(region=None, month=month, now=now),
+                "city": Region.objects.filter(level=Region.Level.CITY).first(),
+                "city_report": monthly_reports_visible_to(user=user)
+                .filter(month=month.first_day, region__level=Region.Level.CITY)
+                .first(),
+            }
+            return render(request, "stats/_city_total_row.html", context)
         # The districts' side: the figures each district submitted (the report's snapshot, frozen since
         # approval), nothing for a district that has not submitted (its drafts are its own).
         visible = monthly_reports_visible_to(user=user).filter(month=month.first_day)
@@ -91,7 +105,10 @@ def monthly_list(request: HttpRequest) -> HttpResponse:
             "months": ended_months(),
             "rows": rows,
             "city": city,
-            "city_total": headline_figures(region=None, month=month, as_of=now),
+            # Computed here only without JavaScript (?total=1); the page otherwise loads it with htmx.
+            "city_total": headline_figures_cached(region=None, month=month, now=now)
+            if request.GET.get("total")
+            else None,
             "city_report": reports.get(city.pk) if city else None,
             "as_of": now,
             "submitted_count": sum(1 for _, _, r in rows if r is not None),
@@ -234,4 +251,16 @@ def export_pdf(request: HttpRequest, code: str, month: str) -> HttpResponse:
             request, "stats/export_unavailable.html", {"report": report, "message": exc.message}, status=503
         )
     _audit_export(request, report, "pdf")
-    return _download(data, "application/pdf", f"{title_of(report)}.pdf")
+    response = _download(data, "application/pdf", f"{title_of(report)}.pdf")
+    _download_done(request, response)
+    return response
+
+
+DOWNLOAD_TOKEN = re.compile(r"\d{1,24}")
+
+
+def _download_done(request: HttpRequest, response: HttpResponse) -> None:
+    """Tell the page's progress line (stats/progress.js) that the file it waits for has arrived."""
+    token = request.GET.get("download_token", "")
+    if DOWNLOAD_TOKEN.fullmatch(token):
+        response.set_cookie("download_token", token, max_age=120, samesite="Lax", secure=request.is_secure())

@@ -190,18 +190,22 @@ class SubmitReplyForm(ActionForm):
     """Art. 10: the five required parts of a handling reply."""
 
     prefix_name = "submit_reply"
-    party_facts = forms.CharField(label="被举报对象基本情况", widget=_textarea(3))
-    inspection = forms.CharField(label="现场检查及核实情况", widget=_textarea(3))
+    party_facts = forms.CharField(label="被举报对象基本情况", widget=_textarea(5))
+    inspection = forms.CharField(label="现场检查及核实情况", widget=_textarea(7))
     violations = forms.CharField(
-        label="存在的环境违法问题", widget=_textarea(3, "未发现违法问题的，请写明“未发现”")
+        label="存在的环境违法问题", widget=_textarea(5, "未发现违法问题的，请写明“未发现”")
     )
-    decision = forms.CharField(label="环保部门处理意见", widget=_textarea(3))
-    communication = forms.CharField(label="与举报人沟通答复情况", widget=_textarea(3))
+    decision = forms.CharField(label="环保部门处理意见", widget=_textarea(5))
+    communication = forms.CharField(
+        label="与举报人沟通答复情况",
+        widget=_textarea(4),
+        help_text="本部分供审核和抽查，不发送给举报人（第十条、第十七条）。",
+    )
     public_summary = forms.CharField(
         label="公开摘要",
         required=False,
         max_length=PUBLIC_SUMMARY_MAX_LENGTH,
-        widget=_textarea(2, "如：反映某化工企业夜间排放废水，经查属实，已责令改正并立案处罚。"),
+        widget=_textarea(3, "如：反映某化工企业夜间排放废水，经查属实，已责令改正并立案处罚。"),
         help_text=PUBLIC_SUMMARY_HELP,
     )
 

@@ -28,5 +28,7 @@ urlpatterns = [
     path("cases/<str:number>/", views.case_detail, name="case"),
     path("cases/<str:number>/photos/<int:pk>/", views.case_photo, name="case_photo"),
     path("cases/<str:number>/reporter/reveal/", views.case_reporter_reveal, name="case_reporter_reveal"),
+    path("cases/<str:number>/reply-draft/", views.case_reply_draft, name="case_reply_draft"),
+    path("cases/<str:number>/evidence/", views.case_evidence, name="case_evidence"),
     *_action_urls(),
 ]

@@ -23,9 +23,11 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.http import require_GET, require_POST
 
-from eco12369.cases import services
+from eco12369.cases import notices, services
 from eco12369.cases.deadlines import deadline_view
-from eco12369.cases.models import Case, Extension, Reply, SupervisionOrder
+from eco12369.cases.drafts import reply_draft_discard, reply_draft_get, reply_draft_save
+from eco12369.cases.evidence import EvidenceRejected, can_attach_evidence, evidence_add
+from eco12369.cases.models import Attachment, Case, Extension, Reply, ReplyDraft, SupervisionOrder
 from eco12369.cases.privacy import RevealRefused, reporter_display, reporter_reveal
 from eco12369.cases.selectors import case_get_for, cases_visible_to, party_contains
 from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal, reply_blocked
@@ -276,8 +278,20 @@ def _event_rows(case: Case) -> list[dict[str, Any]]:
     return rows
 
 
+def reply_preview(case: Case, values: dict[str, Any]) -> dict[str, str]:
+    """Exactly what the reporter will receive of a handling reply with these parts once it is approved:
+    the WeChat closing notice and the H5 page's 答复意见 (``Reply.public_text``, DESIGN §4)."""
+    reply = Reply(kind=Reply.Kind.HANDLING, **{n: str(values.get(n) or "") for n in Reply.FIVE_PARTS})
+    text = reply.public_text()
+    return {"wechat": notices.closed(case, text), "h5": text}
+
+
 def case_context(
-    request: HttpRequest, case: Case, bound: ActionForm | None = None, error: str = ""
+    request: HttpRequest,
+    case: Case,
+    bound: ActionForm | None = None,
+    error: str = "",
+    evidence_error: str = "",
 ) -> dict[str, Any]:
     user = request_user(request)
     now = timezone.now()
@@ -298,6 +312,10 @@ def case_context(
             )
         else:
             initial = None
+        draft = reply_draft_get(case=case, author=user) if rule.action == "submit_reply" else None
+        if rule.action == "submit_reply" and initial is None and draft is not None:
+            # The editor opens on the author's autosaved draft (issue 12, D7).
+            initial = {name: getattr(draft, name) for name in ReplyDraft.FIELDS}
         form = (
             bound
             if bound is not None and bound.prefix_name == rule.action
@@ -312,17 +330,23 @@ def case_context(
                 or rule.action == chosen
                 or initial is not None,
                 "label": form.title or rule.label,
+                "draft": draft,
+                "preview": reply_preview(case, initial or {}) if rule.action == "submit_reply" else None,
             }
         )
     if actions and not any(a["open"] for a in actions):
         actions[0]["open"] = True
     replies = list(case.replies.select_related("drafted_by", "reviewed_by"))
+    attachments = list(case.attachments.select_related("uploaded_by"))
     duplicates_count = duplicate_candidates_count(user=user, case=case) if can_view_duplicates(user) else 0
     return {
         "case": case,
         "reporter": reporter_display(user=user, case=case),
         "deadline": deadline_view(case, now),
-        "attachments": list(case.attachments.all()),
+        "attachments": [a for a in attachments if a.kind == Attachment.Kind.PHOTO],
+        "evidence": [a for a in attachments if a.kind == Attachment.Kind.EVIDENCE],
+        "can_attach_evidence": can_attach_evidence(case=case, user=user),
+        "evidence_error": evidence_error,
         "events": _event_rows(case),
         "replies": [
             {
@@ -366,9 +390,14 @@ def _reply_parts(reply: Reply) -> list[tuple[str, str]]:
 
 
 def _render_case(
-    request: HttpRequest, case: Case, bound: ActionForm | None = None, error: str = "", status: int = 200
+    request: HttpRequest,
+    case: Case,
+    bound: ActionForm | None = None,
+    error: str = "",
+    status: int = 200,
+    evidence_error: str = "",
 ) -> HttpResponse:
-    context = case_context(request, case, bound, error)
+    context = case_context(request, case, bound, error, evidence_error)
     template = "workbench/_case_main.html" if _is_partial(request, "case-main") else "workbench/case.html"
     return render(request, template, context, status=status)
 
@@ -402,6 +431,46 @@ def case_photo(request: HttpRequest, number: str, pk: int) -> FileResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
     return response
+
+
+@login_required
+@require_POST
+def case_reply_draft(request: HttpRequest, number: str) -> HttpResponse:
+    """The reply editor's autosave (htmx, as the handler types): the draft is stored on the server and the
+    preview of what the reporter will receive comes back."""
+    user = request_user(request)
+    case = _case_or_404(request, number)
+    prefix = ACTION_FORMS["submit_reply"].prefix_name
+    values = {name: request.POST.get(f"{prefix}-{name}", "") for name in ReplyDraft.FIELDS}
+    try:
+        draft = reply_draft_save(case=case, author=user, values=values)
+    except TransitionError:
+        # Not (or no longer) this user's reply to write, e.g. a last autosave that arrives after the reply
+        # was submitted: nothing is saved and the page is left as it is.
+        return HttpResponse(status=204)
+    return render(
+        request,
+        "workbench/_reply_preview.html",
+        {"preview": reply_preview(case, values), "draft": draft, "case": case},
+    )
+
+
+@login_required
+@require_POST
+def case_evidence(request: HttpRequest, number: str) -> HttpResponse:
+    """Upload evidence of the handling (cases.evidence checks the file by its content and its size)."""
+    user = request_user(request)
+    case = _case_or_404(request, number)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return _render_case(request, case, status=422, evidence_error="请选择要上传的文件。")
+    try:
+        evidence_add(case=case, actor=user, upload=upload)
+    except EvidenceRejected as exc:
+        status = 403 if not can_attach_evidence(case=case, user=user) else 422
+        return _render_case(request, case, status=status, evidence_error=exc.message)
+    messages.success(request, "取证材料已上传。")
+    return HttpResponseRedirect(reverse("workbench:case", args=[number]) + "#evidence", status=303)
 
 
 @login_required
@@ -561,7 +630,7 @@ class SubmitReplyView(CaseActionView):
         return _render_case(request, case, form_class(case=case, user=user, initial=initial))
 
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
-        return services.case_submit_reply(
+        case = services.case_submit_reply(
             case=case,
             actor=user,
             party_facts=data["party_facts"],
@@ -571,6 +640,8 @@ class SubmitReplyView(CaseActionView):
             communication=data["communication"],
             public_summary=data["public_summary"],
         )
+        reply_draft_discard(case=case, author=user)  # submitted: the autosaved draft has done its work
+        return case
 
 
 class ApproveView(CaseActionView):

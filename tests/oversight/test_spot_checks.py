@@ -13,7 +13,8 @@ from django.urls import reverse
 
 from eco12369.audit.models import AuditEntry
 from eco12369.audit.services import audit_verify
-from eco12369.cases.models import Case
+from eco12369.cases.models import Attachment, Case
+from eco12369.cases.services import attachment_add
 from eco12369.oversight.models import SpotCheck, SpotCheckItem
 from eco12369.oversight.periods import current_month
 from eco12369.oversight.spotchecks import spot_check_sample
@@ -92,6 +93,11 @@ def test_checklist_is_computed_from_the_case_record(
     no_evidence = handled(make_case("和平区"), b, parts=thin, inform=False)
     phone = handled(make_case("和平区", channel="phone", reporter_openid=""), b)
     consult = answered(make_case("和平区", kind="consultation"), b)
+    # Evidence of the handling is what the handling department attached (issue 12, D7); the reporter's
+    # photo of ``complete`` is not evidence of the investigation.
+    for case in (complete, phone):
+        scan = SimpleUploadedFile("检查笔录.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")
+        attachment_add(case=case, photo=scan, kind=Attachment.Kind.EVIDENCE)
     login(client, city.operator)
     client.post(
         reverse("oversight:spot_checks"), {"month": current_month().key, "per_district": 10, "seed": 1}
@@ -104,7 +110,7 @@ def test_checklist_is_computed_from_the_case_record(
         return (item.on_time, item.reply_complete, item.evidence, item.reporter_informed, item.score)
 
     assert checks(complete) == (True, True, True, True, 100.0)
-    assert checks(no_evidence) == (True, True, False, False, 50.0)  # short inspection, no photo, not sent
+    assert checks(no_evidence) == (True, True, False, False, 50.0)  # no evidence attached, not sent
     assert checks(phone) == (True, True, True, None, 100.0)  # no WeChat reporter: not applicable
     assert checks(consult) == (True, True, None, True, 100.0)
 

@@ -307,10 +307,13 @@ def test_the_side_by_side_table_shows_the_submitted_figures_not_later_data(
     login(client, scenario.people.city_op)
     with at(2025, 4, 5):
         html = client.get(reverse("stats:monthly_list"), {"month": MARCH.key}).content.decode()
+        # The live city total comes after the page (htmx, with a progress line; issue 12, D10).
+        assert "正在统计全市合计" in html and "part=city_total" in html
+        total_row = client.get(reverse("stats:monthly_list"), {"month": MARCH.key, "part": "city_total"})
     row = district_row(html, "和平区")
     received = re.findall(r'<td class="num">(\d+)</td>', row)[0]
     assert received == str(EXPECTED["received"])  # 8 as submitted, though 9 March cases now exist
-    total = district_row(html, "全市合计")
+    total = district_row(total_row.content.decode(), "全市合计")
     assert re.findall(r'<td class="num">(\d+)</td>', total)[0] == "11"  # the city total is live: 10 + 1
 
 

@@ -17,7 +17,11 @@ pytestmark = pytest.mark.django_db
 
 
 def action_names(response) -> set[str]:
-    return set(re.findall(r'<details class="action action-([a-z_]+)"', response.content.decode()))
+    # The sidebar's action forms, and the reply editor in the main column (issue 12, D7).
+    html = response.content.decode()
+    return set(re.findall(r'<details class="action action-([a-z_]+)"', html)) | set(
+        re.findall(r'<section [^>]*data-action="([a-z_]+)"', html)
+    )
 
 
 def case_url(case) -> str:

@@ -97,11 +97,16 @@ def owning_agency_for(district: Region | None) -> Agency:
     return Agency.objects.get(kind=Agency.Kind.CITY_CENTRE)
 
 
-def attachment_add(*, case: Case, photo: UploadedFile) -> Attachment:
-    """Attach a (cleaned) photo to the case. Stored under MEDIA_ROOT (outside the web root) with a random
-    name, whatever name the channel gave it; only the workbench's authorised photo view reads it back."""
+def attachment_add(
+    *, case: Case, photo: UploadedFile, kind: str = Attachment.Kind.PHOTO, uploaded_by: User | None = None
+) -> Attachment:
+    """Attach a (cleaned) photo, or checked evidence (``cases.evidence``), to the case. Stored under
+    MEDIA_ROOT (outside the web root) with a random name, whatever name the channel gave it; only the
+    workbench's authorised photo view reads it back."""
     attachment = Attachment(
         case=case,
+        kind=kind,
+        uploaded_by=uploaded_by,
         original_name=(photo.name or "")[:200],
         content_type=photo.content_type or "application/octet-stream",
         size=photo.size or 0,
