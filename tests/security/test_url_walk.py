@@ -31,6 +31,7 @@ from urllib.parse import quote, unquote, urlencode
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
@@ -133,6 +134,8 @@ ROUTES: dict[str, Route] = {
     "notices/<int:pk>/retry/": Route(OBJECT),
     "cases/<str:number>/photos/<int:pk>/": Route(OBJECT),
     "cases/<str:number>/reporter/reveal/": Route(OBJECT),
+    "cases/<str:number>/reply-draft/": Route(OBJECT),
+    "cases/<str:number>/evidence/": Route(OBJECT),
     "cases/<str:number>/accept/": Route(OBJECT),
     "cases/<str:number>/answer/": Route(OBJECT),
     "cases/<str:number>/hand-over/": Route(OBJECT),
@@ -161,12 +164,15 @@ ROUTES: dict[str, Route] = {
     "followup/reply-templates/<int:pk>/": Route(OBJECT),
     "followup/reply-templates/<int:pk>/delete/": Route(OBJECT),
 }
+EDITOR_ROUTES = {"cases/<str:number>/reply-draft/", "cases/<str:number>/evidence/"}
 ADMIN_PREFIX = "admin/"
 CONDITIONAL = {"bench/ping/"}  # mounted only in some environments
 ADMIN_LOGIN = {"admin/login/", "admin/logout/"}  # the admin site's own sign-in and sign-out
 # Object routes that only answer POST (GET is 405 for everyone), so the "fills are real" control skips them.
 POST_ONLY = {
     "cases/<str:number>/reporter/reveal/",
+    "cases/<str:number>/reply-draft/",
+    "cases/<str:number>/evidence/",
     "notices/<int:pk>/retry/",
     "oversight/spot-checks/items/<int:pk>/",
     "stats/<str:code>/<str:month>/<str:action>/",
@@ -297,6 +303,8 @@ def fills(route: str, name: str, w: World, side: str = "b") -> list[dict[str, st
         return [{"number": w.b_cases["received"].number, "pk": str(w.ids["photo"])}]
     if route == "cases/<str:number>/reporter/reveal/":
         return [{"number": cases.get("received", some).number}]
+    if route in EDITOR_ROUTES:  # the reply editor's autosave and evidence upload: a case being handled
+        return [{"number": cases.get("handling", some).number}]
     action = action_of(route)
     if action is not None:
         case = cases.get(ACTION_CASE[action], some)
@@ -377,7 +385,13 @@ def payloads(route: str, w: World, values: dict[str, str]) -> list[dict[str, Any
     """POST bodies. Object routes get payloads that are valid for the owner (see the control test), so only
     the access check can stop them; everything else gets an empty body."""
     action = action_of(route)
-    if action is not None:
+    if route == "cases/<str:number>/reply-draft/":
+        return [{f"submit_reply-{k}": v for k, v in FIVE_PARTS.items()}]
+    if route == "cases/<str:number>/evidence/":
+        return [
+            {"file": SimpleUploadedFile("检查笔录.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")}
+        ]
+    if action is not None and route not in EDITOR_ROUTES:
         return [action_payload(action, w)]
     if route == "cases/<str:number>/reporter/reveal/":
         return [{"reason": "电话核实举报地点。"}]
