@@ -17,7 +17,7 @@ from eco12369.compliance.retention import (
     scrub_rows,
 )
 
-from .models import Case, CaseEvent, Extension, Outcome, Reply, State, SupervisionOrder
+from .models import Case, CaseEvent, Extension, Outcome, Reply, ReplyDraft, State, SupervisionOrder
 
 REPLY_FIELDS = (
     "party_facts",
@@ -68,6 +68,9 @@ def _erase(case: Case, now: dt.datetime, scrub: Scrub) -> None:
     scrub_rows(Reply.objects.filter(case=case), REPLY_FIELDS, scrub)
     scrub_rows(Extension.objects.filter(case=case), ("reason", "decision_note"), scrub)
     scrub_rows(CaseEvent.objects.filter(case=case), ("note",), scrub)
+    # A reply draft that was never submitted (the reply editor's autosave) may quote the reporter: it is
+    # nobody's record, so it goes rather than being scrubbed.
+    ReplyDraft.objects.filter(case=case).delete()
 
 
 def _erase_supervision(case: Case, scrub: Scrub) -> None:

@@ -22,7 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from eco12369.audit.models import AuditEntry
 from eco12369.audit.services import audit_verify
 from eco12369.cases import services
-from eco12369.cases.models import Case, Reply
+from eco12369.cases.models import Case, Reply, ReplyDraft
 from eco12369.cases.selectors import cases_of_reporter
 from eco12369.compliance import tasks
 from eco12369.compliance.retention import cases_due, retention_erase
@@ -364,3 +364,19 @@ def test_what_other_apps_wrote_about_the_case_is_scrubbed_too(
     assert follow_event.note == "举报人通过H5页面关注本件，记为重复举报"
     entry = AuditEntry.objects.get(action="retention_erase")
     assert entry.detail["rows"]["supervision_orders"] == 1 and audit_verify().ok
+
+
+def test_an_unsent_reply_draft_goes_with_the_reporters_data(world: World, staff: Staff) -> None:
+    """A handler's autosaved draft on a case that later closed another way may quote the reporter; the
+    erasure removes it, and leaves the drafts of cases within their period alone."""
+    for case in (world.old, world.recent):
+        ReplyDraft.objects.create(
+            case=case,
+            author=staff.handler,
+            communication=f"给{NAME}回电话：{PHONE}，说明情况",
+            saved_at=CLOSED_ON,
+        )
+    with at(NOW):
+        retention_erase()
+    assert not ReplyDraft.objects.filter(case=world.old).exists()
+    assert ReplyDraft.objects.filter(case=world.recent).count() == 1
