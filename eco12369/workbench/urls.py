@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from . import outbox, views
+from . import desk, outbox, views
 
 app_name = "workbench"
 
@@ -26,6 +26,13 @@ urlpatterns = [
     path("notices/", outbox.notices, name="notices"),
     path("notices/<int:pk>/retry/", outbox.notice_retry, name="notice_retry"),
     path("cases/<str:number>/", views.case_detail, name="case"),
+    path("notifications/", desk.notifications, name="notifications"),
+    path("notifications/badge/", desk.notifications_badge, name="notifications_badge"),
+    path("notifications/read-all/", desk.notifications_read_all, name="notifications_read_all"),
+    path("notifications/settings/", desk.notification_preferences, name="notification_preferences"),
+    path("notifications/<int:pk>/open/", desk.notification_open, name="notification_open"),
+    path("cases/<str:number>/notes/", views.case_note_add, name="case_note_add"),
+    path("cases/<str:number>/notes/people/", views.case_mentionable, name="case_mentionable"),
     path("cases/<str:number>/photos/<int:pk>/", views.case_photo, name="case_photo"),
     path("cases/<str:number>/reporter/reveal/", views.case_reporter_reveal, name="case_reporter_reveal"),
     path("cases/<str:number>/reply-draft/", views.case_reply_draft, name="case_reply_draft"),

@@ -15,7 +15,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -44,6 +44,7 @@ from eco12369.pages import (
     request_user,
 )
 from eco12369.wechat.selectors import outbox_of_case
+from eco12369.workbench.notes import NoteRefused, mentionable_for, note_add, notes_of
 
 from .deadlines import calendar_gaps_for
 from .forms import ACTION_FORMS, ActionForm, LoginForm, SearchForm
@@ -359,6 +360,8 @@ def case_context(
         ],
         "extensions": list(case.extensions.select_related("requested_by", "decided_by")),
         "orders": list(case.supervision_orders.select_related("issued_by", "answered_by")),
+        # 内部备注: staff only (never on the reporter's pages, Open311 or the public disclosure).
+        "notes": list(notes_of(case=case)),
         # DESIGN §9: what the reporter was told and whether it arrived (never the openid).
         "notices": outbox_of_case(case=case),
         "can_retry_notices": can_retry_notices(user),
@@ -396,8 +399,9 @@ def _render_case(
     error: str = "",
     status: int = 200,
     evidence_error: str = "",
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    context = case_context(request, case, bound, error, evidence_error)
+    context = {**case_context(request, case, bound, error, evidence_error), **(extra or {})}
     template = "workbench/_case_main.html" if _is_partial(request, "case-main") else "workbench/case.html"
     return render(request, template, context, status=status)
 
@@ -406,6 +410,31 @@ def _render_case(
 @require_GET
 def case_detail(request: HttpRequest, number: str) -> HttpResponse:
     return _render_case(request, _case_or_404(request, number))
+
+
+@login_required
+@require_POST
+def case_note_add(request: HttpRequest, number: str) -> HttpResponse:
+    """An internal note (内部备注), with @mentions that notify the people named (notes.note_add)."""
+    case = _case_or_404(request, number)
+    body = request.POST.get("body", "")
+    try:
+        note_add(user=request_user(request), case=case, body=body, request=request)
+    except NoteRefused as exc:
+        return _render_case(request, case, status=422, extra={"note_error": exc.message, "note_body": body})
+    messages.success(request, "内部备注已保存。")
+    return redirect(reverse("workbench:case", args=[case.number]) + "#notes")
+
+
+@login_required
+@require_GET
+def case_mentionable(request: HttpRequest, number: str) -> JsonResponse:
+    """The @mention autocomplete: the people who may see the case, matching ``q`` (username or name)."""
+    case = _case_or_404(request, number)
+    people = mentionable_for(user=request_user(request), case=case, query=request.GET.get("q", ""))
+    return JsonResponse(
+        {"people": [{"username": p.username, "name": p.name, "agency": p.agency} for p in people]}
+    )
 
 
 @login_required

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from eco12369.cases import services
 from eco12369.cases.models import CalendarYear
+from eco12369.workbench.notes import note_add
 
 from .conftest import FIVE_PARTS, advance
 
@@ -177,8 +178,10 @@ def test_case_page_query_count_is_exact(
         services.case_assign(
             case=case, actor=heping.operator, department=heping.department, note=f"第{i}次批转"
         )
+        note_add(user=heping.handler, case=case, body=f"第{i}次跟进：企业负责人电话没人接")
     client.force_login(heping.operator)
-    with django_assert_num_queries(20):  # the same with no event as with a dozen
+    with django_assert_num_queries(21):  # the same with no event or note as with a dozen of each
         response = client.get(case_url(case))
     assert response.status_code == 200
     assert response.content.decode().count("timeline-item ") == 3 + events
+    assert response.content.decode().count('class="note"') == events

@@ -1,0 +1,137 @@
+"""The staff notification centre: creating notifications (respecting each person's choices), the unread
+count, and the periodic scan that alerts the people holding a case when it is due soon, overdue, or under a
+supervision order (once per person, case and kind)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from eco12369.cases.models import OPEN_STATES, Case, State, SupervisionOrder
+from eco12369.cases.selectors import CASE_ROLES
+from eco12369.orgs.models import Role, User
+
+from .models import CaseNote, NotificationKind, NotificationPreference, StaffNotification
+
+CONFIRM_STATES = (State.RECEIVED, State.ESCALATED)
+
+
+def muted_kinds(user: User) -> set[str]:
+    pref = NotificationPreference.objects.filter(user=user).first()
+    return set(pref.muted_kinds) if pref else set()
+
+
+def preferences_save(pref: NotificationPreference, *, kinds: list[str], email_digest: bool) -> None:
+    """Keep the kinds chosen (unknown values ignored); the others are muted."""
+    chosen = set(kinds)
+    pref.muted_kinds = [k for k in NotificationKind.values if k not in chosen]
+    pref.email_digest = email_digest
+    pref.save(update_fields=["muted_kinds", "email_digest"])
+
+
+def notify(
+    *,
+    recipient: User,
+    kind: str,
+    text: str,
+    case: Case | None = None,
+    note: CaseNote | None = None,
+    key: str = "",
+    now: dt.datetime | None = None,
+) -> StaffNotification | None:
+    """One notification, unless the person muted its kind or (with ``key``) already has it for the case."""
+    if kind in muted_kinds(recipient):
+        return None
+    if key and StaffNotification.objects.filter(recipient=recipient, case=case, key=key).exists():
+        return None
+    try:
+        with transaction.atomic():
+            return StaffNotification.objects.create(
+                recipient=recipient,
+                kind=kind,
+                case=case,
+                note=note,
+                key=key,
+                text=text[:300],
+                created_at=now or timezone.now(),
+            )
+    except IntegrityError:  # a concurrent scan wrote the same alert first
+        return None
+
+
+def notifications_of(*, user: User) -> QuerySet[StaffNotification]:
+    return StaffNotification.objects.filter(recipient=user).select_related("case")
+
+
+def unread_count(*, user: User) -> int:
+    return StaffNotification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def mark_read(*, user: User, pk: int | None = None) -> int:
+    qs = StaffNotification.objects.filter(recipient=user, read_at__isnull=True)
+    if pk is not None:
+        qs = qs.filter(pk=pk)
+    return qs.update(read_at=timezone.now())
+
+
+def case_holders(case: Case) -> QuerySet[User]:
+    """Who must act on ``case`` now: the owning agency's operators while it awaits confirmation; its
+    department's handlers (or, with no department yet, the agency's case staff) while it is handled; the
+    agency's reviewers while a reply awaits review."""
+    staff = User.objects.filter(is_active=True, agency_id=case.agency_id)
+    if case.state in CONFIRM_STATES:
+        return staff.filter(roles__role=Role.OPERATOR).distinct()
+    if case.state == State.IN_REVIEW:
+        return staff.filter(roles__role=Role.REVIEWER).distinct()
+    if case.department_id:
+        return staff.filter(department_id=case.department_id, roles__role=Role.HANDLER).distinct()
+    return staff.filter(roles__role__in=CASE_ROLES).distinct()
+
+
+def _stage(case: Case) -> tuple[str, str]:
+    return ("confirm", "确认") if case.state in CONFIRM_STATES else ("close", "办结")
+
+
+def alerts_scan(*, now: dt.datetime | None = None) -> int:
+    """Create the due-soon, overdue and supervision alerts not yet given; returns how many were created."""
+    now = now or timezone.now()
+    created = 0
+    open_cases = Case.objects.filter(state__in=OPEN_STATES, due_at__isnull=False)
+    due = open_cases.filter(Q(due_at__lt=now) | Q(warn_at__lte=now)).select_related("agency")
+    for case in due.iterator():
+        stage, label = _stage(case)
+        overdue = case.due_at is not None and case.due_at < now
+        kind = NotificationKind.OVERDUE if overdue else NotificationKind.DUE_SOON
+        text = (
+            f"举报件 {case.number} 已超过{label}期限"
+            if overdue
+            else f"举报件 {case.number} 即将到达{label}期限（{timezone.localtime(case.due_at):%m月%d日 %H:%M}）"
+        )
+        for person in case_holders(case):
+            created += (
+                notify(recipient=person, kind=kind, case=case, key=f"{kind}:{stage}", text=text, now=now)
+                is not None
+            )
+    orders = SupervisionOrder.objects.filter(
+        answered_at__isnull=True, case__state__in=OPEN_STATES
+    ).select_related("case")
+    for order in orders.iterator():
+        text = f"举报件 {order.case.number} 收到督办，请于 {order.answer_due:%m月%d日} 前回复"
+        for person in User.objects.filter(
+            is_active=True, agency_id=order.case.agency_id, roles__role__in=CASE_ROLES
+        ).distinct():
+            created += (
+                notify(
+                    recipient=person,
+                    kind=NotificationKind.SUPERVISION,
+                    case=order.case,
+                    key=f"supervision:{order.pk}",
+                    text=text,
+                    now=now,
+                )
+                is not None
+            )
+    return created

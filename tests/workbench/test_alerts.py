@@ -1,0 +1,96 @@
+"""The notification centre: alerts for due soon, overdue and supervision orders (once per case and kind),
+each person's choices, the unread count in the header, opening and reading."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from eco12369.cases import services
+from eco12369.workbench.alerts import alerts_scan
+from eco12369.workbench.models import StaffNotification
+
+from .conftest import advance
+
+
+def kinds_of(user) -> list[str]:
+    return sorted(StaffNotification.objects.filter(recipient=user).values_list("kind", flat=True))
+
+
+def test_due_soon_then_overdue_once_each_for_the_people_holding_the_case(heping, hexi, make_case) -> None:
+    case = make_case("和平区", description="小区门口的烧烤摊油烟太大了！！")
+    assert case.warn_at is not None and case.due_at is not None
+    soon = case.warn_at + dt.timedelta(minutes=5)
+    assert alerts_scan(now=soon) == 1  # the operator confirms: only they hold a received case
+    assert alerts_scan(now=soon + dt.timedelta(minutes=10)) == 0  # once per case and kind
+    late = case.due_at + dt.timedelta(hours=1)
+    assert alerts_scan(now=late) == 1 and alerts_scan(now=late) == 0
+    assert kinds_of(heping.operator) == ["due_soon", "overdue"]
+    assert kinds_of(heping.handler) == [] and kinds_of(hexi.operator) == []
+    overdue = StaffNotification.objects.get(kind="overdue")
+    assert overdue.text == f"举报件 {case.number} 已超过确认期限"
+
+
+def test_the_closing_deadline_alerts_the_handlers_of_the_department(heping, make_case) -> None:
+    case = advance(make_case("和平区"), heping, "handling")
+    alerts_scan(now=case.due_at + dt.timedelta(minutes=1))
+    assert kinds_of(heping.handler) == ["overdue"]
+    assert "办结期限" in StaffNotification.objects.get(recipient=heping.handler).text
+
+
+def test_a_supervision_order_reaches_the_district(heping, make_case, make_user) -> None:
+    city = make_user("operator", district_name=None)
+    case = advance(make_case("和平区"), heping, "handling")
+    services.case_supervise(
+        case=case,
+        actor=city,
+        instruction="群众反映强烈，请于5个工作日内查清并回复",
+        answer_due=timezone.localdate() + dt.timedelta(days=7),
+    )
+    assert alerts_scan() == 4  # the bureau's operator, handler, reviewer and head
+    assert alerts_scan() == 0
+    assert kinds_of(heping.head) == ["supervision"] and kinds_of(city) == []
+
+
+def test_a_muted_kind_is_not_created(client: Client, heping, make_case) -> None:
+    client.force_login(heping.operator)
+    url = reverse("workbench:notification_preferences")
+    assert client.post(url, {"kinds": ["mention", "overdue"], "email_digest": "on"}).status_code == 302
+    case = make_case("和平区")
+    alerts_scan(now=case.warn_at + dt.timedelta(minutes=1))
+    assert kinds_of(heping.operator) == []
+    page = client.get(url).content.decode()
+    assert 'value="due_soon">' in page and 'value="overdue" checked>' in page
+
+
+def test_unread_count_in_the_header_then_open_marks_read(client: Client, heping, make_case) -> None:
+    case = advance(make_case("和平区"), heping, "handling")
+    client.force_login(heping.operator)
+    client.post(
+        reverse("workbench:case_note_add", args=[case.number]),
+        {"body": f"@{heping.handler.username} 企业说设备检修中，下周一再去"},
+    )
+    client.force_login(heping.handler)
+    home = client.get(reverse("workbench:queue")).content.decode()
+    assert reverse("workbench:notifications_badge") in home
+    badge = client.get(reverse("workbench:notifications_badge")).content.decode()
+    assert "1 条未读通知" in badge
+    page = client.get(reverse("workbench:notifications")).content.decode()
+    assert f"在举报件 {case.number} 的内部备注中提及了您" in page and "1 条未读" in page
+    item = StaffNotification.objects.get(recipient=heping.handler)
+    opened = client.post(reverse("workbench:notification_open", args=[item.pk]))
+    assert opened["Location"] == reverse("workbench:case", args=[case.number]) + "#notes"
+    assert "未读" not in client.get(reverse("workbench:notifications_badge")).content.decode()
+
+
+def test_someone_elses_notification_cannot_be_opened(client: Client, heping, make_case) -> None:
+    case = make_case("和平区")
+    alerts_scan(now=case.due_at + dt.timedelta(minutes=1))
+    item = StaffNotification.objects.get(recipient=heping.operator)
+    client.force_login(heping.handler)
+    assert client.post(reverse("workbench:notification_open", args=[item.pk])).status_code == 404
+    client.post(reverse("workbench:notifications_read_all"))
+    assert StaffNotification.objects.get(pk=item.pk).read_at is None
