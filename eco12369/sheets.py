@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -41,3 +42,9 @@ def sheet_put(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
 def sheet_row(ws: Worksheet, row: int, values: Iterable[Any]) -> list[Cell]:
     """Write ``values`` into ``row`` from column A, the text kept text."""
     return [sheet_put(ws, row, column, value) for column, value in enumerate(values, start=1)]
+
+
+def sheet_values(ws: Worksheet, values: Iterable[Any]) -> list[Any]:
+    """One row for a write-only sheet (``ws.append``): each string as a text cell (never a formula), other
+    values (numbers, dates) as they are."""
+    return [sheet_text(WriteOnlyCell(ws), value) if isinstance(value, str) else value for value in values]

@@ -216,6 +216,17 @@ RULES: dict[str, Rule] = {
             Scope.OWNER,
             ("department",),
         ),
+        # Issue 15: 退单 — the handling department returns a case that was assigned to it by mistake to the
+        # bureau's operators, with a reason; they assign it again (accepted, no department).
+        Rule(
+            "send_back",
+            "退单",
+            (State.HANDLING,),
+            State.ACCEPTED,
+            (Role.HANDLER,),
+            Scope.DEPARTMENT,
+            ("reason",),
+        ),
         Rule(
             "submit_reply",
             "提交答复意见",

@@ -155,6 +155,7 @@ def excel_bytes(report: MonthlyReport) -> bytes:
         "confirmation": "确认结果",
         "state": "当前状态",
         "outcome": "办结方式",
+        "sent_back": "退单",
     }
     for key, _title, rows in f.breakdowns():
         sheet = wb.create_sheet(sheet_names[key])

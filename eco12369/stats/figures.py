@@ -55,7 +55,17 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from eco12369.cases.models import Case, Category, Channel, Extension, Kind, Outcome, Reply, State
+from eco12369.cases.models import (
+    Case,
+    CaseEvent,
+    Category,
+    Channel,
+    Extension,
+    Kind,
+    Outcome,
+    Reply,
+    State,
+)
 from eco12369.dbrouting import replica_reads
 from eco12369.orgs.models import Region
 
@@ -390,6 +400,8 @@ class MonthlyFigures:
     top_parties: tuple[Ranked, ...]
     top_places: tuple[Ranked, ...]
     districts: tuple[RegionFigures, ...] = field(default=())
+    # 退单 (issue 15): cases the handling departments returned to the operators in the month, per department.
+    sent_back: tuple[Row, ...] = field(default=())
 
     def changes(self) -> list[Change]:
         out = []
@@ -414,6 +426,7 @@ class MonthlyFigures:
             ("confirmation", "确认结果（本月接收）", self.confirmation),
             ("state", "当前状态（本月接收）", self.by_state),
             ("outcome", "办结方式（本月办结）", self.by_outcome),
+            ("sent_back", "退单（本月，按承办部门）", self.sent_back),
         ]
 
     # ------------------------------------------------------------------------------- JSON snapshot
@@ -448,6 +461,7 @@ class MonthlyFigures:
             "districts": [
                 {"code": d.code, "name": d.name, "headline": headline(d.headline)} for d in self.districts
             ],
+            "sent_back": rows(self.sent_back),
         }
 
     @classmethod
@@ -488,6 +502,7 @@ class MonthlyFigures:
                 RegionFigures(d["code"], d["name"], headline(d["headline"]))
                 for d in data.get("districts", [])
             ),
+            sent_back=rows(data.get("sent_back", [])),  # absent from snapshots taken before issue 15
         )
 
 
@@ -715,6 +730,29 @@ def _confirmation(qs: QuerySet[Case]) -> tuple[Row, ...]:
     return tuple(Row(key, label, counts[key]) for key, label in CONFIRMATION_ROWS)
 
 
+def _sent_back(region: Region | None, month: Month) -> tuple[Row, ...]:
+    """退单 in ``month`` per handling department (the department named in the event: it has none since),
+    most first: one grouped query over the timeline events."""
+    events = CaseEvent.objects.filter(action="send_back").filter(_in("at", month))
+    if region is not None and region.level != Region.Level.CITY:
+        events = events.filter(case__region=region)
+    found = (
+        events.values(
+            "data__department_id", "data__department", "actor_agency__short_name", "actor_agency__name"
+        )
+        .annotate(n=Count("id"))
+        .order_by("-n", "data__department_id")
+    )
+    return tuple(
+        Row(
+            str(r["data__department_id"]),
+            f"{r['actor_agency__short_name'] or r['actor_agency__name'] or ''}·{r['data__department']}",
+            r["n"],
+        )
+        for r in found
+    )
+
+
 def _top(qs: QuerySet[Case], field_name: str) -> tuple[Ranked, ...]:
     rows = (
         qs.exclude(**{field_name: ""})
@@ -766,6 +804,7 @@ def monthly_figures(
         top_parties=_top(received, "reported_party"),
         top_places=_top(received, "address"),
         districts=districts,
+        sent_back=_sent_back(region, month),
     )
 
 
@@ -832,4 +871,5 @@ def combine(items: list[MonthlyFigures], *, name: str, code: str = "") -> Monthl
         confirmation=rows(lambda f: f.confirmation),
         top_parties=(),
         top_places=(),
+        sent_back=tuple(r for f in items for r in f.sent_back),  # each department is of one region
     )

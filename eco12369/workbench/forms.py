@@ -16,7 +16,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from eco12369.cases.deadlines import setting as deadline_setting
-from eco12369.cases.models import Case, Category, Extension, Kind, State, SupervisionOrder
+from eco12369.cases.models import (
+    Case,
+    Category,
+    Channel,
+    Extension,
+    Kind,
+    Source,
+    State,
+    SupervisionOrder,
+)
 from eco12369.cases.public import PUBLIC_SUMMARY_MAX_LENGTH
 from eco12369.cases.selectors import case_get_for
 from eco12369.cases.workflow import extension_days_used, pending_reply
@@ -132,6 +141,15 @@ class HandOverForm(ActionForm):
 class EscalateForm(ActionForm):
     prefix_name = "escalate"
     reason = forms.CharField(label="申请理由", widget=_textarea(3, "说明超出本级管理权限的原因"))
+
+
+class SendBackForm(ActionForm):
+    prefix_name = "send_back"
+    reason = forms.CharField(
+        label="退单理由",
+        max_length=500,
+        widget=_textarea(3, "说明为什么不属于本部门办理，如：地点属河西区、应由执法支队办理"),
+    )
 
 
 class RerouteForm(ActionForm):
@@ -316,6 +334,7 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
     "reroute": RerouteForm,
     "mark_duplicate": MarkDuplicateForm,
     "assign": AssignForm,
+    "send_back": SendBackForm,
     "submit_reply": SubmitReplyForm,
     "approve": ApproveForm,
     "return": ReturnForm,
@@ -327,7 +346,21 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
 
 
 # ------------------------------------------------------------------------------------- search
+YES_NO = [("", "全部"), ("yes", "是"), ("no", "否")]
+
+
+def _date(label: str) -> forms.DateField:
+    return forms.DateField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
 class SearchForm(forms.Form):
+    q = forms.CharField(
+        label="关键词",
+        required=False,
+        max_length=100,
+        help_text="在举报内容、公开摘要、被举报对象和地址中查找",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "如：异味、某化工厂、解放南路"}),
+    )
     number = forms.CharField(label="编号", required=False, max_length=32)
     district = forms.ModelChoiceField(
         label="所属区", queryset=Region.objects.none(), required=False, empty_label="全部"
@@ -344,20 +377,61 @@ class SearchForm(forms.Form):
         label="接收日期至", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     reported_party = forms.CharField(label="被举报对象", required=False, max_length=100)
+    agency = forms.ModelChoiceField(
+        label="责任机构", queryset=Agency.objects.none(), required=False, empty_label="全部"
+    )
+    department = forms.ModelChoiceField(
+        label="承办部门", queryset=Department.objects.none(), required=False, empty_label="全部"
+    )
+    channel = forms.ChoiceField(label="渠道", choices=ANY_CHOICE + list(Channel.choices), required=False)
+    source = forms.ChoiceField(label="转办来源", choices=ANY_CHOICE + list(Source.choices), required=False)
+    due_from = _date("期限自")
+    due_to = _date("期限至")
+    timing = forms.ChoiceField(
+        label="期限状态",
+        choices=[("", "全部"), ("due_soon", "即将超期"), ("overdue", "已超期")],
+        required=False,
+    )
+    supervised = forms.ChoiceField(label="督办件", choices=YES_NO, required=False)
+    duplicate = forms.ChoiceField(label="重复举报", choices=YES_NO, required=False)
+    # The column the list is sorted by (workbench/lists.py checks it against the columns' whitelist).
+    sort = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["district"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = districts_visible_to(user)
+        scoped: dict[str, QuerySet[Any]] = {
+            "district": districts_visible_to(user),
+            "agency": agencies_visible_to(user),
+            "department": Department.objects.filter(agency__in=agencies_visible_to(user))
+            .select_related("agency")
+            .order_by("agency__name", "name"),
+        }
+        for name, queryset in scoped.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = queryset
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        start: dt.date | None = data.get("received_from")
-        end: dt.date | None = data.get("received_to")
-        if start and end and start > end:
-            raise forms.ValidationError("开始日期不能晚于结束日期。")
+        for name in ("received", "due"):
+            start: dt.date | None = data.get(f"{name}_from")
+            end: dt.date | None = data.get(f"{name}_to")
+            if start and end and start > end:
+                raise forms.ValidationError("开始日期不能晚于结束日期。")
         return data
+
+
+def agencies_visible_to(user: User) -> QuerySet[Agency]:
+    """The agencies whose cases ``user`` may see (the search's 责任机构 choices)."""
+    agencies = Agency.objects.filter(
+        kind__in=(Agency.Kind.CITY_CENTRE, Agency.Kind.DISTRICT_BUREAU)
+    ).order_by("region__code", "kind")
+    agency = user.agency
+    if agency is None:
+        return agencies.none()
+    if agency.kind == Agency.Kind.CITY_CENTRE:
+        return agencies
+    return agencies.filter(region_id=agency.region_id)
 
 
 def districts_visible_to(user: User) -> QuerySet[Region]:

@@ -23,6 +23,7 @@ urlpatterns = [
     path("queues/", views.queue, name="queue"),
     path("queues/<slug:key>/", views.queue, name="queue_tab"),
     path("search/", views.search, name="search"),
+    path("districts.geojson", views.districts_geojson, name="districts_geojson"),
     path("notices/", outbox.notices, name="notices"),
     path("notices/<int:pk>/retry/", outbox.notice_retry, name="notice_retry"),
     path("cases/<str:number>/", views.case_detail, name="case"),

@@ -29,9 +29,10 @@ from eco12369.cases.drafts import reply_draft_discard, reply_draft_get, reply_dr
 from eco12369.cases.evidence import EvidenceRejected, can_attach_evidence, evidence_add
 from eco12369.cases.models import Attachment, Case, Extension, Reply, ReplyDraft, SupervisionOrder
 from eco12369.cases.privacy import RevealRefused, reporter_display, reporter_reveal
-from eco12369.cases.selectors import case_get_for, cases_visible_to, party_contains
+from eco12369.cases.selectors import case_get_for, cases_visible_to
 from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal, reply_blocked
 from eco12369.followup.templating import reply_template_merge, reply_template_prefill
+from eco12369.orgs.geo import outlines_file
 from eco12369.orgs.models import User
 from eco12369.oversight.access import can_view_duplicates
 from eco12369.oversight.selectors import duplicate_candidates_count
@@ -46,8 +47,11 @@ from eco12369.pages import (
 from eco12369.wechat.selectors import outbox_of_case
 from eco12369.workbench.notes import NoteRefused, mentionable_for, note_add, notes_of
 
+from . import lists
 from .deadlines import calendar_gaps_for
+from .export import export_cases
 from .forms import ACTION_FORMS, ActionForm, LoginForm, SearchForm
+from .lists import sort_of
 from .outbox import can_retry_notices
 from .queues import QUEUES_BY_KEY, Queue, default_queue, queues_for, works_on_cases
 
@@ -146,11 +150,16 @@ def queue(request: HttpRequest, key: str | None = None) -> HttpResponse:
     else:
         raise Http404("没有这个队列。")
     now = timezone.now()
+    sort = sort_of(request)
+    qs = current.cases(user, now).order_by(*(sort.ordering() if sort else current.ordering))
+    if request.GET.get("format") == "xlsx":
+        return export_cases(request, qs, user=user, list_name=f"queue:{current.key}", title=current.label)
     counts = {
         q.key: capped_count(q.cases(user, now)) if q.capped else q.cases(user, now).count() for q in queues
     }
-    qs = current.cases(user, now).select_related(*LIST_COLUMNS).order_by(*current.ordering)
-    page = _page(request, qs, known_count=counts[current.key], capped=current.capped)
+    page = _page(
+        request, qs.select_related(*LIST_COLUMNS), known_count=counts[current.key], capped=current.capped
+    )
     context = {
         "queues": [
             {"queue": q, "count": counts[q.key], "label": count_label(counts[q.key]), "active": q is current}
@@ -159,12 +168,22 @@ def queue(request: HttpRequest, key: str | None = None) -> HttpResponse:
         "current": current,
         "page": page,
         "rows": _rows(page, now),
-        "query": "",
+        "columns": lists.header(request, sort),
+        "query": query_without_page(request),
+        "export_query": _export_query(request),
         "now": now,
     }
     if _is_partial(request, "queue-panel"):
         return render(request, "workbench/_queue_panel.html", context)
     return render(request, "workbench/queue.html", {**context, **_calendar_context(user)})
+
+
+def _export_query(request: HttpRequest) -> str:
+    """The list's query string with ``format=xlsx``: the export link of the list as filtered and sorted."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    params["format"] = "xlsx"
+    return params.urlencode()
 
 
 # -------------------------------------------------------------------------------------- search
@@ -177,52 +196,56 @@ def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None, user=user)
     now = timezone.now()
     qs = cases_visible_to(user=user)
-    searched = form.is_bound and form.is_valid()
-    if searched:
-        data = form.cleaned_data
-        if data["number"]:
-            number = data["number"].strip().upper()
-            # A whole case number is looked up by its unique index; a part of one is searched for.
-            if FULL_NUMBER.fullmatch(number):
-                qs = qs.filter(number=number)
-            else:
-                qs = qs.filter(number__icontains=number)
-        if data["district"]:
-            qs = qs.filter(region=data["district"])
-        for name in ("kind", "category", "state"):
-            if data[name]:
-                qs = qs.filter(**{name: data[name]})
-        if data["received_from"]:
-            start = dt.datetime.combine(
-                data["received_from"], dt.time.min, tzinfo=timezone.get_current_timezone()
-            )
-            qs = qs.filter(received_at__gte=start)
-        if data["received_to"]:
-            end = dt.datetime.combine(
-                data["received_to"] + dt.timedelta(days=1),
-                dt.time.min,
-                tzinfo=timezone.get_current_timezone(),
-            )
-            qs = qs.filter(received_at__lt=end)
-        if data["reported_party"]:
-            qs = party_contains(qs, data["reported_party"])
+    if form.is_bound and form.is_valid():
+        qs = lists.cases_filtered(qs, form.cleaned_data, now, full_number=FULL_NUMBER)
     elif form.is_bound:
         qs = qs.none()
-    paginator = RecentFirstPaginator(
-        qs.select_related(*LIST_COLUMNS).order_by("-received_at", "-id"),
-        PAGE_SIZE,
-        now=now,
-        capped=True,
-        cap=SEARCH_COUNT_CAP,
-    )
+    sort = sort_of(request)
+    if request.GET.get("format") == "xlsx":
+        ordered = qs.order_by(*(sort.ordering() if sort else ("-received_at", "-id")))
+        return export_cases(request, ordered, user=user, list_name="search", title="举报件查询结果")
+    if sort is None:
+        paginator: CountedPaginator = RecentFirstPaginator(
+            qs.select_related(*LIST_COLUMNS).order_by("-received_at", "-id"),
+            PAGE_SIZE,
+            now=now,
+            capped=True,
+            cap=SEARCH_COUNT_CAP,
+        )
+    else:
+        paginator = CountedPaginator(
+            qs.select_related(*LIST_COLUMNS).order_by(*sort.ordering()),
+            PAGE_SIZE,
+            capped=True,
+            cap=SEARCH_COUNT_CAP,
+        )
     page = paginator.get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "rows": _rows(page, now), "query": query_without_page(request)}
+    context = {
+        "form": form,
+        "page": page,
+        "rows": _rows(page, now),
+        "columns": lists.header(request, sort),
+        "sort": sort,
+        "query": query_without_page(request),
+        "export_query": _export_query(request),
+    }
     if _is_partial(request, "search-area"):
         return render(request, "workbench/_search_area.html", context)
     return render(request, "workbench/search.html", context)
 
 
 # ------------------------------------------------------------------------------------ case page
+@login_required
+@require_GET
+def districts_geojson(request: HttpRequest) -> FileResponse:
+    """The district outlines that ship with the project, for the case page's map (no online tiles)."""
+    if not works_on_cases(request_user(request)):
+        raise Http404("没有可查看的地图。")
+    response = FileResponse(outlines_file().open("rb"), content_type="application/geo+json")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
 def _case_or_404(request: HttpRequest, number: str) -> Case:
     case = case_get_for(user=request_user(request), number=number)
     if case is None:
@@ -615,6 +638,13 @@ class EscalateView(CaseActionView):
         return services.case_escalate(case=case, actor=user, reason=data["reason"])
 
 
+class SendBackView(CaseActionView):
+    action = "send_back"
+
+    def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
+        return services.case_send_back(case=case, actor=user, reason=data["reason"])
+
+
 class RerouteView(CaseActionView):
     action = "reroute"
 
@@ -733,6 +763,7 @@ ACTION_VIEWS: list[type[CaseActionView]] = [
     RerouteView,
     MarkDuplicateView,
     AssignView,
+    SendBackView,
     SubmitReplyView,
     ApproveView,
     ReturnView,

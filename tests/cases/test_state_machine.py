@@ -232,6 +232,9 @@ class CaseMachine(RuleBasedStateMachine):
         if action == "reopen":  # follow-up (issue #7): the city centre sends a closed case back
             reason = text("reason", "举报人对办理结果不满意。")
             return lambda: services.case_reopen(case=case, actor=actor, reason=reason)  # type: ignore[attr-defined]
+        if action == "send_back":  # issue 15: the handling department returns a wrongly assigned case
+            reason = text("reason", "不属本部门职责，请重新批转。")
+            return lambda: services.case_send_back(case=case, actor=actor, reason=reason)
         if action == "withdraw":  # issue 14: the reporter (or a stranger) withdraws before acceptance
             openid = case.reporter_openid if by_reporter else "o-stranger"
             reason = text("reason", "问题已经解决了，撤回。")

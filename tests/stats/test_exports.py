@@ -69,6 +69,7 @@ def test_excel_has_one_sheet_per_table_with_chinese_headers_and_the_same_figures
         "确认结果",
         "当前状态",
         "办结方式",
+        "退单",  # issue 15: returns per handling department
         "被举报对象前十",
         "举报地点前十",
         "分析说明",

@@ -88,7 +88,7 @@ def test_only_allowed_actions_are_rendered(client: Client, heping, make_case) ->
 
     case = advance(case, heping, "handling")
     client.force_login(heping.handler)
-    assert action_names(client.get(case_url(case))) == {"submit_reply", "request_extension"}
+    assert action_names(client.get(case_url(case))) == {"submit_reply", "request_extension", "send_back"}
     client.force_login(heping.operator)
     assert action_names(client.get(case_url(case))) == {"assign", "request_extension"}
 

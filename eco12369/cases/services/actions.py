@@ -234,6 +234,29 @@ def case_assign(*, case: Case, actor: User, department: Department | None, note:
     )
 
 
+SEND_BACK_REASON_MAX = 500
+
+
+def case_send_back(*, case: Case, actor: User, reason: str) -> Case:
+    """退单 (issue 15): the handling department returns a case that is not its work to the bureau's operators,
+    with a reason. The case is accepted again with no department (the operators assign it anew); the
+    closing deadline runs on. The department is named in the event's data: the monthly report counts the
+    returns per department."""
+    reason = (reason or "").strip()
+    if len(reason) > SEND_BACK_REASON_MAX:
+        raise TransitionError(f"退单理由最多{SEND_BACK_REASON_MAX}个字。")
+
+    def effect(c: Case) -> dict[str, Any]:
+        department = c.department
+        assert department is not None  # the rule's scope: the department the case is assigned to
+        c.department = None
+        return {"reason": reason, "department_id": department.pk, "department": department.name}
+
+    return transition(
+        case=case, actor=actor, action="send_back", fields={"reason": reason}, effect=effect, note=reason
+    )
+
+
 def case_submit_reply(
     *,
     case: Case,

@@ -1,0 +1,135 @@
+"""The case lists of the workbench (the queues and /search/, issue 15): the columns they show, the sorts
+a user may ask for (a whitelist: ``?sort=<key>`` or ``?sort=-<key>``, always broken by the id so a page
+never repeats or skips a row), the search filters and the Excel export of the list as filtered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from eco12369.cases.models import OPEN_STATES, Case, SupervisionOrder
+from eco12369.cases.selectors import cases_matching_text, party_contains
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    field: str  # the model field the column sorts by ("" = not sortable)
+
+
+COLUMNS = (
+    Column("number", "编号", "number"),
+    Column("received", "接收时间", "received_at"),
+    Column("region", "所属区", "region__code"),
+    Column("kind", "类型", "kind"),
+    Column("category", "污染类别", "category"),
+    Column("party", "被举报对象", "reported_party"),
+    Column("state", "状态", "state"),
+    Column("due", "期限", "due_at"),
+)
+SORTS = {c.key: c for c in COLUMNS if c.field}
+
+
+@dataclass(frozen=True)
+class Sort:
+    key: str
+    descending: bool
+
+    @property
+    def param(self) -> str:
+        return f"-{self.key}" if self.descending else self.key
+
+    def ordering(self) -> tuple[str, ...]:
+        field = SORTS[self.key].field
+        if self.descending:
+            return (f"-{field}", "-id")
+        return (field, "id")
+
+
+def sort_of(request: HttpRequest) -> Sort | None:
+    """The sort the request asks for, if it is one of the columns' (anything else: the list's own order)."""
+    raw = request.GET.get("sort", "").strip()
+    key = raw.removeprefix("-")
+    if key not in SORTS:
+        return None
+    return Sort(key, raw.startswith("-"))
+
+
+def header(request: HttpRequest, current: Sort | None) -> list[dict[str, Any]]:
+    """The table's column headings: each a link that sorts by it (ascending first, then the other way)."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    params.pop("format", None)
+    cells = []
+    for column in COLUMNS:
+        active = current is not None and current.key == column.key
+        descending = active and current is not None and current.descending
+        params["sort"] = column.key if (not active or descending) else f"-{column.key}"
+        cells.append(
+            {
+                "label": column.label,
+                "href": "?" + params.urlencode(),
+                "aria_sort": ("descending" if descending else "ascending") if active else "none",
+                "active": active,
+                "descending": descending,
+            }
+        )
+    return cells
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
+
+
+def _yes_no(qs: QuerySet[Case], value: str, condition: Q | Exists) -> QuerySet[Case]:
+    if value == "yes":
+        return qs.filter(condition)
+    if value == "no":
+        return qs.exclude(condition)
+    return qs
+
+
+def cases_filtered(
+    qs: QuerySet[Case], data: dict[str, Any], now: dt.datetime, *, full_number: Any
+) -> QuerySet[Case]:
+    """``qs`` narrowed by the search form's cleaned ``data`` (every filter optional)."""
+    if data.get("number"):
+        number = data["number"].strip().upper()
+        # A whole case number is looked up by its unique index; a part of one is searched for.
+        qs = (
+            qs.filter(number=number) if full_number.fullmatch(number) else qs.filter(number__icontains=number)
+        )
+    if data.get("q"):
+        qs = cases_matching_text(qs, data["q"])
+    if data.get("reported_party"):
+        qs = party_contains(qs, data["reported_party"])
+    if data.get("district"):
+        qs = qs.filter(region=data["district"])
+    if data.get("agency"):
+        qs = qs.filter(agency=data["agency"])
+    if data.get("department"):
+        qs = qs.filter(department=data["department"])
+    for name in ("kind", "category", "state", "channel", "source"):
+        if data.get(name):
+            qs = qs.filter(**{name: data[name]})
+    for name, field in (("received", "received_at"), ("due", "due_at")):
+        if data.get(f"{name}_from"):
+            qs = qs.filter(**{f"{field}__gte": _day_start(data[f"{name}_from"])})
+        if data.get(f"{name}_to"):
+            qs = qs.filter(**{f"{field}__lt": _day_start(data[f"{name}_to"] + dt.timedelta(days=1))})
+    if data.get("timing") == "due_soon":
+        qs = qs.filter(state__in=OPEN_STATES, warn_at__lte=now, due_at__gt=now)
+    elif data.get("timing") == "overdue":
+        qs = qs.filter(state__in=OPEN_STATES, due_at__lt=now)
+    qs = _yes_no(
+        qs, data.get("supervised", ""), Exists(SupervisionOrder.objects.filter(case_id=OuterRef("pk")))
+    )
+    qs = _yes_no(qs, data.get("duplicate", ""), Q(duplicate_of__isnull=False))
+    return qs
