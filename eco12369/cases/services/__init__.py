@@ -11,6 +11,7 @@ from ..workflow import TransitionError  # what the services raise, as callers ha
 from .actions import (
     MAX_CASE_PHOTOS,
     OUT_OF_SCOPE_REFUSAL,
+    SEND_BACK_REASON_MAX,
     SUPPLEMENT_TEXT_MAX,
     WITHDRAW_REASON_MAX,
     case_accept,
@@ -26,6 +27,7 @@ from .actions import (
     case_request_extension,
     case_reroute,
     case_return,
+    case_send_back,
     case_submit_reply,
     case_supervise,
     case_supplement,
@@ -47,6 +49,7 @@ from .intake import (
 __all__ = [
     "MAX_CASE_PHOTOS",
     "OUT_OF_SCOPE_REFUSAL",
+    "SEND_BACK_REASON_MAX",
     "SUPPLEMENT_TEXT_MAX",
     "WITHDRAW_REASON_MAX",
     "Intake",
@@ -68,6 +71,7 @@ __all__ = [
     "case_request_extension",
     "case_reroute",
     "case_return",
+    "case_send_back",
     "case_submit_reply",
     "case_supervise",
     "case_supplement",
