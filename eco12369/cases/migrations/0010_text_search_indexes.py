@@ -31,6 +31,6 @@ def drop_indexes(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cases", "0008_forwarded_source")]
+    dependencies = [("cases", "0009_evidence_and_reply_drafts")]
 
     operations = [migrations.RunPython(create_indexes, drop_indexes)]
