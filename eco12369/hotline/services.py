@@ -267,3 +267,8 @@ def replies_exported(*, actor: User, source: str, since: dt.datetime, until: dt.
         object_id=source,
         detail={"since": since.isoformat(), "until": until.isoformat()},
     )
+
+
+def call_followed_get(*, actor: User, number: str) -> Case | None:
+    """A case this operator attached a call to (a repeat report they recorded): for the read-back page."""
+    return Case.objects.filter(number=number, follows__recorded_by=actor).distinct().first()

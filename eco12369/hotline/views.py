@@ -121,7 +121,7 @@ def call_done(request: HttpRequest, number: str) -> HttpResponse:
 @_operator_only(access.can_record_calls)
 @require_GET
 def call_followed(request: HttpRequest, number: str) -> HttpResponse:
-    case = case_to_follow_get(number=number.upper())
+    case = services.call_followed_get(actor=request_user(request), number=number.upper())
     if case is None:
         raise Http404
     return render(
