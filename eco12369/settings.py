@@ -316,6 +316,23 @@ WECHAT: dict[str, Any] = {
     "DELIVERY_MAX_ATTEMPTS": int(env("WECHAT_DELIVERY_MAX_ATTEMPTS", "8")),
 }
 
+# Staff e-mail (the daily notification digest, workbench.alerts.digest_send): SMTP when ECO_EMAIL_HOST is set,
+# else the console backend (the demo prints the digest to the server's log).
+EMAIL_HOST = env("ECO_EMAIL_HOST")
+EMAIL_BACKEND = env(
+    "ECO_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(env("ECO_EMAIL_PORT", "465" if env_bool("ECO_EMAIL_USE_SSL", False) else "25"))
+EMAIL_HOST_USER = env("ECO_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env("ECO_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("ECO_EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("ECO_EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(env("ECO_EMAIL_TIMEOUT", "20"))
+DEFAULT_FROM_EMAIL = env("ECO_EMAIL_FROM", "12369-noreply@localhost")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -135,3 +137,49 @@ def alerts_scan(*, now: dt.datetime | None = None) -> int:
                 is not None
             )
     return created
+
+
+def digest_send(*, now: dt.datetime | None = None) -> int:
+    """The daily e-mail digest: to each active person with an address who wants it, the notifications not yet
+    sent by e-mail and still unread, one message per person; marks them sent. Returns the messages sent."""
+    now = now or timezone.now()
+    pending = StaffNotification.objects.filter(emailed_at__isnull=True, read_at__isnull=True)
+    people = (
+        User.objects.filter(is_active=True, staff_notifications__in=pending)
+        .exclude(email="")
+        .exclude(notification_preference__email_digest=False)
+        .distinct()
+    )
+    site = settings.WECHAT["SITE_URL"].rstrip("/")
+    sent = 0
+    with get_connection() as connection:
+        for person in people:
+            items = list(pending.filter(recipient=person).select_related("case").order_by("created_at", "id"))
+            if not items:
+                continue
+            lines = [
+                f"{person.display_name or person.username}，您好：",
+                "",
+                f"您有 {len(items)} 条未读通知：",
+                "",
+            ]
+            for n in items:
+                when = timezone.localtime(n.created_at).strftime("%m-%d %H:%M")
+                lines.append(f"· [{n.get_kind_display()}] {n.text}（{when}）")
+                if n.case is not None:
+                    lines.append(f"  {site}/cases/{n.case.number}/")
+            lines += [
+                "",
+                f"全部通知：{site}/notifications/",
+                f"不想收到此邮件：{site}/notifications/settings/",
+            ]
+            message = EmailMessage(
+                subject=f"12369 工作台每日通知摘要（{len(items)} 条未读）",
+                body="\n".join(lines),
+                to=[person.email],
+                connection=connection,
+            )
+            message.send()
+            StaffNotification.objects.filter(pk__in=[n.pk for n in items]).update(emailed_at=now)
+            sent += 1
+    return sent

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core import mail
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -94,3 +96,29 @@ def test_someone_elses_notification_cannot_be_opened(client: Client, heping, mak
     assert client.post(reverse("workbench:notification_open", args=[item.pk])).status_code == 404
     client.post(reverse("workbench:notifications_read_all"))
     assert StaffNotification.objects.get(pk=item.pk).read_at is None
+
+
+def test_daily_digest_by_email_once_per_person_respecting_the_choice(
+    client: Client, heping, make_case, make_user
+) -> None:
+    night_shift = make_user("operator", display_name="夜班 赵某")
+    for person, address in (
+        (heping.operator, "caozuoyuan.hp@example.cn"),
+        (night_shift, "zhao_night@example.cn"),
+    ):
+        person.email = address
+        person.save(update_fields=["email"])
+    client.force_login(night_shift)
+    client.post(reverse("workbench:notification_preferences"), {"kinds": ["overdue", "mention"]})  # no e-mail
+    case = make_case("和平区", description="工地晚上十二点还在打桩，吵得孩子睡不着")
+    alerts_scan(now=case.due_at + dt.timedelta(minutes=1))
+    assert kinds_of(night_shift) == ["overdue"]  # in the centre, not by e-mail
+
+    call_command("send_digest")
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["caozuoyuan.hp@example.cn"] and "1 条未读" in message.subject
+    assert f"举报件 {case.number} 已超过确认期限" in message.body and f"/cases/{case.number}/" in message.body
+    assert "打桩" not in message.body  # no case content by e-mail, only the number and the link
+    call_command("send_digest")
+    assert len(mail.outbox) == 1  # each notification goes by e-mail once
