@@ -11,6 +11,13 @@ from django.utils.translation import gettext_lazy as _
 from eco12369.crypto import BlindIndexField, EncryptedTextField
 from eco12369.orgs.models import Agency, Department, Region
 
+# The longest free text a person writes into a case, reporter or staff: the H5 form's description, the chat's
+# draft, each staff text (accept note, answer, reply parts, opinions). Longer text is refused in the forms and
+# services, and cut (the reporter told) only where it cannot be refused: a WeChat message (issue 11, L7).
+TEXT_MAX = 2000
+# The shortest description a report may have, in the H5 form and in the chat's ``提交`` (issue 12, D1).
+DESCRIPTION_MIN = 5
+
 
 class Channel(models.TextChoices):
     WECHAT_CHAT = "wechat_chat", _("微信对话")

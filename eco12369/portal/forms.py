@@ -13,13 +13,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 
-from eco12369.cases.models import Category, Kind
+from eco12369.cases.models import DESCRIPTION_MIN, TEXT_MAX, Category, Kind
 from eco12369.orgs.models import Region
 
 from .photos import MAX_PHOTOS, CheckedPhoto, photo_check, photo_stored
 
-DESCRIPTION_MIN = 5
-DESCRIPTION_MAX = 2000
+DESCRIPTION_MAX = TEXT_MAX
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
 SIX_PLACES = Decimal("0.000001")

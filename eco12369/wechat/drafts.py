@@ -9,8 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from eco12369.cases.classify import guess_category
-from eco12369.cases.models import Case, Channel
+from eco12369.cases.classify import guess_category, outside_scope_hint
+from eco12369.cases.models import DESCRIPTION_MIN, TEXT_MAX, Case, Channel
 from eco12369.cases.services import Intake, case_create
 from eco12369.cases.workflow import TransitionError
 from eco12369.orgs.geo import region_at
@@ -20,13 +20,37 @@ from .models import Conversation, DraftPhoto, InboundMessage
 from .tasks import attach_chat_photo
 
 MAX_DRAFT_PHOTOS = 9
-MAX_DRAFT_TEXT = 5000
+MAX_DRAFT_TEXT = TEXT_MAX  # the H5 form's limit too (issue 12, D20)
 
 
 def draft_start(conv: Conversation) -> None:
     if conv.state != Conversation.State.DRAFTING:
         conv.state = Conversation.State.DRAFTING
         conv.draft_started_at = timezone.now()
+
+
+def draft_add_text(conv: Conversation, content: str) -> str:
+    """Add a message's text to ``conv``'s draft; the reply. Text over ``MAX_DRAFT_TEXT`` is cut and the
+    reporter told how much was kept (issue 11, L7); a matter outside Art. 6 gets a hint where to go."""
+    draft_start(conv)
+    first = not conv.draft_text
+    text = content.strip()
+    joined = (conv.draft_text + "\n" + text).strip()
+    conv.draft_text = joined[:MAX_DRAFT_TEXT]
+    reply = texts.DRAFT_STARTED if first else texts.DRAFT_TEXT_ADDED
+    if len(joined) > MAX_DRAFT_TEXT:  # said, never silently cut
+        kept = MAX_DRAFT_TEXT - (len(joined) - len(text))
+        reply = texts.TEXT_CUT.format(limit=MAX_DRAFT_TEXT, kept=max(kept, 0)) + "\n" + reply
+    hint = outside_scope_hint(text)
+    if hint is not None:
+        reply += "\n" + texts.OUT_OF_SCOPE.format(hint=hint)
+    return reply
+
+
+def description_length(text: str) -> int:
+    """The characters of a description that say something (letters, digits, Chinese): what the minimum
+    counts, so “。。。。。” or five spaces are not a report."""
+    return sum(1 for ch in text if ch.isalnum())
 
 
 def draft_discard(conv: Conversation) -> None:
@@ -50,6 +74,9 @@ def draft_discard(conv: Conversation) -> None:
 def draft_submit(conv: Conversation, inbound: InboundMessage) -> tuple[str, Case | None]:
     if not conv.draft_text.strip():
         return texts.NEED_TEXT, None
+    length = description_length(conv.draft_text)
+    if length < DESCRIPTION_MIN:  # the H5 form's minimum (issue 12, D1)
+        return texts.TOO_SHORT.format(count=length, minimum=DESCRIPTION_MIN), None
     district = region_at(conv.draft_latitude, conv.draft_longitude)
     photos, pending = _draft_photo_files(conv)
     description = conv.draft_text

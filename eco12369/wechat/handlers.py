@@ -3,7 +3,6 @@ changes the locked conversation and returns the passive reply and the case it fi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -15,45 +14,38 @@ from eco12369.cases.models import Case
 from eco12369.orgs.geo import district_for
 
 from . import texts
-from .drafts import MAX_DRAFT_PHOTOS, MAX_DRAFT_TEXT, draft_discard, draft_start, draft_submit
+from .commands import command_of
+from .drafts import MAX_DRAFT_PHOTOS, draft_add_text, draft_discard, draft_start, draft_submit
 from .models import Conversation, DraftPhoto, InboundMessage
 from .rating import rating_reply  # 评价 <编号> 1/2/3 [意见] (issue #7)
 from .status import reporter_status
 from .tasks import fetch_draft_photo
 
-QUERY_RE = re.compile(r"^(?:查询|查詢|查)\s*[:：]?\s*([A-Za-z]{0,6}\d{6,20})?$")
-
 Handler = Callable[[Conversation, InboundMessage, dict[str, Any]], tuple[str, Case | None]]
-
-
-def _normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("\u3000", " ")).strip().strip("。.！!～~")
 
 
 def on_text(conv: Conversation, inbound: InboundMessage, fields: dict[str, Any]) -> tuple[str, Case | None]:
     content = str(fields.get("Content") or "")
-    command = _normalise(content)
-    if command in {"提交", "提交举报", "确认提交"}:
+    command = command_of(content)
+    if command is None:
+        rated = rating_reply(conv.openid, content)
+        if rated is not None:
+            return rated, None
+        return draft_add_text(conv, content), None
+    if command.name == "submit":
+        if command.text:
+            draft_add_text(conv, command.text)
         return draft_submit(conv, inbound)
-    if command in {"取消", "取消举报", "放弃"}:
+    if command.name == "cancel":
         draft_discard(conv)
         return texts.CANCELLED, None
-    if command in {"帮助", "help", "HELP", "?", "？", "菜单"}:
-        return texts.HELP, None
-    if command in {"举报须知", "须知"}:
+    if command.name == "rules":
         return texts.RULES, None
-    match = QUERY_RE.match(command)
-    if match:
-        return reporter_status(conv.openid, match.group(1)), None
-    rated = rating_reply(conv.openid, content)
-    if rated is not None:
-        return rated, None
-    if not command:
-        return texts.HELP, None
-    draft_start(conv)
-    first = not conv.draft_text
-    conv.draft_text = (conv.draft_text + "\n" + content.strip()).strip()[:MAX_DRAFT_TEXT]
-    return (texts.DRAFT_STARTED if first else texts.DRAFT_TEXT_ADDED), None
+    if command.name == "query":
+        if command.malformed:
+            return texts.QUERY_HOW, None
+        return reporter_status(conv.openid, command.arg), None
+    return texts.HELP, None  # help, a greeting, an empty message
 
 
 def on_image(conv: Conversation, inbound: InboundMessage, fields: dict[str, Any]) -> tuple[str, Case | None]:
@@ -133,6 +125,7 @@ def on_subscribe_popup(
     for item in items or []:
         if isinstance(item, dict) and item.get("TemplateId") == template_id:
             conv.notify_consent = str(item.get("SubscribeStatusString", "")).lower() == "accept"
+            return (texts.NOTIFY_ON if conv.notify_consent else texts.NOTIFY_OFF), None
     return "", None
 
 
