@@ -50,12 +50,15 @@ TEXT_FIELDS = (
     "Content",
     "Event",
     "EventKey",
+    "Format",
     "Label",
     "Location_X",
     "Location_Y",
     "MediaId",
     "MsgId",
     "PicUrl",
+    "Recognition",
+    "ThumbMediaId",
 )
 
 _CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.DOTALL)

@@ -16,10 +16,12 @@ from eco12369.cases.workflow import TransitionError
 from eco12369.orgs.geo import region_at
 
 from . import texts
+from .media import MEDIA_NAMES
 from .models import Conversation, DraftPhoto, InboundMessage
 from .tasks import attach_chat_photo
 
 MAX_DRAFT_PHOTOS = 9
+MAX_DRAFT_MEDIA = 3  # voice messages, and videos, per report
 MAX_DRAFT_TEXT = TEXT_MAX  # the H5 form's limit too (issue 12, D20)
 
 
@@ -101,25 +103,28 @@ def draft_submit(conv: Conversation, inbound: InboundMessage) -> tuple[str, Case
         case_id = case.pk
 
         def enqueue() -> None:
-            for index, media_id in pending:
-                attach_chat_photo(case_id, media_id, index)
+            for index, media_id, kind in pending:
+                attach_chat_photo(case_id, media_id, index, kind)
 
         transaction.on_commit(enqueue, robust=True)
     return "", case
 
 
-def _draft_photo_files(conv: Conversation) -> tuple[list[Any], list[tuple[int, str]]]:
+def _draft_photo_files(conv: Conversation) -> tuple[list[Any], list[tuple[int, str, str]]]:
     """The draft's photos already fetched, as uploads, and (number, media_id) of those not fetched yet:
     a task attaches them to the case after it is filed (WeChat keeps media 3 days). Nothing is downloaded
     here, inside the callback's transaction and the conversation's lock."""
     files: list[Any] = []
-    pending: list[tuple[int, str]] = []
-    for index, photo in enumerate(conv.photos.order_by("id"), start=1):
+    pending: list[tuple[int, str, str]] = []
+    numbers: dict[str, int] = {}
+    for photo in conv.photos.order_by("id"):
+        index = numbers[photo.kind] = numbers.get(photo.kind, 0) + 1  # 微信照片1, 微信语音1, …
         if photo.fetched_at is None or not photo.file:
-            pending.append((index, photo.media_id))
+            pending.append((index, photo.media_id, photo.kind))
             continue
         with photo.file.open("rb") as fh:
             data = fh.read()
         ext = photo.file.name.rsplit(".", 1)[-1] if "." in photo.file.name else "jpg"
-        files.append(SimpleUploadedFile(f"微信照片{index}.{ext}", data, content_type=photo.content_type))
+        name = f"{MEDIA_NAMES[DraftPhoto.Kind(photo.kind)]}{index}.{ext}"
+        files.append(SimpleUploadedFile(name, data, content_type=photo.content_type))
     return files, pending

@@ -15,7 +15,15 @@ from eco12369.orgs.geo import district_for
 
 from . import texts
 from .commands import command_of
-from .drafts import MAX_DRAFT_PHOTOS, draft_add_text, draft_discard, draft_start, draft_submit
+from .drafts import (
+    MAX_DRAFT_MEDIA,
+    MAX_DRAFT_PHOTOS,
+    draft_add_text,
+    draft_discard,
+    draft_start,
+    draft_submit,
+)
+from .media import VOICE_FORMATS
 from .models import Conversation, DraftPhoto, InboundMessage
 from .rating import rating_reply  # 评价 <编号> 1/2/3 [意见] (issue #7)
 from .status import reporter_status
@@ -54,7 +62,7 @@ def on_image(conv: Conversation, inbound: InboundMessage, fields: dict[str, Any]
         return texts.IMAGE_MISSING, None
     draft_start(conv)
     conv.save()
-    count = conv.photos.count()
+    count = conv.photos.filter(kind=DraftPhoto.Kind.IMAGE).count()
     if count >= MAX_DRAFT_PHOTOS:
         return texts.TOO_MANY_PHOTOS, None
     photo, created = DraftPhoto.objects.get_or_create(
@@ -67,6 +75,36 @@ def on_image(conv: Conversation, inbound: InboundMessage, fields: dict[str, Any]
         count += 1
     return texts.photo_received(
         count, has_text=bool(conv.draft_text), has_location=conv.draft_latitude is not None
+    ), None
+
+
+def on_media(conv: Conversation, inbound: InboundMessage, fields: dict[str, Any]) -> tuple[str, Case | None]:
+    """A voice message, a video or a short video (issue 14, item 3): fetched by Huey as photos are, kept on
+    the case; the text WeChat recognised in a voice message (``Recognition``) becomes report text."""
+    kind = DraftPhoto.Kind.VOICE if inbound.msg_type == "voice" else DraftPhoto.Kind.VIDEO
+    media_id = str(fields.get("MediaId") or "")[:200]
+    if not media_id:
+        return texts.MEDIA_MISSING, None
+    voice_format = str(fields.get("Format") or "").strip().lower()
+    if kind == DraftPhoto.Kind.VOICE and voice_format not in VOICE_FORMATS:
+        return texts.VOICE_FORMAT_REFUSED.format(format=voice_format or "未知"), None
+    draft_start(conv)
+    recognition = str(fields.get("Recognition") or "").strip()
+    if recognition:
+        draft_add_text(conv, recognition)
+    conv.save()
+    count = conv.photos.filter(kind=kind).count()
+    if count >= MAX_DRAFT_MEDIA:
+        return texts.TOO_MANY_MEDIA.format(limit=MAX_DRAFT_MEDIA), None
+    item, created = DraftPhoto.objects.get_or_create(
+        conversation=conv, media_id=media_id, defaults={"kind": kind}
+    )
+    if created:
+        item_id = item.pk
+        transaction.on_commit(lambda: fetch_draft_photo(item_id), robust=True)
+        count += 1
+    return texts.media_received(
+        kind, count, recognised=bool(recognition), has_location=conv.draft_latitude is not None
     ), None
 
 
@@ -133,6 +171,9 @@ HANDLERS: dict[str, Handler] = {
     "text": on_text,
     "image": on_image,
     "location": on_location,
+    "voice": on_media,
+    "video": on_media,
+    "shortvideo": on_media,
     "event:subscribe": on_subscribe,
     "event:unsubscribe": on_unsubscribe,
     "event:click": on_click,

@@ -44,8 +44,8 @@ from .models import Conversation, InboundMessage, SeenNonce
 PASSIVE_BUDGET_SECONDS = 4.0
 WECHAT_RETRY_SECONDS = 4.5
 
-USER_MESSAGE_TYPES = {"text", "image", "location"}
-UNSUPPORTED_USER_TYPES = {"voice", "video", "shortvideo", "link", "file", "music", "news"}
+USER_MESSAGE_TYPES = {"text", "image", "location", "voice", "video", "shortvideo"}
+UNSUPPORTED_USER_TYPES = {"link", "file", "music", "news"}
 # What opens the 48-hour customer-service window (5 messages; DESIGN §9): only a message the reporter sends.
 # Per WeChat's 客服消息 rules a menu CLICK, subscribing or scanning a QR code allow 3 messages within 1
 # minute (the passive reply covers that), and a VIEW link, a LOCATION report or a subscription-notice
@@ -92,7 +92,7 @@ def inbound_receive(*, envelope: Envelope, started: float | None = None) -> str:
     fields = envelope.fields
     kind = message_kind(fields)
     if kind is None:
-        # Voice, video, links…: answered politely, only the nonce recorded. Unknown events: the same.
+        # Links, files…: answered politely, only the nonce recorded. Unknown events: the same.
         insert_if_absent(SeenNonce(key=envelope.nonce_key))
         return texts.UNSUPPORTED if str(fields.get("MsgType", "")).lower() != "event" else ""
     openid = str(fields["FromUserName"])

@@ -1,9 +1,18 @@
-"""Fetching the reporter's chat photos from WeChat (``media/get``): the bodies of the Huey tasks in
-``tasks`` (a draft's photo as soon as it arrives; a submitted case's late photo)."""
+"""Fetching the reporter's chat photos, voice messages and videos from WeChat (``media/get``): the bodies
+of the Huey tasks in ``tasks`` (a draft's media as soon as it arrives; a submitted case's late one).
+
+Voice (issue 14, item 3) comes as AMR (or Speex), which no browser plays: it is transcoded to MP3 with
+ffmpeg (Debian's package) so the case page can play it; where ffmpeg is missing or fails, the AMR is kept
+and the case page offers it as a download. Video comes as MP4 and is kept as it is."""
 
 from __future__ import annotations
 
 import logging
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -21,6 +30,18 @@ from .models import DraftPhoto
 logger = logging.getLogger(__name__)
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
+# WeChat's own limits for what a reporter can send: a voice message of 60 s is far below 2 MiB, a video
+# up to 10 MiB (公众号临时素材: voice 2M, video 10M).
+MAX_VOICE_BYTES = 2 * 1024 * 1024
+MAX_VIDEO_BYTES = 10 * 1024 * 1024
+VOICE_FORMATS = {"amr", "speex", "mp3"}
+TRANSCODE_SECONDS = 60
+# What the attachment is called on the case, by kind.
+MEDIA_NAMES = {
+    DraftPhoto.Kind.IMAGE: "微信照片",
+    DraftPhoto.Kind.VOICE: "微信语音",
+    DraftPhoto.Kind.VIDEO: "微信视频",
+}
 # WeChat's answers to media/get that no retry will change: invalid or expired media_id.
 MEDIA_GONE_ERRORS = {40007, 40008}
 
@@ -29,12 +50,9 @@ class MediaUnusable(ValueError):
     """WeChat's media is not a photo that can be kept (or no longer exists): trying again will not help."""
 
 
-def _media_fetch(media_id: str, timeout: float) -> CleanPhoto:
-    """Download a photo from WeChat (``media/get``); only real images (JPEG, PNG, WebP) up to 10 MiB are
-    kept, and only cleaned of their metadata: a photo sent as 原图 carries the phone's GPS position.
-    Network and WeChat errors propagate (worth retrying); ``MediaUnusable`` is final."""
+def _media_download(media_id: str, timeout: float) -> bytes:
     try:
-        res = api_client().get("media/get", params={"media_id": media_id}, timeout=timeout)
+        res: Any = api_client().get("media/get", params={"media_id": media_id}, timeout=timeout)
     except WeChatClientException as exc:
         if exc.errcode in MEDIA_GONE_ERRORS:
             raise MediaUnusable(f"media/get refused: {exc.errcode}") from exc
@@ -42,18 +60,79 @@ def _media_fetch(media_id: str, timeout: float) -> CleanPhoto:
     data = getattr(res, "content", None)
     if not isinstance(data, bytes):
         raise MediaUnusable("media/get did not return a file")
+    return data
+
+
+def _media_fetch(media_id: str, timeout: float, kind: str = DraftPhoto.Kind.IMAGE) -> CleanPhoto:
+    """Download a photo, voice message or video from WeChat (``media/get``) and check it by content.
+    Photos: only real images (JPEG, PNG, WebP) up to 10 MiB, cleaned of their metadata (a photo sent as
+    原图 carries the phone's GPS position). Voice: AMR, Speex or MP3 up to 2 MiB, transcoded to MP3.
+    Video: MP4 up to 10 MiB. Network and WeChat errors propagate (worth retrying); ``MediaUnusable``
+    (saying why, in Chinese) is final."""
+    data = _media_download(media_id, timeout)
+    if kind == DraftPhoto.Kind.VOICE:
+        return voice_clean(data)
+    if kind == DraftPhoto.Kind.VIDEO:
+        return video_clean(data)
     if len(data) > MAX_PHOTO_BYTES:
-        raise MediaUnusable("photo larger than 10 MiB")
+        raise MediaUnusable("照片超过10MB")
     try:
         return photo_clean(data)
     except PhotoRejected as exc:
-        raise MediaUnusable(f"not a usable image ({exc.code})") from exc
+        raise MediaUnusable(f"不是可用的图片（{exc.code}）") from exc
+
+
+def voice_clean(data: bytes) -> CleanPhoto:
+    """A voice message as the case keeps it: MP3 when ffmpeg can transcode it, else the AMR as sent."""
+    if len(data) > MAX_VOICE_BYTES:
+        raise MediaUnusable("语音超过2MB")
+    if data.startswith(b"ID3") or data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
+        return CleanPhoto(data=data, content_type="audio/mpeg", extension=".mp3")
+    if data.startswith(b"#!AMR"):
+        mp3 = transcode(data, suffix=".amr", args=["-vn", "-ac", "1", "-b:a", "32k", "-f", "mp3"])
+        if mp3:
+            return CleanPhoto(data=mp3, content_type="audio/mpeg", extension=".mp3")
+        return CleanPhoto(data=data, content_type="audio/amr", extension=".amr")
+    if data.startswith(b"Speex") or data.startswith(b"OggS"):
+        ogg = transcode(data, suffix=".spx", args=["-vn", "-ac", "1", "-b:a", "32k", "-f", "mp3"])
+        if ogg:
+            return CleanPhoto(data=ogg, content_type="audio/mpeg", extension=".mp3")
+        return CleanPhoto(data=data, content_type="audio/ogg", extension=".spx")
+    raise MediaUnusable("不是微信语音格式（AMR、Speex或MP3）")
+
+
+def video_clean(data: bytes) -> CleanPhoto:
+    """A video as the case keeps it: an MP4 (ISO media: ``ftyp`` box first) up to 10 MiB, as sent."""
+    if len(data) > MAX_VIDEO_BYTES:
+        raise MediaUnusable("视频超过10MB")
+    if data[4:8] != b"ftyp":
+        raise MediaUnusable("不是MP4视频")
+    return CleanPhoto(data=data, content_type="video/mp4", extension=".mp4")
+
+
+def transcode(data: bytes, *, suffix: str, args: list[str]) -> bytes | None:
+    """``data`` through ffmpeg (input ``suffix``, output ``args``); None when ffmpeg is missing or fails."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / f"in{suffix}", Path(tmp) / "out"
+        source.write_bytes(data)
+        command = [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-i", str(source), *args]
+        try:
+            subprocess.run(
+                [*command, str(target)], check=True, capture_output=True, timeout=TRANSCODE_SECONDS
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            logger.warning("ffmpeg could not transcode a %s file: %s", suffix, exc.__class__.__name__)
+            return None
+        return target.read_bytes() if target.exists() and target.stat().st_size else None
 
 
 def _fetch_into(photo: DraftPhoto, timeout: float) -> None:
-    cleaned = _media_fetch(photo.media_id, timeout)
+    cleaned = _media_fetch(photo.media_id, timeout, photo.kind)
     # A random name, as for case photos: the row id would make every reporter's photo guessable.
-    photo.file.save(random_upload_name("photo" + cleaned.extension), ContentFile(cleaned.data), save=False)
+    photo.file.save(random_upload_name(photo.kind + cleaned.extension), ContentFile(cleaned.data), save=False)
     photo.content_type = cleaned.content_type
     photo.size = len(cleaned.data)
     photo.fetched_at = timezone.now()
@@ -64,18 +143,20 @@ def _fetch_into(photo: DraftPhoto, timeout: float) -> None:
         photo.file.delete(save=False)
 
 
-def case_photo_attach(*, case_id: int, media_id: str, index: int, last_try: bool = False) -> str:
+def case_photo_attach(
+    *, case_id: int, media_id: str, index: int, last_try: bool = False, kind: str = DraftPhoto.Kind.IMAGE
+) -> str:
     """Huey task body: attach chat photo number ``index`` (not fetched when the report was submitted) to
     the case. Idempotent: the photo is attached once (checked under the case's lock). Raises on network
     and WeChat errors, so the task is retried; a media WeChat refuses or that is no image is given up.
     Either end is a line on the case's timeline, so staff know a photo came late or not at all."""
-    name = f"微信照片{index}"
+    name = f"{MEDIA_NAMES[DraftPhoto.Kind(kind)]}{index}"
     if not Case.objects.filter(pk=case_id).exists():
         return "skipped"
     if Attachment.objects.filter(case_id=case_id, original_name__startswith=name + ".").exists():
         return "attached"
     try:
-        cleaned = _media_fetch(media_id, timeout=API_TIMEOUT_SECONDS)
+        cleaned = _media_fetch(media_id, timeout=API_TIMEOUT_SECONDS, kind=kind)
     except MediaUnusable as exc:
         logger.warning("chat photo %s of case %s given up: %s", index, case_id, exc)
         _photo_event(case_id, "photo_failed", f"{name}未能从微信取回：{exc}")

@@ -91,9 +91,16 @@ class Conversation(models.Model):
 
 
 class DraftPhoto(models.Model):
-    """A photo sent in chat for the draft report; fetched from WeChat (``media/get``) in the background."""
+    """A photo, voice message or video sent in chat for the draft report; fetched from WeChat
+    (``media/get``) in the background (issue 14, item 3: voice and video as photos are)."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", _("照片")
+        VOICE = "voice", _("语音")
+        VIDEO = "video", _("视频")
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="photos")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.IMAGE)
     media_id = models.CharField(max_length=200)
     pic_url = models.URLField(max_length=1000, blank=True)
     file = models.FileField(upload_to="wechat/drafts/%Y/%m/", blank=True)

@@ -221,6 +221,28 @@ class Simulator:
             shown="[图片]",
         )
 
+    def send_voice(
+        self, openid: str, data: bytes, voice_format: str = "amr", recognition: str | None = None
+    ) -> dict[str, Any]:
+        """A voice message as WeChat pushes it: MediaId and Format, and Recognition when the account has
+        speech recognition switched on (an empty Recognition when WeChat recognised nothing)."""
+        media_id = self.add_media(data, f"audio/{voice_format}")
+        fields = {"MediaId": media_id, "Format": voice_format, "MsgId": str(self.state.next_msg_id())}
+        if recognition is not None:
+            fields["Recognition"] = recognition
+        return self.send_to_platform(openid=openid, msg_type="voice", fields=fields, shown="[语音]")
+
+    def send_video(self, openid: str, data: bytes, short: bool = False) -> dict[str, Any]:
+        """A video (or short video) as WeChat pushes it: MediaId and the ThumbMediaId of its first frame."""
+        media_id = self.add_media(data, "video/mp4")
+        thumb_id = self.add_media(b"", "image/jpeg")
+        return self.send_to_platform(
+            openid=openid,
+            msg_type="shortvideo" if short else "video",
+            fields={"MediaId": media_id, "ThumbMediaId": thumb_id, "MsgId": str(self.state.next_msg_id())},
+            shown="[小视频]" if short else "[视频]",
+        )
+
     def send_location(self, openid: str, lat: float, lng: float, label: str) -> dict[str, Any]:
         return self.send_to_platform(
             openid=openid,
@@ -503,7 +525,14 @@ class Simulator:
         if item is None:
             return self._json(sr, {"errcode": 40007, "errmsg": "invalid media_id"})
         content_type, data = item
-        ext = {"image/png": "png", "image/gif": "gif"}.get(content_type, "jpg")
+        ext = {
+            "image/png": "png",
+            "image/gif": "gif",
+            "audio/amr": "amr",
+            "audio/speex": "speex",
+            "audio/mp3": "mp3",
+            "video/mp4": "mp4",
+        }.get(content_type, "jpg")
         sr(
             "200 OK",
             [

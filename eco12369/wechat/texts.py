@@ -36,7 +36,28 @@ RULES = (
 
 HELP = "您好！" + HOW_TO + "\n点击菜单“举报须知”了解受理范围和办理时限。"
 
-UNSUPPORTED = "暂不支持语音、视频、链接等消息。请用文字描述举报内容，并发送现场照片和位置，最后回复“提交”。"
+UNSUPPORTED = (
+    "暂不支持链接、文件等消息。请用文字或语音描述举报内容，并发送现场照片、视频和位置，最后回复“提交”。"
+)
+MEDIA_MISSING = "语音或视频接收失败，请重新发送。"
+VOICE_FORMAT_REFUSED = "这条语音的格式（{format}）无法保存，请重新录制语音，或改用文字描述。"
+TOO_MANY_MEDIA = "每次举报最多{limit}段语音和{limit}段视频，本条未保存。请回复“提交”提交举报。"
+MEDIA_LIMITS = "（语音不超过2MB，视频不超过10MB、MP4格式；超出的将无法保存。）"
+
+
+def media_received(kind: str, count: int, *, recognised: bool, has_location: bool) -> str:
+    """The reply to a voice message or a video added to the draft."""
+    what = "语音" if kind == "voice" else "视频"
+    parts = [f"已收到第{count}段{what}。"]
+    if recognised:
+        parts.append("语音的文字已记入举报内容。")
+    elif kind == "voice":
+        parts.append("请再用文字简要说明被举报单位、地点和污染情况。")
+    if not has_location:
+        parts.append("可发送位置（点“+”选“位置”）。")
+    parts.append("全部发送后回复“提交”。" + MEDIA_LIMITS)
+    return "".join(parts)
+
 
 DRAFT_STARTED = (
     "已记录您的举报内容。\n请继续发送现场照片（可多张，最多9张）和所在位置（点“+”选“位置”），"

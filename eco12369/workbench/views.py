@@ -472,17 +472,23 @@ def case_photo(request: HttpRequest, number: str, pk: int) -> FileResponse:
         handle = attachment.file.open("rb")
     except FileNotFoundError as exc:
         raise Http404("照片文件缺失。") from exc
-    is_image = attachment.content_type.startswith("image/") and attachment.content_type != "image/svg+xml"
+    # Inline only what the case page shows: raster images, and the voice (MP3) and video (MP4) it plays.
+    inline = (
+        attachment.content_type.startswith("image/") and attachment.content_type != "image/svg+xml"
+    ) or attachment.content_type in PLAYABLE_TYPES
     response = FileResponse(
         handle,
-        content_type=attachment.content_type if is_image else "application/octet-stream",
-        as_attachment=not is_image,
+        content_type=attachment.content_type if inline else "application/octet-stream",
+        as_attachment=not inline,
         filename=attachment.original_name or f"photo-{attachment.pk}",
     )
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
     return response
+
+
+PLAYABLE_TYPES = {"audio/mpeg", "video/mp4"}
 
 
 @login_required
