@@ -279,8 +279,12 @@ def test_a_used_nonce_refuses_a_new_message_and_answers_a_repeated_one_as_a_retr
 def test_unknown_message_types_are_answered_politely_and_nothing_is_created(
     wechat: WeChatServer, tianjin: None
 ) -> None:
-    voice = wechat.xml(OPENID, "voice", MediaId="m1", Format="amr", MsgId=9001)
-    assert "暂不支持" in wechat.reply(wechat.push(voice))
+    # Voice and video are report material now (issue 14, item 3: tests/wechat/test_voice_video.py); a link
+    # is not.
+    link = wechat.xml(
+        OPENID, "link", Title="某厂排污", Description="见链接", Url="http://example.invalid/", MsgId=9001
+    )
+    assert "暂不支持" in wechat.reply(wechat.push(link))
     odd_event = wechat.xml(OPENID, "event", Event="TEMPLATESENDJOBFINISH", Status="success")
     assert wechat.push(odd_event).content == b"success"
     assert _counts() == NOTHING | {"nonces": 2}  # their nonces are consumed: not to be replayed
