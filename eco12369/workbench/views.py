@@ -460,6 +460,10 @@ def case_mentionable(request: HttpRequest, number: str) -> JsonResponse:
     )
 
 
+# What the case page plays (``<audio>``, ``<video>``): chat voice transcoded to MP3, chat video (MP4).
+PLAYABLE_TYPES = {"audio/mpeg", "video/mp4"}
+
+
 @login_required
 @require_GET
 def case_photo(request: HttpRequest, number: str, pk: int) -> FileResponse:
@@ -486,9 +490,6 @@ def case_photo(request: HttpRequest, number: str, pk: int) -> FileResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
     return response
-
-
-PLAYABLE_TYPES = {"audio/mpeg", "video/mp4"}
 
 
 @login_required
