@@ -23,7 +23,10 @@ from wechatpy.exceptions import WeChatClientException
 from eco12369.cases.models import Attachment, Case, CaseEvent
 from eco12369.cases.photos import CleanPhoto, PhotoRejected, photo_clean
 from eco12369.cases.services import attachment_add, random_upload_name
+from eco12369.notifications.models import OutboxMessage
+from eco12369.notifications.services import outbox_write
 
+from . import texts
 from .client import API_TIMEOUT_SECONDS, api_client
 from .models import DraftPhoto
 
@@ -191,6 +194,16 @@ def draft_photo_fetch(*, photo_id: int) -> str:
         return "skipped"
     try:
         _fetch_into(photo, timeout=10)
+    except MediaUnusable as exc:
+        # Final: the reporter is told why, so they can send it again in a form that can be kept.
+        with transaction.atomic():
+            DraftPhoto.objects.filter(pk=photo_id).update(error=f"MediaUnusable: {exc}"[:300])
+            what = DraftPhoto.Kind(photo.kind).label
+            text = texts.MEDIA_REFUSED.format(what=what, reason=exc)
+            outbox_write(
+                case=None, template=OutboxMessage.Template.HELP, text=text, openid=photo.conversation.openid
+            )
+        return "refused"
     except Exception as exc:
         DraftPhoto.objects.filter(pk=photo_id).update(error=f"{exc.__class__.__name__}: {exc}"[:300])
         return "failed"

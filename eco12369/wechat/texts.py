@@ -42,6 +42,10 @@ UNSUPPORTED = (
 MEDIA_MISSING = "语音或视频接收失败，请重新发送。"
 VOICE_FORMAT_REFUSED = "这条语音的格式（{format}）无法保存，请重新录制语音，或改用文字描述。"
 TOO_MANY_MEDIA = "每次举报最多{limit}段语音和{limit}段视频，本条未保存。请回复“提交”提交举报。"
+MEDIA_REFUSED = (
+    "您发送的{what}未能保存：{reason}。请重新发送（照片不超过10MB；语音不超过2MB；视频为MP4格式、不超过10MB），"
+    "或用文字说明。"
+)
 MEDIA_LIMITS = "（语音不超过2MB，视频不超过10MB、MP4格式；超出的将无法保存。）"
 
 

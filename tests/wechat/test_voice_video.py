@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 
 from eco12369.cases.models import Case
+from eco12369.notifications.models import OutboxMessage
 from eco12369.wechat.models import DraftPhoto
 from eco12369.wechat.simulator import Simulator
 
@@ -129,6 +130,8 @@ def test_a_video_that_is_no_mp4_is_refused_on_the_timeline(
     with django_capture_on_commit_callbacks(execute=True):
         video(wechat, wechat_simulator.add_media(b"<html>not a video</html>", "video/mp4"))
     assert "不是MP4视频" in DraftPhoto.objects.get().error
+    told = OutboxMessage.objects.get(case=None)  # the reporter is told why, as a customer-service message
+    assert "您发送的视频未能保存：不是MP4视频" in told.text
     with django_capture_on_commit_callbacks(execute=True):
         wechat.text(OPENID, "提交")
     case = Case.objects.get()
