@@ -139,3 +139,23 @@ def test_a_video_that_is_no_mp4_is_refused_on_the_timeline(
     assert case.events.filter(
         action="photo_failed", note__contains="微信视频1未能从微信取回：不是MP4视频"
     ).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_simulator_sends_voice_and_video_as_wechat_does(
+    live_server: Any, wechat_simulator: Simulator, tianjin: None, media_root: Any, tmp_path: Path
+) -> None:
+    """The demo's simulator against the running platform: voice (MediaId, Format, Recognition) and a short
+    video (MediaId, ThumbMediaId), their bytes served by its media/get."""
+    sim = wechat_simulator
+    sim.config.callback_url = live_server.url + "/wechat/callback/"
+    sim.config.callback_timeout = 60  # here Huey runs every task inline, inside the callback's request
+    said = "红桥区有个小电镀厂，半夜往下水道倒废液"
+    assert "文字已记入举报内容" in sim.send_voice("oSimVoice", amr_nb(), recognition=said)["reply"]
+    assert "已收到第1段视频" in sim.send_video("oSimVoice", mp4(tmp_path), short=True)["reply"]
+    sim.send_location("oSimVoice", 39.1650, 117.1500, "红桥区某街")
+    ack = sim.send_text("oSimVoice", "提交")["reply"]
+    case = Case.objects.get()
+    assert case.number in ack and said in case.description
+    kinds = sorted(a.content_type for a in case.attachments.all())
+    assert kinds == (["audio/mpeg", "video/mp4"] if shutil.which("ffmpeg") else ["audio/amr", "video/mp4"])
