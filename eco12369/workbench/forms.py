@@ -29,6 +29,7 @@ from eco12369.cases.models import (
 from eco12369.cases.public import PUBLIC_SUMMARY_MAX_LENGTH
 from eco12369.cases.selectors import case_get_for
 from eco12369.cases.workflow import extension_days_used, pending_reply
+from eco12369.followup.models import Rating
 from eco12369.orgs.models import Agency, Department, Region, User
 
 EMPTY_CHOICE = [("", "—— 不变 ——")]
@@ -394,6 +395,11 @@ class SearchForm(forms.Form):
     )
     supervised = forms.ChoiceField(label="督办件", choices=YES_NO, required=False)
     duplicate = forms.ChoiceField(label="重复举报", choices=YES_NO, required=False)
+    satisfaction = forms.ChoiceField(
+        label="回访评价",
+        choices=[("", "全部"), *Rating.Level.choices, ("none", "未评价")],
+        required=False,
+    )
     # The column the list is sorted by (workbench/lists.py checks it against the columns' whitelist).
     sort = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
 

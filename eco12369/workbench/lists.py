@@ -132,4 +132,9 @@ def cases_filtered(
         qs, data.get("supervised", ""), Exists(SupervisionOrder.objects.filter(case_id=OuterRef("pk")))
     )
     qs = _yes_no(qs, data.get("duplicate", ""), Q(duplicate_of__isnull=False))
+    # The reporter's latest rating (followup.Rating.latest_of: one row per case, no duplicates).
+    if data.get("satisfaction") == "none":
+        qs = qs.filter(rating__isnull=True)
+    elif data.get("satisfaction"):
+        qs = qs.filter(rating__level=data["satisfaction"])
     return qs

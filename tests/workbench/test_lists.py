@@ -241,3 +241,21 @@ def test_export_needs_a_case_role(client, make_user, desk) -> None:
     response = client.get(reverse("workbench:search"), {"q": "鑫", "format": "xlsx"})
     assert response.status_code == 404
     assert not AuditEntry.objects.filter(action="export", object_type="case_list").exists()
+
+
+def test_satisfaction_filter_reads_the_latest_rating(client, heping, desk) -> None:
+    from eco12369.followup.services import rating_submit
+
+    closed = advance(desk["noise"], heping, "closed")
+    rating_submit(
+        case=closed,
+        openid=closed.reporter_openid,
+        level="unsatisfied",
+        comment="还是很吵",
+        channel="wechat_h5",
+    )
+    client.force_login(heping.operator)
+    assert _search(client, satisfaction="unsatisfied") == {desk["noise"].number}
+    assert _search(client, satisfaction="satisfied") == set()
+    assert desk["noise"].number not in _search(client, satisfaction="none")
+    assert desk["smell"].number in _search(client, satisfaction="none")
