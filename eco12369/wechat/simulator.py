@@ -712,7 +712,8 @@ class Simulator:
     def _sim_send(
         self, environ: dict[str, Any], sr: StartResponse, q: dict[str, str], body: bytes
     ) -> list[bytes]:
-        """The reporter page's actions: ``{"openid", "type": text|image|location|event, ...}``."""
+        """The reporter page's actions: ``{"openid", "type": text|image|voice|video|shortvideo|location|event,
+        ...}``; media as base64 in ``data`` (voice also ``format`` and ``recognition``)."""
         try:
             data = json.loads(body.decode("utf-8"))
             openid = str(data.get("openid") or DEFAULT_OPENID)[:64]
@@ -722,6 +723,18 @@ class Simulator:
             elif kind == "image":
                 raw = base64.b64decode(str(data["data"]).split(",", 1)[-1])
                 result = self.send_image(openid, raw, str(data.get("content_type") or "image/jpeg"))
+            elif kind == "voice":
+                raw = base64.b64decode(str(data["data"]).split(",", 1)[-1])
+                recognition = data.get("recognition")
+                result = self.send_voice(
+                    openid,
+                    raw,
+                    str(data.get("format") or "amr")[:10],
+                    None if recognition is None else str(recognition)[:2000],
+                )
+            elif kind in ("video", "shortvideo"):
+                raw = base64.b64decode(str(data["data"]).split(",", 1)[-1])
+                result = self.send_video(openid, raw, short=kind == "shortvideo")
             elif kind == "location":
                 result = self.send_location(
                     openid, float(data["lat"]), float(data["lng"]), str(data.get("label", ""))
