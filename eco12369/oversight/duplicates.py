@@ -48,9 +48,11 @@ from .duplicate_scoring import (
 from .models import CaseFingerprint, CaseGram, DuplicateCandidate
 
 MAX_CANDIDATES_STORED = 10
-GRAM_LIMIT = 120  # earlier cases sharing the most bigrams, scored
-PLACE_LIMIT = 100  # newest cases of the nine grid cells around, scored
-REGION_SCAN_LIMIT = 100  # newest cases of the district scored for a case with no party, address or place
+# Scoring is the finder's main CPU cost, so the candidates are capped (top-k): the same matter shares the
+# most bigrams of party and address and ranks near the top of the bigram look-up.
+GRAM_LIMIT = 40  # earlier cases sharing the most bigrams, scored
+PLACE_LIMIT = 30  # newest cases of the nine grid cells around, scored
+REGION_SCAN_LIMIT = 40  # newest cases of the district scored for a case with no party, address or place
 # A repeat's earlier case closed at most REPEAT_DAYS before; it was received up to ~90 days before closing.
 LOOKBACK_DAYS = REPEAT_DAYS + 90
 
