@@ -89,6 +89,10 @@ PAGE = """<!doctype html>
     </div>
     <label for="photo">发送现场照片</label>
     <input type="file" id="photo" accept="image/*" multiple>
+    <label for="media">发送语音（AMR）或视频（MP4）</label>
+    <input type="file" id="media" accept=".amr,.spx,.mp3,audio/*,video/mp4">
+    <label for="recognition">语音识别文字（微信开启语音识别时随语音推送，可留空）</label>
+    <input type="text" id="recognition" placeholder="例如：河边那个厂又在排黑水">
     <label for="place">发送位置</label>
     <select id="place"></select>
     <div class="actions"><button id="send-place">发送位置</button></div>
@@ -228,6 +232,22 @@ $("photo").addEventListener("change", async (e) => {
       r.readAsDataURL(file);
     });
     await send({type: "image", data: data, content_type: file.type || "image/jpeg"});
+  }
+  e.target.value = "";
+});
+$("media").addEventListener("change", async (e) => {
+  const file = e.target.files[0];
+  if (!file) return;
+  const data = await new Promise((resolve) => {
+    const r = new FileReader();
+    r.onload = () => resolve(r.result);
+    r.readAsDataURL(file);
+  });
+  if (file.type.startsWith("video/")) {
+    await send({type: "shortvideo", data: data});
+  } else {
+    const ext = (file.name.split(".").pop() || "amr").toLowerCase();
+    await send({type: "voice", data: data, format: ext === "spx" ? "speex" : ext, recognition: $("recognition").value});
   }
   e.target.value = "";
 });

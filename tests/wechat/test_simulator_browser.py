@@ -12,6 +12,8 @@ from eco12369.cases.models import Case
 from eco12369.wechat.menu import menu_push
 from eco12369.wechat.simulator import Simulator
 
+from .test_voice_video import amr_nb
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -42,4 +44,27 @@ def test_report_from_the_simulator_page(
     h5 = popup.value
     h5.wait_for_load_state()
     h5.get_by_text(case.number).first.wait_for()
+    assert page.console_errors == []
+
+
+def test_voice_with_recognition_from_the_simulator_page(
+    live_server: Any, wechat_simulator: Simulator, tianjin: None, media_root: Any, page: Any, tmp_path: Any
+) -> None:
+    """Issue 14, item 3: the page sends a voice message (an AMR file and the text WeChat recognised)."""
+
+    sim = wechat_simulator
+    sim.config.callback_url = live_server.url + "/wechat/callback/"
+    sim.config.callback_timeout = 60
+    page.goto(sim.url)
+    said = "津南区某化工厂夜里往河里排黄水，味道很冲"
+    page.get_by_label("语音识别文字").fill(said)
+    voice = tmp_path / "voice.amr"
+    voice.write_bytes(amr_nb())
+    page.get_by_label("发送语音（AMR）或视频（MP4）").set_input_files(str(voice))
+    page.get_by_text("语音的文字已记入举报内容").wait_for()
+    page.get_by_role("button", name="提交", exact=True).click()
+    page.get_by_text("您的举报已收到").wait_for()
+    case = Case.objects.get()
+    assert said in case.description
+    assert case.attachments.get().original_name.startswith("微信语音1.")
     assert page.console_errors == []
