@@ -28,6 +28,7 @@ from .hooks import case_closed_hooks_run
 from .models import (
     CONFIRMATION_STATES,
     OPEN_STATES,
+    TEXT_MAX,
     Case,
     CaseEvent,
     Extension,
@@ -470,6 +471,12 @@ def transition(
         if missing:
             labels = "、".join(FIELD_LABELS.get(name, name) for name in missing)
             raise TransitionError(f"请填写：{labels}。")
+        too_long = [
+            k for k, v in {**fields, "note": note}.items() if isinstance(v, str) and len(v) > TEXT_MAX
+        ]
+        if too_long:
+            labels = "、".join(FIELD_LABELS.get(name, "说明") for name in too_long)
+            raise TransitionError(f"{labels}不能超过{TEXT_MAX}字。")
         from_state = locked.state
         data = effect(locked) or {}  # sees the case still in its source state
         if rule.target is not None:

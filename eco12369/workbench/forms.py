@@ -10,13 +10,14 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from eco12369.cases.deadlines import setting as deadline_setting
 from eco12369.cases.models import (
+    TEXT_MAX,
     Case,
     Category,
     Channel,
@@ -72,6 +73,11 @@ class ActionForm(forms.Form):
         self.user = user
         kwargs.setdefault("prefix", self.prefix_name)
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():  # every staff text has the one length limit (issue 11, L7)
+            if isinstance(field, forms.CharField) and field.max_length is None:
+                field.max_length = TEXT_MAX
+                field.validators.append(MaxLengthValidator(TEXT_MAX))
+                field.widget.attrs["maxlength"] = str(TEXT_MAX)
         self.setup()
         for field in self.fields.values():
             _say_what_is_wrong(field)

@@ -290,6 +290,18 @@ def test_unknown_message_types_are_answered_politely_and_nothing_is_created(
     assert _counts() == NOTHING | {"nonces": 2}  # their nonces are consumed: not to be replayed
 
 
+def test_a_text_over_the_limit_is_cut_and_the_reporter_is_told(wechat: WeChatServer, tianjin: None) -> None:
+    """Issue 11, L7: a 10,000-character message keeps 2,000 characters (the H5 form's limit) and the reply
+    says so, with how much was kept."""
+    first = wechat.reply(wechat.text(OPENID, "化工厂排污" * 2000))
+    assert "最多2000字" in first and "只保留了前2000字" in first
+    second = wechat.reply(wechat.text(OPENID, "补充：" + "夜里十点以后最严重" * 10))
+    assert "已补充" in second and "只保留了前0字" in second  # the draft is full: nothing of it was kept
+    ack = wechat.reply(wechat.text(OPENID, "提交"))
+    case = Case.objects.get()
+    assert case.number in ack and len(case.description) == 2000
+
+
 def test_html_in_a_report_is_kept_as_text(wechat: WeChatServer, tianjin: None) -> None:
     evil = "<script>alert(1)</script> 厂区 ]]> 排放黑烟 &amp;"
     wechat.text(OPENID, evil)

@@ -384,3 +384,22 @@ def test_after_assignment_the_operator_sees_reassignment_with_a_reason(
     assert AuditEntry.objects.filter(action="case.assign", object_id=case.number).count() == 2
     event = CaseEvent.objects.filter(case=case, action="assign").order_by("-id").first()
     assert event is not None and event.note == "该厂属大气科管辖，原批转有误"
+
+
+def test_staff_texts_have_one_length_limit_in_the_form_and_the_service(
+    client: Client, heping, make_case
+) -> None:
+    """Issue 11, L7: an accept note, an answer or a reply part over TEXT_MAX (the H5 form's 2000) is refused
+    with a message, in the form and (for any other caller) in the service; nothing is changed."""
+    case = make_case("和平区", category="air")
+    client.force_login(heping.operator)
+    long_note = "经现场核实，" + "某化工厂夜间排污情况属实。" * 200  # 2,006 characters
+    refused = act(client, case, "accept", {"kind": "report", "category": "air", "note": long_note})
+    page = refused.content.decode()
+    assert refused.status_code in (200, 400, 422) and "2000" in page
+    assert fresh(case).state == State.RECEIVED and not case.events.filter(action="accept").exists()
+    with pytest.raises(services.TransitionError, match="不能超过2000字"):
+        services.case_answer(case=case, actor=heping.operator, text="答" * 2001)
+    assert fresh(case).state == State.RECEIVED
+    accepted = act(client, case, "accept", {"kind": "report", "category": "air", "note": long_note[:2000]})
+    assert accepted.status_code == 303 and fresh(case).state == State.ACCEPTED
