@@ -255,7 +255,7 @@ def test_a_long_text_is_delivered_cut_not_failed(
     from eco12369.cases.services import case_approve
     from eco12369.wechat.client import api_client
 
-    long_text = "经现场核查，该企业废水处理设施运行正常。" * 120  # 2400 characters, 7200 bytes
+    long_text = "经现场核查，该企业废水处理设施运行正常。" * 100  # 2000 characters (TEXT_MAX), 6000 bytes
     with pytest.raises(WeChatClientException) as refused:  # the simulator refuses it as WeChat does
         api_client().message.send_text(OPENID, long_text)
     assert refused.value.errcode == 45002
