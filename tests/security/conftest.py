@@ -40,6 +40,8 @@ from eco12369.portal.photos import photo_check
 from eco12369.portal.services import photos_stage, submission_open, submission_token_new
 from eco12369.stats import services as stats_services
 from eco12369.stats.figures import Month
+from eco12369.workbench.models import StaffNotification
+from eco12369.workbench.notes import note_add
 
 A = "和平区"
 B = "河东区"
@@ -295,6 +297,10 @@ def world_build(make_user: Callable[..., User], media_root: Path) -> World:
         "api_key": clear_key,
         "b_user": b["operator"].pk,
         "totp": TOTPDevice.objects.create(user=b["operator"], name="动态口令", confirmed=True).pk,
+        # An internal note mentioning district B's handler, and the notification it gave them.
+        "notification": StaffNotification.objects.get(
+            note=note_add(user=b["operator"], case=handling_case, body=f"@{b['handler'].username} 请今天跟进")
+        ).pk,
     }
     # The world is what the tests think it is (otherwise a walk would prove nothing).
     assert not SpotCheck.objects.get(pk=spot_check.pk).items.filter(region=region_a).exists()

@@ -116,6 +116,10 @@ ROUTES: dict[str, Route] = {
     "queues/<slug:key>/": Route(LIST),
     "search/": Route(LIST),
     "notices/": Route(LIST),
+    "notifications/": Route(LIST),
+    "notifications/badge/": Route(LIST),
+    "notifications/read-all/": Route(LIST),
+    "notifications/settings/": Route(LIST),
     "stats/": Route(LIST),
     "stats/generate/": Route(LIST),
     "oversight/supervision/": Route(LIST),
@@ -148,6 +152,9 @@ ROUTES: dict[str, Route] = {
     "cases/<str:number>/": Route(OBJECT),
     "notices/<int:pk>/retry/": Route(OBJECT),
     "cases/<str:number>/photos/<int:pk>/": Route(OBJECT),
+    "cases/<str:number>/notes/": Route(OBJECT),
+    "cases/<str:number>/notes/people/": Route(OBJECT),
+    "notifications/<int:pk>/open/": Route(OBJECT),
     "cases/<str:number>/reporter/reveal/": Route(OBJECT),
     "cases/<str:number>/reply-draft/": Route(OBJECT),
     "cases/<str:number>/evidence/": Route(OBJECT),
@@ -185,6 +192,8 @@ CONDITIONAL = {"bench/ping/"}  # mounted only in some environments
 ADMIN_LOGIN = {"admin/login/", "admin/logout/"}  # the admin site's own sign-in and sign-out
 # Object routes that only answer POST (GET is 405 for everyone), so the "fills are real" control skips them.
 POST_ONLY = {
+    "cases/<str:number>/notes/",
+    "notifications/<int:pk>/open/",
     "cases/<str:number>/reporter/reveal/",
     "cases/<str:number>/reply-draft/",
     "cases/<str:number>/evidence/",
@@ -318,6 +327,10 @@ def fills(route: str, name: str, w: World, side: str = "b") -> list[dict[str, st
         return [{"number": w.b_cases["received"].number, "pk": str(w.ids["photo"])}]
     if route == "cases/<str:number>/reporter/reveal/":
         return [{"number": cases.get("received", some).number}]
+    if route in ("cases/<str:number>/notes/", "cases/<str:number>/notes/people/"):
+        return [{"number": c.number} for c in cases.values()]
+    if route == "notifications/<int:pk>/open/":  # district B's handler's notification
+        return [{"pk": str(w.ids["notification"])}]
     if route in EDITOR_ROUTES:  # the reply editor's autosave and evidence upload: a case being handled
         return [{"number": cases.get("handling", some).number}]
     action = action_of(route)
@@ -416,6 +429,8 @@ def payloads(route: str, w: World, values: dict[str, str]) -> list[dict[str, Any
         return [action_payload(action, w)]
     if route == "cases/<str:number>/reporter/reveal/":
         return [{"reason": "电话核实举报地点。"}]
+    if route == "cases/<str:number>/notes/":
+        return [{"body": "请核实企业夜间排放情况"}]
     if route == "oversight/cases/<str:number>/duplicates/":
         return [{"action": "refresh"}]
     if route == "oversight/spot-checks/items/<int:pk>/":
