@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from eco12369.cases.models import OPEN_STATES, Case, State, SupervisionOrder
+from eco12369.cases.models import OPEN_STATES, Case, CaseEvent, State, SupervisionOrder
 from eco12369.cases.selectors import CASE_ROLES
 from eco12369.orgs.models import Role, User
 
@@ -80,11 +80,12 @@ def mark_read(*, user: User, pk: int | None = None) -> int:
 
 
 def case_holders(case: Case) -> QuerySet[User]:
-    """Who must act on ``case`` now: the owning agency's operators while it awaits confirmation; its
+    """Who must act on ``case`` now: the owning agency's operators while it awaits confirmation or
+    assignment (also after a 退单); its
     department's handlers (or, with no department yet, the agency's case staff) while it is handled; the
     agency's reviewers while a reply awaits review."""
     staff = User.objects.filter(is_active=True, agency_id=case.agency_id)
-    if case.state in CONFIRM_STATES:
+    if case.state in CONFIRM_STATES or (case.state == State.ACCEPTED and not case.department_id):
         return staff.filter(roles__role=Role.OPERATOR).distinct()
     if case.state == State.IN_REVIEW:
         return staff.filter(roles__role=Role.REVIEWER).distinct()
@@ -97,8 +98,12 @@ def _stage(case: Case) -> tuple[str, str]:
     return ("confirm", "确认") if case.state in CONFIRM_STATES else ("close", "办结")
 
 
+RETURNED_LOOKBACK = dt.timedelta(days=7)
+
+
 def alerts_scan(*, now: dt.datetime | None = None) -> int:
-    """Create the due-soon, overdue and supervision alerts not yet given; returns how many were created."""
+    """Create the due-soon, overdue, supervision and returned-case (退单) alerts not yet given; returns how
+    many were created."""
     now = now or timezone.now()
     created = 0
     open_cases = Case.objects.filter(state__in=OPEN_STATES, due_at__isnull=False)
@@ -131,6 +136,25 @@ def alerts_scan(*, now: dt.datetime | None = None) -> int:
                     kind=NotificationKind.SUPERVISION,
                     case=order.case,
                     key=f"supervision:{order.pk}",
+                    text=text,
+                    now=now,
+                )
+                is not None
+            )
+    # 退单: the department sent the case back to the bureau's operators (the workflow's send_back event).
+    returns = CaseEvent.objects.filter(
+        action="send_back", at__gte=now - RETURNED_LOOKBACK, case__state__in=OPEN_STATES
+    ).select_related("case")
+    for event in returns.iterator():
+        who = str(event.data.get("department") or "承办部门")
+        text = f"举报件 {event.case.number} 被{who}退单，请重新批转"
+        for person in case_holders(event.case):
+            created += (
+                notify(
+                    recipient=person,
+                    kind=NotificationKind.RETURNED,
+                    case=event.case,
+                    key=f"returned:{event.pk}",
                     text=text,
                     now=now,
                 )

@@ -116,6 +116,7 @@ ROUTES: dict[str, Route] = {
     "queues/<slug:key>/": Route(LIST),
     "search/": Route(LIST),
     "notices/": Route(LIST),
+    "districts.geojson": Route(LIST),
     "notifications/": Route(LIST),
     "notifications/badge/": Route(LIST),
     "notifications/read-all/": Route(LIST),
@@ -421,6 +422,8 @@ def payloads(route: str, w: World, values: dict[str, str]) -> list[dict[str, Any
     action = action_of(route)
     if route == "cases/<str:number>/reply-draft/":
         return [{f"submit_reply-{k}": v for k, v in FIVE_PARTS.items()}]
+    if route == "cases/<str:number>/notes/":  # an internal note that mentions district B's handler
+        return [{"body": f"@{w.b['handler'].username} 请核实企业夜间排放情况"}]
     if route == "cases/<str:number>/evidence/":
         return [
             {"file": SimpleUploadedFile("检查笔录.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")}
@@ -429,8 +432,7 @@ def payloads(route: str, w: World, values: dict[str, str]) -> list[dict[str, Any
         return [action_payload(action, w)]
     if route == "cases/<str:number>/reporter/reveal/":
         return [{"reason": "电话核实举报地点。"}]
-    if route == "cases/<str:number>/notes/":
-        return [{"body": "请核实企业夜间排放情况"}]
+
     if route == "oversight/cases/<str:number>/duplicates/":
         return [{"action": "refresh"}]
     if route == "oversight/spot-checks/items/<int:pk>/":

@@ -122,3 +122,12 @@ def test_daily_digest_by_email_once_per_person_respecting_the_choice(
     assert "打桩" not in message.body  # no case content by e-mail, only the number and the link
     call_command("send_digest")
     assert len(mail.outbox) == 1  # each notification goes by e-mail once
+
+
+def test_a_returned_case_alerts_the_operators_once(heping, make_case) -> None:
+    case = advance(make_case("和平区", description="河边有人烧垃圾，烟很大"), heping, "handling")
+    services.case_send_back(case=case, actor=heping.handler, reason="烧垃圾归城管管，不是我们科室的")
+    assert alerts_scan() == 1 and alerts_scan() == 0
+    item = StaffNotification.objects.get(kind="returned")
+    assert item.recipient == heping.operator
+    assert item.text == f"举报件 {case.number} 被{heping.department.name}退单，请重新批转"
