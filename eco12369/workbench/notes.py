@@ -16,14 +16,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from eco12369.audit.services import audit_record
-from eco12369.cases.models import Case
+from eco12369.cases.models import TEXT_MAX, Case
 from eco12369.cases.selectors import CASE_ROLES, cases_visible_to
 from eco12369.orgs.models import Agency, User
 
 from .alerts import notify
 from .models import CaseNote, NotificationKind
 
-NOTE_MAX = 2000
+NOTE_MAX = TEXT_MAX  # the one limit of every staff text
 
 
 class NoteRefused(Exception):
