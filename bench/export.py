@@ -76,18 +76,20 @@ def main() -> int:
     total = Case.objects.count()
     request = RequestFactory().get("/search/", {"format": "xlsx"})
     request.user = operator
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     response = search(request)
     body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started  # this process's own CPU time: the figure on a shared machine
     sheet = openpyxl.load_workbook(io.BytesIO(body), read_only=True).active
     assert sheet is not None
     rows = sum(1 for _ in sheet.iter_rows(values_only=True)) - 1
-    verdict = "ok" if seconds < GOAL_SECONDS * rows / 100_000 else "SLOW"
+    verdict = "ok" if seconds < GOAL_SECONDS * max(rows, 1) / 100_000 else "SLOW"
     print(f"database {url.split('@')[-1]}: {total:,} cases")
     print(
         f"export: {rows:,} rows, {len(body) / 1e6:.1f} MB in {seconds:.1f} s "
-        f"({rows / seconds:,.0f} rows/s; goal 100,000 rows < {GOAL_SECONDS:.0f} s) {verdict}"
+        f"({rows / seconds:,.0f} rows/s; goal 100,000 rows < {GOAL_SECONDS:.0f} s) {verdict}; "
+        f"CPU time of this process {cpu:.1f} s"
     )
     return 0 if rows == total else 1
 

@@ -45,6 +45,17 @@ def sheet_row(ws: Worksheet, row: int, values: Iterable[Any]) -> list[Cell]:
 
 
 def sheet_values(ws: Worksheet, values: Iterable[Any]) -> list[Any]:
-    """One row for a write-only sheet (``ws.append``): each string as a text cell (never a formula), other
-    values (numbers, dates) as they are."""
-    return [sheet_text(WriteOnlyCell(ws), value) if isinstance(value, str) else value for value in values]
+    """One row for a write-only sheet (``ws.append``), as fast as a plain row: a string that could be read as
+    a formula becomes a text cell with the quote prefix (``sheet_text``), any other string is appended as
+    it is (openpyxl writes it as a string cell; only a leading ``=`` would make it a formula), with its
+    carriage returns made line breaks; numbers and dates as they are."""
+    row: list[Any] = []
+    for value in values:
+        if isinstance(value, str):
+            if value.startswith(FORMULA_TRIGGERS):
+                row.append(sheet_text(WriteOnlyCell(ws), value))
+                continue
+            if "\r" in value:
+                value = value.replace("\r\n", "\n").replace("\r", "\n")
+        row.append(value)
+    return row
