@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 
 from eco12369.cases.models import Case
 from eco12369.cases.services import Intake, case_create
@@ -23,9 +24,8 @@ _counter = itertools.count(1)
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     """Each test starts with an empty cache: the cached figures of ended months (stats.cache) are keyed by
-    the latest event id, which a rolled-back test database hands out again."""
-    from django.core.cache import cache
-
+    the latest event id, which a rolled-back test database hands out again; counters kept there (Open311's
+    per-client rate limit) do not carry over from one test to the next."""
     cache.clear()
 
 

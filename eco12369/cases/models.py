@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from django.conf import settings
 from django.db import models
@@ -17,6 +18,22 @@ from eco12369.orgs.models import Agency, Department, Region
 TEXT_MAX = 2000
 # The shortest description a report may have, in the H5 form and in the chat's ``提交`` (issue 12, D1).
 DESCRIPTION_MIN = 5
+
+# The public query code (查询码) given to the reporter with the case number (issue 11, M4): numbers are the
+# date and a daily counter, so anyone could guess them; a stranger's look-up by number needs the code too.
+# 10 characters of 31 with no look-alikes (no 0/O, 1/I/L): 31**10 ≈ 8·10**14 codes.
+QUERY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+QUERY_CODE_LENGTH = 10
+
+
+def query_code_new() -> str:
+    return "".join(secrets.choice(QUERY_CODE_ALPHABET) for _ in range(QUERY_CODE_LENGTH))
+
+
+def query_code_matches(case: Case, given: str) -> bool:
+    """Whether ``given`` is the case's query code (case and spaces ignored; compared in constant time)."""
+    typed = "".join(given.split()).upper()
+    return bool(typed) and secrets.compare_digest(typed.encode(), case.query_code.encode())
 
 
 class Channel(models.TextChoices):
@@ -126,6 +143,7 @@ class Case(models.Model):
     occurred_at = models.DateTimeField(_("发生时间"), null=True, blank=True)
     description = models.TextField(_("举报内容"))
     public_summary = models.TextField(_("公开摘要"), blank=True)
+    query_code = models.CharField(_("查询码"), max_length=16, default=query_code_new, editable=False)
 
     # Who reported (Art. 17, PIPL: confidential). Encrypted at rest (eco12369/crypto.py); a reporter's
     # cases are found by the openid's blind index only: ``selectors.cases_of_reporter(openid=...)``.

@@ -18,8 +18,8 @@ def _due(case: Case) -> str:
 
 def acknowledged(case: Case) -> str:
     return (
-        f"您的举报已收到，编号 {case.number}。我们将在2个工作日内确认处理，"
-        f"您可回复“查询 {case.number}”了解进度。感谢您对环境保护工作的支持！"
+        f"您的举报已收到，编号 {case.number}，查询码 {case.query_code}（他人须凭编号和查询码才能查询，请妥善保管）。"
+        f"我们将在2个工作日内确认处理，您可回复“查询 {case.number}”了解进度。感谢您对环境保护工作的支持！"
     )
 
 

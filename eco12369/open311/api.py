@@ -29,13 +29,14 @@ from .schemas import (
     Open311Error,
     RequestIn,
     RequestOut,
+    RequestQuery,
     RequestsQuery,
     ServiceDefinitionOut,
     ServiceOut,
     TokenOut,
     service_check,
 )
-from .services import api_key_check, request_create
+from .services import anonymous_read_allowed, api_key_check, request_create
 
 DESCRIPTION = """12369 环保举报的 Open311 GeoReport v2 接口（http://wiki.open311.org/GeoReport_v2）。
 
@@ -49,10 +50,14 @@ DESCRIPTION = """12369 环保举报的 Open311 GeoReport v2 接口（http://wiki
 - 不保存：`email`（平台不以电子邮件联系举报人；答复中的 service_notice 会说明）、`device_id`、`address_id`；
   `account_id` 只原样返回。**不接收 `media_url`**（平台不下载外部链接的图片）：提交了 media_url 的请求答复 400。
 - 查询举报（GET requests）公开的内容与月度公开一致：只列出已受理的举报，description 为公开摘要，address 为所在区，
-  坐标精确到约1公里；查处属实并办结的举报公开地址。未受理的举报只能按编号查到编号、状态与服务类型。
+  坐标精确到约1公里；查处属实并办结的举报公开地址。未受理的举报对外不透露任何信息（连是否存在也不透露）：
+  只有同时提供提交时答复的查询码 `query_code`（多个编号时按相同顺序以逗号分隔）才能查到编号、状态与服务类型。
+- 按编号查询一次最多 20 个编号；不带 api_key 的查询按客户端地址限速（默认每分钟 60 次，超过答复 429）。
 
 Open311 GeoReport v2 for the 12369 channel. Other formats get 400, unknown resources 404 (error lists).
-POST requests needs an api_key (form field, or ?api_key=). email, device_id and address_id are not stored;
+POST requests needs an api_key (form field, or ?api_key=); its answer carries the case's query_code, without
+which a case not yet accepted cannot be looked up. At most 20 ids per GET; keyless reads are rate-limited per
+client (429). email, device_id and address_id are not stored;
 media_url is refused (400). Over-long fields are refused (400), never cut."""
 
 api = NinjaAPI(
@@ -92,6 +97,12 @@ class Open311Key(APIKeyQuery):
 
     def authenticate(self, request: HttpRequest, key: str | None) -> ApiKey | None:
         return api_key_check(key=key or "")
+
+
+def _throttle(request: HttpRequest) -> None:
+    """Reads of cases are limited per client when they come without an api_key (issue 11, M4)."""
+    if not anonymous_read_allowed(request=request):
+        raise Open311Error(429, "查询过于频繁，请一分钟后再试（too many requests; try again in a minute）")
 
 
 # ---------------------------------------------------------------------------------------- endpoints
@@ -166,26 +177,28 @@ def request_post(request: HttpRequest, data: Form[RequestIn]) -> HttpResponse:
 
 @api.get(
     "/requests.json",
-    response={200: list[RequestOut], 400: list[ErrorOut], 404: list[ErrorOut]},
+    response={200: list[RequestOut], 400: list[ErrorOut], 404: list[ErrorOut], 429: list[ErrorOut]},
     summary="查询举报（默认最近90天，最多1000条）",
 )
 @api.get("/requests.xml", include_in_schema=False)
 def requests_list(request: HttpRequest, params: Query[RequestsQuery]) -> HttpResponse:
+    _throttle(request)
     cases = selectors.requests_find(params.validated())
     return rendering.requests_render(request, [rendering.request_data(c) for c in cases])
 
 
 @api.get(
     "/requests/{service_request_id}.json",
-    response={200: list[RequestOut], 400: list[ErrorOut], 404: list[ErrorOut]},
+    response={200: list[RequestOut], 400: list[ErrorOut], 404: list[ErrorOut], 429: list[ErrorOut]},
     summary="查询单个举报",
 )
 @api.get("/requests/{service_request_id}.xml", include_in_schema=False)
 def request_detail(
-    request: HttpRequest, service_request_id: str, params: Query[JurisdictionQuery]
+    request: HttpRequest, service_request_id: str, params: Query[RequestQuery]
 ) -> HttpResponse:
+    _throttle(request)
     params.validated()
-    case = selectors.request_find(service_request_id)
+    case = selectors.request_find(service_request_id, params.query_code or "")
     if case is None:
         raise Open311Error(404, f"service_request_id 不存在：{service_request_id}")
     return rendering.requests_render(request, [rendering.request_data(case)])
@@ -193,11 +206,12 @@ def request_detail(
 
 @api.get(
     "/tokens/{token}.json",
-    response={200: list[TokenOut], 400: list[ErrorOut], 404: list[ErrorOut]},
+    response={200: list[TokenOut], 400: list[ErrorOut], 404: list[ErrorOut], 429: list[ErrorOut]},
     summary="由令牌查询编号",
 )
 @api.get("/tokens/{token}.xml", include_in_schema=False)
 def token_detail(request: HttpRequest, token: str, params: Query[JurisdictionQuery]) -> HttpResponse:
+    _throttle(request)
     params.validated()
     row = selectors.token_find(token)
     if row is None:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from eco12369.cases.models import Case, Outcome, State
+from eco12369.cases.models import CONFIRMATION_STATES, Case, Outcome, State
 from eco12369.cases.public import public_summary, reporter_secrets, scrub
 
 from .catalogue import SERVICES, Service, service_for
@@ -159,13 +159,18 @@ def service_definition_data(service: Service, districts: list[tuple[str, str]]) 
     return {"service_code": service.code, "attributes": attributes}
 
 
+def _open_notes(case: Case) -> str:
+    """An open case's status as the public is told it: no internal step (待批转, 待审核) is named."""
+    return "待确认" if case.state in CONFIRMATION_STATES else "办理中"
+
+
 def request_data(case: Case) -> dict[str, Any]:
     """The public row of a case (annotated by ``selectors.public_cases``). A listed case (accepted) shows the
     public summary (never the reporter's description), its district as the address and coordinates to about
     1 km; the address as written only when the disclosure shows it too (handled, violations found). Any
     other case, looked up by its number, shows only its number, status and service."""
     service = service_for(case.kind, case.category)
-    notes = STATUS_NOTES.get(Outcome(case.outcome)) if case.outcome else str(State(case.state).label)
+    notes = STATUS_NOTES.get(Outcome(case.outcome)) if case.outcome else _open_notes(case)
     if case.outcome == Outcome.HANDED_OVER and case.handover_agency is not None:
         notes = f"已移交{case.handover_agency.name}办理"
     row: dict[str, Any] = {
@@ -210,6 +215,7 @@ def created_data(token: RequestToken, *, email_given: bool, account_id: str | No
         {
             "service_request_id": token.case.number,
             "token": token.token,
+            "query_code": token.case.query_code,
             "service_notice": notice,
             "account_id": account_id,
         }

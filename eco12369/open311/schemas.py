@@ -23,6 +23,7 @@ from .catalogue import BY_CODE, SERVICES, Service
 from .selectors import RequestsFilter
 
 MAX_SPAN = dt.timedelta(days=90)
+MAX_IDS = 20  # service_request_id values in one GET
 MAX_DESCRIPTION = 4000
 MAX_ADDRESS = 300  # Case.address
 MAX_REPORTED_PARTY = 200  # Case.reported_party
@@ -170,6 +171,7 @@ class RequestOut(Schema):
 class CreatedOut(Schema):
     service_request_id: str
     token: str
+    query_code: str
     service_notice: str
     account_id: str | None
 
@@ -273,8 +275,13 @@ class RequestIn(Schema):
         )
 
 
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
 class RequestsQuery(Schema):
     service_request_id: str | None = None
+    query_code: str | None = None
     service_code: str | None = None
     start_date: str | None = None
     end_date: str | None = None
@@ -282,13 +289,19 @@ class RequestsQuery(Schema):
     jurisdiction_id: str | None = None
 
     def validated(self) -> RequestsFilter:
-        """By number (a comma-separated list) nothing else applies. Otherwise the window: by default the
-        last 90 days, one date given extends 90 days from it (never past now), at most 90 days apart."""
+        """By number (a comma-separated list of at most MAX_IDS, with ``query_code`` the codes in the same
+        order) nothing else applies. Otherwise the window: by default the last 90 days, one date given
+        extends 90 days from it (never past now), at most 90 days apart."""
         jurisdiction_check(self.jurisdiction_id)
         if self.service_request_id:
-            return RequestsFilter(
-                numbers=[n.strip() for n in self.service_request_id.split(",") if n.strip()]
-            )
+            numbers = [n.upper() for n in _split(self.service_request_id)]
+            if len(numbers) > MAX_IDS:
+                raise Open311Error(
+                    400,
+                    f"一次最多查询{MAX_IDS}个 service_request_id（at most {MAX_IDS} ids per request）",
+                )
+            codes = _split(self.query_code)
+            return RequestsFilter(numbers=numbers, codes=dict(zip(numbers, codes, strict=False)))
         end = _parse_date(self.end_date, "end_date")
         start = _parse_date(self.start_date, "start_date")
         now = timezone.now()
@@ -328,3 +341,9 @@ class JurisdictionQuery(Schema):
 
     def validated(self) -> None:
         jurisdiction_check(self.jurisdiction_id)
+
+
+class RequestQuery(JurisdictionQuery):
+    """One request by its number: ``query_code`` opens a case that is not in the public list."""
+
+    query_code: str | None = None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
-from eco12369.cases.models import Case, State
+from eco12369.cases.models import Case, State, query_code_matches
 from eco12369.cases.public import listed_q
 from eco12369.orgs.models import Region
 from eco12369.stats.figures import substantiated_q
@@ -32,6 +32,7 @@ class RequestsFilter:
     """A validated GET requests query (built by ``schemas.RequestsQuery.validated``)."""
 
     numbers: list[str] | None  # asked for by number: nothing else filters
+    codes: dict[str, str] = field(default_factory=dict)  # number -> the query code given for it
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     services: tuple[Service, ...] = ()
@@ -39,27 +40,35 @@ class RequestsFilter:
 
 
 def requests_find(query: RequestsFilter) -> list[Case]:
-    """At most MAX_RESULTS cases, newest first. By number: each one asked for (the unlisted ones show their
-    number and status only); otherwise the listed cases received in the window, by service and status."""
+    """At most MAX_RESULTS cases, newest first. By number: each listed one asked for, and an unlisted one
+    only with its query code (``request_visible``); otherwise the listed cases received in the window, by
+    service and status."""
     qs = public_cases()
     if query.numbers is not None:
-        qs = qs.filter(number__in=query.numbers[:MAX_RESULTS])
-    else:
-        qs = qs.filter(listed_q()).filter(received_at__gte=query.start, received_at__lte=query.end)
-        if query.services:
-            cond = Q()
-            for s in query.services:
-                cond |= Q(kind=s.kind, category=s.category) if s.metadata else Q(kind=s.kind)
-            qs = qs.filter(cond)
-        if query.statuses == {"open"}:
-            qs = qs.exclude(state=State.CLOSED)
-        elif query.statuses == {"closed"}:
-            qs = qs.filter(state=State.CLOSED)
+        found = qs.filter(number__in=query.numbers[:MAX_RESULTS]).order_by("-received_at", "-id")
+        return [c for c in found if request_visible(c, query.codes.get(c.number, ""))]
+    qs = qs.filter(listed_q()).filter(received_at__gte=query.start, received_at__lte=query.end)
+    if query.services:
+        cond = Q()
+        for s in query.services:
+            cond |= Q(kind=s.kind, category=s.category) if s.metadata else Q(kind=s.kind)
+        qs = qs.filter(cond)
+    if query.statuses == {"open"}:
+        qs = qs.exclude(state=State.CLOSED)
+    elif query.statuses == {"closed"}:
+        qs = qs.filter(state=State.CLOSED)
     return list(qs.order_by("-received_at", "-id")[:MAX_RESULTS])
 
 
-def request_find(number: str) -> Case | None:
-    return public_cases().filter(number=number).first()
+def request_visible(case: Case, query_code: str) -> bool:
+    """A stranger may look a case up by number when the public list shows it, or with its query code: of a
+    case not accepted (yet) nothing is told, not even that it exists (issue 11, M4)."""
+    return bool(getattr(case, "listed", False)) or query_code_matches(case, query_code)
+
+
+def request_find(number: str, query_code: str = "") -> Case | None:
+    case = public_cases().filter(number=number.strip().upper()).first()
+    return case if case is not None and request_visible(case, query_code) else None
 
 
 def token_find(token: str) -> RequestToken | None:

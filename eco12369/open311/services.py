@@ -6,12 +6,16 @@ import hashlib
 import secrets
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from eco12369.audit.services import audit_record
 from eco12369.cases.models import Case
 from eco12369.cases.services import Intake, case_create
+from eco12369.clientip import client_ip
 
 from .models import ApiKey, RequestToken
 
@@ -61,6 +65,25 @@ def api_key_check(*, key: str) -> ApiKey | None:
     if row is not None:
         ApiKey.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
     return row
+
+
+def anonymous_read_allowed(*, request: HttpRequest) -> bool:
+    """Count one keyless read of the request list for the client (its address through the trusted proxies,
+    ``eco12369.clientip``) in the Django cache; False once it passed ``OPEN311_ANONYMOUS_READS_PER_MINUTE``
+    this minute. A request with a valid api_key is not counted. (With several server processes, point
+    CACHES at Redis so they share the count.)"""
+    if api_key_check(key=request.GET.get("api_key", "")) is not None:
+        return True
+    limit = int(getattr(settings, "OPEN311_ANONYMOUS_READS_PER_MINUTE", 60))
+    minute = int(timezone.now().timestamp() // 60)
+    key = f"open311:anon:{client_ip(request)}:{minute}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=120)
+        count = 1
+    return count <= limit
 
 
 def request_create(*, api_key: ApiKey, intake: Intake) -> RequestToken:

@@ -253,9 +253,9 @@ def test_a_staff_summary_is_published_scrubbed(client: Client, key: str, operato
 def test_unconfirmed_handed_over_and_answered_cases_are_not_listed(
     client: Client, key: str, operator: User
 ) -> None:
-    waiting = post(client, **valid(key, description=NEIGHBOUR)).json()[0]["service_request_id"]
-    handed = post(client, **valid(key, description=NEIGHBOUR)).json()[0]["service_request_id"]
-    answered = post(client, **valid(key, description=NEIGHBOUR)).json()[0]["service_request_id"]
+    filed_rows = [post(client, **valid(key, description=NEIGHBOUR)).json()[0] for _ in range(3)]
+    waiting, handed, answered = (row["service_request_id"] for row in filed_rows)
+    code = {row["service_request_id"]: row["query_code"] for row in filed_rows}
     outside = Agency.objects.create(
         name="市城市管理委员会", kind=Agency.Kind.OUTSIDE, region=operator.agency.region
     )
@@ -265,15 +265,24 @@ def test_unconfirmed_handed_over_and_answered_cases_are_not_listed(
     services.case_answer(case=Case.objects.get(number=answered), actor=operator, text="不属于受理范围。")
     assert client.get(f"{BASE}/requests.json").json() == []
     assert client.get(f"{BASE}/requests.json", {"status": "open"}).json() == []
-    # Asked for by number (a partner tracking what it filed): number, status and service only.
+    # Asked for by number without its query code: nothing, not even that it exists (issue 11, M4).
     for number in (waiting, handed, answered):
-        row = client.get(f"{BASE}/requests/{number}.json").json()[0]
+        assert client.get(f"{BASE}/requests/{number}.json").status_code == 404
+    assert client.get(f"{BASE}/requests.json", {"service_request_id": f"{waiting},{handed}"}).json() == []
+    # With the code (the partner tracking what it filed, or the reporter): number, status and service only.
+    for number in (waiting, handed, answered):
+        row = client.get(f"{BASE}/requests/{number}.json", {"query_code": code[number]}).json()[0]
         assert row["service_request_id"] == number and row["service_code"] == "report_air"
         assert row["description"] == row["address"] == row["agency_responsible"] == ""
         assert row["lat"] is None and row["long"] is None
-    rows = client.get(f"{BASE}/requests.json", {"service_request_id": f"{waiting},{handed}"}).json()
-    assert {r["status_notes"] for r in rows} == {"待确认", "待审核"}
-    assert NEIGHBOUR not in client.get(f"{BASE}/requests/{waiting}.xml").content.decode()
+    rows = client.get(
+        f"{BASE}/requests.json",
+        {"service_request_id": f"{waiting},{handed}", "query_code": f"{code[waiting]},{code[handed]}"},
+    ).json()
+    assert {r["status_notes"] for r in rows} == {"待确认", "办理中"}  # no internal step named
+    assert all("待审核" not in r["status_notes"] and "待批转" not in r["status_notes"] for r in rows)
+    xml = client.get(f"{BASE}/requests/{waiting}.xml", {"query_code": code[waiting]}).content.decode()
+    assert waiting in xml and NEIGHBOUR not in xml
 
 
 def test_the_address_is_public_only_for_a_substantiated_closed_case(

@@ -92,6 +92,9 @@ def test_happy_path_with_two_photos_creates_one_case_with_two_attachments(
     done = html(client.get(response["Location"]))
     assert case.number in done
     assert "举报已提交" in done
+    # The query code a stranger needs besides the number (issue 11, M4), shown only here and to the reporter.
+    assert re.fullmatch(r"[2-9A-HJKMNP-Z]{10}", case.query_code)
+    assert f'<b class="done__code" id="query-code">{case.query_code}</b>' in done
 
 
 def test_anonymous_report_keeps_no_name_or_phone_even_if_typed(reporter: Reporter) -> None:

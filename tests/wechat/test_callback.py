@@ -91,6 +91,7 @@ def test_report_by_chat_creates_one_case_and_the_reply_carries_its_number(
     ack = wechat.reply(res)
     case = Case.objects.get()
     assert case.number in ack
+    assert f"查询码 {case.query_code}" in ack  # the code a stranger's look-up needs (issue 11, M4)
     assert case.channel == "wechat_chat" and case.reporter_openid == OPENID
     assert case.description == "河边化工厂夜里排黑水，味道刺鼻。"
     assert case.category == "water"
