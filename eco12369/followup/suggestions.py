@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core import signing
+from django.db.models import Q
 from django.utils import timezone
 
 from eco12369.cases.models import OPEN_STATES, Case, Kind
@@ -150,9 +151,13 @@ def intake_suggestions(
     longitude: Decimal | float | None = None,
     now: dt.datetime | None = None,
     limit: int = MAX_SUGGESTIONS,
+    accepted_only: bool = True,
 ) -> list[Suggestion]:
     """Open reports near the given place or about the same party, best first; the reporter's own cases
-    are left out (they are in “我的举报”)."""
+    are left out (they are in “我的举报”).
+
+    A reporter (``accepted_only``, the default) learns only of cases the bureau accepted: nothing about a case
+    not (yet) accepted, not even that it exists (issue 11, L6). Staff taking a call see every open case."""
 
     now = now or timezone.now()
     since = now - dt.timedelta(days=WINDOW_DAYS)
@@ -168,7 +173,7 @@ def intake_suggestions(
         return []
     cases = (
         Case.objects.filter(pk__in=found, state__in=OPEN_STATES, kind=Kind.REPORT, received_at__gte=since)
-        .filter(listed_q())  # nothing about a case not (yet) accepted, not even that it exists (L6)
+        .filter(listed_q() if accepted_only else Q())
         .exclude(reporter_q(openid=openid))
         .select_related("region")
         .only(

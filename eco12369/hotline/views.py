@@ -147,6 +147,7 @@ def call_candidates(request: HttpRequest) -> HttpResponse:
                 reported_party=data.get("reported_party") or "",
                 latitude=data.get("latitude"),
                 longitude=data.get("longitude"),
+                accepted_only=False,  # staff: a repeat call may be about a case still being confirmed
             )
     return render(request, "hotline/_candidates.html", {"candidates": found})
 

@@ -20,7 +20,7 @@ def backfill(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0007_reply_public_summary"),
+        ("cases", "0010_text_search_indexes"),
     ]
 
     operations = [
