@@ -189,6 +189,8 @@ AUTHENTICATION_BACKENDS = [
 # by default: eco12369/settings_test.py).
 AXES_ENABLED = env_bool("ECO_AXES_ENABLED", True)
 AXES_FAILURE_LIMIT = int(env("ECO_LOGIN_FAILURE_LIMIT", "5"))
+# Keyless Open311 reads per client and minute (issue 11, M4); over it the answer is 429.
+OPEN311_ANONYMOUS_READS_PER_MINUTE = int(env("ECO_OPEN311_READS_PER_MINUTE", "60"))
 AXES_COOLOFF_TIME = float(env("ECO_LOGIN_COOLOFF_HOURS", "0.5"))
 # Each on its own: a username is locked wherever the attempts came from, and so is the client that made
 # them; another user from another client still signs in. The client's address comes through the trusted

@@ -74,7 +74,7 @@ def anonymous_read_allowed(*, request: HttpRequest) -> bool:
     CACHES at Redis so they share the count.)"""
     if api_key_check(key=request.GET.get("api_key", "")) is not None:
         return True
-    limit = int(getattr(settings, "OPEN311_ANONYMOUS_READS_PER_MINUTE", 60))
+    limit = settings.OPEN311_ANONYMOUS_READS_PER_MINUTE
     minute = int(timezone.now().timestamp() // 60)
     key = f"open311:anon:{client_ip(request)}:{minute}"
     cache.add(key, 0, timeout=120)
