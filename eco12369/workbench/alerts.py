@@ -5,7 +5,9 @@ supervision order (once per person, case and kind)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
+import requests
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
@@ -16,7 +18,9 @@ from eco12369.cases.models import OPEN_STATES, Case, CaseEvent, State, Supervisi
 from eco12369.cases.selectors import CASE_ROLES
 from eco12369.orgs.models import Role, User
 
-from .models import CaseNote, NotificationKind, NotificationPreference, StaffNotification
+from .models import AgencyAlertChannel, CaseNote, NotificationKind, NotificationPreference, StaffNotification
+
+log = logging.getLogger(__name__)
 
 CONFIRM_STATES = (State.RECEIVED, State.ESCALATED)
 
@@ -79,6 +83,36 @@ def mark_read(*, user: User, pk: int | None = None) -> int:
     return qs.update(read_at=timezone.now())
 
 
+def wecom_post(*, agency_id: int | None, text: str) -> bool:
+    """Post ``text`` to the agency's WeCom group robot (its JSON protocol: msgtype text; errcode 0 is
+    success). Failures are logged and never block the alert."""
+    channel = AgencyAlertChannel.objects.filter(agency_id=agency_id).exclude(wecom_webhook="").first()
+    if channel is None:
+        return False
+    try:
+        response = requests.post(
+            channel.wecom_webhook, json={"msgtype": "text", "text": {"content": text}}, timeout=5
+        )
+        body = response.json()
+        if response.status_code != 200 or body.get("errcode") != 0:
+            log.warning("WeCom webhook of agency %s refused: %s %s", agency_id, response.status_code, body)
+            return False
+    except (requests.RequestException, ValueError) as exc:
+        log.warning("WeCom webhook of agency %s failed: %s", agency_id, exc)
+        return False
+    return True
+
+
+def _alert(*, case: Case, people: QuerySet[User], kind: str, key: str, text: str, now: dt.datetime) -> int:
+    """The alert to each person holding the case, once; the agency's WeCom group hears of it once too."""
+    created = sum(
+        notify(recipient=p, kind=kind, case=case, key=key, text=text, now=now) is not None for p in people
+    )
+    if created:
+        wecom_post(agency_id=case.agency_id, text=text)
+    return created
+
+
 def case_holders(case: Case) -> QuerySet[User]:
     """Who must act on ``case`` now: the owning agency's operators while it awaits confirmation or
     assignment (also after a 退单); its
@@ -117,30 +151,23 @@ def alerts_scan(*, now: dt.datetime | None = None) -> int:
             if overdue
             else f"举报件 {case.number} 即将到达{label}期限（{timezone.localtime(case.due_at):%m月%d日 %H:%M}）"
         )
-        for person in case_holders(case):
-            created += (
-                notify(recipient=person, kind=kind, case=case, key=f"{kind}:{stage}", text=text, now=now)
-                is not None
-            )
-    orders = SupervisionOrder.objects.filter(
-        answered_at__isnull=True, case__state__in=OPEN_STATES
-    ).select_related("case")
-    for order in orders.iterator():
-        text = f"举报件 {order.case.number} 收到督办，请于 {order.answer_due:%m月%d日} 前回复"
-        for person in User.objects.filter(
+        created += _alert(
+            case=case, people=case_holders(case), kind=kind, key=f"{kind}:{stage}", text=text, now=now
+        )
+    orders = SupervisionOrder.objects.filter(answered_at__isnull=True, case__state__in=OPEN_STATES)
+    for order in orders.select_related("case").iterator():
+        people = User.objects.filter(
             is_active=True, agency_id=order.case.agency_id, roles__role__in=CASE_ROLES
-        ).distinct():
-            created += (
-                notify(
-                    recipient=person,
-                    kind=NotificationKind.SUPERVISION,
-                    case=order.case,
-                    key=f"supervision:{order.pk}",
-                    text=text,
-                    now=now,
-                )
-                is not None
-            )
+        ).distinct()
+        text = f"举报件 {order.case.number} 收到督办，请于 {order.answer_due:%m月%d日} 前回复"
+        created += _alert(
+            case=order.case,
+            people=people,
+            kind=NotificationKind.SUPERVISION,
+            key=f"supervision:{order.pk}",
+            text=text,
+            now=now,
+        )
     # 退单: the department sent the case back to the bureau's operators (the workflow's send_back event).
     returns = CaseEvent.objects.filter(
         action="send_back", at__gte=now - RETURNED_LOOKBACK, case__state__in=OPEN_STATES
@@ -148,18 +175,14 @@ def alerts_scan(*, now: dt.datetime | None = None) -> int:
     for event in returns.iterator():
         who = str(event.data.get("department") or "承办部门")
         text = f"举报件 {event.case.number} 被{who}退单，请重新批转"
-        for person in case_holders(event.case):
-            created += (
-                notify(
-                    recipient=person,
-                    kind=NotificationKind.RETURNED,
-                    case=event.case,
-                    key=f"returned:{event.pk}",
-                    text=text,
-                    now=now,
-                )
-                is not None
-            )
+        created += _alert(
+            case=event.case,
+            people=case_holders(event.case),
+            kind=NotificationKind.RETURNED,
+            key=f"returned:{event.pk}",
+            text=text,
+            now=now,
+        )
     return created
 
 

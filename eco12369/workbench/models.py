@@ -86,3 +86,18 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} · {self.muted_kinds}"
+
+
+class AgencyAlertChannel(models.Model):
+    """An agency's optional WeCom (企业微信) group-robot webhook: its due, overdue, supervision and 退单 alerts
+    are also posted to the group (set by the system administrator in the admin site)."""
+
+    agency = models.OneToOneField("orgs.Agency", on_delete=models.CASCADE, related_name="alert_channel")
+    wecom_webhook = models.URLField(_("企业微信群机器人 Webhook 地址"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("机构提醒渠道")
+        verbose_name_plural = _("机构提醒渠道")
+
+    def __str__(self) -> str:
+        return f"{self.agency_id} · {'WeCom' if self.wecom_webhook else '-'}"

@@ -4,6 +4,10 @@ each person's choices, the unread count in the header, opening and reading."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 from django.core import mail
 from django.core.management import call_command
@@ -13,7 +17,7 @@ from django.utils import timezone
 
 from eco12369.cases import services
 from eco12369.workbench.alerts import alerts_scan
-from eco12369.workbench.models import StaffNotification
+from eco12369.workbench.models import AgencyAlertChannel, StaffNotification
 
 from .conftest import advance
 
@@ -131,3 +135,56 @@ def test_a_returned_case_alerts_the_operators_once(heping, make_case) -> None:
     item = StaffNotification.objects.get(kind="returned")
     assert item.recipient == heping.operator
     assert item.text == f"举报件 {case.number} 被{heping.department.name}退单，请重新批转"
+
+
+class _WeComRobot(BaseHTTPRequestHandler):
+    """Stands in for WeCom's group-robot endpoint: POST JSON {msgtype, text{content}} → {errcode, errmsg}."""
+
+    received: ClassVar[list[dict]] = []
+    fail = False
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).received.append(body)
+        answer = (
+            {"errcode": 93000, "errmsg": "invalid webhook url"}
+            if type(self).fail
+            else {"errcode": 0, "errmsg": "ok"}
+        )
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_agencys_wecom_robot_hears_each_alert_once_and_failures_never_block(
+    heping, make_case, caplog
+) -> None:
+    server = HTTPServer(("127.0.0.1", 0), _WeComRobot)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        _WeComRobot.received = []
+        _WeComRobot.fail = False
+        url = f"http://127.0.0.1:{server.server_port}/cgi-bin/webhook/send?key=693a91f6-7xxx"
+        AgencyAlertChannel.objects.create(agency=heping.operator.agency, wecom_webhook=url)
+        case = make_case("和平区", description="废品站有人烧电线，黑烟")
+        alerts_scan(now=case.due_at + dt.timedelta(minutes=1))
+        alerts_scan(now=case.due_at + dt.timedelta(minutes=20))
+        assert _WeComRobot.received == [
+            {"msgtype": "text", "text": {"content": f"举报件 {case.number} 已超过确认期限"}}
+        ]
+        _WeComRobot.fail = True
+        other = make_case("和平区", description="噪音扰民")
+        assert alerts_scan(now=other.due_at + dt.timedelta(minutes=1)) == 1  # the alert is given all the same
+        assert "WeCom webhook" in caplog.text and "93000" in caplog.text
+    finally:
+        server.shutdown()
+    AgencyAlertChannel.objects.update(wecom_webhook=url)  # the server is gone: a refused connection is logged
+    third = make_case("和平区", description="河里死鱼")
+    assert alerts_scan(now=third.due_at + dt.timedelta(minutes=1)) == 1
