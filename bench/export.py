@@ -10,6 +10,10 @@ then used as it is: seed it with ``bench/seed.py`` or ``bench/run.py`` first and
 called with ``?format=xlsx`` and the operator's request (the middleware, whose cost does not grow with the
 rows, is left out), its streamed body read to the end, then opened with openpyxl to count the rows.
 Goal: 100,000 rows in under 60 s.
+
+Measured (2026-12-07, SQLite, 100,000 seeded cases, 2 cores shared with other jobs): 100,000 rows, 9.3 MB,
+209.8 s wall clock while the process got about a quarter of a core; 50.8 s of its own CPU time. The goal is
+met in CPU time, not yet shown in wall-clock time on an idle machine: measure again there.
 """
 
 from __future__ import annotations
