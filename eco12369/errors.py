@@ -1,21 +1,44 @@
-"""The 400, 403, 404 and 500 pages: the site's layout (with the menu when signed in) and the reason in
+"""``Refused``, the one error class of a refused action, and the 400, 403, 404 and 500 pages: the site's layout (with the menu when signed in) and the reason in
 Chinese. A refusal's own Chinese reason (``PermissionDenied("只有安全审计员…")``, ``Http404("没有这个队列。")``)
 is shown as it is; Django's English internals ("No Case matches the given query.") give way to a general
 sentence. An htmx request that swaps one part of a page gets the message alone, not a page in a page.
+
+Every service refuses an action the same way: it raises a ``Refused`` (or one of its named subclasses:
+``TransitionError``, ``FollowupError``, ``OversightError``, ``RevealRefused``, ``ExportUnavailable``,
+``DemoResetRefused``) with the Chinese message to show and the HTTP status that fits. A view that shows
+the message in its own page reads ``exc.message`` and ``exc.status``; one that does not catch it gets
+``refused_page`` through ``RefusedMiddleware``: the message on the error page, with the status.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import requires_csrf_token
 
 logger = logging.getLogger(__name__)
+
+
+class Refused(Exception):
+    """A refused action: ``message`` is shown to the user as is (Chinese); ``status`` is the HTTP status
+    of the answer (409 by default: the request was understood, but the case or the data does not allow it
+    now). A subclass names its area and may change the default status."""
+
+    status: int = 409
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -59,3 +82,24 @@ def page_not_found(request: HttpRequest, exception: BaseException) -> HttpRespon
 def server_error(request: HttpRequest) -> HttpResponse:
     reason = _("系统处理时出现错误，已记录下来。请稍后重试；如仍不行，请联系系统管理员。")
     return _render(request, 500, _("系统错误"), reason)
+
+
+TITLES = {403: gettext_lazy("无权访问"), 404: gettext_lazy("页面不存在"), 503: gettext_lazy("暂时无法处理")}
+
+
+def refused_page(request: HttpRequest, exc: Refused) -> HttpResponse:
+    """The error page of a ``Refused`` no view caught: its message, with its status."""
+    return _render(request, exc.status, str(TITLES.get(exc.status, gettext_lazy("无法办理"))), exc.message)
+
+
+class RefusedMiddleware:
+    """Maps an uncaught ``Refused`` to its HTTP status and message, in this one place."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        return refused_page(request, exception) if isinstance(exception, Refused) else None

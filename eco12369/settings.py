@@ -112,6 +112,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "eco12369.errors.RefusedMiddleware",
 ]
 
 ROOT_URLCONF = "eco12369.urls"

@@ -90,6 +90,41 @@ class Outcome(models.TextChoices):
     WITHDRAWN = "withdrawn", _("举报人撤回")
 
 
+class Action(models.TextChoices):
+    """What a case's timeline event records (``CaseEvent.action``), one vocabulary for the state machine's
+    rules (``workflow.RULES``), the workbench's forms and views, and the audit trail (``case.<action>``).
+    The stored strings are the values."""
+
+    RECEIVE = "receive", _("接收")
+    # The state machine's actions (cases/workflow.py RULES; the labels are the rules' labels).
+    ACCEPT = "accept", _("受理")
+    ANSWER = "answer", _("直接答复")
+    HAND_OVER = "hand_over", _("移交其他部门")
+    ESCALATE = "escalate", _("申请上级协调")
+    REROUTE = "reroute", _("改派")
+    MARK_DUPLICATE = "mark_duplicate", _("标记重复举报")
+    ASSIGN = "assign", _("批转承办部门")
+    SEND_BACK = "send_back", _("退单")
+    SUBMIT_REPLY = "submit_reply", _("提交答复意见")
+    APPROVE = "approve", _("审核同意并办结")
+    RETURN = "return", _("退回修改")
+    REQUEST_EXTENSION = "request_extension", _("申请延期")
+    DECIDE_EXTENSION = "decide_extension", _("审批延期")
+    SUPERVISE = "supervise", _("督办")
+    ANSWER_SUPERVISION = "answer_supervision", _("回复督办")
+    WITHDRAW = "withdraw", _("撤回举报")
+    REOPEN = "reopen", _("重新交办")
+    # The reporter adds text or photos before acceptance (no state change).
+    SUPPLEMENT = "supplement", _("补充材料")
+    # Timeline events of the follow-up (issue #7), no state change.
+    RATE = "rate", _("回访评价")
+    FOLLOW = "follow", _("重复举报（关注）")
+    REVIEW_DISMISS = "review_dismiss", _("回访复核：不予重办")
+    # Chat photos fetched after the report was submitted (or given up).
+    PHOTO_ATTACH = "photo_attach", _("补充照片")
+    PHOTO_FAILED = "photo_failed", _("照片未能取回")
+
+
 class Case(models.Model):
     number = models.CharField(_("编号"), max_length=32, unique=True)
     channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
@@ -240,7 +275,7 @@ class CaseEvent(models.Model):
     """One line of the case's timeline: who did what, when, from which state to which."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
-    action = models.CharField(_("操作"), max_length=30)
+    action = models.CharField(_("操作"), max_length=30, choices=Action.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.PROTECT
     )

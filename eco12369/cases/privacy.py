@@ -14,6 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from eco12369.audit.services import audit_record
+from eco12369.errors import Refused
 from eco12369.orgs.models import Role, User
 
 from .models import Case
@@ -23,12 +24,10 @@ ERASED_LABEL = "已按保存期限删除"
 REASON_MAX = 200
 
 
-class RevealRefused(Exception):
-    """``message`` is the Chinese text to show."""
+class RevealRefused(Refused):
+    """A refused reveal of the reporter's identity (403: not allowed; 422 when the reason is missing)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status = 403
 
 
 def mask_name(name: str) -> str:

@@ -21,16 +21,18 @@ from django.utils import timezone
 from eco12369.audit.services import audit_record
 from eco12369.compliance.content import content_check_all, refusal_message
 from eco12369.crypto import blind_index
+from eco12369.errors import Refused
 from eco12369.orgs.models import Agency, Role, User
 
 from . import deadlines
+from .events import case_event_record
 from .hooks import case_closed_hooks_run
 from .models import (
     CONFIRMATION_STATES,
     OPEN_STATES,
     TEXT_MAX,
+    Action,
     Case,
-    CaseEvent,
     Extension,
     Outcome,
     Reply,
@@ -40,12 +42,8 @@ from .models import (
 from .unfilled import unfilled_refusal
 
 
-class TransitionError(Exception):
-    """A refused action. ``message`` is shown to the user as is (Chinese)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class TransitionError(Refused):
+    """A refused action on a case (409: the case's state, the rule or the input does not allow it)."""
 
 
 class Scope(Enum):
@@ -62,17 +60,28 @@ class Scope(Enum):
 Guard = Callable[[Case, User], "str | None"]
 
 
+# A rule's ``targets`` for an action that leaves the state as it is (any of its source states).
+UNCHANGED: tuple[State, ...] = ()
+
+
 @dataclass(frozen=True)
 class Rule:
-    action: str
+    action: Action
     label: str
     sources: tuple[State, ...]
-    target: State | None  # None: the state does not change, or the effect decides it
+    # The states the action may leave the case in; ``transition`` refuses any other result. One target: the
+    # action moves the case there. Several: the effect decides among them. ``UNCHANGED``: the case stays in
+    # its source state.
+    targets: tuple[State, ...]
     roles: tuple[Role, ...]
     scope: Scope
     required: tuple[str, ...] = ()
     # A condition on the case (and user) that needs no input; returns the refusal message or None.
     guard: Guard | None = None
+
+    def allows_result(self, from_state: State | str, to_state: State | str) -> bool:
+        """Whether the action may leave a case that was in ``from_state`` in ``to_state``."""
+        return to_state == from_state if self.targets == UNCHANGED else to_state in self.targets
 
 
 # ------------------------------------------------------------------------------------------ guards
@@ -155,64 +164,64 @@ def _reopen_guard(case: Case, user: User) -> str | None:
 
 ALL_STATES: tuple[State, ...] = tuple(State)
 
-RULES: dict[str, Rule] = {
+RULES: dict[Action, Rule] = {
     rule.action: rule
     for rule in (
         # Art. 7: confirm within 2 working days: accept, answer, hand over (Art. 8), escalate (Art. 8),
         # send to the responsible bureau (属地管理, Art. 4), or close as a duplicate (Art. 14).
-        Rule("accept", "受理", CONFIRMATION_STATES, State.ACCEPTED, (Role.OPERATOR,), Scope.OWNER),
+        Rule(Action.ACCEPT, "受理", CONFIRMATION_STATES, (State.ACCEPTED,), (Role.OPERATOR,), Scope.OWNER),
         Rule(
-            "answer",
+            Action.ANSWER,
             "直接答复",
             CONFIRMATION_STATES,
-            State.IN_REVIEW,
+            (State.IN_REVIEW,),
             (Role.OPERATOR,),
             Scope.OWNER,
             ("text",),
         ),
         Rule(
-            "hand_over",
+            Action.HAND_OVER,
             "移交其他部门",
             CONFIRMATION_STATES,
-            State.IN_REVIEW,
+            (State.IN_REVIEW,),
             (Role.OPERATOR,),
             Scope.OWNER,
             ("handover_agency", "text"),
         ),
         Rule(
-            "escalate",
+            Action.ESCALATE,
             "申请上级协调",
             (State.RECEIVED,),
-            State.ESCALATED,
+            (State.ESCALATED,),
             (Role.OPERATOR,),
             Scope.OWNER,
             ("reason",),
             _not_city_centre_owned("市举报受理中心已是最高协调层级，无需申请上级协调。"),
         ),
         Rule(
-            "reroute",
+            Action.REROUTE,
             "改派",
             CONFIRMATION_STATES,
-            State.RECEIVED,
+            (State.RECEIVED,),
             (Role.OPERATOR,),
             Scope.OWNER,
             ("target_agency", "reason"),
         ),
         Rule(
-            "mark_duplicate",
+            Action.MARK_DUPLICATE,
             "标记重复举报",
             CONFIRMATION_STATES,
-            State.CLOSED,
+            (State.CLOSED,),
             (Role.OPERATOR,),
             Scope.OWNER,
             ("duplicate_of",),
         ),
         # Art. 7-9: 批转 to a handling department, which investigates and drafts the reply (Art. 10).
         Rule(
-            "assign",
+            Action.ASSIGN,
             "批转承办部门",
             (State.ACCEPTED, State.HANDLING),
-            State.HANDLING,
+            (State.HANDLING,),
             (Role.OPERATOR,),
             Scope.OWNER,
             ("department",),
@@ -220,39 +229,39 @@ RULES: dict[str, Rule] = {
         # Issue 15: 退单 — the handling department returns a case that was assigned to it by mistake to the
         # bureau's operators, with a reason; they assign it again (accepted, no department).
         Rule(
-            "send_back",
+            Action.SEND_BACK,
             "退单",
             (State.HANDLING,),
-            State.ACCEPTED,
+            (State.ACCEPTED,),
             (Role.HANDLER,),
             Scope.DEPARTMENT,
             ("reason",),
         ),
         Rule(
-            "submit_reply",
+            Action.SUBMIT_REPLY,
             "提交答复意见",
             (State.HANDLING,),
-            State.IN_REVIEW,
+            (State.IN_REVIEW,),
             (Role.HANDLER,),
             Scope.DEPARTMENT,
             Reply.FIVE_PARTS,
         ),
         # Art. 5, 11, 16: the reviewer approves (the case closes, the reporter is told) or returns it.
         Rule(
-            "approve",
+            Action.APPROVE,
             "审核同意并办结",
             (State.IN_REVIEW,),
-            State.CLOSED,
+            (State.CLOSED,),
             (Role.REVIEWER,),
             Scope.OWNER,
             (),
             _review_guard(approving=True),
         ),
         Rule(
-            "return",
+            Action.RETURN,
             "退回修改",
             (State.IN_REVIEW,),
-            None,
+            (State.RECEIVED, State.ESCALATED, State.HANDLING),  # back to where the reply was drafted
             (Role.REVIEWER,),
             Scope.OWNER,
             ("note",),
@@ -261,20 +270,20 @@ RULES: dict[str, Rule] = {
         # Art. 12: extensions, at most 30 days in total, with a reason, approved by the head; requested by
         # the handling department the case is assigned to (or entered by the owning bureau's operator).
         Rule(
-            "request_extension",
+            Action.REQUEST_EXTENSION,
             "申请延期",
             (State.ACCEPTED, State.HANDLING, State.IN_REVIEW),
-            None,
+            UNCHANGED,
             (Role.OPERATOR, Role.HANDLER),
             Scope.HANDLING,
             ("days", "reason"),
             _request_extension_guard,
         ),
         Rule(
-            "decide_extension",
+            Action.DECIDE_EXTENSION,
             "审批延期",
             (State.ACCEPTED, State.HANDLING, State.IN_REVIEW),
-            None,
+            UNCHANGED,
             (Role.HEAD,),
             Scope.OWNER,
             ("extension", "approved"),
@@ -283,20 +292,20 @@ RULES: dict[str, Rule] = {
         # Art. 14: the city centre supervises a district's open case; the district answers (also after
         # the case has closed: the order stays open until answered).
         Rule(
-            "supervise",
+            Action.SUPERVISE,
             "督办",
             OPEN_STATES,
-            None,
+            UNCHANGED,
             (Role.OPERATOR, Role.HEAD),
             Scope.CITY,
             ("instruction", "answer_due"),
             _not_city_centre_owned("该举报件由市举报受理中心直接办理，无需督办。"),
         ),
         Rule(
-            "answer_supervision",
+            Action.ANSWER_SUPERVISION,
             "回复督办",
             ALL_STATES,
-            None,
+            UNCHANGED,
             (Role.OPERATOR, Role.HEAD),
             Scope.OWNER,
             ("order", "answer"),
@@ -304,15 +313,17 @@ RULES: dict[str, Rule] = {
         ),
         # Issue 14: the reporter withdraws (撤回) their own report before it is accepted, with a reason. The
         # case closes with the outcome "withdrawn": kept, on the timeline, counted in the monthly report.
-        Rule("withdraw", "撤回举报", CONFIRMATION_STATES, State.CLOSED, (), Scope.REPORTER, ("reason",)),
+        Rule(
+            Action.WITHDRAW, "撤回举报", CONFIRMATION_STATES, (State.CLOSED,), (), Scope.REPORTER, ("reason",)
+        ),
         # Follow-up (issue #7): the city centre sends a closed case back to its bureau to be handled again
         # (an unsatisfied rating on its review list); the effect decides the state (handling, or accepted
         # when no department was assigned).
         Rule(
-            "reopen",
+            Action.REOPEN,
             "重新交办",
             (State.CLOSED,),
-            None,
+            (State.HANDLING, State.ACCEPTED),
             (Role.OPERATOR, Role.HEAD),
             Scope.CITY,
             ("reason",),
@@ -320,6 +331,15 @@ RULES: dict[str, Rule] = {
         ),
     )
 }
+
+
+def rule_for(action: str) -> Rule | None:
+    """The rule of ``action`` (an ``Action`` or its string), or None for a name outside the state machine."""
+    try:
+        return RULES.get(Action(action))
+    except ValueError:
+        return None
+
 
 ROLE_LABEL_MISSING = "您没有“{role}”权限，不能执行“{action}”。"
 
@@ -339,7 +359,7 @@ def _in_scope(case: Case, user: User, scope: Scope) -> bool:
 def reporter_refusal(case: Case, openid: str, action: str) -> str | None:
     """Why the reporter ``openid`` may not run ``action`` on ``case`` now (None: allowed): only a rule of the
     reporter's scope, only on their own case (compared by the openid's blind index), in a source state."""
-    rule = RULES.get(action)
+    rule = rule_for(action)
     if rule is None or rule.scope is not Scope.REPORTER:
         return f"未知的操作“{action}”。"
     if not openid or blind_index(openid) != case.reporter_openid_digest:
@@ -353,7 +373,7 @@ def reporter_refusal(case: Case, openid: str, action: str) -> str | None:
 
 def refusal(case: Case, user: User, action: str) -> str | None:
     """Why ``user`` may not run ``action`` on ``case`` now (None: allowed). Fields are not checked here."""
-    rule = RULES.get(action)
+    rule = rule_for(action)
     if rule is None:
         return f"未知的操作“{action}”。"
     if rule.scope is Scope.REPORTER:
@@ -438,7 +458,7 @@ def transition(
     *,
     case: Case,
     actor: User | None,
-    action: str,
+    action: Action,
     fields: dict[str, Any],
     effect: Effect,
     note: str = "",
@@ -479,18 +499,22 @@ def transition(
             raise TransitionError(f"{labels}不能超过{TEXT_MAX}字。")
         from_state = locked.state
         data = effect(locked) or {}  # sees the case still in its source state
-        if rule.target is not None:
-            locked.state = rule.target
+        if len(rule.targets) == 1:
+            locked.state = rule.targets[0]
+        if not rule.allows_result(from_state, locked.state):
+            # A broken effect, never the user's input: refuse, and the transaction rolls everything back.
+            raise TransitionError(
+                f"系统错误：“{rule.label}”不能使举报件进入“{State(locked.state).label}”状态，已撤销本次操作。",
+                status=500,
+            )
         if locked.state not in CONFIRMATION_STATES:
             locked.confirmed_at = locked.confirmed_at or timezone.now()
         refresh_deadline_fields(locked)
         locked.save()
-        CaseEvent.objects.create(
+        case_event_record(
             case=locked,
-            action=action,
+            action=rule.action,
             actor=actor,
-            actor_agency_id=actor.agency_id if actor is not None else None,
-            at=timezone.now(),
             from_state=from_state,
             to_state=locked.state,
             note=note,
@@ -502,7 +526,7 @@ def transition(
             case_closed_hooks_run(locked)
         # The security audit trail (Art. 15, 17): every state change, in the same transaction as the change.
         audit_record(
-            action=f"case.{action}",
+            action=f"case.{rule.action}",
             actor=actor,
             actor_label="举报人本人" if actor is None else "",
             object_type="case",

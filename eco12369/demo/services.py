@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from eco12369.cases.models import Case, CaseEvent, CaseNumberSequence
+from eco12369.errors import Refused
 from eco12369.notifications.models import OutboxMessage
 from eco12369.orgs.tianjin import tianjin_load
 from eco12369.oversight.models import SpotCheck
@@ -41,12 +42,8 @@ __all__ = [
 ]
 
 
-class DemoResetRefused(Exception):
+class DemoResetRefused(Refused):
     """The database holds work that is not demo data; ``message`` says why (Chinese)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass

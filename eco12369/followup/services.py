@@ -14,10 +14,12 @@ from django.utils import timezone
 
 from eco12369.audit.services import audit_record
 from eco12369.cases import notices
-from eco12369.cases.models import OPEN_STATES, Case, CaseEvent, Category, Channel, Kind
+from eco12369.cases.events import case_event_record
+from eco12369.cases.models import OPEN_STATES, Action, Case, CaseEvent, Category, Channel, Kind
 from eco12369.cases.public import public_status
 from eco12369.cases.services import case_reopen
 from eco12369.crypto import blind_q
+from eco12369.errors import Refused
 from eco12369.notifications.services import outbox_write
 from eco12369.orgs.models import User
 
@@ -37,26 +39,14 @@ DISMISS_NOTE_MISSING = "请填写不予重办的说明。"
 DISMISS_NOTE_TOO_LONG = f"不予重办的说明最多{REVIEW_TEXT_MAX}个字。"
 
 
-class FollowupError(Exception):
-    """A refused follow-up action; ``message`` is shown as is (Chinese)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class FollowupError(Refused):
+    """A refused follow-up action (rating, following, review list)."""
 
 
-def _event(case: Case, action: str, note: str, data: dict[str, Any], actor: User | None = None) -> CaseEvent:
-    return CaseEvent.objects.create(
-        case=case,
-        action=action,
-        actor=actor,
-        actor_agency_id=actor.agency_id if actor is not None else None,
-        at=timezone.now(),
-        from_state=case.state,
-        to_state=case.state,
-        note=note,
-        data=data,
-    )
+def _event(
+    case: Case, action: Action, note: str, data: dict[str, Any], actor: User | None = None
+) -> CaseEvent:
+    return case_event_record(case=case, action=action, actor=actor, note=note, data=data)
 
 
 # ------------------------------------------------------------------------------------------ ratings
@@ -98,7 +88,7 @@ def rating_submit(*, case: Case, openid: str, level: str, comment: str = "", cha
         label = str(Rating.Level(level).label)
         _event(
             locked,
-            "rate",
+            Action.RATE,
             f"举报人评价：{label}" + (f"。意见：{comment}" if comment else ""),
             {
                 "level": level,
@@ -153,7 +143,7 @@ def review_dismiss(*, rating: Rating, actor: User, note: str) -> Rating:
         locked.reviewed_at = timezone.now()
         locked.review_note = note
         locked.save(update_fields=["review", "reviewed_by", "reviewed_at", "review_note"])
-        _event(locked.case, "review_dismiss", note, {"rating": locked.pk}, actor=actor)
+        _event(locked.case, Action.REVIEW_DISMISS, note, {"rating": locked.pk}, actor=actor)
     return locked
 
 
@@ -233,7 +223,7 @@ def case_follow(*, case: Case, openid: str, note: str = "") -> tuple[Follow, boo
         follow = Follow.objects.create(case=locked, openid=openid, note=note, created_at=timezone.now())
         _event(
             locked,
-            "follow",
+            Action.FOLLOW,
             "举报人通过H5页面关注本件，记为重复举报" + (f"{FOLLOW_NOTE_MARK}{note}" if note else ""),
             {"follow": follow.pk, "channel": "wechat_h5"},
         )
@@ -284,7 +274,7 @@ def case_follow_call(
         )
         _event(
             locked,
-            "follow",
+            Action.FOLLOW,
             "来电反映同一事项，记为重复举报" + (f"{FOLLOW_NOTE_MARK}{note}" if note else ""),
             {"follow": follow.pk, "channel": Channel.PHONE, "anonymous": anonymous},
             actor=actor,

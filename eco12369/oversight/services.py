@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from eco12369.audit.services import audit_record
+from eco12369.errors import Refused
 from eco12369.orgs.models import Agency, User
 
 from . import access
@@ -30,12 +31,8 @@ from .spotchecks import checklist_auto, checklist_score, spot_check_sample
 MAX_PER_DISTRICT = 50
 
 
-class OversightError(Exception):
-    """A refused action; ``message`` is shown to the user as is (Chinese)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class OversightError(Refused):
+    """A refused oversight action (spot checks, merits, guidance notices, assessment)."""
 
 
 # ------------------------------------------------------------------------------------ spot checks

@@ -20,6 +20,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from eco12369.errors import Refused
 from eco12369.sheets import sheet_put, sheet_text
 
 from . import charts
@@ -36,12 +37,10 @@ PDF_LIBS_MISSING = (
 )
 
 
-class ExportUnavailable(Exception):
-    """The PDF cannot be made on this server; ``message`` says why, in Chinese."""
+class ExportUnavailable(Refused):
+    """The PDF cannot be made on this server; ``message`` says why (503: the server lacks a part)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status = 503
 
 
 def title_of(report: MonthlyReport) -> str:

@@ -20,7 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 from wechatpy.exceptions import WeChatClientException
 
-from eco12369.cases.models import Attachment, Case, CaseEvent
+from eco12369.cases.events import case_event_record
+from eco12369.cases.models import Action, Attachment, Case
 from eco12369.cases.photos import CleanPhoto, PhotoRejected, photo_clean
 from eco12369.cases.services import attachment_add, random_upload_name
 from eco12369.notifications.models import OutboxMessage
@@ -162,12 +163,12 @@ def case_photo_attach(
         cleaned = _media_fetch(media_id, timeout=API_TIMEOUT_SECONDS, kind=kind)
     except MediaUnusable as exc:
         logger.warning("chat photo %s of case %s given up: %s", index, case_id, exc)
-        _photo_event(case_id, "photo_failed", f"{name}未能从微信取回：{exc}")
+        _photo_event(case_id, Action.PHOTO_FAILED, f"{name}未能从微信取回：{exc}")
         return "failed"
     except Exception as exc:
         if last_try:
             _photo_event(
-                case_id, "photo_failed", f"{name}多次尝试仍未能从微信取回（{exc.__class__.__name__}）。"
+                case_id, Action.PHOTO_FAILED, f"{name}多次尝试仍未能从微信取回（{exc.__class__.__name__}）。"
             )
         raise
     with transaction.atomic():
@@ -179,12 +180,12 @@ def case_photo_attach(
         attachment_add(
             case=case, photo=SimpleUploadedFile(name + cleaned.extension, cleaned.data, cleaned.content_type)
         )
-        _photo_event(case_id, "photo_attach", f"{name}在提交后从微信取回，已附入本件。")
+        _photo_event(case_id, Action.PHOTO_ATTACH, f"{name}在提交后从微信取回，已附入本件。")
     return "attached"
 
 
-def _photo_event(case_id: int, action: str, note: str) -> None:
-    CaseEvent.objects.create(case_id=case_id, action=action, at=timezone.now(), note=note[:500])
+def _photo_event(case_id: int, action: Action, note: str) -> None:
+    case_event_record(case=case_id, action=action, note=note[:500])
 
 
 def draft_photo_fetch(*, photo_id: int) -> str:

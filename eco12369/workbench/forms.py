@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from eco12369.cases.deadlines import setting as deadline_setting
 from eco12369.cases.models import (
     TEXT_MAX,
+    Action,
     Case,
     Category,
     Channel,
@@ -333,22 +334,22 @@ class AnswerSupervisionForm(ActionForm):
         field.label_from_instance = lambda o: f"{o.issued_at:%Y-%m-%d} 督办（{o.answer_due:%m月%d日}前回复）"  # type: ignore[method-assign]
 
 
-ACTION_FORMS: dict[str, type[ActionForm]] = {
-    "accept": AcceptForm,
-    "answer": AnswerForm,
-    "hand_over": HandOverForm,
-    "escalate": EscalateForm,
-    "reroute": RerouteForm,
-    "mark_duplicate": MarkDuplicateForm,
-    "assign": AssignForm,
-    "send_back": SendBackForm,
-    "submit_reply": SubmitReplyForm,
-    "approve": ApproveForm,
-    "return": ReturnForm,
-    "request_extension": RequestExtensionForm,
-    "decide_extension": DecideExtensionForm,
-    "supervise": SuperviseForm,
-    "answer_supervision": AnswerSupervisionForm,
+ACTION_FORMS: dict[Action, type[ActionForm]] = {
+    Action.ACCEPT: AcceptForm,
+    Action.ANSWER: AnswerForm,
+    Action.HAND_OVER: HandOverForm,
+    Action.ESCALATE: EscalateForm,
+    Action.REROUTE: RerouteForm,
+    Action.MARK_DUPLICATE: MarkDuplicateForm,
+    Action.ASSIGN: AssignForm,
+    Action.SEND_BACK: SendBackForm,
+    Action.SUBMIT_REPLY: SubmitReplyForm,
+    Action.APPROVE: ApproveForm,
+    Action.RETURN: ReturnForm,
+    Action.REQUEST_EXTENSION: RequestExtensionForm,
+    Action.DECIDE_EXTENSION: DecideExtensionForm,
+    Action.SUPERVISE: SuperviseForm,
+    Action.ANSWER_SUPERVISION: AnswerSupervisionForm,
 }
 
 

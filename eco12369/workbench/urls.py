@@ -8,11 +8,11 @@ app_name = "workbench"
 def _action_urls() -> list[URLPattern]:
     return [
         path(
-            f"cases/<str:number>/{view.action.replace('_', '-')}/",
+            f"cases/<str:number>/{action.value.replace('_', '-')}/",
             view.as_view(),
-            name=f"case_{view.action}",
+            name=f"case_{action.value}",
         )
-        for view in views.ACTION_VIEWS
+        for action, view in views.ACTION_VIEWS.items()
     ]
 
 

@@ -27,7 +27,7 @@ from eco12369.cases import notices, services
 from eco12369.cases.deadlines import deadline_view
 from eco12369.cases.drafts import reply_draft_discard, reply_draft_get, reply_draft_save
 from eco12369.cases.evidence import EvidenceRejected, can_attach_evidence, evidence_add
-from eco12369.cases.models import Attachment, Case, Extension, Reply, ReplyDraft, SupervisionOrder
+from eco12369.cases.models import Action, Attachment, Case, Extension, Reply, ReplyDraft, SupervisionOrder
 from eco12369.cases.privacy import RevealRefused, reporter_display, reporter_reveal
 from eco12369.cases.selectors import case_get_for, cases_visible_to
 from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal, reply_blocked
@@ -262,17 +262,6 @@ WAITING_FOR = {
     "closed": "本件已办结。",
 }
 
-EVENT_LABELS = {
-    "receive": "接收",
-    **{action: rule.label for action, rule in RULES.items()},
-    # Timeline events of the follow-up (issue #7), no state change.
-    "rate": "回访评价",
-    "follow": "重复举报（关注）",
-    "review_dismiss": "回访复核：不予重办",
-    # Chat photos fetched after the report was submitted (or given up).
-    "photo_attach": "补充照片",
-    "photo_failed": "照片未能取回",
-}
 EVENT_DATA_LABELS = {
     "department": "承办部门",
     "to": "改派至",
@@ -294,11 +283,9 @@ def _event_rows(case: Case) -> list[dict[str, Any]]:
             for key, label in EVENT_DATA_LABELS.items()
             if isinstance(event.data, dict) and event.data.get(key) not in (None, "")
         ]
-        if event.action == "decide_extension" and isinstance(event.data, dict):
+        if event.action == Action.DECIDE_EXTENSION and isinstance(event.data, dict):
             details.append("批准" if event.data.get("approved") else "不予批准")
-        rows.append(
-            {"event": event, "label": EVENT_LABELS.get(event.action, event.action), "details": details}
-        )
+        rows.append({"event": event, "label": event.get_action_display(), "details": details})
     return rows
 
 
@@ -567,7 +554,7 @@ class CaseActionView(View):
     A refusal (wrong role, wrong state, another agency's case) or a ``TransitionError`` from the service
     shows its Chinese message and changes nothing."""
 
-    action: ClassVar[str]
+    action: ClassVar[Action]
     http_method_names = ["get", "post"]
 
     def get(self, request: HttpRequest, number: str) -> HttpResponse:
@@ -603,7 +590,7 @@ class CaseActionView(View):
 
 
 class AcceptView(CaseActionView):
-    action = "accept"
+    action = Action.ACCEPT
 
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
         return services.case_accept(
@@ -617,7 +604,7 @@ class AcceptView(CaseActionView):
 
 
 class AnswerView(CaseActionView):
-    action = "answer"
+    action = Action.ANSWER
 
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
         return services.case_answer(
@@ -630,7 +617,7 @@ class AnswerView(CaseActionView):
 
 
 class HandOverView(CaseActionView):
-    action = "hand_over"
+    action = Action.HAND_OVER
 
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
         return services.case_hand_over(
@@ -639,21 +626,21 @@ class HandOverView(CaseActionView):
 
 
 class EscalateView(CaseActionView):
-    action = "escalate"
+    action = Action.ESCALATE
 
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
         return services.case_escalate(case=case, actor=user, reason=data["reason"])
 
 
 class SendBackView(CaseActionView):
-    action = "send_back"
+    action = Action.SEND_BACK
 
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
         return services.case_send_back(case=case, actor=user, reason=data["reason"])
 
 
 class RerouteView(CaseActionView):
-    action = "reroute"
+    action = Action.REROUTE
 
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
         return services.case_reroute(
@@ -662,21 +649,21 @@ class RerouteView(CaseActionView):
 
 
 class MarkDuplicateView(CaseActionView):
-    action = "mark_duplicate"
+    action = Action.MARK_DUPLICATE
 
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
         return services.case_mark_duplicate(case=case, actor=user, duplicate_of=data["duplicate_of"])
 
 
 class AssignView(CaseActionView):
-    action = "assign"
+    action = Action.ASSIGN
 
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
         return services.case_assign(case=case, actor=user, department=data["department"], note=data["note"])
 
 
 class SubmitReplyView(CaseActionView):
-    action = "submit_reply"
+    action = Action.SUBMIT_REPLY
 
     def post(self, request: HttpRequest, number: str) -> HttpResponse:
         if "fill_template" not in request.POST:
@@ -711,7 +698,7 @@ class SubmitReplyView(CaseActionView):
 
 
 class ApproveView(CaseActionView):
-    action = "approve"
+    action = Action.APPROVE
 
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
         return services.case_approve(
@@ -720,14 +707,14 @@ class ApproveView(CaseActionView):
 
 
 class ReturnView(CaseActionView):
-    action = "return"
+    action = Action.RETURN
 
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
         return services.case_return(case=case, actor=user, note=data["note"])
 
 
 class RequestExtensionView(CaseActionView):
-    action = "request_extension"
+    action = Action.REQUEST_EXTENSION
 
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
         return services.case_request_extension(
@@ -736,7 +723,7 @@ class RequestExtensionView(CaseActionView):
 
 
 class DecideExtensionView(CaseActionView):
-    action = "decide_extension"
+    action = Action.DECIDE_EXTENSION
 
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
         extension: Extension = data["extension"]
@@ -746,7 +733,7 @@ class DecideExtensionView(CaseActionView):
 
 
 class SuperviseView(CaseActionView):
-    action = "supervise"
+    action = Action.SUPERVISE
 
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
         return services.case_supervise(
@@ -755,27 +742,30 @@ class SuperviseView(CaseActionView):
 
 
 class AnswerSupervisionView(CaseActionView):
-    action = "answer_supervision"
+    action = Action.ANSWER_SUPERVISION
 
     def perform(self, data: dict[str, Any], case: Case, user: User) -> Case:
         order: SupervisionOrder = data["order"]
         return services.case_answer_supervision(case=case, actor=user, order=order, answer=data["answer"])
 
 
-ACTION_VIEWS: list[type[CaseActionView]] = [
-    AcceptView,
-    AnswerView,
-    HandOverView,
-    EscalateView,
-    RerouteView,
-    MarkDuplicateView,
-    AssignView,
-    SendBackView,
-    SubmitReplyView,
-    ApproveView,
-    ReturnView,
-    RequestExtensionView,
-    DecideExtensionView,
-    SuperviseView,
-    AnswerSupervisionView,
-]
+ACTION_VIEWS: dict[Action, type[CaseActionView]] = {
+    view.action: view
+    for view in (
+        AcceptView,
+        AnswerView,
+        HandOverView,
+        EscalateView,
+        RerouteView,
+        MarkDuplicateView,
+        AssignView,
+        SendBackView,
+        SubmitReplyView,
+        ApproveView,
+        ReturnView,
+        RequestExtensionView,
+        DecideExtensionView,
+        SuperviseView,
+        AnswerSupervisionView,
+    )
+}

@@ -11,9 +11,17 @@ import pytest
 from django.utils import timezone
 
 from eco12369.cases import deadlines, services
-from eco12369.cases.models import Case, Extension, Outcome, Reply, State, SupervisionOrder
+from eco12369.cases.events import case_event_record
+from eco12369.cases.models import Action, Case, Extension, Outcome, Reply, State, SupervisionOrder
 from eco12369.cases.selectors import cases_visible_to
-from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal
+from eco12369.cases.workflow import (
+    RULES,
+    UNCHANGED,
+    TransitionError,
+    allowed_actions,
+    refusal,
+    transition,
+)
 from eco12369.notifications.models import OutboxMessage
 from eco12369.orgs.models import Region
 
@@ -805,3 +813,54 @@ def test_two_reviewers_approving_at_once_close_the_case_once(
     assert "已办结" in next(r for r in results if r != "ok")
     assert events(case).count("approve") == 1
     assert OutboxMessage.objects.filter(case=case, template="closed").count() == 1
+
+
+# ------------------------------------------------------------------------------------ one vocabulary
+def test_every_rule_is_keyed_by_its_action_and_declares_its_targets() -> None:
+    assert set(RULES) <= set(Action)
+    for action, rule in RULES.items():
+        assert rule.action is action
+        assert all(isinstance(state, State) for state in rule.targets)
+    assert RULES[Action.APPROVE].targets == (State.CLOSED,)
+    assert RULES[Action.SUPERVISE].targets == UNCHANGED  # the case stays where it is
+
+
+def test_a_rule_that_leaves_the_case_outside_its_targets_is_refused(
+    make_case: MakeCase, staff: Staff
+) -> None:
+    """``return`` sends a reply back for rework; an effect that closed the case instead is refused and
+    rolled back, whatever it wrote."""
+    case = in_review(make_case(), staff)
+    before = events(case)
+
+    def closes_instead(locked: Case) -> None:
+        locked.state = State.CLOSED
+        locked.outcome = Outcome.HANDLED
+        locked.replies.update(status=Reply.Status.RETURNED)
+
+    with pytest.raises(TransitionError) as refused:
+        transition(
+            case=case,
+            actor=staff.reviewer,
+            action=Action.RETURN,
+            fields={"note": "现场照片对不上，再去核实下"},
+            effect=closes_instead,
+        )
+    assert refused.value.status == 500
+    assert "已撤销" in refused.value.message
+    case.refresh_from_db()
+    assert case.state == State.IN_REVIEW
+    assert case.replies.get().status == Reply.Status.SUBMITTED
+    assert events(case) == before
+
+
+def test_a_timeline_event_outside_the_vocabulary_is_refused(make_case: MakeCase) -> None:
+    case = make_case()
+    with pytest.raises(ValueError):
+        case_event_record(case=case, action="acept")  # type: ignore[arg-type]  # a typo is not an action
+    event = case_event_record(case=case, action=Action.SUPPLEMENT, note="补充：晚上十点以后更响")
+    assert (event.from_state, event.to_state, event.get_action_display()) == (
+        State.RECEIVED,
+        State.RECEIVED,
+        "补充材料",
+    )

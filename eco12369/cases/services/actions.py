@@ -18,8 +18,10 @@ from eco12369.notifications.services import outbox_write
 from eco12369.orgs.models import Agency, Department, User
 
 from .. import deadlines, notices
+from ..events import case_event_record
 from ..models import (
     CONFIRMATION_STATES,
+    Action,
     Case,
     CaseEvent,
     Category,
@@ -87,7 +89,7 @@ def case_accept(
             data["scope"] = "操作人员确认属于环境保护主管部门职责范围"
         return data
 
-    return transition(case=case, actor=actor, action="accept", fields={}, effect=effect, note=note)
+    return transition(case=case, actor=actor, action=Action.ACCEPT, fields={}, effect=effect, note=note)
 
 
 def _draft_reply(case: Case, actor: User, kind: str, return_state: str, **parts: str) -> Reply:
@@ -113,7 +115,7 @@ def case_answer(
         reply = _draft_reply(c, actor, Reply.Kind.ANSWER, State(c.state), text=text)
         return {"reply": reply.pk}
 
-    return transition(case=case, actor=actor, action="answer", fields={"text": text}, effect=effect)
+    return transition(case=case, actor=actor, action=Action.ANSWER, fields={"text": text}, effect=effect)
 
 
 def case_hand_over(*, case: Case, actor: User, handover_agency: Agency | None, text: str) -> Case:
@@ -132,7 +134,7 @@ def case_hand_over(*, case: Case, actor: User, handover_agency: Agency | None, t
     return transition(
         case=case,
         actor=actor,
-        action="hand_over",
+        action=Action.HAND_OVER,
         fields={"handover_agency": handover_agency, "text": text},
         effect=effect,
     )
@@ -148,7 +150,7 @@ def case_escalate(*, case: Case, actor: User, reason: str) -> Case:
         return {"from": source, "reason": reason, **_restart_confirmation(c)}
 
     return transition(
-        case=case, actor=actor, action="escalate", fields={"reason": reason}, effect=effect, note=reason
+        case=case, actor=actor, action=Action.ESCALATE, fields={"reason": reason}, effect=effect, note=reason
     )
 
 
@@ -182,7 +184,7 @@ def case_reroute(*, case: Case, actor: User, target_agency: Agency | None, reaso
     return transition(
         case=case,
         actor=actor,
-        action="reroute",
+        action=Action.REROUTE,
         fields={"target_agency": target_agency, "reason": reason},
         effect=effect,
         note=reason,
@@ -214,7 +216,11 @@ def case_mark_duplicate(*, case: Case, actor: User, duplicate_of: Case | None) -
         return {"duplicate_of": original.number}
 
     return transition(
-        case=case, actor=actor, action="mark_duplicate", fields={"duplicate_of": duplicate_of}, effect=effect
+        case=case,
+        actor=actor,
+        action=Action.MARK_DUPLICATE,
+        fields={"duplicate_of": duplicate_of},
+        effect=effect,
     )
 
 
@@ -230,7 +236,12 @@ def case_assign(*, case: Case, actor: User, department: Department | None, note:
         return {"department": department.name}
 
     return transition(
-        case=case, actor=actor, action="assign", fields={"department": department}, effect=effect, note=note
+        case=case,
+        actor=actor,
+        action=Action.ASSIGN,
+        fields={"department": department},
+        effect=effect,
+        note=note,
     )
 
 
@@ -253,7 +264,7 @@ def case_send_back(*, case: Case, actor: User, reason: str) -> Case:
         return {"reason": reason, "department_id": department.pk, "department": department.name}
 
     return transition(
-        case=case, actor=actor, action="send_back", fields={"reason": reason}, effect=effect, note=reason
+        case=case, actor=actor, action=Action.SEND_BACK, fields={"reason": reason}, effect=effect, note=reason
     )
 
 
@@ -285,7 +296,7 @@ def case_submit_reply(
         reply = _draft_reply(c, actor, Reply.Kind.HANDLING, State.HANDLING, **parts, public_summary=summary)
         return {"reply": reply.pk, "public_summary": summary}
 
-    return transition(case=case, actor=actor, action="submit_reply", fields=parts, effect=effect)
+    return transition(case=case, actor=actor, action=Action.SUBMIT_REPLY, fields=parts, effect=effect)
 
 
 def _pending_reply(case: Case) -> Reply:
@@ -335,7 +346,7 @@ def case_approve(*, case: Case, actor: User, note: str = "", public_summary: str
             outbox_write(case=c, template=template, text=text, reply=reply)
         return {"reply": reply.pk, "outcome": c.outcome, "public_summary": summary, "summary_edited": edited}
 
-    return transition(case=case, actor=actor, action="approve", fields={}, effect=effect, note=note)
+    return transition(case=case, actor=actor, action=Action.APPROVE, fields={}, effect=effect, note=note)
 
 
 def case_return(*, case: Case, actor: User, note: str) -> Case:
@@ -354,7 +365,7 @@ def case_return(*, case: Case, actor: User, note: str) -> Case:
         return {"reply": reply.pk}
 
     return transition(
-        case=case, actor=actor, action="return", fields={"note": note}, effect=effect, note=note
+        case=case, actor=actor, action=Action.RETURN, fields={"note": note}, effect=effect, note=note
     )
 
 
@@ -382,7 +393,7 @@ def case_request_extension(*, case: Case, actor: User, days: int | None, reason:
     return transition(
         case=case,
         actor=actor,
-        action="request_extension",
+        action=Action.REQUEST_EXTENSION,
         fields={"days": days, "reason": reason},
         effect=effect,
         note=reason.strip(),
@@ -431,7 +442,7 @@ def case_decide_extension(
     return transition(
         case=case,
         actor=actor,
-        action="decide_extension",
+        action=Action.DECIDE_EXTENSION,
         fields={"extension": extension, "approved": approved},
         effect=effect,
         note=note,
@@ -458,7 +469,7 @@ def case_supervise(*, case: Case, actor: User, instruction: str, answer_due: dt.
     return transition(
         case=case,
         actor=actor,
-        action="supervise",
+        action=Action.SUPERVISE,
         fields={"instruction": instruction, "answer_due": answer_due},
         effect=effect,
         note=instruction,
@@ -482,7 +493,7 @@ def case_answer_supervision(*, case: Case, actor: User, order: SupervisionOrder 
     return transition(
         case=case,
         actor=actor,
-        action="answer_supervision",
+        action=Action.ANSWER_SUPERVISION,
         fields={"order": order, "answer": answer},
         effect=effect,
         note=answer,
@@ -533,7 +544,7 @@ def case_reopen(*, case: Case, actor: User, reason: str) -> Case:
     return transition(
         case=case,
         actor=actor,
-        action="reopen",
+        action=Action.REOPEN,
         fields={"reason": reason},
         effect=effect,
         note=reason.strip(),
@@ -563,7 +574,7 @@ def case_withdraw(*, case: Case, openid: str, reason: str) -> Case:
         case=case,
         actor=None,
         reporter=openid,
-        action="withdraw",
+        action=Action.WITHDRAW,
         fields={"reason": reason},
         effect=effect,
         note=reason,
@@ -590,17 +601,14 @@ def case_supplement(*, case: Case, openid: str, text: str, photos: Iterable[Uplo
         if len(photos) > room:
             raise TransitionError(f"每件举报最多{MAX_CASE_PHOTOS}张照片，还可补充{max(room, 0)}张。")
         added = [attachment_add(case=locked, photo=photo) for photo in photos]
-        event = CaseEvent.objects.create(
+        event = case_event_record(
             case=locked,
-            action="supplement",
-            at=timezone.now(),
-            from_state=locked.state,
-            to_state=locked.state,
+            action=Action.SUPPLEMENT,
             note=text,
             data={"photos": [a.pk for a in added]},
         )
         audit_record(
-            action="case.supplement",
+            action=f"case.{Action.SUPPLEMENT}",
             actor_label="举报人本人",
             object_type="case",
             object_id=locked.number,

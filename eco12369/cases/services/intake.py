@@ -22,11 +22,12 @@ from eco12369.notifications.services import outbox_write
 from eco12369.orgs.models import Agency, Region, User
 
 from .. import deadlines, notices
+from ..events import case_event_record
 from ..hooks import case_created_hooks_run
 from ..models import (
+    Action,
     Attachment,
     Case,
-    CaseEvent,
     CaseNumberSequence,
     Category,
     Channel,
@@ -164,12 +165,12 @@ def case_create(*, intake: Intake) -> Case:
         for photo in intake.photos:
             attachment_add(case=case, photo=photo)
         recorder = intake.recorded_by
-        CaseEvent.objects.create(
+        case_event_record(
             case=case,
-            action="receive",
+            action=Action.RECEIVE,
             actor=recorder,
-            actor_agency_id=recorder.agency_id if recorder is not None else None,
             at=received_at,
+            from_state="",
             to_state=State.RECEIVED,
             note=f"通过{Channel(intake.channel).label}{f'（{intake.channel_label}）' if intake.channel_label else ''}接收",
             data={
