@@ -11,6 +11,7 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 from eco12369.qr import qr_svg
 
@@ -48,11 +49,17 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
             audit_record(
-                action="otp_enrolled", actor=user, object_type="user", object_id=user.pk, request=request
+                action=AuditAction.OTP_ENROLLED,
+                actor=user,
+                object_type="user",
+                object_id=user.pk,
+                request=request,
             )
             return redirect(_next(request))
         form.add_error("code", "验证码不正确或已过期，请重新输入。")
-        audit_record(action="otp_failed", actor=user, object_type="user", object_id=user.pk, request=request)
+        audit_record(
+            action=AuditAction.OTP_FAILED, actor=user, object_type="user", object_id=user.pk, request=request
+        )
     secret = device.config_url.split("secret=")[1].split("&")[0]
     return render(
         request,
@@ -72,11 +79,17 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
             if device.verify_token(form.cleaned_data["code"]):
                 otp_login(request, device)
                 audit_record(
-                    action="otp_verified", actor=user, object_type="user", object_id=user.pk, request=request
+                    action=AuditAction.OTP_VERIFIED,
+                    actor=user,
+                    object_type="user",
+                    object_id=user.pk,
+                    request=request,
                 )
                 return redirect(_next(request))
         form.add_error("code", "验证码不正确或已过期，请重新输入。")
-        audit_record(action="otp_failed", actor=user, object_type="user", object_id=user.pk, request=request)
+        audit_record(
+            action=AuditAction.OTP_FAILED, actor=user, object_type="user", object_id=user.pk, request=request
+        )
     return render(request, "accounts/otp_verify.html", {"form": form, "next": _next(request)})
 
 

@@ -15,37 +15,11 @@ from django.utils.translation import gettext_lazy as _
 
 from eco12369.orgs.models import User
 
-from .models import AuditEntry
+from .models import AuditAction, AuditEntry
 
 ACTION_LABELS: dict[str, Any] = {
-    "login": _("登录"),
-    "logout": _("退出"),
-    "login_failed": _("登录失败"),
-    "otp_enrolled": _("绑定动态口令"),
-    "otp_verified": _("动态口令验证"),
-    "otp_failed": _("动态口令错误"),
-    "reveal": _("查看举报人信息"),
-    "reveal_refused": _("查看举报人信息被拒绝"),
-    "export": _("导出"),
-    "role_change": _("角色变更"),
-    "api_key_create": _("签发接口密钥"),
-    "api_key_revoke": _("吊销接口密钥"),
-    "audit_view": _("查看审计日志"),
-    "audit_export": _("导出审计日志"),
-    "user_create": _("创建账号"),
-    "admin_change": _("系统管理变更"),
-    "case.receive": _("接收举报"),
-    "case.public_summary": _("修改公开摘要"),
-    "retention_erase": _("删除到期的举报人信息"),
-    "retention_erase_chat": _("删除到期的微信对话"),
-    "key_rotation": _("更换字段加密密钥"),
-    "photos.clean": _("清理过期的暂存照片"),
-    "wechat.outbox_retry": _("重新发送告知"),
-    "spot_check.draw": _("抽取抽查件"),
-    "spot_check.review": _("抽查评查"),
-    "assessment_scheme.change": _("修改考核方案"),
-    "guidance_notice.publish": _("发布业务指导"),
-    "staff_merit.record": _("记录表彰与惩处"),
+    **dict(AuditAction.choices),
+    "case.receive": _("接收举报"),  # the cases app registers the other ``case.<action>`` names
 }
 
 OBJECT_LABELS: dict[str, Any] = {

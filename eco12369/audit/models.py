@@ -11,6 +11,43 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class AuditAction(models.TextChoices):
+    """The audit trail's own events (``AuditEntry.action``). The case's events are written as
+    ``case.<action>`` with the cases app's ``Action`` and the monthly report's as ``monthly_report.<action>``;
+    those apps register their names (``display.register_action_labels``). The stored strings are the values."""
+
+    LOGIN = "login", _("登录")
+    LOGOUT = "logout", _("退出")
+    LOGIN_FAILED = "login_failed", _("登录失败")
+    OTP_ENROLLED = "otp_enrolled", _("绑定动态口令")
+    OTP_VERIFIED = "otp_verified", _("动态口令验证")
+    OTP_FAILED = "otp_failed", _("动态口令错误")
+    REVEAL = "reveal", _("查看举报人信息")
+    REVEAL_REFUSED = "reveal_refused", _("查看举报人信息被拒绝")
+    EXPORT = "export", _("导出")
+    ROLE_CHANGE = "role_change", _("角色变更")
+    API_KEY_CREATE = "api_key_create", _("签发接口密钥")
+    API_KEY_REVOKE = "api_key_revoke", _("吊销接口密钥")
+    AUDIT_VIEW = "audit_view", _("查看审计日志")
+    AUDIT_EXPORT = "audit_export", _("导出审计日志")
+    USER_CREATE = "user_create", _("创建账号")
+    ADMIN_CHANGE = "admin_change", _("系统管理变更")
+    CASE_PUBLIC_SUMMARY = "case.public_summary", _("修改公开摘要")
+    RETENTION_ERASE = "retention_erase", _("删除到期的举报人信息")
+    RETENTION_ERASE_CHAT = "retention_erase_chat", _("删除到期的微信对话")
+    KEY_ROTATION = "key_rotation", _("更换字段加密密钥")
+    PHOTOS_CLEAN = "photos.clean", _("清理过期的暂存照片")
+    OUTBOX_RETRY = "wechat.outbox_retry", _("重新发送告知")
+    SPOT_CHECK_DRAW = "spot_check.draw", _("抽取抽查件")
+    SPOT_CHECK_REVIEW = "spot_check.review", _("抽查评查")
+    ASSESSMENT_SCHEME_CHANGE = "assessment_scheme.change", _("修改考核方案")
+    GUIDANCE_NOTICE_PUBLISH = "guidance_notice.publish", _("发布业务指导")
+    STAFF_MERIT_RECORD = "staff_merit.record", _("记录表彰与惩处")
+    HOTLINE_IMPORT_CONFIRM = "hotline.import_confirm", _("确认导入转办件")
+    HOTLINE_IMPORT_DONE = "hotline.import_done", _("转办件导入完成")
+    HOTLINE_REPLIES_EXPORT = "hotline.replies_export", _("导出转办件答复")
+
+
 class AppendOnlyError(Exception):
     pass
 

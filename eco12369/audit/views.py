@@ -21,7 +21,7 @@ from eco12369.sheets import sheet_row
 from .access import can_view_audit_log
 from .display import rows
 from .forms import AuditFilterForm
-from .models import AuditEntry
+from .models import AuditAction, AuditEntry
 from .services import audit_record, audit_verify
 
 
@@ -59,7 +59,10 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     user = _auditor(request)
     # Record the view first, so the page (count and rows) includes it consistently.
     audit_record(
-        action="audit_view", actor=user, detail={"filters": dict(request.GET.items())}, request=request
+        action=AuditAction.AUDIT_VIEW,
+        actor=user,
+        detail={"filters": dict(request.GET.items())},
+        request=request,
     )
     form = AuditFilterForm(request.GET or None)
     page = Paginator(_filtered(form), 50).get_page(request.GET.get("page"))
@@ -89,7 +92,7 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     entries = list(_filtered(form)[:EXPORT_MAX_ROWS])
     audit_record(
-        action="audit_export",
+        action=AuditAction.AUDIT_EXPORT,
         actor=user,
         detail={"filters": dict(request.GET.items()), "rows": len(entries)},
         request=request,

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 from eco12369.errors import Refused
 from eco12369.orgs.models import Role, User
@@ -141,7 +142,7 @@ def reporter_reveal(
     except RevealRefused as refused:
         # A refused reveal is written too (issue 11, L4): who tried, on which case, why it was refused.
         audit_record(
-            action="reveal_refused",
+            action=AuditAction.REVEAL_REFUSED,
             actor=user,
             object_type="case",
             object_id=case.number,
@@ -150,7 +151,7 @@ def reporter_reveal(
         )
         raise
     audit_record(
-        action="reveal",
+        action=AuditAction.REVEAL,
         actor=user,
         object_type="case",
         object_id=case.number,

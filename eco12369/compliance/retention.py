@@ -51,6 +51,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 
 MASK = "＊＊"
@@ -247,7 +248,7 @@ def retention_erase(
                 months[_month_key(case.closed_at)] += 1
             if locked:
                 audit_record(
-                    action="retention_erase",
+                    action=AuditAction.RETENTION_ERASE,
                     actor_label="system",
                     object_type="case",
                     object_id=f"{locked[0].number}…{locked[-1].number}"

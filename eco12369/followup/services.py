@@ -280,7 +280,7 @@ def case_follow_call(
             actor=actor,
         )
         audit_record(
-            action="case.follow",
+            action=f"case.{Action.FOLLOW}",
             actor=actor,
             object_type="case",
             object_id=locked.number,

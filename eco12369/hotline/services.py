@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 from eco12369.cases.models import Case, Channel, Reply
 from eco12369.cases.selectors import cases_visible_to
@@ -152,7 +153,7 @@ def import_confirm(*, actor: User, batch: ImportBatch) -> ImportBatch:
         locked.status = ImportBatch.Status.QUEUED
         locked.save(update_fields=["status"])
         audit_record(
-            action="hotline.import_confirm",
+            action=AuditAction.HOTLINE_IMPORT_CONFIRM,
             actor=actor,
             object_type="import_batch",
             object_id=locked.pk,
@@ -202,7 +203,7 @@ def import_run(*, batch_id: int) -> ImportBatch:
         status=ImportBatch.Status.DONE, content="", finished_at=timezone.now(), done=done
     )
     audit_record(
-        action="hotline.import_done",
+        action=AuditAction.HOTLINE_IMPORT_DONE,
         actor=actor,
         object_type="import_batch",
         object_id=batch.pk,
@@ -261,7 +262,7 @@ def call_routed_get(*, actor: User, number: str) -> Case | None:
 def replies_exported(*, actor: User, source: str, since: dt.datetime, until: dt.datetime) -> None:
     """The export holds case texts going outside the platform: audited."""
     audit_record(
-        action="hotline.replies_export",
+        action=AuditAction.HOTLINE_REPLIES_EXPORT,
         actor=actor,
         object_type="export",
         object_id=source,

@@ -12,6 +12,7 @@ from typing import Protocol
 from django.db import transaction
 from django.utils import timezone
 
+from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 from eco12369.crypto import blind_q
 from eco12369.orgs.models import User
@@ -162,7 +163,7 @@ def outbox_retry(*, message_id: int, actor: User) -> bool:
             return False
         number = OutboxMessage.objects.filter(pk=message_id).values_list("case__number", flat=True).first()
         audit_record(
-            action="wechat.outbox_retry",
+            action=AuditAction.OUTBOX_RETRY,
             actor=actor,
             object_type="outbox",
             object_id=message_id,

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 from eco12369.cases.models import Case
 from eco12369.cases.services import Intake, case_create
@@ -34,7 +35,7 @@ def api_key_create(*, channel: str, actor: Any = None) -> tuple[ApiKey, str]:
     with transaction.atomic():
         row = ApiKey.objects.create(channel=channel, prefix=key[4:12], digest=_digest(key), created_by=actor)
         audit_record(
-            action="api_key_create",
+            action=AuditAction.API_KEY_CREATE,
             actor=actor,
             object_type="api_key",
             object_id=row.pk,
@@ -48,7 +49,7 @@ def api_key_revoke(*, api_key: ApiKey, actor: Any = None) -> ApiKey:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
         audit_record(
-            action="api_key_revoke",
+            action=AuditAction.API_KEY_REVOKE,
             actor=actor,
             object_type="api_key",
             object_id=api_key.pk,

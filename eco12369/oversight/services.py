@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 from eco12369.errors import Refused
 from eco12369.orgs.models import Agency, User
@@ -83,7 +84,7 @@ def spot_check_draw(
         )
     SpotCheckItem.objects.bulk_create(items)
     audit_record(
-        action="spot_check.draw",
+        action=AuditAction.SPOT_CHECK_DRAW,
         actor=actor,
         object_type="spot_check",
         object_id=period.key,
@@ -120,7 +121,7 @@ def spot_check_item_review(
         locked.reviewed_at = timezone.now()
         locked.save()
         audit_record(
-            action="spot_check.review",
+            action=AuditAction.SPOT_CHECK_REVIEW,
             actor=actor,
             object_type="spot_check_item",
             object_id=locked.pk,
@@ -162,7 +163,7 @@ def assessment_scheme_update(
             updated_by=actor, repeat_threshold=repeat_threshold, **fields
         )
         audit_record(
-            action="assessment_scheme.change",
+            action=AuditAction.ASSESSMENT_SCHEME_CHANGE,
             actor=actor,
             object_type="assessment_scheme",
             object_id=scheme.pk,
@@ -201,7 +202,7 @@ def guidance_notice_publish(
         )
         notice.recipients.set(chosen)
         audit_record(
-            action="guidance_notice.publish",
+            action=AuditAction.GUIDANCE_NOTICE_PUBLISH,
             actor=actor,
             object_type="guidance_notice",
             object_id=notice.pk,
@@ -250,7 +251,7 @@ def staff_merit_record(*, actor: User, person: User, kind: str, reason: str, per
             recorded_at=timezone.now(),
         )
         audit_record(
-            action="staff_merit.record",
+            action=AuditAction.STAFF_MERIT_RECORD,
             actor=actor,
             object_type="staff_merit",
             object_id=merit.pk,

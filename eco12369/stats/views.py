@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
+from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 from eco12369.orgs.models import Region, Role, User
 from eco12369.pages import request_user
@@ -214,7 +215,7 @@ def report_action(request: HttpRequest, code: str, month: str, action: str) -> H
 def _audit_export(request: HttpRequest, report: MonthlyReport, fmt: str) -> None:
     """Every export is written to the audit trail (issue #5)."""
     audit_record(
-        action="export",
+        action=AuditAction.EXPORT,
         actor=request_user(request),
         object_type="monthly_report",
         object_id=f"{report.region.code}/{report.month_obj.key}",

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 
+from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 from eco12369.cases.models import Case
 from eco12369.compliance.retention import (
@@ -56,7 +57,7 @@ def _chat_leftovers_erase(result: RetentionResult, now: dt.datetime, batch_size:
             result.drafts += 1
     if result.chat_messages or result.drafts:
         audit_record(
-            action="retention_erase_chat",
+            action=AuditAction.RETENTION_ERASE_CHAT,
             actor_label="system",
             object_type="wechat",
             detail={

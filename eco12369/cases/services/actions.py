@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 from eco12369.crypto import blind_index
 from eco12369.notifications.services import outbox_write
@@ -324,7 +325,7 @@ def case_approve(*, case: Case, actor: User, note: str = "", public_summary: str
         if summary:
             # Who decided what the public reads about this case (the text has no personal data: checked).
             audit_record(
-                action="case.public_summary",
+                action=AuditAction.CASE_PUBLIC_SUMMARY,
                 actor=actor,
                 object_type="case",
                 object_id=c.number,

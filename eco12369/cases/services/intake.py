@@ -186,7 +186,7 @@ def case_create(*, intake: Intake) -> Case:
         # Audit trail: the intake itself (the reporter is not a user; the label names the channel, never them;
         # a case staff recorded, a call or a forwarded case, names the staff member).
         audit_record(
-            action="case.receive",
+            action=f"case.{Action.RECEIVE}",
             actor=recorder,
             actor_label="" if recorder is not None else f"举报人·{Channel(intake.channel).label}",
             object_type="case",

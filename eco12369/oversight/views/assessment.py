@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 from eco12369.pages import request_user, require
 
@@ -61,7 +62,7 @@ def assessment_export(request: HttpRequest) -> HttpResponse:
         rows=assessment_rows(period=period, scheme=scheme), period=period, scheme=scheme
     )
     audit_record(
-        action="export",
+        action=AuditAction.EXPORT,
         actor=user,
         object_type="assessment",
         object_id=period.key,

@@ -27,6 +27,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import models, transaction
 from PIL import Image
 
+from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 from eco12369.cases.photos import PhotoRejected, photo_clean
 from eco12369.cases.services import random_upload_name
@@ -173,7 +174,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"{summary[:-1]}（试运行，未做任何修改）。"))
             return
         audit_record(
-            action="photos.clean",
+            action=AuditAction.PHOTOS_CLEAN,
             actor_label="system",
             detail={
                 **{f.name: getattr(total, f.name) for f in fields(total)},

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, models, transaction
 
 from eco12369 import crypto
+from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 
 
@@ -74,7 +75,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(summary))
             return
         audit_record(
-            action="key_rotation",
+            action=AuditAction.KEY_ROTATION,
             actor_label="system",
             detail={
                 "values": total.values,
