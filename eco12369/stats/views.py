@@ -249,7 +249,10 @@ def export_pdf(request: HttpRequest, code: str, month: str) -> HttpResponse:
         data = pdf_bytes(report)
     except ExportUnavailable as exc:
         return render(
-            request, "stats/export_unavailable.html", {"report": report, "message": exc.message}, status=503
+            request,
+            "stats/export_unavailable.html",
+            {"report": report, "message": exc.message},
+            status=exc.status,
         )
     _audit_export(request, report, "pdf")
     response = _download(data, "application/pdf", f"{title_of(report)}.pdf")

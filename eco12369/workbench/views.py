@@ -573,7 +573,7 @@ class CaseActionView(View):
             self.perform(form.cleaned_data, case, user)
         except TransitionError as exc:
             fresh = case_get_for(user=user, number=number) or case
-            return _render_case(request, fresh, form, exc.message, status=409)
+            return _render_case(request, fresh, form, exc.message, status=exc.status)
         messages.success(request, f"“{RULES[self.action].label}”已完成。")
         if case_get_for(user=user, number=number) is None:
             # The case left this user's sight (e.g. re-routed to another district): back to the queues.

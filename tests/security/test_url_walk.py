@@ -36,7 +36,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from eco12369.cases.models import Case
+from eco12369.cases.models import Action, Case
 from eco12369.followup.forms import DismissForm, ReopenForm, ReplyTemplateForm
 from eco12369.notifications.models import OutboxMessage
 from eco12369.open311.catalogue import SERVICES
@@ -269,8 +269,8 @@ def test_every_url_pattern_is_classified() -> None:
     stale = sorted(r for r in ROUTES if r not in routes and r not in CONDITIONAL)
     assert not stale, f"ROUTES lists patterns that no longer exist: {stale}"
     # Every workflow action has a case to be tried on and a payload.
-    actions = {view.action for view in ACTION_VIEWS}
-    assert actions == set(ACTION_CASE) == set(ACTION_FORMS)
+    assert all(view.action is action for action, view in ACTION_VIEWS.items())
+    assert set(ACTION_VIEWS) == set(ACTION_CASE) == set(ACTION_FORMS)
     for route, rule in ROUTES.items():
         if rule.kind == PUBLIC:
             assert rule.reason, f"public route {route!r} needs a reason"
@@ -628,7 +628,7 @@ def assert_fills_are_real(w: World, fingerprint: Callable[[], tuple[Any, ...]]) 
     for action, key in ACTION_CASE.items():
         case = w.b_cases[key]
         owner = w.city["operator"] if action == "supervise" else w.b[ACTION_OWNER.get(action, "operator")]
-        form = ACTION_FORMS[action](action_payload(action, w), case=case, user=owner)
+        form = ACTION_FORMS[Action(action)](action_payload(action, w), case=case, user=owner)
         assert form.is_valid(), (action, form.errors)
     for form in (
         SpotCheckReviewForm(spot_item_payload(w), prefix=f"i{w.ids['spot_item']}"),
