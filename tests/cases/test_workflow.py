@@ -5,11 +5,14 @@ message and changes nothing (no state change, no timeline event, no outbox messa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from eco12369.audit.models import AuditEntry
 from eco12369.cases import deadlines, services
 from eco12369.cases.events import case_event_record
 from eco12369.cases.models import Action, Case, Extension, Outcome, Reply, State, SupervisionOrder
@@ -25,7 +28,18 @@ from eco12369.cases.workflow import (
 from eco12369.notifications.models import OutboxMessage
 from eco12369.orgs.models import Region
 
-from .conftest import FIVE_PARTS, Staff, accepted, assert_refused, closed, events, handling, in_review, outbox
+from .conftest import (
+    FIVE_PARTS,
+    Staff,
+    accepted,
+    assert_refused,
+    closed,
+    events,
+    handling,
+    in_review,
+    outbox,
+    snapshot,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -752,18 +766,51 @@ def test_answer_supervision_refusals(make_case: MakeCase, staff: Staff) -> None:
 
 
 # ---------------------------------------------------------------------------------------- atomicity
-def test_a_failure_inside_a_transition_rolls_everything_back(
-    make_case: MakeCase, staff: Staff, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """If the outbox write fails after the reply was approved, the approval is undone as well."""
-    case = in_review(make_case(), staff)
-
-    def broken(**kwargs: object) -> None:
-        raise TransitionError("消息队列暂不可用。")
-
-    monkeypatch.setattr("eco12369.cases.services.actions.outbox_write", broken)
-    assert_refused(lambda: services.case_approve(case=case, actor=staff.reviewer), case, "暂不可用")
+def test_a_failure_inside_a_transition_rolls_everything_back(make_case: MakeCase, staff: Staff) -> None:
+    """If the outbox cannot store the reply for the reporter (the database refuses the row), the approval is
+    undone as well: the case, the reply, the timeline and the audit trail stay as they were."""
+    case = in_review(make_case(reporter_openid="o-outbox-down"), staff)
+    before = snapshot(case)
+    audit_before = AuditEntry.objects.count()
+    table = OutboxMessage._meta.db_table
+    with outbox_refusing_rows(table), pytest.raises(DatabaseError):
+        services.case_approve(case=case, actor=staff.reviewer)
+    assert snapshot(case) == before
     assert case.replies.get().status == Reply.Status.SUBMITTED
+    assert AuditEntry.objects.count() == audit_before
+    services.case_approve(
+        case=case, actor=staff.reviewer
+    )  # the outbox is back: the same approval goes through
+    assert Case.objects.get(pk=case.pk).state == State.CLOSED
+
+
+@contextmanager
+def outbox_refusing_rows(table: str) -> Iterator[None]:
+    """The database refuses every new row of ``table`` (as a full disk or a lost table would), by a trigger."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION refuse_row() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'outbox down'; END; "
+                "$$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                f'CREATE TRIGGER refuse_rows BEFORE INSERT ON "{table}" EXECUTE FUNCTION refuse_row()'
+            )
+        else:
+            cursor.execute(
+                f"CREATE TRIGGER refuse_rows BEFORE INSERT ON \"{table}\" BEGIN SELECT RAISE(ABORT, 'outbox down'); END"
+            )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'DROP TRIGGER refuse_rows ON "{table}"'
+                if connection.vendor == "postgresql"
+                else "DROP TRIGGER refuse_rows"
+            )
+            if connection.vendor == "postgresql":
+                cursor.execute("DROP FUNCTION refuse_row()")
 
 
 # ----------------------------------------------------------------------------------------- concurrency
