@@ -19,6 +19,7 @@ from django.http import FileResponse, HttpRequest
 from django.utils import timezone
 from openpyxl import Workbook
 
+from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 from eco12369.cases.models import Case, Category, Channel, Kind, Outcome, State
 from eco12369.orgs.models import User
@@ -87,7 +88,7 @@ def export_cases(
     params = request.GET.copy()
     params.pop("format", None)
     audit_record(
-        action="export",
+        action=AuditAction.EXPORT,
         actor=user,
         object_type="case_list",
         object_id=list_name,
