@@ -163,6 +163,7 @@ ROUTES: dict[str, Route] = {
     "cases/<str:number>/answer/": Route(OBJECT),
     "cases/<str:number>/hand-over/": Route(OBJECT),
     "cases/<str:number>/escalate/": Route(OBJECT),
+    "cases/<str:number>/send-back/": Route(OBJECT),
     "cases/<str:number>/reroute/": Route(OBJECT),
     "cases/<str:number>/mark-duplicate/": Route(OBJECT),
     "cases/<str:number>/assign/": Route(OBJECT),
@@ -222,6 +223,7 @@ ACTION_CASE = {
     "decide_extension": "handling",
     "supervise": "handling",
     "answer_supervision": "handling",
+    "send_back": "handling",
 }
 # Who in district B may do it (the payload is checked valid against that user's form).
 ACTION_OWNER = {
@@ -229,6 +231,7 @@ ACTION_OWNER = {
     "approve": "reviewer",
     "return": "reviewer",
     "decide_extension": "head",
+    "send_back": "handler",
 }
 STATS_ACTIONS = ("regenerate", "edit_analysis", "send_for_approval", "return", "approve", "submit")
 
@@ -471,6 +474,7 @@ def action_payload(action: str, w: World) -> dict[str, Any]:
         "decide_extension": {"extension": w.ids["extension"], "approved": "1", "note": ""},
         "supervise": {"instruction": "请尽快办理。", "answer_due": due},
         "answer_supervision": {"order": w.ids["order"], "answer": "已办理。"},
+        "send_back": {"reason": "不属于本部门职责，请重新批转。"},
     }[action]
     return {f"{action}-{k}": v for k, v in fields.items()}
 
