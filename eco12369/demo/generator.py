@@ -39,6 +39,7 @@ from eco12369.cases.services import (
     case_return,
     case_submit_reply,
     case_supervise,
+    case_withdraw,
 )
 from eco12369.orgs.models import Agency, Department, Region, User
 from eco12369.orgs.tianjin import DISTRICTS
@@ -86,6 +87,7 @@ SCENARIOS: dict[str, Scenario] = {
     "closed_answered": Scenario(7, 2, 90, "answer"),
     "closed_handed_over": Scenario(6, 2, 90, "handover"),
     "closed_duplicate": Scenario(4, 3, 88, "duplicate"),
+    "closed_withdrawn": Scenario(1.5, 0.5, 60, "handle"),  # issue 14: the reporter withdraws it (撤回)
     # across levels
     "city_coordinated": Scenario(1.5, 25, 90, "handle"),
     "city_coordinating": Scenario(1, 6, 40, "handle"),
@@ -271,8 +273,10 @@ class Generator:
         shuffled = others[:]
         self.rng.shuffle(shuffled)
         weights = {name: s.weight for name, s in SCENARIOS.items()}
+        # One case in each other district, never a repeat report (that takes its original's district).
+        own = {name: w for name, w in weights.items() if SCENARIOS[name].pool != "duplicate"}
         for district in shuffled:
-            slots.append((self.weighted(weights), district))
+            slots.append((self.weighted(own), district))
         district_weights = {name: DISTRICT_WEIGHTS.get(name, 1.0) for _, name in DISTRICTS}
         while len(slots) < count:
             slots.append((self.weighted(weights), self.weighted(district_weights)))
@@ -347,6 +351,8 @@ class Generator:
             plan.intake_district = self.rng.choice(NEIGHBOURS[district])
         self._place(plan)
         self._who(plan)
+        if name == "closed_withdrawn":  # only a WeChat reporter can withdraw (from 我的举报)
+            plan.channel = self.rng.choice((Channel.WECHAT_H5, Channel.WECHAT_CHAT))
         self._what(plan)
         plan.confirmed = self.chance(0.7)
         return plan
@@ -852,6 +858,13 @@ class Story:
         assert original is not None and original.case is not None
         self.hours(0.5, 20)
         self._do(case_mark_duplicate, actor=self.team.operator, duplicate_of=original.case)
+
+    def s_closed_withdrawn(self) -> None:
+        # Issue 14: the reporter withdraws their report before the operator confirms it, in their own words.
+        reporter = self.plan.reporter
+        assert reporter is not None
+        self.hours(0.2, 6)
+        self._do(case_withdraw, openid=reporter.openid, reason=self.rng.choice(texts.WITHDRAW_REASONS))
 
     def escalate(self) -> None:
         self.hours(1, 20)

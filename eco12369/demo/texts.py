@@ -465,6 +465,15 @@ REPEAT_REPORTS = (
     "{place}{road}的{party}{act}，我们好几个邻居都举报了，请环保局重视。",
 )
 
+# Issue 14: why reporters withdraw (撤回) a report before it is accepted, written as they would.
+WITHDRAW_REASONS = (
+    "已经和物业沟通好了，他们说马上整改，先撤回吧。",
+    "不好意思，地址填错了，我重新提交一个。",
+    "昨晚那家烧烤店今天已经关门了，问题没了，撤回。",
+    "和邻居私下协商解决了",
+    "误报，冒的是水蒸气不是烟，抱歉给你们添麻烦了！！",
+)
+
 
 # ------------------------------------------------------------------------------------------ answers
 @dataclass(frozen=True)
