@@ -29,6 +29,7 @@ from eco12369.cases.models import (
     State,
     SupervisionOrder,
 )
+from eco12369.cases.selectors import cases_visible_to
 from eco12369.cases.services import Intake, case_create
 from eco12369.cases.workflow import RULES, Scope, TransitionError, refusal, reporter_refusal
 from eco12369.orgs.models import Agency, Region, Role, User
@@ -125,14 +126,16 @@ class CaseMachine(RuleBasedStateMachine):
             for name, user in self.actors.items()
             if user.role_set & set(rule.roles) and refusal(case, user, action) is None
         ]
-        # Issue 14: now and then the reporter acts on their own case (withdraws it before acceptance).
+        # Issue 14: now and then the reporter acts on their own case (withdraws it before acceptance); then
+        # it is the reporter's move, not the staff's, so only the reporter's actions are on offer.
         if case.reporter_openid and data.draw(st.sampled_from([False] * 4 + [True]), label="reporter acts?"):
-            permitted += [
+            by_reporter = [
                 (action, REPORTER)
                 for action, rule in sorted(RULES.items())
                 if rule.scope is Scope.REPORTER
                 and reporter_refusal(case, case.reporter_openid, action) is None
             ]
+            permitted = by_reporter or permitted
         # Mostly a permitted action (so cases get deep into the workflow), sometimes anything at all.
         if permitted and data.draw(st.sampled_from([True] * 7 + [False]), label="permitted?"):
             action = data.draw(st.sampled_from(sorted({a for a, _ in permitted})), label="action")
@@ -183,8 +186,10 @@ class CaseMachine(RuleBasedStateMachine):
             reason = text("reason", "属地管理。")
             return lambda: services.case_reroute(case=case, actor=actor, target_agency=target, reason=reason)
         if action == "mark_duplicate":
-            # Mostly an earlier case (the only kind that can be the original), sometimes anything.
-            earlier = [c for c in self.cases if c.pk < case.pk]
+            # Mostly an earlier case the actor can see (the only kind that can be the original), sometimes
+            # anything.
+            visible = set(cases_visible_to(user=actor).values_list("pk", flat=True))
+            earlier = [c for c in self.cases if c.pk < case.pk and c.pk in visible]
             original = data.draw(
                 st.sampled_from([*earlier, *earlier, *self.cases, None]), label="duplicate_of"
             )
