@@ -29,15 +29,30 @@ REACHED_FROM = {
     "oversight/guidance/new/": "oversight/guidance/",
     "followup/reply-templates/new/": "followup/reply-templates/",
     "audit/export.xlsx": "audit/",
+    "hotline/imports/template.xlsx": "hotline/imports/",
+    "notifications/settings/": "notifications/",
 }
 # Not pages of a menu: the second factor's own set-up and check (reached from the sign-in).
-NOT_MENU = {"account/otp/setup/", "account/otp/verify/"}
+# The second-factor steps, and data the pages load (the district outlines for the maps), are not pages.
+# Nor are the parts htmx loads into a page (the call form's live candidates and category guess, the
+# header's unread count).
+NOT_MENU = {
+    "account/otp/setup/",
+    "account/otp/verify/",
+    "districts.geojson",
+    "hotline/districts.geojson",
+    "hotline/call/candidates/",
+    "hotline/call/category/",
+    "notifications/badge/",
+}
 
 
 def menu_urls(client: Client) -> list[str]:
     text = client.get("/search/", follow=True).content.decode()
     nav = re.search(r'<nav class="sidenav"[^>]*>(.*?)</nav>', text, re.S)
-    return re.findall(r'href="([^"]+)"', nav.group(1)) if nav else []
+    links = re.findall(r'href="([^"]+)"', nav.group(1)) if nav else []
+    # The header's 通知 link (the notification centre, with its unread count) is part of every staff menu.
+    return links + re.findall(r'<a class="notif-link" href="([^"]+)"', text)
 
 
 def staff(make_user: Callable[..., User]) -> dict[str, User]:

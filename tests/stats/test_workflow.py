@@ -345,5 +345,7 @@ def test_staff_pages_use_an_exact_number_of_queries(
         with django_assert_num_queries(10):
             assert client.get(reverse("stats:monthly_list")).status_code == 200
         login(client, scenario.people.city_op)
-        with django_assert_num_queries(12):
+        # 10: March has ended, so the district figures the operator's visit computed come from the cache
+        # (stats.cache, issue 12 D10).
+        with django_assert_num_queries(10):
             assert client.get(reverse("stats:monthly_list"), {"month": MARCH.key}).status_code == 200

@@ -88,7 +88,11 @@ def test_an_accepted_messages_signature_cannot_carry_another_body(
     wechat: WeChatServer, tianjin: None
 ) -> None:
     case = victims_case(wechat)
-    params, body = wechat.build(wechat.xml(ATTACKER, "voice", MediaId="m1", Format="amr", MsgId=77))
+    params, body = wechat.build(
+        wechat.xml(
+            ATTACKER, "link", Title="某厂排污", Description="见链接", Url="http://example.invalid/", MsgId=77
+        )
+    )
     assert "暂不支持" in wechat.reply(wechat.post_raw(params, body))  # answered, nothing recorded...
     wechat.conf["MESSAGE_MODE"] = "plain"  # ...and even an account switched to plain mode refuses its replay
     assert_nothing_leaked(forged_query(wechat, params, case), case)
