@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.http.response import HttpResponseBase
@@ -297,46 +300,60 @@ def mine_rate(request: HttpRequest, number: str) -> HttpResponse:
     return HttpResponseRedirect(reverse("portal:mine_detail", args=[case.number]) + "?rated=1#rating")
 
 
-@reporter_required
-@require_POST
-def mine_supplement(request: HttpRequest, number: str) -> HttpResponse:
-    """补充材料 (issue 14): text or photos added to the reporter's own report until it is accepted."""
+def _after_submitting(
+    request: HttpRequest,
+    number: str,
+    form: SupplementForm | WithdrawForm,
+    form_key: str,
+    perform: Callable[[Case, str, dict[str, Any]], object],
+    done: str,
+) -> HttpResponse:
+    """The reporter's own actions before acceptance (issue 14): the form's errors (422) or the workflow's
+    refusal (409) on the case page with what was typed, else back to the case page."""
     openid = reporter_openid(request)
     case = reporter_case_get(openid=openid, number=number)
     if case is None:
         return _not_found(request)
-    form = SupplementForm(request.POST, request.FILES)
+    shown: dict[str, Any] = {form_key: form}  # the form kept with what was typed
     if not form.is_valid():
         error = " ".join(str(m) for errors in form.errors.values() for m in errors)
-        return _mine_detail_page(request, openid, case, supplement_form=form, after_error=error, status=422)
+        return _mine_detail_page(request, openid, case, **shown, after_error=error, status=422)
     try:
-        case_supplement(case=case, openid=openid, text=form.cleaned_data["text"], photos=form.stored_photos)
+        perform(case, openid, form.cleaned_data)
     except TransitionError as exc:
-        return _mine_detail_page(
-            request, openid, case, supplement_form=form, after_error=exc.message, status=409
-        )
-    return HttpResponseRedirect(reverse("portal:mine_detail", args=[case.number]) + "?supplemented=1#after")
+        return _mine_detail_page(request, openid, case, **shown, after_error=exc.message, status=409)
+    return HttpResponseRedirect(reverse("portal:mine_detail", args=[case.number]) + done)
+
+
+@reporter_required
+@require_POST
+def mine_supplement(request: HttpRequest, number: str) -> HttpResponse:
+    """补充材料 (issue 14): text or photos added to the reporter's own report until it is accepted."""
+    form = SupplementForm(request.POST, request.FILES)
+    return _after_submitting(
+        request,
+        number,
+        form,
+        "supplement_form",
+        lambda case, openid, data: case_supplement(
+            case=case, openid=openid, text=data["text"], photos=form.stored_photos
+        ),
+        "?supplemented=1#after",
+    )
 
 
 @reporter_required
 @require_POST
 def mine_withdraw(request: HttpRequest, number: str) -> HttpResponse:
     """撤回 (issue 14): the reporter withdraws their own report before it is accepted, with a reason."""
-    openid = reporter_openid(request)
-    case = reporter_case_get(openid=openid, number=number)
-    if case is None:
-        return _not_found(request)
-    form = WithdrawForm(request.POST)
-    if not form.is_valid():
-        error = " ".join(str(m) for errors in form.errors.values() for m in errors)
-        return _mine_detail_page(request, openid, case, withdraw_form=form, after_error=error, status=422)
-    try:
-        case_withdraw(case=case, openid=openid, reason=form.cleaned_data["reason"])
-    except TransitionError as exc:
-        return _mine_detail_page(
-            request, openid, case, withdraw_form=form, after_error=exc.message, status=409
-        )
-    return HttpResponseRedirect(reverse("portal:mine_detail", args=[case.number]))
+    return _after_submitting(
+        request,
+        number,
+        WithdrawForm(request.POST),
+        "withdraw_form",
+        lambda case, openid, data: case_withdraw(case=case, openid=openid, reason=data["reason"]),
+        "",
+    )
 
 
 # ----------------------------------------------------------------------- already reported? (issue #7)
