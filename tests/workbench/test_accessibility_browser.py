@@ -8,7 +8,6 @@ the auditor's trail.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,11 +32,17 @@ def world(make_user: Callable[..., User], settings: Any, tmp_path: Path) -> Worl
 
 def sign_in(page: Any, base: str, user: User) -> None:
     page.context.clear_cookies()
-    page.goto(base + "/login/")
+    response = page.goto(base + "/login/")
+    assert response is not None and response.status == 200, (
+        response and response.status,
+        page.content()[:2000],
+    )
     page.fill("input[name=username]", user.username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/(queues|audit)?/?$"))
+    # Wait until the browser has left the login page: a pattern that also matches /login/ would let the
+    # next goto race the login POST.
+    page.wait_for_url(lambda url: "/login/" not in url)
 
 
 def staff_pages(w: World) -> list[tuple[User, list[str]]]:
