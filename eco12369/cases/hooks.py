@@ -1,4 +1,4 @@
-"""What other apps do when a case is created or closed, called explicitly by the services that do it.
+"""What other apps do when a case is created, changed or closed, called explicitly by the services that do it.
 
 ``cases`` sits below the apps that react (oversight's duplicate finder, followup's notices to followers),
 so it cannot import them; they register a callable here in their ``AppConfig.ready()`` instead, and the
@@ -14,20 +14,28 @@ state (that is the workflow's)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from .models import Case
 
 CaseHook = Callable[["Case"], None]
+# Called with the case as it was before (``None`` for a new case) and as it is now.
+CaseChangeHook = Callable[["Case | None", "Case"], None]
 
 # Registered in ``AppConfig.ready()`` (oversight: fingerprint and duplicate task; followup: tell followers
 # and duplicates' reporters). Order of registration is order of call.
 on_case_created: list[CaseHook] = []
 on_case_closed: list[CaseHook] = []
+# Every creation and every transition (stats: the dashboard's rollups). ``before`` is a copy of the locked
+# case taken before the transition's effect ran; the hook compares it with ``after``.
+on_case_changed: list[CaseChangeHook] = []
 
 
-def hook_register(hooks: list[CaseHook], hook: CaseHook) -> None:
+H = TypeVar("H")
+
+
+def hook_register(hooks: list[H], hook: H) -> None:
     """Add ``hook`` once (``ready()`` may run twice in tests that reload apps)."""
     if hook not in hooks:
         hooks.append(hook)
@@ -43,3 +51,9 @@ def case_closed_hooks_run(case: Case) -> None:
     """Call every ``on_case_closed`` hook for a case that has just closed (in the closing transaction)."""
     for hook in on_case_closed:
         hook(case)
+
+
+def case_changed_hooks_run(before: Case | None, after: Case) -> None:
+    """Call every ``on_case_changed`` hook: ``case_create`` (``before`` None) and ``workflow.transition``."""
+    for hook in on_case_changed:
+        hook(before, after)

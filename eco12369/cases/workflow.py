@@ -10,6 +10,7 @@ a reply waiting for review"), then the required fields.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -26,7 +27,7 @@ from eco12369.orgs.models import Agency, Role, User
 
 from . import deadlines
 from .events import case_event_record
-from .hooks import case_closed_hooks_run
+from .hooks import case_changed_hooks_run, case_closed_hooks_run
 from .models import (
     CONFIRMATION_STATES,
     OPEN_STATES,
@@ -498,6 +499,7 @@ def transition(
             labels = "、".join(FIELD_LABELS.get(name, "说明") for name in too_long)
             raise TransitionError(f"{labels}不能超过{TEXT_MAX}字。")
         from_state = locked.state
+        before = copy.copy(locked)  # what the rollups held for the case (on_case_changed)
         data = effect(locked) or {}  # sees the case still in its source state
         if len(rule.targets) == 1:
             locked.state = rule.targets[0]
@@ -524,6 +526,7 @@ def transition(
             # Explicit side effects of a closing (cases/hooks.py): followup tells the case's followers and
             # the reporters of its duplicates (Art. 14), in this transaction.
             case_closed_hooks_run(locked)
+        case_changed_hooks_run(before, locked)  # the dashboard's rollups (stats), in this transaction
         # The security audit trail (Art. 15, 17): every state change, in the same transaction as the change.
         audit_record(
             action=f"case.{rule.action}",

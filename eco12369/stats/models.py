@@ -117,3 +117,54 @@ class MonthlyReportEvent(models.Model):
     @property
     def action_label(self) -> str:
         return str(self.ACTION_LABELS.get(self.action, self.action))
+
+
+class DailyCaseCount(models.Model):
+    """The dashboard's intake rollup (issue 15): how many of the cases received on ``day`` (Asia/Shanghai)
+    are now in ``region`` with ``category`` and ``channel``. Written by ``stats.rollups`` from the
+    ``cases.hooks.on_case_changed`` hook (case_create and every transition, in their transaction: a
+    re-route moves a case to another region's row, an acceptance may change its category), rebuilt from
+    the cases by ``manage.py stats_rollups_rebuild``. The dashboard reads these rows, never the cases."""
+
+    day = models.DateField(_("接收日期"))
+    region = models.ForeignKey(Region, verbose_name=_("所属区"), on_delete=models.CASCADE, related_name="+")
+    category = models.CharField(_("污染类别"), max_length=20)
+    channel = models.CharField(_("渠道"), max_length=20)
+    count = models.IntegerField(_("件数"), default=0)
+
+    class Meta:
+        verbose_name = _("每日接收统计")
+        verbose_name_plural = _("每日接收统计")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "region", "category", "channel"], name="daily_case_count_key"
+            )
+        ]
+        indexes = [models.Index(fields=["region", "day"], name="daily_case_count_region_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.region_id} {self.category} {self.channel}: {self.count}"
+
+
+class MonthlyGridCount(models.Model):
+    """The dashboard map's points (issue 15): cases received in ``month`` (its first day) with a location,
+    per region and grid cell of ``GRID_DEGREES`` (``lat_cell = floor(latitude / GRID_DEGREES)``): the
+    clustering is this grid, kept up to date like ``DailyCaseCount``."""
+
+    month = models.DateField(_("月份"))
+    region = models.ForeignKey(Region, verbose_name=_("所属区"), on_delete=models.CASCADE, related_name="+")
+    lat_cell = models.IntegerField()
+    lon_cell = models.IntegerField()
+    count = models.IntegerField(_("件数"), default=0)
+
+    class Meta:
+        verbose_name = _("每月位置网格统计")
+        verbose_name_plural = _("每月位置网格统计")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "region", "lat_cell", "lon_cell"], name="monthly_grid_count_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.region_id} ({self.lat_cell}, {self.lon_cell}): {self.count}"

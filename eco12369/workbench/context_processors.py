@@ -47,6 +47,7 @@ class NavItem:
 
 
 NAV: list[NavItem] = [
+    NavItem("workbench:home", "首页", works_on_cases),
     NavItem("workbench:queue", "待办队列", works_on_cases),
     NavItem("workbench:search", "举报件查询", works_on_cases),
     NavItem("workbench:notices", "告知异常", can_view_notices),
@@ -86,6 +87,8 @@ def nav_for(request: HttpRequest) -> list[dict[str, Any]]:
         key=lambda i: len(i["url"]),
         default=None,
     )
+    if best is None:  # the home page's own item ("/")
+        best = next((i for i in items if i["url"] == "/" == request.path), None)
     if best is not None:
         best["active"] = True
     return items

@@ -48,6 +48,7 @@ from eco12369.wechat.selectors import outbox_of_case
 from eco12369.workbench.notes import NoteRefused, mentionable_for, note_add, notes_of
 
 from . import lists
+from .dashboard import dashboard_context
 from .deadlines import calendar_gaps_for
 from .export import export_cases
 from .forms import ACTION_FORMS, ActionForm, LoginForm, SearchForm
@@ -128,10 +129,14 @@ def _calendar_context(user: User) -> dict[str, Any]:
 
 
 @login_required
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    """The home dashboard of a user with a case role (issue 15, workbench/dashboard.py); anyone else gets
+    the page that says where to go."""
     user = request_user(request)
     if works_on_cases(user):
-        return redirect("workbench:queue")
+        context = dashboard_context(user, timezone.now(), measure=request.GET.get("measure", ""))
+        return render(request, "workbench/dashboard.html", {**context, **_calendar_context(user)})
     return render(request, "workbench/home.html", _calendar_context(user))
 
 

@@ -23,7 +23,7 @@ from eco12369.orgs.models import Agency, Region, User
 
 from .. import deadlines, notices
 from ..events import case_event_record
-from ..hooks import case_created_hooks_run
+from ..hooks import case_changed_hooks_run, case_created_hooks_run
 from ..models import (
     Action,
     Attachment,
@@ -183,6 +183,7 @@ def case_create(*, intake: Intake) -> Case:
         # Explicit side effects of a new case (cases/hooks.py): oversight writes the duplicate fingerprint
         # (so a report a second later finds it) and queues the duplicate finder on commit.
         case_created_hooks_run(case)
+        case_changed_hooks_run(None, case)  # the dashboard's rollups (stats)
         # Audit trail: the intake itself (the reporter is not a user; the label names the channel, never them;
         # a case staff recorded, a call or a forwarded case, names the staff member).
         audit_record(

@@ -1,0 +1,153 @@
+"""The figures of the home dashboard of the city and of a district's head (issue 15), read from the rollups
+(``stats.rollups``) and, for what moves with the clock, from the open cases by index.
+
+Every function takes ``region_id``: ``None`` for the whole city (the city centre), else one district (its
+bureau sees that district only: the same rule as ``cases.selectors.cases_visible_to``). Four queries in all:
+the month's rollup rows, the twelve months' rollup rows, the deadlines and the map's grid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from eco12369.cases.deadlines import TZ
+from eco12369.cases.models import CONFIRMATION_STATES, OPEN_STATES, Case, State
+
+from .models import DailyCaseCount, MonthlyGridCount
+from .rollups import cell_centre
+
+# The stages whose deadlines the dashboard shows, with the states in each (DESIGN §4): the confirmation
+# (Art. 7) and the handling up to the closing (Art. 12).
+STAGES: tuple[tuple[str, str, tuple[State, ...]], ...] = (
+    ("confirm", "确认", CONFIRMATION_STATES),
+    ("close", "办结", (State.ACCEPTED, State.HANDLING, State.IN_REVIEW)),
+)
+
+
+@dataclass
+class Intake:
+    today: int = 0
+    month: int = 0
+    by_region: dict[int, int] = field(default_factory=dict)  # this month
+    by_category: dict[str, int] = field(default_factory=dict)  # this month
+    by_channel: dict[str, int] = field(default_factory=dict)  # this month
+
+
+@dataclass
+class Deadlines:
+    # (state, "due_soon" | "overdue") -> count, and per region: region -> ("due_soon" | "overdue") -> count
+    by_state: dict[tuple[str, str], int] = field(default_factory=dict)
+    by_region: dict[int, dict[str, int]] = field(default_factory=dict)
+
+    def total(self, timing: str, states: tuple[str, ...] | None = None) -> int:
+        return sum(
+            n
+            for (state, t), n in self.by_state.items()
+            if t == timing and (states is None or state in states)
+        )
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    region_id: int
+    latitude: float
+    longitude: float
+    count: int
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def months_back(day: dt.date, n: int) -> dt.date:
+    """The first day of the month ``n`` months before ``day``'s month."""
+    index = day.year * 12 + day.month - 1 - n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _rollup(region_id: int | None) -> QuerySet[DailyCaseCount]:
+    qs = DailyCaseCount.objects.all()
+    return qs if region_id is None else qs.filter(region_id=region_id)
+
+
+def intake(*, region_id: int | None, today: dt.date) -> Intake:
+    """Today's and this month's intake, this month's by region, category and channel (one query)."""
+    rows = (
+        _rollup(region_id)
+        .filter(day__gte=month_start(today), day__lte=today)
+        .values_list("region_id", "category", "channel")
+        .annotate(n=Sum("count"), on_day=Sum("count", filter=Q(day=today)))
+        .order_by()
+    )
+    out = Intake()
+    by_region: dict[int, int] = defaultdict(int)
+    by_category: dict[str, int] = defaultdict(int)
+    by_channel: dict[str, int] = defaultdict(int)
+    for region, category, channel, n, on_day in rows:
+        out.month += n
+        out.today += on_day or 0
+        by_region[region] += n
+        by_category[category] += n
+        by_channel[channel] += n
+    out.by_region, out.by_category, out.by_channel = dict(by_region), dict(by_category), dict(by_channel)
+    return out
+
+
+def trend(*, region_id: int | None, today: dt.date, months: int = 12) -> list[tuple[dt.date, int]]:
+    """Cases received in each of the last ``months`` months (this one included), oldest first (one query)."""
+    first = months_back(today, months - 1)
+    rows = (
+        _rollup(region_id)
+        .filter(day__gte=first, day__lte=today)
+        .values_list("day")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    totals: dict[dt.date, int] = defaultdict(int)
+    for day, n in rows:
+        totals[month_start(day)] += n
+    return [(months_back(today, k), totals.get(months_back(today, k), 0)) for k in range(months - 1, -1, -1)]
+
+
+def deadlines(*, cases: QuerySet[Case], now: dt.datetime) -> Deadlines:
+    """Open cases due soon and overdue, by state and by region: an indexed count of the open cases (the
+    queues' indexes ``state, due_at`` and ``region, state, due_at``), not a rollup, because the clock
+    alone moves a case from one to the other. ``cases`` is the user's visible cases (one query)."""
+    rows = (
+        cases.filter(state__in=OPEN_STATES)
+        .filter(Q(due_at__lt=now) | Q(due_at__gt=now, warn_at__lte=now))
+        .values_list("state", "region_id")
+        .annotate(
+            due_soon=Count("id", filter=Q(due_at__gt=now)),
+            overdue=Count("id", filter=Q(due_at__lt=now)),
+        )
+        .order_by()
+    )
+    out = Deadlines()
+    for state, region, due_soon, overdue in rows:
+        for timing, n in (("due_soon", due_soon), ("overdue", overdue)):
+            out.by_state[(state, timing)] = out.by_state.get((state, timing), 0) + n
+            per_region = out.by_region.setdefault(region, {"due_soon": 0, "overdue": 0})
+            per_region[timing] += n
+    return out
+
+
+def grid(*, region_id: int | None, today: dt.date) -> list[GridPoint]:
+    """This month's located cases, clustered by the rollup's grid: one point per region and cell."""
+    qs = MonthlyGridCount.objects.filter(month=month_start(today), count__gt=0)
+    if region_id is not None:
+        qs = qs.filter(region_id=region_id)
+    return [
+        GridPoint(region, cell_centre(lat), cell_centre(lng), n)
+        for region, lat, lng, n in qs.values_list("region_id", "lat_cell", "lon_cell", "count").order_by(
+            "region_id", "lat_cell", "lon_cell"
+        )
+    ]
+
+
+def local_today(now: dt.datetime) -> dt.date:
+    return now.astimezone(TZ).date()

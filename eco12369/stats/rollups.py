@@ -1,0 +1,173 @@
+"""The dashboard's rollups (issue 15): counts kept up to date by the case services, so that the dashboard
+reads a few hundred small rows instead of scanning the cases.
+
+Each case contributes one to ``DailyCaseCount`` (the day it was received, its region, category and channel)
+and, when it has a location, one to ``MonthlyGridCount`` (the month, its region and the grid cell of its
+point). ``case_changed`` is registered in ``cases.hooks.on_case_changed``: ``case_create`` and
+``workflow.transition`` call it in their transaction with the case before and after, and it applies the
+difference of the two contributions (nothing for most transitions; a re-route moves the case to another
+region's rows, an acceptance that corrects the category to another category's row). One statement per
+table, an ``INSERT … ON CONFLICT DO UPDATE`` that adds to the row (PostgreSQL and SQLite alike), so two
+transactions counting into the same row never lose a count.
+
+``rollups_rebuild`` recounts everything from the cases (``manage.py stats_rollups_rebuild``, and the
+migration that created the tables); ``rollups_recount`` is the same recount without writing, to compare.
+
+What the rollups cannot hold is what changes with the clock alone: due soon and overdue. Those are counted
+from the cases with the indexes the queues use (``state, due_at`` and ``region, state, due_at``): only open
+cases are read (see ``stats.dashboard``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, Model
+from django.db.models.functions import TruncDate
+
+from eco12369.cases.deadlines import TZ
+from eco12369.cases.models import Case
+
+from .models import DailyCaseCount, MonthlyGridCount
+
+# About 2 km north-south (and 1.7 km east-west at Tianjin's latitude): the map's clusters.
+GRID_DEGREES = Decimal("0.02")
+
+Key = tuple[Any, ...]
+Contributions = Counter[tuple[str, Key]]
+
+DAY = "day"
+GRID = "grid"
+
+
+def grid_cell(value: Decimal | float) -> int:
+    return int((Decimal(str(value)) / GRID_DEGREES).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def cell_centre(cell: int) -> float:
+    return float((Decimal(cell) + Decimal("0.5")) * GRID_DEGREES)
+
+
+def month_of(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def contributions(case: Case) -> Contributions:
+    """What ``case`` adds to each rollup: ``(table, key) -> 1``."""
+    day = case.received_at.astimezone(TZ).date()
+    out: Contributions = Counter()
+    out[(DAY, (day, case.region_id, case.category, case.channel))] += 1
+    if case.latitude is not None and case.longitude is not None:
+        out[(GRID, (month_of(day), case.region_id, grid_cell(case.latitude), grid_cell(case.longitude)))] += 1
+    return out
+
+
+TABLES: dict[str, tuple[type[Model], tuple[str, ...]]] = {
+    DAY: (DailyCaseCount, ("day", "region_id", "category", "channel")),
+    GRID: (MonthlyGridCount, ("month", "region_id", "lat_cell", "lon_cell")),
+}
+
+
+def _add(table: str, rows: list[tuple[Any, ...]]) -> None:
+    """Add each row's last value to the count of the row with its key (created when missing)."""
+    model, key = TABLES[table]
+    q = connection.ops.quote_name
+    columns = [*key, "count"]
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+    name = q(model._meta.db_table)
+    # Only the model's own names and placeholders go into the text; the values are parameters.
+    cols, conflict, n = ", ".join(q(c) for c in columns), ", ".join(q(c) for c in key), q("count")
+    sql = f"INSERT INTO {name} ({cols}) VALUES {placeholders} ON CONFLICT ({conflict}) DO UPDATE SET {n} = {name}.{n} + excluded.{n}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for row in rows for value in row])
+
+
+def case_changed(before: Case | None, after: Case) -> None:
+    """The ``on_case_changed`` hook: move the case's counts from what it was to what it is."""
+    delta = contributions(after)
+    if before is not None:
+        delta.subtract(contributions(before))
+    by_table: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for (table, key), n in sorted(delta.items(), key=lambda item: repr(item[0])):
+        if n:
+            by_table[table].append((*key, n))
+    for table, rows in by_table.items():
+        _add(table, rows)
+
+
+# ------------------------------------------------------------------------------------------ recount
+def _recount_days(cases: Any) -> Iterator[tuple[Key, int]]:
+    rows = (
+        cases.annotate(day=TruncDate("received_at", tzinfo=TZ))
+        .values_list("day", "region_id", "category", "channel")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for day, region_id, category, channel, n in rows.iterator(chunk_size=5000):
+        yield (day, region_id, category, channel), n
+
+
+def _recount_grid(cases: Any) -> Iterator[tuple[Key, int]]:
+    # Python does the cells (SQLite and PostgreSQL round differently); only located cases are read.
+    counts: Counter[Key] = Counter()
+    rows = (
+        cases.filter(latitude__isnull=False, longitude__isnull=False)
+        .values_list("received_at", "region_id", "latitude", "longitude")
+        .order_by()
+    )
+    for received_at, region_id, lat, lng in rows.iterator(chunk_size=5000):
+        day = received_at.astimezone(TZ).date()
+        counts[(month_of(day), region_id, grid_cell(lat), grid_cell(lng))] += 1
+    yield from counts.items()
+
+
+def rollups_recount(cases: Any = None) -> dict[str, dict[Key, int]]:
+    """What the rollups should hold, counted from the cases (``{table: {key: count}}``, no zero counts)."""
+    cases = Case.objects.all() if cases is None else cases
+    return {DAY: dict(_recount_days(cases)), GRID: dict(_recount_grid(cases))}
+
+
+def rollups_stored() -> dict[str, dict[Key, int]]:
+    """What the rollups hold (rows counted down to zero left out)."""
+    out: dict[str, dict[Key, int]] = {}
+    for table, (model, key) in TABLES.items():
+        rows = model._default_manager.exclude(count=0).values_list(*key, "count")
+        out[table] = {tuple(row[:-1]): row[-1] for row in rows}
+    return out
+
+
+def _batches(items: Iterable[tuple[Key, int]], size: int) -> Iterator[list[tuple[Key, int]]]:
+    batch: list[tuple[Key, int]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def rollups_rebuild(*, progress: Any = None, batch_size: int = 2000) -> dict[str, int]:
+    """Empty the rollups and count them again from the cases, in one transaction (the dashboard keeps
+    reading the old rows until it commits). Returns the number of rows written per table."""
+    written = {}
+    with transaction.atomic():
+        cases = Case.objects.all()
+        for table, source in ((DAY, _recount_days(cases)), (GRID, _recount_grid(cases))):
+            model, key = TABLES[table]
+            model._default_manager.all().delete()
+            n = 0
+            for batch in _batches(source, batch_size):
+                model._default_manager.bulk_create(
+                    [model(**dict(zip(key, k, strict=True)), count=c) for k, c in batch]
+                )
+                n += len(batch)
+                if progress is not None:
+                    progress(table, n)
+            written[table] = n
+    return written
