@@ -204,7 +204,7 @@ def _overview(user: User, now: dt.datetime, measure: str) -> dict[str, Any]:
         "focus": names.get(region_id) if region_id is not None else "",
     }
     return {
-        "scope": agency.region.name if region_id is not None and agency.region else "全市",
+        "scope": names.get(region_id, "") if region_id is not None else "全市",
         "period": period,
         "intake_today": intake.today,
         "intake_month": intake.month,

@@ -52,6 +52,7 @@ def staff_pages(w: World) -> list[tuple[User, list[str]]]:
         (
             w.b["operator"],
             [
+                "/",
                 "/queues/",
                 "/search/?reported_party=化工",
                 f"/cases/{b['handling'].number}/",
@@ -66,7 +67,7 @@ def staff_pages(w: World) -> list[tuple[User, list[str]]]:
             w.city["operator"],
             ["/oversight/supervision/", "/oversight/spot-checks/", "/oversight/assessment/"],
         ),
-        (w.city["head"], ["/oversight/performance/"]),
+        (w.city["head"], ["/", "/oversight/performance/"]),
         (w.auditor, ["/audit/"]),
     ]
 

@@ -31,7 +31,7 @@ def test_login_then_queue_then_logout(client: Client, heping) -> None:
         reverse("workbench:login"), {"username": heping.operator.username, "password": PASSWORD}, follow=True
     )
     assert response.status_code == 200
-    assert response.redirect_chain[-1][0] == reverse("workbench:queue")
+    assert response.redirect_chain[-1][0] == reverse("workbench:home")  # the dashboard (issue 15)
     text = response.content.decode()
     assert "和平区操作员" in text
     assert "和平区生态环境局" in text

@@ -20,6 +20,8 @@ def sign_in(page, base: str, username: str) -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"^https?://[^/]+/$"))  # the home dashboard
+    page.click("nav.sidenav a:has-text('待办队列')")
     page.wait_for_url(re.compile(r".*/queues/$"))
 
 
@@ -96,7 +98,8 @@ def test_actions_work_without_javascript(live_server, browser, heping, make_case
         page.fill("input[name=username]", heping.operator.username)
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
-        page.wait_for_url(re.compile(r".*/queues/$"))
+        page.wait_for_url(re.compile(r"^https?://[^/]+/$"))  # the home dashboard
+        page.click("nav.sidenav a:has-text('待办队列')")
         page.click("a.tab-confirm")
         page.click(f"a.case-link:has-text('{case.number}')")
         # A refused input is shown in place, with the message, and changes nothing.

@@ -22,7 +22,7 @@ def nav_labels(client: Client) -> list[str]:
 def test_operator_nav(client: Client, heping) -> None:
     client.force_login(heping.operator)
     labels = nav_labels(client)
-    assert labels[:2] == ["待办队列", "举报件查询"]
+    assert labels[:3] == ["首页", "待办队列", "举报件查询"]
     assert "系统管理" not in labels
 
 
