@@ -82,6 +82,26 @@
     return chart;
   }
 
+  // A district's head sees their district: the map opens on its outline (its bounding box in the view).
+  function focusView(geojson, name) {
+    var all = [Infinity, Infinity, -Infinity, -Infinity];
+    var own = [Infinity, Infinity, -Infinity, -Infinity];
+    geojson.features.forEach(function (feature) {
+      var polygons = feature.geometry.type === "Polygon" ? [feature.geometry.coordinates] : feature.geometry.coordinates;
+      polygons.forEach(function (rings) {
+        rings[0].forEach(function (p) {
+          [all].concat(feature.properties.name === name ? [own] : []).forEach(function (box) {
+            box[0] = Math.min(box[0], p[0]); box[1] = Math.min(box[1], p[1]);
+            box[2] = Math.max(box[2], p[0]); box[3] = Math.max(box[3], p[1]);
+          });
+        });
+      });
+    });
+    if (!isFinite(own[0])) { return null; }
+    var zoom = Math.min((all[2] - all[0]) / (own[2] - own[0]), (all[3] - all[1]) / (own[3] - own[1])) * 0.8;
+    return { center: [(own[0] + own[2]) / 2, (own[1] + own[3]) / 2], zoom: Math.max(1, zoom) };
+  }
+
   function mapOption(data, measure) {
     var values = data.districts.map(function (d) { return d.values[measure]; });
     var max = Math.max.apply(null, values.concat([1]));
@@ -135,6 +155,8 @@
         var chart = window.echarts.init(holder);
         mark(holder, chart, function () { return data.districts.length + data.points.length; });
         chart.setOption(mapOption(data, measure));
+        var view = data.focus ? focusView(geojson, data.focus) : null;
+        if (view) { chart.setOption({ geo: view }); }
         var byName = {};
         data.districts.forEach(function (d) { byName[d.name] = d; });
         chart.on("click", function (p) {
