@@ -2,8 +2,8 @@
 (``stats.rollups``) and, for what moves with the clock, from the open cases by index.
 
 Every function takes ``region_id``: ``None`` for the whole city (the city centre), else one district (its
-bureau sees that district only: the same rule as ``cases.selectors.cases_visible_to``). Four queries in all:
-the month's rollup rows, the twelve months' rollup rows, the deadlines and the map's grid.
+bureau sees that district only: the same rule as ``cases.selectors.cases_visible_to``). Five queries in all:
+today's and the month's rollup rows, the twelve months' rollup rows, the deadlines and the map's grid.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
 from eco12369.cases.deadlines import TZ
 from eco12369.cases.models import CONFIRMATION_STATES, OPEN_STATES, Case, State
 
-from .models import DailyCaseCount, MonthlyGridCount
+from .models import DailyCaseCount, MonthlyCaseCount, MonthlyGridCount
 from .rollups import cell_centre
 
 # The stages whose deadlines the dashboard shows, with the states in each (DESIGN §4): the confirmation
@@ -69,31 +70,30 @@ def months_back(day: dt.date, n: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def _rollup(region_id: int | None) -> QuerySet[DailyCaseCount]:
-    qs = DailyCaseCount.objects.all()
+def _in_region(qs: QuerySet[Any], region_id: int | None) -> QuerySet[Any]:
     return qs if region_id is None else qs.filter(region_id=region_id)
 
 
 def intake(*, region_id: int | None, today: dt.date) -> Intake:
-    """Today's and this month's intake, this month's by region, category and channel (one query)."""
+    """Today's and this month's intake, this month's by region, category and channel (two queries)."""
     rows = (
-        _rollup(region_id)
-        .filter(day__gte=month_start(today), day__lte=today)
-        .values_list("region_id", "category", "channel")
-        .annotate(n=Sum("count"), on_day=Sum("count", filter=Q(day=today)))
+        _in_region(MonthlyCaseCount.objects.filter(month=month_start(today)), region_id)
+        .values_list("region_id", "category", "channel", "count")
         .order_by()
     )
     out = Intake()
     by_region: dict[int, int] = defaultdict(int)
     by_category: dict[str, int] = defaultdict(int)
     by_channel: dict[str, int] = defaultdict(int)
-    for region, category, channel, n, on_day in rows:
+    for region, category, channel, n in rows:
         out.month += n
-        out.today += on_day or 0
         by_region[region] += n
         by_category[category] += n
         by_channel[channel] += n
     out.by_region, out.by_category, out.by_channel = dict(by_region), dict(by_category), dict(by_channel)
+    out.today = (
+        _in_region(DailyCaseCount.objects.filter(day=today), region_id).aggregate(n=Sum("count"))["n"] or 0
+    )
     return out
 
 
@@ -101,15 +101,12 @@ def trend(*, region_id: int | None, today: dt.date, months: int = 12) -> list[tu
     """Cases received in each of the last ``months`` months (this one included), oldest first (one query)."""
     first = months_back(today, months - 1)
     rows = (
-        _rollup(region_id)
-        .filter(day__gte=first, day__lte=today)
-        .values_list("day")
+        _in_region(MonthlyCaseCount.objects.filter(month__gte=first, month__lte=today), region_id)
+        .values_list("month")
         .annotate(n=Sum("count"))
         .order_by()
     )
-    totals: dict[dt.date, int] = defaultdict(int)
-    for day, n in rows:
-        totals[month_start(day)] += n
+    totals = dict(rows)
     return [(months_back(today, k), totals.get(months_back(today, k), 0)) for k in range(months - 1, -1, -1)]
 
 
@@ -138,9 +135,7 @@ def deadlines(*, cases: QuerySet[Case], now: dt.datetime) -> Deadlines:
 
 def grid(*, region_id: int | None, today: dt.date) -> list[GridPoint]:
     """This month's located cases, clustered by the rollup's grid: one point per region and cell."""
-    qs = MonthlyGridCount.objects.filter(month=month_start(today), count__gt=0)
-    if region_id is not None:
-        qs = qs.filter(region_id=region_id)
+    qs = _in_region(MonthlyGridCount.objects.filter(month=month_start(today), count__gt=0), region_id)
     return [
         GridPoint(region, cell_centre(lat), cell_centre(lng), n)
         for region, lat, lng, n in qs.values_list("region_id", "lat_cell", "lon_cell", "count").order_by(

@@ -146,6 +146,29 @@ class DailyCaseCount(models.Model):
         return f"{self.day} {self.region_id} {self.category} {self.channel}: {self.count}"
 
 
+class MonthlyCaseCount(models.Model):
+    """``DailyCaseCount`` by month (``month`` is its first day): what the month's figures and the 12-month
+    trend read, a few hundred rows a month whatever the number of cases. Kept like ``DailyCaseCount``."""
+
+    month = models.DateField(_("月份"))
+    region = models.ForeignKey(Region, verbose_name=_("所属区"), on_delete=models.CASCADE, related_name="+")
+    category = models.CharField(_("污染类别"), max_length=20)
+    channel = models.CharField(_("渠道"), max_length=20)
+    count = models.IntegerField(_("件数"), default=0)
+
+    class Meta:
+        verbose_name = _("每月接收统计")
+        verbose_name_plural = _("每月接收统计")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "region", "category", "channel"], name="monthly_case_count_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.region_id} {self.category} {self.channel}: {self.count}"
+
+
 class MonthlyGridCount(models.Model):
     """The dashboard map's points (issue 15): cases received in ``month`` (its first day) with a location,
     per region and grid cell of ``GRID_DEGREES`` (``lat_cell = floor(latitude / GRID_DEGREES)``): the

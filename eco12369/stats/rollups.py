@@ -1,9 +1,10 @@
 """The dashboard's rollups (issue 15): counts kept up to date by the case services, so that the dashboard
 reads a few hundred small rows instead of scanning the cases.
 
-Each case contributes one to ``DailyCaseCount`` (the day it was received, its region, category and channel)
-and, when it has a location, one to ``MonthlyGridCount`` (the month, its region and the grid cell of its
-point). ``case_changed`` is registered in ``cases.hooks.on_case_changed``: ``case_create`` and
+Each case contributes one to ``DailyCaseCount`` (the day it was received, its region, category and channel),
+one to ``MonthlyCaseCount`` (the same by month: the month's figures and the trend read a few hundred rows,
+not a year of days) and, when it has a location, one to ``MonthlyGridCount`` (the month, its region and the
+grid cell of its point). ``case_changed`` is registered in ``cases.hooks.on_case_changed``: ``case_create`` and
 ``workflow.transition`` call it in their transaction with the case before and after, and it applies the
 difference of the two contributions (nothing for most transitions; a re-route moves the case to another
 region's rows, an acceptance that corrects the category to another category's row). One statement per
@@ -33,7 +34,7 @@ from django.db.models.functions import TruncDate
 from eco12369.cases.deadlines import TZ
 from eco12369.cases.models import Case
 
-from .models import DailyCaseCount, MonthlyGridCount
+from .models import DailyCaseCount, MonthlyCaseCount, MonthlyGridCount
 
 # About 2 km north-south (and 1.7 km east-west at Tianjin's latitude): the map's clusters.
 GRID_DEGREES = Decimal("0.02")
@@ -42,6 +43,7 @@ Key = tuple[Any, ...]
 Contributions = Counter[tuple[str, Key]]
 
 DAY = "day"
+MONTH = "month"
 GRID = "grid"
 
 
@@ -62,6 +64,7 @@ def contributions(case: Case) -> Contributions:
     day = case.received_at.astimezone(TZ).date()
     out: Contributions = Counter()
     out[(DAY, (day, case.region_id, case.category, case.channel))] += 1
+    out[(MONTH, (month_of(day), case.region_id, case.category, case.channel))] += 1
     if case.latitude is not None and case.longitude is not None:
         out[(GRID, (month_of(day), case.region_id, grid_cell(case.latitude), grid_cell(case.longitude)))] += 1
     return out
@@ -69,6 +72,7 @@ def contributions(case: Case) -> Contributions:
 
 TABLES: dict[str, tuple[type[Model], tuple[str, ...]]] = {
     DAY: (DailyCaseCount, ("day", "region_id", "category", "channel")),
+    MONTH: (MonthlyCaseCount, ("month", "region_id", "category", "channel")),
     GRID: (MonthlyGridCount, ("month", "region_id", "lat_cell", "lon_cell")),
 }
 
@@ -112,6 +116,13 @@ def _recount_days(cases: Any) -> Iterator[tuple[Key, int]]:
         yield (day, region_id, category, channel), n
 
 
+def _months_of(days: dict[Key, int]) -> dict[Key, int]:
+    months: Counter[Key] = Counter()
+    for (day, region_id, category, channel), n in days.items():
+        months[(month_of(day), region_id, category, channel)] += n
+    return dict(months)
+
+
 def _recount_grid(cases: Any) -> Iterator[tuple[Key, int]]:
     # Python does the cells (SQLite and PostgreSQL round differently); only located cases are read.
     counts: Counter[Key] = Counter()
@@ -129,7 +140,8 @@ def _recount_grid(cases: Any) -> Iterator[tuple[Key, int]]:
 def rollups_recount(cases: Any = None) -> dict[str, dict[Key, int]]:
     """What the rollups should hold, counted from the cases (``{table: {key: count}}``, no zero counts)."""
     cases = Case.objects.all() if cases is None else cases
-    return {DAY: dict(_recount_days(cases)), GRID: dict(_recount_grid(cases))}
+    days = dict(_recount_days(cases))
+    return {DAY: days, MONTH: _months_of(days), GRID: dict(_recount_grid(cases))}
 
 
 def rollups_stored() -> dict[str, dict[Key, int]]:
@@ -158,7 +170,9 @@ def rollups_rebuild(*, progress: Any = None, batch_size: int = 2000) -> dict[str
     written = {}
     with transaction.atomic():
         cases = Case.objects.all()
-        for table, source in ((DAY, _recount_days(cases)), (GRID, _recount_grid(cases))):
+        days = dict(_recount_days(cases))
+        sources = ((DAY, days.items()), (MONTH, _months_of(days).items()), (GRID, _recount_grid(cases)))
+        for table, source in sources:
             model, key = TABLES[table]
             model._default_manager.all().delete()
             n = 0

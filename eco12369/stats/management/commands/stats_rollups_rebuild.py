@@ -11,13 +11,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from eco12369.stats.rollups import DAY, GRID, rollups_rebuild, rollups_recount, rollups_stored
+from eco12369.stats.rollups import DAY, GRID, MONTH, rollups_rebuild, rollups_recount, rollups_stored
 
-TABLE_NAMES = {DAY: "每日接收统计", GRID: "每月位置网格统计"}
+TABLE_NAMES = {DAY: "每日接收统计", MONTH: "每月接收统计", GRID: "每月位置网格统计"}
 
 
 class Command(BaseCommand):
-    help = "从举报件重新统计首页看板的汇总表（每日接收统计、每月位置网格统计）。"
+    help = "从举报件重新统计首页看板的汇总表（每日接收统计、每月接收统计、每月位置网格统计）。"
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--check", action="store_true", help="只比较，不写入；不一致时以非零状态退出")
