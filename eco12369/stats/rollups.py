@@ -97,6 +97,8 @@ def case_changed(before: Case | None, after: Case) -> None:
     if before is not None:
         delta.subtract(contributions(before))
     by_table: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    # One order for every transaction (tables, then keys): two transactions that lock the same rows lock
+    # them in the same order, so they wait for each other and never deadlock.
     for (table, key), n in sorted(delta.items(), key=lambda item: repr(item[0])):
         if n:
             by_table[table].append((*key, n))

@@ -113,3 +113,44 @@ def test_rebuild_command_restores_the_rollups_and_check_finds_a_difference(make_
     assert "完成" in out.getvalue() and "每日接收统计 2 行" in out.getvalue()
     assert rollups_stored() == expected
     assert sum(expected[DAY].values()) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_intake_into_the_same_rows_loses_no_count(make_case) -> None:
+    """Reports arriving at once count into the same rollup rows: the upsert adds in the database, so no
+    count is lost (PostgreSQL; SQLite's in-memory test database cannot run concurrent writers)."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        pytest.skip("concurrent writers need PostgreSQL")
+    writers, each = 4, 5
+    barrier = threading.Barrier(writers)
+    errors: list[BaseException] = []
+
+    def report(k: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(each):
+                make_case(
+                    "和平区",
+                    category="air",
+                    description=f"第{k}-{i}个：化工厂又冒黄烟了，呛嗓子",
+                    latitude=Decimal("39.117300"),
+                    longitude=Decimal("117.203100"),
+                )
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=report, args=(k,)) for k in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert sum(DailyCaseCount.objects.values_list("count", flat=True)) == writers * each
+    assert list(MonthlyGridCount.objects.values_list("count", flat=True)) == [writers * each]
+    assert_rollups_match()
