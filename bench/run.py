@@ -131,7 +131,7 @@ def latency_row(what: str, samples: list[float], *, goal_p95: float | None = Non
         p99=percentile(samples, 99),
         note=note,
     )
-    if goal_p95 is not None:
+    if goal_p95 is not None and row.p95 is not None:
         row.goal = f"p95 < {goal_p95:g} ms"
         row.ok = row.p95 < goal_p95
     return row

@@ -609,10 +609,10 @@ class Seeder:
             )
         self.dept_by_category: dict[int, dict[str, int]] = {}
         for agency in [self.centre, *self.bureaus.values()]:
-            own = {d.name: d.pk for d in departments if d.agency_id == agency.pk}
-            first = min(own.values())
+            by_name = {d.name: d.pk for d in departments if d.agency_id == agency.pk}
+            first = min(by_name.values())
 
-            def find(word: str, _own: dict[str, int] = own, _first: int = first) -> int:
+            def find(word: str, _own: dict[str, int] = by_name, _first: int = first) -> int:
                 return next((pk for name, pk in _own.items() if word in name), _first)
 
             self.dept_by_category[agency.pk] = {
@@ -1406,10 +1406,10 @@ class Seeder:
             rated_at = closed_at + uniform(0.02, 10) * DAY
             if rated_at <= now:
                 level = rng.choices(("satisfied", "basic", "unsatisfied"), (70, 20, 10))[0]
-                review = ""
+                review_state = ""
                 if level == "unsatisfied":
-                    review = "pending" if now - rated_at < 20 * DAY else "dismissed"
-                dismissed = review == "dismissed"
+                    review_state = "pending" if now - rated_at < 20 * DAY else "dismissed"
+                dismissed = review_state == "dismissed"
                 self.rating.add(
                     self.base["followup.Rating"] + i,
                     case_id,
@@ -1419,7 +1419,7 @@ class Seeder:
                     "wechat_chat",
                     rated_at,
                     closed_at,
-                    review,
+                    review_state,
                     self.owners[self.centre.pk].staff.reviewer if dismissed else None,
                     rated_at + 5 * DAY if dismissed else None,
                     "已核实，办理符合规定。" if dismissed else "",

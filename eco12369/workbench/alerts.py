@@ -83,7 +83,7 @@ def mark_read(*, user: User, pk: int | None = None) -> int:
     return qs.update(read_at=timezone.now())
 
 
-def wecom_post(*, agency_id: int | None, text: str) -> bool:
+def wecom_post(*, agency_id: int, text: str) -> bool:
     """Post ``text`` to the agency's WeCom group robot (its JSON protocol: msgtype text; errcode 0 is
     success). Failures are logged and never block the alert."""
     channel = AgencyAlertChannel.objects.filter(agency_id=agency_id).exclude(wecom_webhook="").first()

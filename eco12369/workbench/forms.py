@@ -200,7 +200,7 @@ class AssignForm(ActionForm):
         field = self.fields["department"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = Department.objects.filter(agency_id=self.case.agency_id).order_by("id")
-        field.label_from_instance = lambda d: d.name  # type: ignore[method-assign]
+        field.label_from_instance = lambda obj: str(obj.name)  # type: ignore[method-assign]
         field.empty_label = _("请选择承办部门")
         if self.case.department_id:
             # Already with a department: this is 改派 (issue 12, D17): another department, with a reason.
@@ -302,7 +302,7 @@ class DecideExtensionForm(ActionForm):
         field = self.fields["extension"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = Extension.objects.filter(case=self.case, status=Extension.Status.PENDING)
-        field.label_from_instance = lambda e: f"延长{e.days}日：{e.reason}"  # type: ignore[method-assign]
+        field.label_from_instance = lambda obj: f"延长{obj.days}日：{obj.reason}"  # type: ignore[method-assign]
 
 
 class SuperviseForm(ActionForm):
@@ -331,7 +331,9 @@ class AnswerSupervisionForm(ActionForm):
         field = self.fields["order"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = SupervisionOrder.objects.filter(case=self.case, answered_at__isnull=True)
-        field.label_from_instance = lambda o: f"{o.issued_at:%Y-%m-%d} 督办（{o.answer_due:%m月%d日}前回复）"  # type: ignore[method-assign]
+        field.label_from_instance = lambda obj: (  # type: ignore[method-assign]
+            f"{obj.issued_at:%Y-%m-%d} 督办（{obj.answer_due:%m月%d日}前回复）"
+        )
 
 
 ACTION_FORMS: dict[Action, type[ActionForm]] = {

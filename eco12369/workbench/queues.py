@@ -31,11 +31,16 @@ def handler_only(user: User) -> bool:
 Filter = Callable[[QuerySet[Case], User, dt.datetime], QuerySet[Case]]
 
 
+def _agency(qs: QuerySet[Case], user: User) -> QuerySet[Case]:
+    """The cases the user's agency owns now (none for a user of no agency)."""
+    return qs.filter(agency_id=user.agency_id) if user.agency_id is not None else qs.none()
+
+
 def _own(qs: QuerySet[Case], user: User) -> QuerySet[Case]:
     """Work owned by the user's agency (or, for a handler, assigned to their department)."""
     if handler_only(user):
         return qs.filter(department_id=user.department_id) if user.department_id else qs.none()
-    return qs.filter(agency_id=user.agency_id)
+    return _agency(qs, user)
 
 
 def _mine_or_visible(qs: QuerySet[Case], user: User) -> QuerySet[Case]:
@@ -72,14 +77,14 @@ QUEUES: list[Queue] = [
         "confirm",
         "待确认",
         frozenset({Role.OPERATOR, Role.HEAD}),
-        lambda qs, u, now: qs.filter(agency_id=u.agency_id, state__in=CONFIRMATION_STATES),
+        lambda qs, u, now: _agency(qs, u).filter(state__in=CONFIRMATION_STATES),
         hint="新接收、需在2个工作日内确认处理的举报件",
     ),
     Queue(
         "accepted",
         "待批转",
         frozenset({Role.OPERATOR, Role.HEAD}),
-        lambda qs, u, now: qs.filter(agency_id=u.agency_id, state=State.ACCEPTED),
+        lambda qs, u, now: _agency(qs, u).filter(state=State.ACCEPTED),
         hint="已受理、尚未批转承办部门的举报件",
     ),
     Queue(
@@ -93,7 +98,7 @@ QUEUES: list[Queue] = [
         "in_review",
         "待审核",
         frozenset({Role.REVIEWER, Role.OPERATOR, Role.HEAD}),
-        lambda qs, u, now: qs.filter(agency_id=u.agency_id, state=State.IN_REVIEW),
+        lambda qs, u, now: _agency(qs, u).filter(state=State.IN_REVIEW),
         hint="答复意见待分管领导审核",
     ),
     Queue(

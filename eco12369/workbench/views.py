@@ -81,8 +81,11 @@ class RecentFirstPaginator(CountedPaginator):
 
     WINDOWS = (dt.timedelta(days=31), dt.timedelta(days=366), dt.timedelta(days=3 * 366))
 
-    def __init__(self, object_list: Any, per_page: int, *, now: dt.datetime, **kwargs: Any) -> None:
+    def __init__(
+        self, object_list: QuerySet[Case], per_page: int, *, now: dt.datetime, **kwargs: Any
+    ) -> None:
         super().__init__(object_list, per_page, **kwargs)
+        self.cases = object_list
         self.now = now
 
     def page(self, number: Any) -> Page:
@@ -91,9 +94,9 @@ class RecentFirstPaginator(CountedPaginator):
         top = min(bottom + self.per_page, self.count)
         if top > bottom:
             for window in self.WINDOWS:
-                rows = list(self.object_list.filter(received_at__gte=self.now - window)[bottom:top])
+                rows = list(self.cases.filter(received_at__gte=self.now - window)[bottom:top])
                 if len(rows) == top - bottom:
-                    return self._get_page(rows, number, self)
+                    return Page(rows, number, self)
         return super().page(number)
 
 
@@ -143,7 +146,7 @@ def home(request: HttpRequest) -> HttpResponse:
 # -------------------------------------------------------------------------------------- queues
 @login_required
 @require_GET
-def queue(request: HttpRequest, key: str | None = None) -> HttpResponse:
+def queue(request: HttpRequest, key: str | None = None) -> HttpResponse | FileResponse:
     user = request_user(request)
     queues = queues_for(user)
     if not queues:
@@ -194,7 +197,7 @@ def _export_query(request: HttpRequest) -> str:
 # -------------------------------------------------------------------------------------- search
 @login_required
 @require_GET
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: HttpRequest) -> HttpResponse | FileResponse:
     user = request_user(request)
     if not works_on_cases(user):
         raise Http404("没有可查询的举报件。")
@@ -311,12 +314,13 @@ def case_context(
 ) -> dict[str, Any]:
     user = request_user(request)
     now = timezone.now()
-    actions = []
+    actions: list[dict[str, Any]] = []
     chosen = request.GET.get("action") if bound is None else None
     for rule in allowed_actions(case, user):
         form_class = ACTION_FORMS.get(rule.action)
         if form_class is None:
             continue
+        initial: dict[str, str] | None
         if rule.action == chosen:
             # A link to one action (the oversight pages' 督办, 回复 and 标记为重复): that form opens, with the
             # link's values of its fields filled in (validated only when submitted, like anything typed).
@@ -399,7 +403,8 @@ def _reply_parts(reply: Reply) -> list[tuple[str, str]]:
         parts = [("答复意见", reply.text)]
     else:
         parts = [
-            (str(Reply._meta.get_field(name).verbose_name), getattr(reply, name)) for name in Reply.FIVE_PARTS
+            (str(getattr(Reply._meta.get_field(name), "verbose_name", name)), getattr(reply, name))
+            for name in Reply.FIVE_PARTS
         ]
     # Art. 13: published in the monthly disclosure once approved; not sent to the reporter.
     if reply.public_summary:
@@ -491,7 +496,7 @@ def case_reply_draft(request: HttpRequest, number: str) -> HttpResponse:
     preview of what the reporter will receive comes back."""
     user = request_user(request)
     case = _case_or_404(request, number)
-    prefix = ACTION_FORMS["submit_reply"].prefix_name
+    prefix = ACTION_FORMS[Action.SUBMIT_REPLY].prefix_name
     values = {name: request.POST.get(f"{prefix}-{name}", "") for name in ReplyDraft.FIELDS}
     try:
         draft = reply_draft_save(case=case, author=user, values=values)

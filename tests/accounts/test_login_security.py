@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 import time_machine
@@ -19,10 +20,13 @@ from eco12369.audit.models import AuditEntry
 from eco12369.orgs.models import User
 from tests.conftest import PASSWORD
 
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
+
 pytestmark = pytest.mark.django_db
 
 
-def login(client: Client, user: User, password: str = PASSWORD) -> object:
+def login(client: Client, user: User, password: str = PASSWORD) -> Response:
     return client.post("/login/", {"username": user.username, "password": password})
 
 

@@ -101,7 +101,7 @@ def test_flush_still_empties_the_trail() -> None:
 
 
 @pytest.mark.django_db
-def test_failed_and_successful_logins_are_recorded(make_user, client) -> None:  # type: ignore[no-untyped-def]
+def test_failed_and_successful_logins_are_recorded(make_user, client) -> None:
     user = make_user("operator")
     assert not client.login(username=user.username, password="wrong-password")
     assert client.login(username=user.username, password="Eco12369-test!")
@@ -112,7 +112,7 @@ def test_failed_and_successful_logins_are_recorded(make_user, client) -> None:  
 
 
 @pytest.mark.django_db
-def test_only_the_auditor_reads_the_trail(make_user, client) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_auditor_reads_the_trail(make_user, client) -> None:
     audit_record(action="test", detail={"x": 1})
     for roles in (("operator",), ("head",), ("admin",)):
         client.force_login(make_user(*roles))

@@ -64,7 +64,7 @@ def test_new_entries_carry_an_hmac_sm3_with_the_key_id(
     entry = _write(1, django_capture_on_commit_callbacks)[0]
     entry.refresh_from_db()
     assert (entry.alg, entry.key_id) == ("hmac-sm3", "k1")
-    body = {
+    body: dict[str, Any] = {
         "at": entry.at.isoformat(timespec="microseconds"),
         "actor": None,
         "actor_label": "某审核员",

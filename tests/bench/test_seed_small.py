@@ -64,7 +64,7 @@ def test_rows_follow_the_platforms_rules(seeded: Result, make_case: Callable[...
             latitude=case.latitude,
             longitude=case.longitude,
         )
-        fp = case.fingerprint  # type: ignore[attr-defined]
+        fp = case.fingerprint
         assert (fp.party_key, fp.street_key, fp.geo_cell) == (
             keys["party_key"],
             keys["street_key"],

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from pytest_django import DjangoAssertNumQueries
 
 from eco12369.cases import services
 from eco12369.cases.models import Case
@@ -66,12 +67,12 @@ def test_nobody_else_sees_cases(staff: Staff, three: dict[str, Case]) -> None:
 
 
 def test_case_get_for_checks_access_in_the_same_query(
-    staff: Staff, three: dict[str, Case], django_assert_num_queries: Callable[..., object]
+    staff: Staff, three: dict[str, Case], django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
     hp = three["hp"]
     user = User.objects.select_related("agency").get(pk=staff.op.pk)
     user.role_set
-    with django_assert_num_queries(1):  # type: ignore[operator]
+    with django_assert_num_queries(1):
         found = case_get_for(user=user, number=hp.number)
     assert found == hp
     assert case_get_for(user=staff.op, number=hp.number.lower()) == hp

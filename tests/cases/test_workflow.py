@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import pytest
 from django.db import DatabaseError, connection
@@ -26,7 +27,7 @@ from eco12369.cases.workflow import (
     transition,
 )
 from eco12369.notifications.models import OutboxMessage
-from eco12369.orgs.models import Region
+from eco12369.orgs.models import Region, User
 
 from .conftest import (
     FIVE_PARTS,
@@ -64,7 +65,7 @@ def test_the_rule_table_covers_every_action_of_the_design() -> None:
         "supervise",
         "answer_supervision",
     }
-    assert RULES["submit_reply"].required == Reply.FIVE_PARTS
+    assert RULES[Action.SUBMIT_REPLY].required == Reply.FIVE_PARTS
 
 
 def test_operator_sees_exactly_the_confirmation_actions_on_a_new_case(
@@ -171,7 +172,7 @@ def test_accept_requires_a_case_in_the_scope_of_art_6(make_case: MakeCase, staff
 def test_accept_refusals(make_case: MakeCase, staff: Staff) -> None:
     case = make_case()
     for actor in (staff.handler, staff.reviewer, staff.head, staff.admin, staff.auditor):
-        assert_refused(lambda a=actor: services.case_accept(case=case, actor=a), case, "平台操作人员")
+        assert_refused(partial(services.case_accept, case=case, actor=actor), case, "平台操作人员")
     assert_refused(
         lambda: services.case_accept(case=case, actor=staff.op_hd), case, "天津市和平区生态环境局负责"
     )
@@ -441,7 +442,7 @@ def test_submit_reply_requires_each_of_the_five_parts(
     make_case: MakeCase, staff: Staff, part: str, blank: str
 ) -> None:
     case = handling(make_case(), staff)
-    label = str(Reply._meta.get_field(part).verbose_name)  # type: ignore[union-attr]
+    label = str(getattr(Reply._meta.get_field(part), "verbose_name", part))
     parts = {**FIVE_PARTS, part: blank}
     message = assert_refused(
         lambda: services.case_submit_reply(case=case, actor=staff.handler, **parts), case, f"请填写：{label}"
@@ -484,7 +485,7 @@ def test_approve_closes_and_sends_the_reviewed_reply(make_case: MakeCase, staff:
     assert events(case) == ["receive", "accept", "assign", "submit_reply", "approve"]
 
 
-def test_approve_refusals(make_case: MakeCase, staff: Staff, make_user: Callable[..., object]) -> None:
+def test_approve_refusals(make_case: MakeCase, staff: Staff, make_user: Callable[..., User]) -> None:
     case = in_review(make_case(), staff)
     approve = services.case_approve
     assert_refused(lambda: approve(case=case, actor=staff.head), case, "分管领导")
@@ -496,12 +497,12 @@ def test_approve_refusals(make_case: MakeCase, staff: Staff, make_user: Callable
 
 
 def test_nobody_approves_their_own_reply(
-    make_case: MakeCase, staff: Staff, make_user: Callable[..., object]
+    make_case: MakeCase, staff: Staff, make_user: Callable[..., User]
 ) -> None:
     both = make_user("handler", "reviewer", department=staff.dept)
     case = handling(make_case(), staff)
-    case = services.case_submit_reply(case=case, actor=both, **FIVE_PARTS)  # type: ignore[arg-type]
-    assert_refused(lambda: services.case_approve(case=case, actor=both), case, "本人起草")  # type: ignore[arg-type]
+    case = services.case_submit_reply(case=case, actor=both, **FIVE_PARTS)
+    assert_refused(lambda: services.case_approve(case=case, actor=both), case, "本人起草")
     assert services.case_approve(case=case, actor=staff.reviewer).state == State.CLOSED
 
 
@@ -639,9 +640,7 @@ def test_only_the_assigned_department_requests_an_extension(make_case: MakeCase,
     assert case.extensions.get().requested_by == staff.handler2
 
 
-def test_decide_extension_refusals(
-    make_case: MakeCase, staff: Staff, make_user: Callable[..., object]
-) -> None:
+def test_decide_extension_refusals(make_case: MakeCase, staff: Staff, make_user: Callable[..., User]) -> None:
     case = handling(make_case(), staff)
     decide = services.case_decide_extension
     assert_refused(
@@ -672,10 +671,10 @@ def test_decide_extension_refusals(
     head_op = make_user("head", "operator")
     mine = services.case_request_extension(
         case=handling(make_case(), staff), actor=head_op, days=3, reason="x"
-    )  # type: ignore[arg-type]
+    )
     mine_ext = mine.extensions.get()
     assert_refused(
-        lambda: decide(case=mine, actor=head_op, extension=mine_ext, approved=True),  # type: ignore[arg-type]
+        lambda: decide(case=mine, actor=head_op, extension=mine_ext, approved=True),
         mine,
         "本人",
     )
@@ -816,7 +815,7 @@ def outbox_refusing_rows(table: str) -> Iterator[None]:
 # ----------------------------------------------------------------------------------------- concurrency
 @pytest.mark.django_db(transaction=True)
 def test_two_reviewers_approving_at_once_close_the_case_once(
-    make_case: MakeCase, make_user: Callable[..., object]
+    make_case: MakeCase, make_user: Callable[..., User]
 ) -> None:
     """The transition locks the case row and re-checks the state after the lock: one approval wins, the
     other is refused, and the reporter gets one answer. Needs real row locks (PostgreSQL)."""
@@ -834,17 +833,17 @@ def test_two_reviewers_approving_at_once_close_the_case_once(
     dept = hp.departments.order_by("id").first()
     op, handler = make_user("operator"), make_user("handler", department=dept)
     reviewers = [make_user("reviewer"), make_user("reviewer")]
-    case = services.case_accept(case=make_case(), actor=op)  # type: ignore[arg-type]
-    case = services.case_assign(case=case, actor=op, department=dept)  # type: ignore[arg-type]
-    case = services.case_submit_reply(case=case, actor=handler, **FIVE_PARTS)  # type: ignore[arg-type]
+    case = services.case_accept(case=make_case(), actor=op)
+    case = services.case_assign(case=case, actor=op, department=dept)
+    case = services.case_submit_reply(case=case, actor=handler, **FIVE_PARTS)
 
     results: list[str] = []
     barrier = threading.Barrier(len(reviewers))
 
-    def approve(reviewer: object) -> None:
+    def approve(reviewer: User) -> None:
         try:
             barrier.wait()
-            services.case_approve(case=case, actor=reviewer)  # type: ignore[arg-type]
+            services.case_approve(case=case, actor=reviewer)
             results.append("ok")
         except TransitionError as exc:
             results.append(exc.message)

@@ -165,7 +165,7 @@ def test_reset_refuses_a_database_with_real_work(
 
 
 @pytest.mark.django_db
-def test_demo_publishes_monthly_reports(client) -> None:  # type: ignore[no-untyped-def]
+def test_demo_publishes_monthly_reports(client) -> None:
     from eco12369.stats.models import MonthlyReport
 
     call_command("load_demo", cases=30, stdout=io.StringIO())
@@ -177,7 +177,7 @@ def test_demo_publishes_monthly_reports(client) -> None:  # type: ignore[no-unty
 
 
 @pytest.mark.django_db
-def test_demo_has_guidance_notices_and_a_commendation(client) -> None:  # type: ignore[no-untyped-def]
+def test_demo_has_guidance_notices_and_a_commendation(client) -> None:
     """The 业务指导 and 表彰与惩处 pages show something to a new user of the demo (Art. 14, 18)."""
     from eco12369.orgs.models import User
 

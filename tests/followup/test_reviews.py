@@ -255,7 +255,7 @@ def test_bad_input_keeps_the_typed_text_and_says_what_is_wrong(
     assert empty.status_code == 422 and missing in empty.content.decode()
     decide = review_reopen if action == "review_reopen" else review_dismiss
     with pytest.raises(FollowupError, match=too_long):  # the service's own rule, not only the form's
-        decide(rating=rated, actor=people.city_op, **{field: typed})  # type: ignore[operator]
+        decide(rating=rated, actor=people.city_op, **{field: typed})
     rated.refresh_from_db()
     assert rated.review == "pending" and Case.objects.get(pk=rated.case_id).state == "closed"
 

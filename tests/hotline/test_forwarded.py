@@ -7,6 +7,7 @@ import datetime as dt
 import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +21,9 @@ from eco12369.cases.models import Case, CaseEvent, Channel
 from eco12369.hotline.models import ImportBatch
 from eco12369.orgs.models import User
 from tests.workbench.conftest import FIVE_PARTS
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
 
 pytestmark = pytest.mark.django_db
 TZ = ZoneInfo("Asia/Shanghai")
@@ -39,7 +43,9 @@ def client_in(client: Client, centre: User) -> Client:
     return client
 
 
-def upload(client: Client, data: bytes, name: str = "12345转办.csv", source: str = "hotline_12345") -> object:
+def upload(
+    client: Client, data: bytes, name: str = "12345转办.csv", source: str = "hotline_12345"
+) -> Response:
     return client.post("/hotline/imports/", {"source": source, "file": _file(data, name)}, format="multipart")
 
 

@@ -4,6 +4,7 @@ in the same table; reversing the move loses nothing either."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -14,12 +15,14 @@ from eco12369.notifications.models import DeliveryAttempt, OutboxMessage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BEFORE = [("wechat", "0005_openid_digest_indexes"), ("notifications", None)]
+# (app, migration); None: before the app's first migration.
+BEFORE: list[tuple[str, str | None]] = [("wechat", "0005_openid_digest_indexes"), ("notifications", None)]
 
 
-def migrate(targets: list[tuple[str, str | None]]) -> Any:
+def migrate(targets: Sequence[tuple[str, str | None]]) -> Any:
     MigrationExecutor(connection).migrate(targets)
-    return MigrationExecutor(connection).loader.project_state([t for t in targets if t[1]]).apps
+    applied = [(app, name) for app, name in targets if name]
+    return MigrationExecutor(connection).loader.project_state(applied).apps
 
 
 def latest() -> list[tuple[str, str]]:
@@ -27,7 +30,7 @@ def latest() -> list[tuple[str, str]]:
 
 
 def test_a_message_written_before_the_move_is_the_same_row_after_it() -> None:
-    apps = migrate(BEFORE)  # type: ignore[arg-type]
+    apps = migrate(BEFORE)
     try:
         old_outbox = apps.get_model("wechat", "OutboxMessage")
         old_attempt = apps.get_model("wechat", "DeliveryAttempt")
@@ -51,7 +54,7 @@ def test_a_message_written_before_the_move_is_the_same_row_after_it() -> None:
     assert OutboxMessage._meta.db_table == "wechat_outboxmessage"
     assert "wechat_outboxmessage" in connection.introspection.table_names()
     # And back: the old model reads the row again.
-    apps = migrate(BEFORE)  # type: ignore[arg-type]
+    apps = migrate(BEFORE)
     try:
         assert (
             apps.get_model("wechat", "OutboxMessage").objects.get(pk=message.pk).text.startswith("您的举报")

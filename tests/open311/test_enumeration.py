@@ -113,9 +113,8 @@ def test_at_most_twenty_ids_per_request(client: Client, key: str) -> None:
 def test_keyless_reads_are_limited_per_client_behind_the_trusted_proxy(key: str, settings: Any) -> None:
     settings.OPEN311_ANONYMOUS_READS_PER_MINUTE = 5
     settings.ECO_TRUSTED_PROXIES = "1"  # one nginx in front: its X-Forwarded-For names the client
-    proxy = {"REMOTE_ADDR": "127.0.0.1"}
-    first = Client(**proxy, HTTP_X_FORWARDED_FOR="198.51.100.7")
-    second = Client(**proxy, HTTP_X_FORWARDED_FOR="198.51.100.8")
+    first = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    second = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.8")
     with time_machine.travel(dt.datetime(2026, 12, 7, 10, 0, 5, tzinfo=dt.UTC), tick=False):
         assert [first.get(f"{BASE}/requests.json").status_code for _ in range(5)] == [200] * 5
         limited = first.get(f"{BASE}/requests.json")

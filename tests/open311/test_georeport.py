@@ -256,6 +256,7 @@ def test_unconfirmed_handed_over_and_answered_cases_are_not_listed(
     filed_rows = [post(client, **valid(key, description=NEIGHBOUR)).json()[0] for _ in range(3)]
     waiting, handed, answered = (row["service_request_id"] for row in filed_rows)
     code = {row["service_request_id"]: row["query_code"] for row in filed_rows}
+    assert operator.agency is not None
     outside = Agency.objects.create(
         name="市城市管理委员会", kind=Agency.Kind.OUTSIDE, region=operator.agency.region
     )

@@ -102,8 +102,9 @@ def test_a_new_case_gets_scored_candidates_on_commit(
     found = list(DuplicateCandidate.objects.filter(case=new))
     by_case = {c.candidate_id: c for c in found}
     assert first.pk in by_case
-    assert by_case[first.pk].score >= DUPLICATE_THRESHOLD
-    assert by_case[first.pk].distance_m is not None and by_case[first.pk].distance_m < 150
+    match = by_case[first.pk]
+    assert match.score >= DUPLICATE_THRESHOLD
+    assert match.distance_m is not None and match.distance_m < 150
     assert other.pk not in by_case or by_case[other.pk].score < DUPLICATE_THRESHOLD
 
 

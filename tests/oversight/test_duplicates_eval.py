@@ -28,7 +28,7 @@ TUNE = CORPUS / "tune.jsonl"
 
 # Written the way reporters write: a party by trade and street against its legal name, 某 and XX, a typo,
 # traditional characters, one factory with two problems, one chain in two districts, a repeat after closing.
-PAIRS = [
+PAIRS: list[dict[str, Any]] = [
     {
         "id": "same-workshop",
         "a": {

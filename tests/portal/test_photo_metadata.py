@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import FileResponse
 from django.test import Client
 from PIL import Image
 
@@ -78,7 +79,7 @@ def test_photo_kept_while_the_form_is_corrected_has_no_metadata_from_the_start(
     assert staged.size == len(on_disk)
     # What the reporter's browser gets back to show the kept photo is the cleaned one too.
     shown = client.get(f"/portal/report/photo/{staged.key}/")
-    assert shown.status_code == 200
+    assert shown.status_code == 200 and isinstance(shown, FileResponse)
     assert b"".join(shown.streaming_content) == on_disk
 
     second = client.post("/portal/report/", form_data(token=token))

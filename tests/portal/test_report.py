@@ -365,7 +365,7 @@ def test_script_in_a_refused_form_comes_back_escaped(reporter: Reporter) -> None
 
 def test_post_without_csrf_token_is_refused(reporter: Reporter) -> None:
     client = reporter("oCSRF")
-    client.handler.enforce_csrf_checks = True  # type: ignore[attr-defined]
+    client.handler.enforce_csrf_checks = True
     response = client.post("/portal/report/", form_data())
     assert response.status_code == 403
     assert not Case.objects.exists()

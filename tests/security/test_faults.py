@@ -148,13 +148,13 @@ class PrivatePostgres:
         import psycopg
 
         with psycopg.connect(f"postgres://postgres@127.0.0.1:{self.port}/{db}", autocommit=True) as conn:
-            conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute(statement)
 
     def query(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         import psycopg
 
         with psycopg.connect(self.url) as conn:
-            return list(conn.execute(statement, params).fetchall())  # type: ignore[arg-type]
+            return list(conn.execute(statement, params).fetchall())
 
     def copy_from(self, source: dict[str, Any]) -> None:
         """Schema and rows of the (migrated, reference-data-loaded) test database."""

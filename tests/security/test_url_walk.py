@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
 import pytest
+from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -459,7 +460,7 @@ TEMPLATE_PAYLOAD = {"name": "改名的模板", "kind": "", "category": "water", 
 
 def action_payload(action: str, w: World) -> dict[str, Any]:
     due = (timezone.localdate() + dt.timedelta(days=3)).isoformat()
-    fields: dict[str, Any] = {
+    payloads: dict[str, dict[str, Any]] = {
         "accept": {"note": "予以受理。"},
         "answer": {"text": "经核实，答复如下。"},
         "hand_over": {"handover_agency": w.outside.pk, "text": "已移交。"},
@@ -475,8 +476,8 @@ def action_payload(action: str, w: World) -> dict[str, Any]:
         "supervise": {"instruction": "请尽快办理。", "answer_due": due},
         "answer_supervision": {"order": w.ids["order"], "answer": "已办理。"},
         "send_back": {"reason": "不属于本部门职责，请重新批转。"},
-    }[action]
-    return {f"{action}-{k}": v for k, v in fields.items()}
+    }
+    return {f"{action}-{k}": v for k, v in payloads[action].items()}
 
 
 def spot_item_payload(w: World) -> dict[str, Any]:
@@ -631,18 +632,19 @@ def assert_fills_are_real(w: World, fingerprint: Callable[[], tuple[Any, ...]]) 
     # The payloads are what the owners' forms accept.
     for action, key in ACTION_CASE.items():
         case = w.b_cases[key]
-        owner = w.city["operator"] if action == "supervise" else w.b[ACTION_OWNER.get(action, "operator")]
-        form = ACTION_FORMS[Action(action)](action_payload(action, w), case=case, user=owner)
+        actor = w.city["operator"] if action == "supervise" else w.b[ACTION_OWNER.get(action, "operator")]
+        form = ACTION_FORMS[Action(action)](action_payload(action, w), case=case, user=actor)
         assert form.is_valid(), (action, form.errors)
-    for form in (
+    other_forms: tuple[forms.Form, ...] = (
         SpotCheckReviewForm(spot_item_payload(w), prefix=f"i{w.ids['spot_item']}"),
         AnalysisForm({"analysis": "本月情况良好。"}),
         ReturnForm({"note": "请修改。"}),
         ReopenForm({"reason": "答复未回应举报人的问题，请重新办理。"}),
         DismissForm({"note": "答复意见成立。"}),
         ReplyTemplateForm(TEMPLATE_PAYLOAD),
-    ):
-        assert form.is_valid(), (type(form).__name__, form.errors)
+    )
+    for other in other_forms:
+        assert other.is_valid(), (type(other).__name__, other.errors)
 
 
 def test_district_a_cannot_reach_district_b_through_any_url(

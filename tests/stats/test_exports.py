@@ -38,7 +38,7 @@ def city_report(scenario: Scenario) -> MonthlyReport:
         )
 
 
-def download(client: Client, user, report: MonthlyReport, name: str) -> bytes:  # type: ignore[no-untyped-def]
+def download(client: Client, user, report: MonthlyReport, name: str) -> bytes:
     client.force_login(user)
     with at(2025, 4, 2, 12):
         response = client.get(reverse(name, args=[report.region.code, report.month_obj.key]))
@@ -47,7 +47,7 @@ def download(client: Client, user, report: MonthlyReport, name: str) -> bytes:  
     return b"".join(response.streaming_content) if response.streaming else response.content  # type: ignore[attr-defined]
 
 
-def sheet_dict(ws, key_col: int = 1, value_col: int = 2, start: int = 2) -> dict:  # type: ignore[no-untyped-def]
+def sheet_dict(ws, key_col: int = 1, value_col: int = 2, start: int = 2) -> dict:
     return {
         row[key_col - 1]: row[value_col - 1]
         for row in ws.iter_rows(min_row=start, values_only=True)

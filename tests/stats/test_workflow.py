@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 Status = MonthlyReport.Status
 
 
-def refused(call, contains: str = "") -> str:  # type: ignore[no-untyped-def]
+def refused(call, contains: str = "") -> str:
     with pytest.raises(services.ReportError) as caught:
         call()
     message = caught.value.message
@@ -191,7 +191,7 @@ def test_visibility_of_reports(scenario: Scenario) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- HTTP
-def login(client: Client, user) -> Client:  # type: ignore[no-untyped-def]
+def login(client: Client, user) -> Client:
     client.force_login(user)
     return client
 
@@ -300,7 +300,7 @@ def test_city_centre_sees_all_districts_side_by_side_and_the_city_total(
 
 def test_the_side_by_side_table_shows_the_submitted_figures_not_later_data(
     scenario: Scenario, client: Client, make_case
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     submitted(scenario)
     with at(2025, 3, 30):
         make_case(category="air", reported_party="后补厂")  # a March case of 和平区 after the submission
@@ -336,7 +336,7 @@ def test_generate_form_rejects_months_that_have_not_ended(scenario: Scenario, cl
 
 def test_staff_pages_use_an_exact_number_of_queries(
     scenario: Scenario, client: Client, django_assert_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     generated(scenario)
     with at(2025, 4, 5):
         login(client, scenario.people.op)

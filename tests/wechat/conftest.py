@@ -11,12 +11,20 @@ from typing import Any
 
 import pytest
 import xmltodict
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabase
 from django.test import Client
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
 _msg_ids = itertools.count(int(time.time()) * 1000)
 ACCOUNT = "gh_test_account"
+
+
+def sqlite_in_memory() -> bool:
+    """Whether the tests run on SQLite's in-memory database (no concurrent writers there)."""
+    database = connections[DEFAULT_DB_ALIAS]
+    return isinstance(database, SQLiteDatabase) and database.is_in_memory_db()
 
 
 def sign(*parts: str) -> str:
@@ -104,7 +112,7 @@ class WeChatServer:
         return self.push(xml, **kw)
 
     def event(self, openid: str, event: str, key: str = "", **kw: Any) -> Any:
-        fields = {"Event": event, **({"EventKey": key} if key else {})}
+        fields: dict[str, Any] = {"Event": event, **({"EventKey": key} if key else {})}
         return self.push(self.xml(openid, "event", **fields), **kw)
 
     def reply(self, response: Any, key: str | None = None) -> str:

@@ -82,7 +82,7 @@ class SharedPlatform:
         import psycopg
 
         with psycopg.connect(self.pg_admin_url, autocommit=True) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql)
 
     def setup(self) -> None:
         self.manage("migrate", "--noinput", "-v", "0")
@@ -190,9 +190,9 @@ class SharedPlatform:
             import psycopg
 
             with psycopg.connect(self.db_url) as conn:
-                return list(conn.execute(sql.replace("?", "%s"), params).fetchall())  # type: ignore[arg-type]
-        conn = sqlite3.connect(self.db_url.removeprefix("sqlite:///"), timeout=20)
+                return list(conn.execute(sql.replace("?", "%s"), params).fetchall())
+        lite = sqlite3.connect(self.db_url.removeprefix("sqlite:///"), timeout=20)
         try:
-            return list(conn.execute(sql, params).fetchall())
+            return list(lite.execute(sql, params).fetchall())
         finally:
-            conn.close()
+            lite.close()

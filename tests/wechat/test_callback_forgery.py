@@ -114,7 +114,7 @@ def test_no_signature_or_openid_in_the_applications_log(
 
 
 # ------------------------------------------------------------------------------------------------ L1
-MALFORMED = {
+MALFORMED: dict[str, dict[str, Any]] = {
     "create-time-overflow": {"CreateTime": "99999999999999999999"},
     "create-time-year-10000": {"CreateTime": "253402300800"},
     "create-time-negative": {"CreateTime": "-1"},

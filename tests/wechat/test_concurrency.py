@@ -15,7 +15,7 @@ from eco12369.crypto import blind_index
 from eco12369.notifications.models import OutboxMessage
 from eco12369.wechat.models import InboundMessage
 
-from .conftest import WeChatServer
+from .conftest import WeChatServer, sqlite_in_memory
 
 OPENID = "oConcurrent0001"
 
@@ -25,7 +25,7 @@ OPENID = "oConcurrent0001"
 def test_three_concurrent_deliveries_of_one_msgid_create_one_case(
     wechat: WeChatServer, tianjin: None
 ) -> None:
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+    if sqlite_in_memory():
         pytest.skip(
             "SQLite's shared-cache in-memory test database fails concurrent writers at once ('table is locked') "
             "instead of waiting; the multi-process test below covers SQLite on a database file."

@@ -65,7 +65,7 @@ def test_text_photos_location_then_submit(
     assert case.region.name == "滨海新区"
     assert case.agency.name == "天津市滨海新区生态环境局"
     assert case.address == "天津市滨海新区某工业园"
-    assert float(case.latitude) == pytest.approx(BINHAI[0])
+    assert case.latitude is not None and float(case.latitude) == pytest.approx(BINHAI[0])
     assert case.category == "water"
     photos = list(case.attachments.order_by("id"))
     assert [p.content_type for p in photos] == ["image/png", "image/jpeg"]

@@ -20,7 +20,7 @@ from eco12369.wechat import delivery
 from eco12369.wechat.models import Conversation
 from eco12369.wechat.simulator import Simulator
 
-from .conftest import WeChatServer
+from .conftest import WeChatServer, sqlite_in_memory
 
 pytestmark = pytest.mark.django_db
 OPENID = "oDeliver0001"
@@ -204,7 +204,7 @@ def test_the_passive_acknowledgement_is_never_sent_again(
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_workers_deliver_a_row_once(wechat_simulator: Simulator) -> None:
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+    if sqlite_in_memory():
         pytest.skip(
             "in-memory SQLite cannot hold concurrent writers; test_worker_kill covers SQLite across processes"
         )

@@ -48,7 +48,9 @@ def dump(table: str, columns: str) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
 
 
-def test_rows_written_in_clear_are_encrypted_and_indexed_and_reversal_restores_them(old_schema: Any) -> None:
+def test_rows_written_in_clear_are_encrypted_and_indexed_and_reversal_restores_them(
+    old_schema: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     apps = old_schema
     outbox = apps.get_model("wechat", "OutboxMessage")
     inbound = apps.get_model("wechat", "InboundMessage")
@@ -77,11 +79,8 @@ def test_rows_written_in_clear_are_encrypted_and_indexed_and_reversal_restores_t
     from importlib import import_module
 
     data = import_module("eco12369.wechat.migrations.0004_openid_encrypt_existing")
-    old_batch, data.BATCH = data.BATCH, 4
-    try:
-        migrate(latest())
-    finally:
-        data.BATCH = old_batch
+    monkeypatch.setattr(data, "BATCH", 4)  # several batches over the seven reporters
+    migrate(latest())
 
     from eco12369.notifications.models import OutboxMessage
     from eco12369.portal.selectors import submission_get

@@ -51,7 +51,7 @@ def mp4(tmp_path: Path) -> bytes:
 
 
 def voice(wechat: WeChatServer, media_id: str, fmt: str = "amr", recognition: str | None = None) -> Any:
-    fields = {"MediaId": media_id, "Format": fmt, "MsgId": next(_ids)}
+    fields: dict[str, Any] = {"MediaId": media_id, "Format": fmt, "MsgId": next(_ids)}
     if recognition is not None:
         fields["Recognition"] = recognition
     return wechat.push(wechat.xml(OPENID, "voice", **fields))

@@ -201,6 +201,7 @@ def test_escalate_and_reroute_leave_the_district(client: Client, heping, make_ca
 def test_extension_request_and_decision(client: Client, heping, make_case) -> None:
     case = advance(make_case("和平区"), heping, "handling")
     due = fresh(case).close_due
+    assert due is not None
     client.force_login(heping.handler)
     assert act(client, case, "request_extension", {"days": 15, "reason": "需第三方检测"}).status_code == 303
     ext = Extension.objects.get(case=case)
@@ -211,14 +212,16 @@ def test_extension_request_and_decision(client: Client, heping, make_case) -> No
     assert response.status_code == 303
     ext.refresh_from_db()
     assert ext.status == Extension.Status.APPROVED
-    assert fresh(case).extension_days == 15
-    assert fresh(case).close_due > due
+    extended = fresh(case)
+    assert extended.extension_days == 15
+    assert extended.close_due is not None and extended.close_due > due
 
 
 def test_a_handler_of_another_department_cannot_request_an_extension(
     client: Client, heping, make_user, make_case
 ) -> None:
     case = advance(make_case("和平区"), heping, "handling")
+    assert case.department_id is not None
     other_department = case.agency.departments.exclude(pk=case.department_id).order_by("id").first()
     other = make_user("handler", district_name="和平区", department=other_department)
     client.force_login(other)

@@ -42,6 +42,7 @@ def test_due_soon_then_overdue_once_each_for_the_people_holding_the_case(heping,
 
 def test_the_closing_deadline_alerts_the_handlers_of_the_department(heping, make_case) -> None:
     case = advance(make_case("和平区"), heping, "handling")
+    assert case.due_at is not None
     alerts_scan(now=case.due_at + dt.timedelta(minutes=1))
     assert kinds_of(heping.handler) == ["overdue"]
     assert "办结期限" in StaffNotification.objects.get(recipient=heping.handler).text

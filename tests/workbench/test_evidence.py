@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import FileResponse
 from django.test import Client
 from django.urls import reverse
 from PIL import Image
@@ -73,7 +74,8 @@ def test_a_scanned_pdf_and_an_inspection_photo_are_attached_and_shown_to_the_rev
     assert "调查取证材料" in page and "检查笔录（2025.3.4）.pdf" in page and "现场照片1.jpg" in page
     assert 'name="file"' not in page  # the reviewer reads, the handling department uploads
     pdf = client.get(reverse("workbench:case_photo", args=[handling_case.number, evidence[0].pk]))
-    assert pdf.status_code == 200 and b"".join(pdf.streaming_content) == PDF
+    assert pdf.status_code == 200 and isinstance(pdf, FileResponse)
+    assert b"".join(pdf.streaming_content) == PDF
     assert pdf["Content-Disposition"].startswith("attachment")
 
 

@@ -124,6 +124,7 @@ def test_the_new_filters(client, heping, desk) -> None:
 def test_due_soon_and_overdue_and_deadline_range(client, heping, desk) -> None:
     client.force_login(heping.operator)
     smell = Case.objects.get(pk=desk["smell"].pk)
+    assert smell.due_at is not None
     day = smell.due_at.astimezone(MONDAY.tzinfo).date().isoformat()  # confirm by Wednesday 5 March
     assert _search(client, due_from=day, due_to=day) == {desk["smell"].number, desk["noise"].number}
     assert desk["typo"].number not in _search(client, due_from=day, due_to=day)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import FileResponse
 from django.test import Client
 from django.urls import reverse
 
@@ -38,7 +39,7 @@ def test_owner_sees_the_photo(client: Client, heping, photo_case) -> None:
     page = client.get(reverse("workbench:case", args=[photo_case.number])).content.decode()
     assert photo_url(photo_case, png) in page
     response = client.get(photo_url(photo_case, png))
-    assert response.status_code == 200
+    assert response.status_code == 200 and isinstance(response, FileResponse)  # streamed from the disk
     assert b"".join(response.streaming_content) == PNG
     assert response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"

@@ -9,6 +9,7 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
+from eco12369.cases.models import Case
 from eco12369.orgs.models import Region
 
 from .conftest import MONDAY, advance
@@ -81,7 +82,7 @@ def test_pagination_keeps_the_filters(client: Client, heping, make_case) -> None
     first = client.get(reverse("workbench:search"), {"category": "air"})
     assert len(numbers_on(first)) == 20
     assert "category=air&amp;page=2" in first.content.decode()
-    second = client.get(reverse("workbench:search"), {"category": "air", "page": 2})
+    second = client.get(reverse("workbench:search"), {"category": "air", "page": "2"})
     assert len(numbers_on(second)) == 2
 
 
@@ -111,7 +112,7 @@ def test_pages_newest_first_across_the_recent_windows(client: Client, heping, ma
         + [40 + 20 * d for d in range(14)]
         + [1200 + 30 * d for d in range(14)]
     )
-    made = []
+    made: list[Case] = []
     for days in ages:
         with time_machine.travel(now - dt.timedelta(days=days, minutes=len(made)), tick=False):
             made.append(make_case("和平区", reported_party=f"滨海化工{days}号厂"))
@@ -121,8 +122,8 @@ def test_pages_newest_first_across_the_recent_windows(client: Client, heping, ma
     seen: list[str] = []
     with time_machine.travel(now, tick=False):
         for page in (1, 2, 3):
-            body = client.get(reverse("workbench:search"), {"reported_party": "化工", "page": page}).content
-            seen += list(dict.fromkeys(re.findall(r"TJ\d{14}", body.decode())))
+            html = client.get(reverse("workbench:search"), {"reported_party": "化工", "page": page}).content
+            seen += list(dict.fromkeys(re.findall(r"TJ\d{14}", html.decode())))
         assert seen == newest_first  # 14 + 14 + 14 matches: the windows of 31 days, a year, all years
         monkeypatch.setattr(views, "SEARCH_COUNT_CAP", 10)
         body = client.get(reverse("workbench:search"), {"reported_party": "化工"}).content.decode()
