@@ -5,9 +5,12 @@ sentence. An htmx request that swaps one part of a page gets the message alone, 
 
 Every service refuses an action the same way: it raises a ``Refused`` (or one of its named subclasses:
 ``TransitionError``, ``FollowupError``, ``OversightError``, ``RevealRefused``, ``ExportUnavailable``,
-``DemoResetRefused``) with the Chinese message to show and the HTTP status that fits. A view that shows
-the message in its own page reads ``exc.message`` and ``exc.status``; one that does not catch it gets
-``refused_page`` through ``RefusedMiddleware``: the message on the error page, with the status.
+``DemoResetRefused``, ``NoteRefused``, ``EvidenceRejected``, ``HotlineError``) with the Chinese message to
+show and the HTTP status that fits: 403 when the user may not do it, 422 when what was typed does not pass,
+409 (the default) when the case or the data does not allow it now. A view that shows the message in its own
+page answers with ``answer_status(refused=exc)``, the one way a view turns a refusal (or a form with errors)
+into a status; one that does not catch it gets ``refused_page`` through ``RefusedMiddleware``: the message
+on the error page, with the status.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
+from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
 from django.utils.translation import gettext as _
@@ -38,6 +43,16 @@ class Refused(Exception):
         self.message = message
         if status is not None:
             self.status = status
+
+
+def answer_status(*, refused: Refused | None = None, form: BaseForm | None = None) -> int:
+    """The HTTP status of a page shown again after a POST, worked out one way by every view: a refusal's
+    own ``status``; else 422 when the form has errors (what was typed does not pass its checks); else 200."""
+    if refused is not None:
+        return refused.status
+    if form is not None and form.is_bound and form.errors:
+        return HTTPStatus.UNPROCESSABLE_ENTITY
+    return HTTPStatus.OK
 
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -11,6 +11,8 @@ start with the PDF header and end with its end-of-file marker. Anything else, an
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 
 from eco12369.audit.services import audit_record
@@ -27,7 +29,10 @@ NOT_EVIDENCE = "只能上传 PDF 文件或 JPEG、PNG、WebP 格式的照片（�
 
 
 class EvidenceRejected(TransitionError):
-    """The file cannot be attached; ``message`` says why, in Chinese."""
+    """The file cannot be attached; ``message`` says why, in Chinese (422: the file; 403: the user may not
+    attach evidence to the case now)."""
+
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
 
 
 def _is_pdf(data: bytes) -> bool:
@@ -39,11 +44,13 @@ def can_attach_evidence(*, case: Case, user: User) -> bool:
     return refusal(case, user, "submit_reply") is None
 
 
-def evidence_add(*, case: Case, actor: User, upload: UploadedFile) -> Attachment:
+def evidence_add(*, case: Case, actor: User, upload: UploadedFile | None) -> Attachment:
     """Check ``upload`` by its content and size, store it as the case's evidence and audit it."""
     reason = refusal(case, actor, "submit_reply")
     if reason is not None:
-        raise EvidenceRejected(reason)
+        raise EvidenceRejected(reason, status=HTTPStatus.FORBIDDEN)
+    if upload is None:
+        raise EvidenceRejected("请选择要上传的文件。")
     size = upload.size or 0
     if size > MAX_EVIDENCE_BYTES:
         raise EvidenceRejected(

@@ -8,6 +8,7 @@ reveal them with one click that asks for a reason, and every reveal is written t
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
@@ -26,9 +27,10 @@ REASON_MAX = 200
 
 
 class RevealRefused(Refused):
-    """A refused reveal of the reporter's identity (403: not allowed; 422 when the reason is missing)."""
+    """A refused reveal of the reporter's identity (403: not allowed, or not before the second factor;
+    422 when the reason is missing or too long)."""
 
-    status = 403
+    status = HTTPStatus.FORBIDDEN
 
 
 def mask_name(name: str) -> str:
@@ -125,9 +127,11 @@ def _reveal_check(*, user: User, case: Case, reason: str) -> None:
             "绑定或验证后再查看。"
         )
     if len(reason) < 2:
-        raise RevealRefused("请填写查看理由（例如：电话核实举报地点）。")
+        raise RevealRefused(
+            "请填写查看理由（例如：电话核实举报地点）。", status=HTTPStatus.UNPROCESSABLE_ENTITY
+        )
     if len(reason) > REASON_MAX:
-        raise RevealRefused(f"查看理由不能超过{REASON_MAX}字。")
+        raise RevealRefused(f"查看理由不能超过{REASON_MAX}字。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
 
 
 def reporter_reveal(

@@ -7,6 +7,7 @@ and, where the case's record should show it, a timeline event (no state change: 
 from __future__ import annotations
 
 import datetime as dt
+from http import HTTPStatus
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -56,15 +57,17 @@ def rating_submit(*, case: Case, openid: str, level: str, comment: str = "", cha
     the figures count). An unsatisfied rating goes on the city centre's review list."""
     comment = (comment or "").strip()
     if level not in Rating.Level.values:
-        raise FollowupError(texts.BAD_LEVEL)
+        raise FollowupError(texts.BAD_LEVEL, status=HTTPStatus.UNPROCESSABLE_ENTITY)
     if len(comment) > COMMENT_MAX:
-        raise FollowupError(texts.COMMENT_TOO_LONG.format(max=COMMENT_MAX))
+        raise FollowupError(
+            texts.COMMENT_TOO_LONG.format(max=COMMENT_MAX), status=HTTPStatus.UNPROCESSABLE_ENTITY
+        )
     if channel not in Rating.Channel.values:
         raise ValueError(f"unknown rating channel {channel}")
     with transaction.atomic():
         locked = Case.objects.select_for_update(of=("self",)).select_related("duplicate_of").get(pk=case.pk)
         if not openid or locked.reporter_openid != openid:
-            raise FollowupError(texts.NOT_OWN)
+            raise FollowupError(texts.NOT_OWN, status=HTTPStatus.FORBIDDEN)
         reason = rating_refusal(locked)
         if reason is not None:
             raise FollowupError(reason)
@@ -109,12 +112,14 @@ def _locked_pending(rating: Rating) -> Rating:
 def review_reopen(*, rating: Rating, actor: User, reason: str) -> Case:
     """The city centre reopens the case of an unsatisfied rating to its bureau, with a reason."""
     if not access.can_decide_reviews(actor):
-        raise FollowupError("只有市举报受理中心的平台操作人员或负责人可以重新交办。")
+        raise FollowupError(
+            "只有市举报受理中心的平台操作人员或负责人可以重新交办。", status=HTTPStatus.FORBIDDEN
+        )
     reason = (reason or "").strip()
     if not reason:
-        raise FollowupError(REOPEN_REASON_MISSING)
+        raise FollowupError(REOPEN_REASON_MISSING, status=HTTPStatus.UNPROCESSABLE_ENTITY)
     if len(reason) > REVIEW_TEXT_MAX:
-        raise FollowupError(REOPEN_REASON_TOO_LONG)
+        raise FollowupError(REOPEN_REASON_TOO_LONG, status=HTTPStatus.UNPROCESSABLE_ENTITY)
     with transaction.atomic():
         locked = _locked_pending(rating)
         case = case_reopen(case=locked.case, actor=actor, reason=reason)  # TransitionError rolls back
@@ -130,12 +135,14 @@ def review_dismiss(*, rating: Rating, actor: User, note: str) -> Rating:
     """The city centre decides the answer stands (e.g. the demand is outside the bureau's powers), with a
     note; written on the case's timeline."""
     if not access.can_decide_reviews(actor):
-        raise FollowupError("只有市举报受理中心的平台操作人员或负责人可以作出复核决定。")
+        raise FollowupError(
+            "只有市举报受理中心的平台操作人员或负责人可以作出复核决定。", status=HTTPStatus.FORBIDDEN
+        )
     note = (note or "").strip()
     if not note:
-        raise FollowupError(DISMISS_NOTE_MISSING)
+        raise FollowupError(DISMISS_NOTE_MISSING, status=HTTPStatus.UNPROCESSABLE_ENTITY)
     if len(note) > REVIEW_TEXT_MAX:
-        raise FollowupError(DISMISS_NOTE_TOO_LONG)
+        raise FollowupError(DISMISS_NOTE_TOO_LONG, status=HTTPStatus.UNPROCESSABLE_ENTITY)
     with transaction.atomic():
         locked = _locked_pending(rating)
         locked.review = Rating.Review.DISMISSED
@@ -161,26 +168,28 @@ def reply_template_save(
     """Create or change one of the actor's bureau's templates. Unknown placeholders and texts that fail the
     outbound content rules (``template_check``) are refused with every problem listed."""
     if not access.can_manage_templates(actor):
-        raise FollowupError("只有本机构的平台操作人员、分管领导或负责人可以维护答复模板。")
+        raise FollowupError(
+            "只有本机构的平台操作人员、分管领导或负责人可以维护答复模板。", status=HTTPStatus.FORBIDDEN
+        )
     if template is not None and template.agency_id != actor.agency_id:
-        raise FollowupError("只能修改本机构的答复模板。")
+        raise FollowupError("只能修改本机构的答复模板。", status=HTTPStatus.FORBIDDEN)
     name = (name or "").strip()
     if not name:
-        raise FollowupError("请填写模板名称。")
+        raise FollowupError("请填写模板名称。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
     values = {part: normalise(parts.get(part, "")) for part in ReplyTemplate.FIVE_PARTS}
     if not any(values.values()):
-        raise FollowupError("模板的五项内容不能全部为空。")
+        raise FollowupError("模板的五项内容不能全部为空。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
     problems: list[str] = []
     for part, text in values.items():
         label = str(getattr(ReplyTemplate._meta.get_field(part), "verbose_name", part))
         problems += [f"{label}：{p}" for p in placeholder_errors(text) + template_check(text)]
     if problems:
-        raise FollowupError("\n".join(problems))
+        raise FollowupError("\n".join(problems), status=HTTPStatus.UNPROCESSABLE_ENTITY)
     if kind and kind not in Kind.values:
-        raise FollowupError("类型不正确。")
+        raise FollowupError("类型不正确。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
 
     if category and category not in Category.values:
-        raise FollowupError("污染类别不正确。")
+        raise FollowupError("污染类别不正确。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
     assert actor.agency_id is not None
     with transaction.atomic():
         if template is None:
@@ -198,7 +207,7 @@ def reply_template_save(
 
 def reply_template_delete(*, actor: User, template: ReplyTemplate) -> None:
     if not access.can_manage_templates(actor) or template.agency_id != actor.agency_id:
-        raise FollowupError("只能删除本机构的答复模板。")
+        raise FollowupError("只能删除本机构的答复模板。", status=HTTPStatus.FORBIDDEN)
     template.delete()
 
 
@@ -209,7 +218,7 @@ def case_follow(*, case: Case, openid: str, note: str = "") -> tuple[Follow, boo
     Following the same case again changes nothing (returns the first follow and False)."""
 
     if not openid:
-        raise FollowupError("请先在微信中打开本页面。")
+        raise FollowupError("请先在微信中打开本页面。", status=HTTPStatus.FORBIDDEN)
     note = (note or "").strip()[:NOTE_MAX]
     with transaction.atomic():
         locked = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)

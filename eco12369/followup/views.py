@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from eco12369.cases.workflow import TransitionError
+from eco12369.errors import answer_status
 from eco12369.orgs.models import User
 from eco12369.oversight import access as oversight_access
 from eco12369.pages import capped_count, count_label, page_of, request_user, require
@@ -94,14 +95,19 @@ def _review_or_404(request: HttpRequest, pk: int) -> tuple[User, Rating]:
 
 
 def _refused(
-    request: HttpRequest, user: User, rating: Rating, form: ReopenForm | DismissForm, message: str = ""
+    request: HttpRequest,
+    user: User,
+    rating: Rating,
+    form: ReopenForm | DismissForm,
+    refused: FollowupError | TransitionError | None = None,
 ) -> HttpResponse:
     """A refused decision: the list again with the rating's form as typed and the reason (not a redirect,
-    which would lose the text)."""
-    if message:
-        form.add_error(None, message)
+    which would lose the text), with the refusal's status (422 for the form's own errors)."""
+    if refused is not None:
+        form.add_error(None, refused.message)
+    status = answer_status(refused=refused, form=form)
     return _reviews_page(
-        request, user, selectors.REVIEW_PENDING, failed=rating, failed_form=form, http_status=422
+        request, user, selectors.REVIEW_PENDING, failed=rating, failed_form=form, http_status=status
     )
 
 
@@ -116,7 +122,7 @@ def review_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         case = review_reopen(rating=rating, actor=user, reason=form.cleaned_data["reason"])
     except (FollowupError, TransitionError) as exc:
-        return _refused(request, user, rating, form, exc.message)
+        return _refused(request, user, rating, form, exc)
     messages.success(request, f"{case.number} 已重新交{case.agency.name}办理。")
     return redirect("followup:reviews")
 
@@ -132,7 +138,7 @@ def review_dismiss_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         done = review_dismiss(rating=rating, actor=user, note=form.cleaned_data["note"])
     except FollowupError as exc:
-        return _refused(request, user, rating, form, exc.message)
+        return _refused(request, user, rating, form, exc)
     messages.success(request, f"{done.case.number}：已作出不予重办的复核决定。")
     return redirect("followup:reviews")
 
@@ -152,6 +158,7 @@ def templates_list(request: HttpRequest) -> HttpResponse:
 
 
 def _template_form_page(request: HttpRequest, user: User, template: ReplyTemplate | None) -> HttpResponse:
+    refused: FollowupError | None = None
     if request.method == "POST":
         form = ReplyTemplateForm(request.POST)
         if form.is_valid():
@@ -167,6 +174,7 @@ def _template_form_page(request: HttpRequest, user: User, template: ReplyTemplat
                     active=bool(data["active"]),
                 )
             except FollowupError as exc:
+                refused = exc
                 for line in exc.message.splitlines():
                     form.add_error(None, line)
             else:
@@ -178,7 +186,7 @@ def _template_form_page(request: HttpRequest, user: User, template: ReplyTemplat
         request,
         "followup/template_form.html",
         {"form": form, "template": template, "placeholders": PLACEHOLDERS},
-        status=422 if form.errors else 200,
+        status=answer_status(refused=refused, form=form),
     )
 
 

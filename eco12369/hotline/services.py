@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from http import HTTPStatus
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -20,6 +21,7 @@ from eco12369.cases.models import Case, Channel, Reply
 from eco12369.cases.selectors import cases_visible_to
 from eco12369.cases.services import Intake, case_create
 from eco12369.cases.workflow import TransitionError
+from eco12369.errors import Refused
 from eco12369.followup.models import Follow
 from eco12369.followup.services import FollowupError, case_follow_call
 from eco12369.orgs.models import Region, User
@@ -31,12 +33,11 @@ from .models import ImportBatch
 CHUNK = 250  # rows per transaction of an import (and per progress update)
 
 
-class HotlineError(Exception):
-    """A refused hotline action; ``message`` is shown as is (Chinese)."""
+class HotlineError(Refused):
+    """A refused hotline action; ``message`` is shown as is (Chinese). 422: what the operator typed or
+    uploaded does not pass; 403 and 409 where said."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
 
 
 # ------------------------------------------------------------------------------------------ calls
@@ -62,7 +63,9 @@ class Call:
 
 def _require_operator(actor: User) -> None:
     if not access.can_record_calls(actor):
-        raise HotlineError("只有市举报受理中心和各区的平台操作人员可以登记来电。")
+        raise HotlineError(
+            "只有市举报受理中心和各区的平台操作人员可以登记来电。", status=HTTPStatus.FORBIDDEN
+        )
 
 
 def call_record(*, actor: User, call: Call) -> Case:
@@ -116,14 +119,14 @@ def call_attach(*, actor: User, case: Case, call: Call, note: str = "") -> tuple
             received_at=call.received_at,
         )
     except FollowupError as exc:
-        raise HotlineError(exc.message) from exc
+        raise HotlineError(exc.message, status=exc.status) from exc
 
 
 # ------------------------------------------------------------------------------------------ imports
 def import_preview(*, actor: User, source: str, name: str, data: bytes) -> tuple[ImportBatch, list[Row]]:
     """Read the file (each row's errors, nothing created) and keep it, encrypted, until it is confirmed."""
     if not access.can_import_forwarded(actor):
-        raise HotlineError("只有市举报受理中心的平台操作人员可以导入转办案件。")
+        raise HotlineError("只有市举报受理中心的平台操作人员可以导入转办案件。", status=HTTPStatus.FORBIDDEN)
     try:
         rows = rows_read(data=data, name=name, source=source)
     except FileUnreadable as exc:
@@ -147,9 +150,9 @@ def import_confirm(*, actor: User, batch: ImportBatch) -> ImportBatch:
     with transaction.atomic():
         locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         if locked.uploaded_by_id != actor.pk:
-            raise HotlineError("只能确认本人上传的文件。")
+            raise HotlineError("只能确认本人上传的文件。", status=HTTPStatus.FORBIDDEN)
         if locked.status != ImportBatch.Status.PREVIEWED:
-            raise HotlineError("该文件已确认导入。")
+            raise HotlineError("该文件已确认导入。", status=HTTPStatus.CONFLICT)
         locked.status = ImportBatch.Status.QUEUED
         locked.save(update_fields=["status"])
         audit_record(
@@ -227,7 +230,9 @@ def forwarded_replies(*, actor: User, source: str, since: dt.datetime, until: dt
     """The forwarded cases of ``source`` received in the window that the actor may see, with their approved
     replies: what the replies export writes back to the forwarding platform."""
     if not access.can_import_forwarded(actor):
-        raise HotlineError("只有市举报受理中心的平台操作人员可以导出转办案件的办理结果。")
+        raise HotlineError(
+            "只有市举报受理中心的平台操作人员可以导出转办案件的办理结果。", status=HTTPStatus.FORBIDDEN
+        )
     approved = Prefetch(
         "replies",
         queryset=Reply.objects.filter(status=Reply.Status.APPROVED).order_by("reviewed_at", "id"),

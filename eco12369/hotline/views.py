@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from functools import wraps
+from http import HTTPStatus
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from eco12369.cases.classify import guess_category
 from eco12369.cases.models import Category
 from eco12369.cases.selectors import case_get_for
+from eco12369.errors import answer_status
 from eco12369.followup.selectors import case_to_follow_get
 from eco12369.followup.suggestions import follow_token_valid, intake_suggestions
 from eco12369.orgs.geo import outlines_file
@@ -62,20 +64,19 @@ def call(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     home = access.home_district(user)
     form = CallForm(request.POST or None, request.FILES or None, home=home)
-    error = ""
+    refused: HotlineError | None = None
     if request.method == "POST" and form.is_valid():
         try:
             case = services.call_record(actor=user, call=form.call())
         except HotlineError as exc:
-            error = exc.message
+            refused = exc
         else:
             return HttpResponseRedirect(reverse("hotline:call_done", args=[case.number]))
-    status = 422 if request.method == "POST" else 200
     return render(
         request,
         "hotline/call.html",
-        {"form": form, "error": error, "home": home, "nav": "hotline"},
-        status=status,
+        {"form": form, "error": refused.message if refused else "", "home": home, "nav": "hotline"},
+        status=answer_status(refused=refused, form=form),
     )
 
 
@@ -89,19 +90,19 @@ def call_attach(request: HttpRequest) -> HttpResponse:
     case = case_to_follow_get(number=number) if number else None
     form = CallForm(request.POST, request.FILES or None, home=access.home_district(user))
     form.fields["description"].required = False
-    if case is None or not follow_token_valid(token=token, openid=_staff_key(user), number=number):
-        error = "该候选已失效，请重新输入被举报对象或地址后再选择。"
-    elif not form.is_valid():
-        error = "请先改正表单中的错误。"
-    else:
-        try:
-            _follow, created = services.call_attach(actor=user, case=case, call=form.call())
-        except HotlineError as exc:
-            error = exc.message
-        else:
-            target = reverse("hotline:call_followed", args=[case.number])
-            return HttpResponseRedirect(f"{target}?again={'0' if created else '1'}")
-    return render(request, "hotline/call.html", {"form": form, "error": error, "nav": "hotline"}, status=409)
+    try:
+        if case is None or not follow_token_valid(token=token, openid=_staff_key(user), number=number):
+            raise HotlineError(
+                "该候选已失效，请重新输入被举报对象或地址后再选择。", status=HTTPStatus.CONFLICT
+            )
+        if not form.is_valid():
+            raise HotlineError("请先改正表单中的错误。")
+        _follow, created = services.call_attach(actor=user, case=case, call=form.call())
+    except HotlineError as exc:
+        context = {"form": form, "error": exc.message, "nav": "hotline"}
+        return render(request, "hotline/call.html", context, status=answer_status(refused=exc))
+    target = reverse("hotline:call_followed", args=[case.number])
+    return HttpResponseRedirect(f"{target}?again={'0' if created else '1'}")
 
 
 @_operator_only(access.can_record_calls)
@@ -193,7 +194,7 @@ def imports(request: HttpRequest) -> HttpResponse:
             )
         except HotlineError as exc:
             context["error"] = exc.message
-            return render(request, "hotline/imports.html", context, status=422)
+            return render(request, "hotline/imports.html", context, status=answer_status(refused=exc))
         shown = [r for r in rows if not r.ok] + [r for r in rows if r.ok][
             : max(0, PREVIEW_ROWS - batch.failed)
         ]
@@ -204,7 +205,7 @@ def imports(request: HttpRequest) -> HttpResponse:
             {"batch": batch, "rows": shown, "hidden": len(rows) - len(shown), "nav": "hotline"},
         )
     context["batches"] = ImportBatch.objects.filter(uploaded_by=user)[:10]
-    return render(request, "hotline/imports.html", context, status=422 if request.method == "POST" else 200)
+    return render(request, "hotline/imports.html", context, status=answer_status(form=form))
 
 
 @_operator_only(access.can_import_forwarded)
@@ -253,7 +254,7 @@ def replies_export(request: HttpRequest) -> HttpResponse:
             request,
             "hotline/imports.html",
             {"form": ImportForm(), "export_form": form, "nav": "hotline"},
-            status=422,
+            status=answer_status(form=form),
         )
     data = form.cleaned_data
     since = timezone.make_aware(dt.datetime.combine(data["since"], dt.time.min))

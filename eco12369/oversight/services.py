@@ -7,6 +7,7 @@ Supervision orders and duplicate marking are case transitions: the views call ``
 from __future__ import annotations
 
 import secrets
+from http import HTTPStatus
 from typing import Any
 
 from django.db import transaction
@@ -44,11 +45,15 @@ def spot_check_draw(
     """Draw the month's sample (see ``spotchecks``) and compute each item's checklist. A month has one
     sample; it may be drawn again (another seed) only while no item has been reviewed."""
     if not access.can_draw_spot_check(actor):
-        raise OversightError("只有市举报受理中心的平台操作人员或负责人可以抽取抽查样本。")
+        raise OversightError(
+            "只有市举报受理中心的平台操作人员或负责人可以抽取抽查样本。", status=HTTPStatus.FORBIDDEN
+        )
     if not 1 <= per_district <= MAX_PER_DISTRICT:
-        raise OversightError(f"每区抽查件数应在1至{MAX_PER_DISTRICT}件之间。")
+        raise OversightError(
+            f"每区抽查件数应在1至{MAX_PER_DISTRICT}件之间。", status=HTTPStatus.UNPROCESSABLE_ENTITY
+        )
     if period.first > timezone.localdate():
-        raise OversightError("不能抽查尚未开始的月份。")
+        raise OversightError("不能抽查尚未开始的月份。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
     existing = SpotCheck.objects.select_for_update().filter(month=period.first).first()
     replaced_seed = None
     if existing is not None:
@@ -103,14 +108,14 @@ def spot_check_item_review(
 ) -> SpotCheckItem:
     """The reviewer confirms or corrects the checklist. Changing an automatic result needs a note."""
     if not access.can_review_spot_check(actor):
-        raise OversightError("只有市举报受理中心可以复核抽查结果。")
+        raise OversightError("只有市举报受理中心可以复核抽查结果。", status=HTTPStatus.FORBIDDEN)
     unknown = set(values) - set(SpotCheckItem.CHECKS)
     if unknown:
-        raise OversightError("未知的抽查项目。")
+        raise OversightError("未知的抽查项目。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
     note = note.strip()
     changed = [name for name, value in values.items() if item.auto.get(name) != value]
     if changed and not note:
-        raise OversightError("修改系统核查结果时请填写抽查意见。")
+        raise OversightError("修改系统核查结果时请填写抽查意见。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
     with transaction.atomic():
         locked = SpotCheckItem.objects.select_for_update().get(pk=item.pk)
         for name in SpotCheckItem.CHECKS:
@@ -146,17 +151,17 @@ def assessment_scheme_update(
 ) -> AssessmentScheme:
     """Save new weights as a new row (the old ones stay, so earlier rankings can be explained)."""
     if not access.can_edit_assessment_weights(actor):
-        raise OversightError("只有市举报受理中心负责人可以修改考核权重。")
+        raise OversightError("只有市举报受理中心负责人可以修改考核权重。", status=HTTPStatus.FORBIDDEN)
     fields: dict[str, Any] = {}
     for name in AssessmentScheme.WEIGHT_FIELDS:
         value = int(weights.get(name.removeprefix("w_"), 0))
         if not 0 <= value <= 100:
-            raise OversightError("各项权重应在0至100之间。")
+            raise OversightError("各项权重应在0至100之间。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
         fields[name] = value
     if sum(fields.values()) == 0:
-        raise OversightError("权重不能全部为0。")
+        raise OversightError("权重不能全部为0。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
     if repeat_threshold < 2:
-        raise OversightError("重复举报认定次数至少为2次。")
+        raise OversightError("重复举报认定次数至少为2次。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
     with transaction.atomic():
         previous = assessment_scheme_current()
         scheme = AssessmentScheme.objects.create(
@@ -181,16 +186,20 @@ def guidance_notice_publish(
 ) -> GuidanceNotice:
     """Publish a business guidance notice (Art. 14) to the chosen district bureaus; none chosen: all."""
     if not access.can_publish_guidance(actor):
-        raise OversightError("只有市举报受理中心的平台操作人员或负责人可以发布业务指导通知。")
+        raise OversightError(
+            "只有市举报受理中心的平台操作人员或负责人可以发布业务指导通知。", status=HTTPStatus.FORBIDDEN
+        )
     title, body = title.strip(), body.strip()
     if not title:
-        raise OversightError("请填写通知标题。")
+        raise OversightError("请填写通知标题。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
     if not body:
-        raise OversightError("请填写通知正文。")
+        raise OversightError("请填写通知正文。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
     bureaus = Agency.objects.filter(kind=Agency.Kind.DISTRICT_BUREAU)
     chosen = list(bureaus.filter(pk__in=[a.pk for a in recipients])) if recipients else []
     if recipients and len(chosen) != len({a.pk for a in recipients}):
-        raise OversightError("业务指导通知只能发送给区环境保护主管部门。")
+        raise OversightError(
+            "业务指导通知只能发送给区环境保护主管部门。", status=HTTPStatus.UNPROCESSABLE_ENTITY
+        )
     to_all = not chosen
     if to_all:
         chosen = list(bureaus)
@@ -230,15 +239,17 @@ def guidance_notice_mark_read(*, notice: GuidanceNotice, user: User) -> Guidance
 def staff_merit_record(*, actor: User, person: User, kind: str, reason: str, period: str) -> StaffMerit:
     """Record a commendation or a penalty/criticism of ``person`` for their work in ``period`` (Art. 18)."""
     if not access.can_record_merit(actor, person):
-        raise OversightError("只有本单位负责人或市举报受理中心负责人可以记录表彰与惩处。")
+        raise OversightError(
+            "只有本单位负责人或市举报受理中心负责人可以记录表彰与惩处。", status=HTTPStatus.FORBIDDEN
+        )
     if kind not in StaffMerit.Kind.values:
-        raise OversightError("请选择表彰或惩处的类别。")
+        raise OversightError("请选择表彰或惩处的类别。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
     reason = reason.strip()
     if not reason:
-        raise OversightError("请填写表彰或惩处的事由。")
+        raise OversightError("请填写表彰或惩处的事由。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
     parsed = period_parse(period)
     if not period.strip() or parsed.key != period.strip():
-        raise OversightError("请选择所涉期间。")
+        raise OversightError("请选择所涉期间。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
     assert person.agency_id is not None
     with transaction.atomic():
         merit = StaffMerit.objects.create(

@@ -16,6 +16,7 @@ from eco12369.cases.models import CONFIRMATION_STATES, Case
 from eco12369.cases.public import public_status, public_summary
 from eco12369.cases.services import case_supplement, case_withdraw
 from eco12369.cases.workflow import TransitionError
+from eco12369.errors import answer_status
 from eco12369.followup.forms import RatingForm
 from eco12369.followup.models import Rating
 from eco12369.followup.selectors import (
@@ -126,7 +127,7 @@ def report(request: HttpRequest) -> HttpResponse:
             "description_max": DESCRIPTION_MAX,
             "waiting": reporter_waiting_messages(openid=openid)[:5],
         },
-        status=422 if form.is_bound else 200,  # a refused form says so (issue #5: bad input gets a 4xx)
+        status=answer_status(form=form),  # a refused form says so (issue #5: bad input gets a 4xx)
     )
 
 
@@ -284,7 +285,8 @@ def mine_rate(request: HttpRequest, number: str) -> HttpResponse:
     form = RatingForm(request.POST)
     if not form.is_valid():
         error = str(next(iter(form.errors.values()))[0])
-        return _mine_detail_page(request, openid, case, rating_form=form, rating_error=error, status=422)
+        status = answer_status(form=form)
+        return _mine_detail_page(request, openid, case, rating_form=form, rating_error=error, status=status)
     try:
         rating_submit(
             case=case,
@@ -294,8 +296,9 @@ def mine_rate(request: HttpRequest, number: str) -> HttpResponse:
             channel=Rating.Channel.WECHAT_H5,
         )
     except FollowupError as exc:
+        status = answer_status(refused=exc)
         return _mine_detail_page(
-            request, openid, case, rating_form=form, rating_error=exc.message, status=409
+            request, openid, case, rating_form=form, rating_error=exc.message, status=status
         )
     return HttpResponseRedirect(reverse("portal:mine_detail", args=[case.number]) + "?rated=1#rating")
 
@@ -309,7 +312,7 @@ def _after_submitting(
     done: str,
 ) -> HttpResponse:
     """The reporter's own actions before acceptance (issue 14): the form's errors (422) or the workflow's
-    refusal (409) on the case page with what was typed, else back to the case page."""
+    refusal (its own status) on the case page with what was typed, else back to the case page."""
     openid = reporter_openid(request)
     case = reporter_case_get(openid=openid, number=number)
     if case is None:
@@ -317,11 +320,13 @@ def _after_submitting(
     shown: dict[str, Any] = {form_key: form}  # the form kept with what was typed
     if not form.is_valid():
         error = " ".join(str(m) for errors in form.errors.values() for m in errors)
-        return _mine_detail_page(request, openid, case, **shown, after_error=error, status=422)
+        status = answer_status(form=form)
+        return _mine_detail_page(request, openid, case, **shown, after_error=error, status=status)
     try:
         perform(case, openid, form.cleaned_data)
     except TransitionError as exc:
-        return _mine_detail_page(request, openid, case, **shown, after_error=exc.message, status=409)
+        status = answer_status(refused=exc)
+        return _mine_detail_page(request, openid, case, **shown, after_error=exc.message, status=status)
     return HttpResponseRedirect(reverse("portal:mine_detail", args=[case.number]) + done)
 
 
@@ -386,8 +391,7 @@ def report_follow(request: HttpRequest) -> HttpResponse:
     try:
         _follow, created = case_follow(case=case, openid=openid, note=request.POST.get("note", ""))
     except FollowupError as exc:
-        return render(
-            request, "portal/follow_error.html", {"message": exc.message, "nav": "report"}, status=409
-        )
+        context = {"message": exc.message, "nav": "report"}
+        return render(request, "portal/follow_error.html", context, status=answer_status(refused=exc))
     target = reverse("portal:mine_detail", args=[case.number])
     return HttpResponseRedirect(f"{target}?followed={'1' if created else 'again'}")

@@ -9,6 +9,7 @@ its text, which stays with the case)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -18,6 +19,7 @@ from django.utils import timezone
 from eco12369.audit.services import audit_record
 from eco12369.cases.models import TEXT_MAX, Case
 from eco12369.cases.selectors import CASE_ROLES, cases_visible_to
+from eco12369.errors import Refused
 from eco12369.orgs.models import Agency, User
 
 from .alerts import notify
@@ -26,10 +28,11 @@ from .models import CaseNote, NotificationKind
 NOTE_MAX = TEXT_MAX  # the one limit of every staff text
 
 
-class NoteRefused(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class NoteRefused(Refused):
+    """A note that cannot be written as typed (422: empty, too long, a mention of someone who may not see
+    the case); 403 for a user who may not see the case."""
+
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ def note_add(*, user: User, case: Case, body: str, request: HttpRequest | None =
     if len(body) > NOTE_MAX:
         raise NoteRefused(f"备注不能超过 {NOTE_MAX} 字。")
     if not cases_visible_to(user=user).filter(pk=case.pk).exists():
-        raise NoteRefused("您无权查看该举报件。")
+        raise NoteRefused("您无权查看该举报件。", status=HTTPStatus.FORBIDDEN)
     mentioned = [p for p in mentions_resolve(case=case, body=body) if p.pk != user.pk]
     now = timezone.now()
     with transaction.atomic():

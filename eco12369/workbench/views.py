@@ -31,6 +31,7 @@ from eco12369.cases.models import Action, Attachment, Case, Extension, Reply, Re
 from eco12369.cases.privacy import RevealRefused, reporter_display, reporter_reveal
 from eco12369.cases.selectors import case_get_for, cases_visible_to
 from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal, reply_blocked
+from eco12369.errors import answer_status
 from eco12369.followup.templating import reply_template_merge, reply_template_prefill
 from eco12369.orgs.geo import outlines_file
 from eco12369.orgs.models import User
@@ -441,7 +442,8 @@ def case_note_add(request: HttpRequest, number: str) -> HttpResponse:
     try:
         note_add(user=request_user(request), case=case, body=body, request=request)
     except NoteRefused as exc:
-        return _render_case(request, case, status=422, extra={"note_error": exc.message, "note_body": body})
+        extra = {"note_error": exc.message, "note_body": body}
+        return _render_case(request, case, status=answer_status(refused=exc), extra=extra)
     messages.success(request, "内部备注已保存。")
     return redirect(reverse("workbench:case", args=[case.number]) + "#notes")
 
@@ -517,14 +519,10 @@ def case_evidence(request: HttpRequest, number: str) -> HttpResponse:
     """Upload evidence of the handling (cases.evidence checks the file by its content and its size)."""
     user = request_user(request)
     case = _case_or_404(request, number)
-    upload = request.FILES.get("file")
-    if upload is None:
-        return _render_case(request, case, status=422, evidence_error="请选择要上传的文件。")
     try:
-        evidence_add(case=case, actor=user, upload=upload)
+        evidence_add(case=case, actor=user, upload=request.FILES.get("file"))
     except EvidenceRejected as exc:
-        status = 403 if not can_attach_evidence(case=case, user=user) else 422
-        return _render_case(request, case, status=status, evidence_error=exc.message)
+        return _render_case(request, case, status=answer_status(refused=exc), evidence_error=exc.message)
     messages.success(request, "取证材料已上传。")
     return HttpResponseRedirect(reverse("workbench:case", args=[number]) + "#evidence", status=303)
 
@@ -541,10 +539,10 @@ def case_reporter_reveal(request: HttpRequest, number: str) -> HttpResponse:
         reporter = reporter_reveal(
             user=user, case=case, reason=request.POST.get("reason", ""), request=request
         )
-        error, status = "", 200
+        error, status = "", answer_status()
     except RevealRefused as exc:
         reporter, error = reporter_display(user=user, case=case), exc.message
-        status = 403 if not reporter["can_reveal"] else 422
+        status = answer_status(refused=exc)
     context: dict[str, Any] = {"case": case, "reporter": reporter, "reveal_error": error}
     if _is_partial(request, "reporter-card"):
         template = "workbench/_reporter_card.html"
@@ -578,12 +576,12 @@ class CaseActionView(View):
         if reason is not None:
             return _render_case(request, case, form, reason, status=403)
         if not form.is_valid():
-            return _render_case(request, case, form, "请检查填写的内容。", status=422)
+            return _render_case(request, case, form, "请检查填写的内容。", status=answer_status(form=form))
         try:
             self.perform(form.cleaned_data, case, user)
         except TransitionError as exc:
             fresh = case_get_for(user=user, number=number) or case
-            return _render_case(request, fresh, form, exc.message, status=exc.status)
+            return _render_case(request, fresh, form, exc.message, status=answer_status(refused=exc))
         messages.success(request, f"“{RULES[self.action].label}”已完成。")
         if case_get_for(user=user, number=number) is None:
             # The case left this user's sight (e.g. re-routed to another district): back to the queues.

@@ -8,13 +8,16 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
+from eco12369.cases.evidence import EvidenceRejected
 from eco12369.cases.privacy import RevealRefused
 from eco12369.cases.workflow import TransitionError
 from eco12369.demo.services import DemoResetRefused
 from eco12369.errors import Refused, RefusedMiddleware
 from eco12369.followup.services import FollowupError
+from eco12369.hotline.services import HotlineError
 from eco12369.oversight.services import OversightError
 from eco12369.stats.exports import ExportUnavailable
+from eco12369.workbench.notes import NoteRefused
 
 
 @pytest.mark.parametrize(
@@ -27,6 +30,10 @@ from eco12369.stats.exports import ExportUnavailable
         (RevealRefused("请填写查看理由。", status=422), 422),
         (ExportUnavailable("服务器未安装中文字体，无法生成PDF。"), 503),
         (DemoResetRefused("数据库里有不是演示数据的举报件。"), 409),
+        (NoteRefused("备注内容不能为空。"), 422),
+        (EvidenceRejected("文件超过 10 MB 的上限，请压缩或分页扫描后上传。"), 422),
+        (HotlineError("来电时间不能晚于当前时间。"), 422),
+        (HotlineError("该文件已确认导入。", status=409), 409),
     ],
 )
 def test_every_refusal_is_one_class_with_a_message_and_a_status(refusal: Refused, status: int) -> None:

@@ -214,7 +214,8 @@ def test_a_reviewed_sample_cannot_be_redrawn(
     response = client.post(
         reverse("oversight:spot_checks"), {"month": period.key, "per_district": 2, "seed": 7}
     )
-    assert response.status_code == 422 and "不能重新抽取" in response.content.decode()
+    # Not what was typed but the month's state refuses it: the refusal's own 409, not the form's 422.
+    assert response.status_code == 409 and "不能重新抽取" in response.content.decode()
     assert SpotCheck.objects.get().seed == 6
 
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
+from eco12369.errors import answer_status
 from eco12369.pages import request_user, require
 
 from .. import access
@@ -86,6 +87,7 @@ def assessment_weights(request: HttpRequest) -> HttpResponse:
     require(access.can_edit_assessment_weights(user))
     current = assessment_scheme_current()
     form = AssessmentWeightsForm(request.POST or None, instance=current)
+    refused: OversightError | None = None
     if request.method == "POST" and form.is_valid():
         try:
             assessment_scheme_update(
@@ -95,6 +97,7 @@ def assessment_weights(request: HttpRequest) -> HttpResponse:
             )
         except OversightError as exc:
             form.add_error(None, exc.message)
+            refused = exc
         else:
             messages.success(request, "考核权重已保存。")
             return redirect("oversight:assessment")
@@ -102,5 +105,5 @@ def assessment_weights(request: HttpRequest) -> HttpResponse:
         request,
         "oversight/assessment_weights.html",
         {"form": form, "scheme": current},
-        status=422 if form.errors else 200,
+        status=answer_status(refused=refused, form=form),
     )

@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from eco12369.errors import answer_status
 from eco12369.pages import query_without_page, request_user, require
 
 from .. import access, selectors
@@ -43,6 +44,7 @@ def guidance_new(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     require(access.can_publish_guidance(user))
     form = GuidanceNoticeForm(request.POST or None)
+    refused: OversightError | None = None
     if request.method == "POST" and form.is_valid():
         try:
             notice = guidance_notice_publish(
@@ -53,10 +55,12 @@ def guidance_new(request: HttpRequest) -> HttpResponse:
             )
         except OversightError as exc:
             form.add_error(None, exc.message)
+            refused = exc
         else:
             messages.success(request, "业务指导通知已发布。")
             return redirect("oversight:guidance_detail", pk=notice.pk)
-    return render(request, "oversight/guidance_new.html", {"form": form}, status=422 if form.errors else 200)
+    status = answer_status(refused=refused, form=form)
+    return render(request, "oversight/guidance_new.html", {"form": form}, status=status)
 
 
 @login_required

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from eco12369.errors import answer_status
 from eco12369.pages import query_without_page, request_user, require
 
 from .. import access, selectors
@@ -32,6 +33,7 @@ def staff_merit_new(request: HttpRequest, pk: int) -> HttpResponse:
     period = period_parse(request.GET.get("period"), default=previous_month())
     periods = [(p["key"], p["label"]) for p in period_choices(period)]
     form = StaffMeritForm(request.POST or None, periods=periods, initial={"period": period.key})
+    refused: OversightError | None = None
     if request.method == "POST" and form.is_valid():
         try:
             staff_merit_record(
@@ -43,6 +45,7 @@ def staff_merit_new(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except OversightError as exc:
             form.add_error(None, exc.message)
+            refused = exc
         else:
             messages.success(request, f"已记录{person}的表彰与惩处。")
             target = reverse("oversight:performance")
@@ -51,7 +54,7 @@ def staff_merit_new(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "oversight/staff_merit_new.html",
         {"form": form, "person": person, "period": period},
-        status=422 if form.errors else 200,
+        status=answer_status(refused=refused, form=form),
     )
 
 

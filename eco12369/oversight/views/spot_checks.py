@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from eco12369.errors import answer_status
 from eco12369.pages import query_without_page, request_user, require
 
 from .. import access, selectors
@@ -27,6 +28,7 @@ def spot_checks(request: HttpRequest) -> HttpResponse:
     require(access.can_view_spot_checks(user))
     can_draw = access.can_draw_spot_check(user)
     form = SpotCheckDrawForm(request.POST or None) if can_draw else None
+    refused: OversightError | None = None
     if request.method == "POST":
         require(can_draw)
         assert form is not None
@@ -41,6 +43,7 @@ def spot_checks(request: HttpRequest) -> HttpResponse:
                 )
             except OversightError as exc:
                 form.add_error(None, exc.message)
+                refused = exc
             else:
                 messages.success(request, f"已抽取{check}样本（抽样号 {check.seed}）。")
                 return redirect("oversight:spot_check", pk=check.pk)
@@ -49,7 +52,7 @@ def spot_checks(request: HttpRequest) -> HttpResponse:
         request,
         "oversight/spot_checks.html",
         {"page": page, "form": form, "query": query_without_page(request)},
-        status=422 if form is not None and form.errors else 200,
+        status=answer_status(refused=refused, form=form),
     )
 
 
