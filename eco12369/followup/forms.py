@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from eco12369.cases.models import Category, Kind
+from eco12369.formfields import PlainMessagesForm
 
 from .models import Rating, ReplyTemplate
 from .services import (
@@ -27,7 +28,7 @@ def _textarea(rows: int = 3, placeholder: str = "") -> forms.Textarea:
     return forms.Textarea(attrs=attrs)
 
 
-class RatingForm(forms.Form):
+class RatingForm(PlainMessagesForm):
     level = forms.ChoiceField(
         label="您对办理结果是否满意",
         choices=Rating.Level.choices,
@@ -43,7 +44,7 @@ class RatingForm(forms.Form):
     )
 
 
-class ReopenForm(forms.Form):
+class ReopenForm(PlainMessagesForm):
     reason = forms.CharField(
         label="重新交办理由",
         max_length=REVIEW_TEXT_MAX,
@@ -52,7 +53,7 @@ class ReopenForm(forms.Form):
     )
 
 
-class DismissForm(forms.Form):
+class DismissForm(PlainMessagesForm):
     note = forms.CharField(
         label="不予重办说明",
         max_length=REVIEW_TEXT_MAX,
@@ -64,7 +65,7 @@ class DismissForm(forms.Form):
 HELP = "可用占位符：" + "、".join("{" + name + "}" for name in PLACEHOLDERS)
 
 
-class ReplyTemplateForm(forms.Form):
+class ReplyTemplateForm(PlainMessagesForm):
     name = forms.CharField(label="模板名称", max_length=100)
     kind = forms.ChoiceField(label="适用类型", choices=[("", "全部类型"), *Kind.choices], required=False)
     category = forms.ChoiceField(

@@ -38,7 +38,10 @@ class OutboxMessage(models.Model):
         PENDING = "pending", _("待发送")
         SENDING = "sending", _("发送中")
         SENT = "sent", _("已发送")
-        WAITING = "waiting", _("等待可用通道")
+        WAITING = (
+            "waiting",
+            _("微信暂不能发送"),
+        )  # no channel open now: sent or shown when the reporter next writes
         FAILED = "failed", _("发送失败")
 
     class Channel(models.TextChoices):

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from eco12369.cases.models import OPEN_STATES, State
+from eco12369.formfields import PlainMessagesForm, bounded, plain_messages
 from eco12369.orgs.models import Agency, Region
 
 from .models import AssessmentScheme, SpotCheckItem, StaffMerit
@@ -24,7 +25,7 @@ def _district_choices() -> list[tuple[str, str]]:
     ]
 
 
-class SupervisionFilterForm(forms.Form):
+class SupervisionFilterForm(PlainMessagesForm):
     district = forms.TypedChoiceField(label="所属区", required=False, coerce=int, empty_value=None)
     state = forms.ChoiceField(
         label="状态",
@@ -40,7 +41,7 @@ class SupervisionFilterForm(forms.Form):
             del self.fields["district"]
 
 
-class SpotCheckDrawForm(forms.Form):
+class SpotCheckDrawForm(PlainMessagesForm):
     month = forms.ChoiceField(label="抽查月份")
     per_district = forms.IntegerField(label="每区抽查件数", min_value=1, max_value=50, initial=5)
     seed = forms.IntegerField(
@@ -49,6 +50,7 @@ class SpotCheckDrawForm(forms.Form):
         min_value=0,
         max_value=2**62,
         help_text="留空则自动生成；用同一抽样号再抽，得到相同的样本，便于核对。",
+        error_messages={"max_value": "抽样号过大：请留空自动生成，或填写以前用过的抽样号。"},
     )
     note = forms.CharField(label="说明", required=False, max_length=500)
 
@@ -64,7 +66,7 @@ class SpotCheckDrawForm(forms.Form):
 TRI_STATE = [("", "不适用"), ("1", "是"), ("0", "否")]
 
 
-class SpotCheckReviewForm(forms.Form):
+class SpotCheckReviewForm(PlainMessagesForm):
     on_time = forms.ChoiceField(label="按期办结", choices=TRI_STATE, required=False)
     reply_complete = forms.ChoiceField(label="答复意见要素齐全", choices=TRI_STATE, required=False)
     evidence = forms.ChoiceField(label="有调查取证材料", choices=TRI_STATE, required=False)
@@ -94,8 +96,16 @@ class AssessmentWeightsForm(forms.ModelForm):
         model = AssessmentScheme
         fields = [*AssessmentScheme.WEIGHT_FIELDS, "repeat_threshold"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The ranges the service allows (oversight.services.assessment_scheme_update), said by the form.
+        for name in AssessmentScheme.WEIGHT_FIELDS:
+            bounded(self.fields[name], 0, 100)
+        bounded(self.fields["repeat_threshold"], 2, None)
+        plain_messages(self)
 
-class GuidanceNoticeForm(forms.Form):
+
+class GuidanceNoticeForm(PlainMessagesForm):
     title = forms.CharField(label="标题", max_length=200, error_messages={"required": "请填写通知标题。"})
     body = forms.CharField(
         label="正文",
@@ -118,7 +128,7 @@ class GuidanceNoticeForm(forms.Form):
         ).order_by("region__code", "name")
 
 
-class StaffMeritForm(forms.Form):
+class StaffMeritForm(PlainMessagesForm):
     kind = forms.ChoiceField(
         label="类别", choices=StaffMerit.Kind.choices, error_messages={"required": "请选择类别。"}
     )

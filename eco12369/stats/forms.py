@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from eco12369.formfields import PlainMessagesForm
+
 from .figures import Month
 
 
@@ -42,11 +44,11 @@ class MonthField(forms.ChoiceField):
             raise forms.ValidationError("只能选择已经结束的月份（最近24个月）。")
 
 
-class GenerateForm(forms.Form):
+class GenerateForm(PlainMessagesForm):
     month = MonthField(label="月份")
 
 
-class AnalysisForm(forms.Form):
+class AnalysisForm(PlainMessagesForm):
     analysis = forms.CharField(
         label="分析说明",
         widget=forms.Textarea(
@@ -57,11 +59,11 @@ class AnalysisForm(forms.Form):
     )
 
 
-class ReturnForm(forms.Form):
+class ReturnForm(PlainMessagesForm):
     note = forms.CharField(label="退回意见", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
 
-class ApproveForm(forms.Form):
+class ApproveForm(PlainMessagesForm):
     note = forms.CharField(
         label="批示（可选）", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False
     )

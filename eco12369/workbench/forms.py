@@ -32,6 +32,7 @@ from eco12369.cases.public import PUBLIC_SUMMARY_MAX_LENGTH
 from eco12369.cases.selectors import case_get_for
 from eco12369.cases.workflow import extension_days_used, pending_reply
 from eco12369.followup.models import Rating
+from eco12369.formfields import plain_messages
 from eco12369.orgs.models import Agency, Department, Region, User
 
 EMPTY_CHOICE = [("", "—— 不变 ——")]
@@ -80,31 +81,13 @@ class ActionForm(forms.Form):
                 field.validators.append(MaxLengthValidator(TEXT_MAX))
                 field.widget.attrs["maxlength"] = str(TEXT_MAX)
         self.setup()
-        for field in self.fields.values():
-            _say_what_is_wrong(field)
+        plain_messages(self)  # messages that name the field (issue 12, D12)
 
     prefix_name = ""
     title = ""  # the action's name on the page when it differs from the rule's (改派 for a re-assignment)
 
     def setup(self) -> None:
         """Fill choices that depend on the case or the user."""
-
-
-def _say_what_is_wrong(field: forms.Field) -> None:
-    """Messages that name the field instead of Django's "这个字段是必填项" (issue 12, D12)."""
-    label = str(field.label or "")
-    choosing = isinstance(field, forms.ChoiceField)
-    messages = {
-        "required": _("请选择%(label)s。") % {"label": label}
-        if choosing
-        else _("请填写%(label)s。") % {"label": label},
-        "invalid_choice": _("所选的%(label)s无效，请重新选择。") % {"label": label},
-        "invalid": _("%(label)s的格式不正确。") % {"label": label},
-        "max_length": _("%(label)s最多%%(limit_value)d个字。") % {"label": label},
-    }
-    for key, message in messages.items():
-        if key == "required" or key in field.error_messages:
-            field.error_messages[key] = message
 
 
 class AcceptForm(ActionForm):

@@ -179,7 +179,8 @@ def test_the_satisfaction_weight_is_set_by_the_city_head_on_the_weights_page(
     form = client.get(weights_url).content.decode()
     assert "满意度权重" in form and re.search(r'name="w_satisfaction" value="10"', form)  # the default
     response = client.post(weights_url, {**data, "w_satisfaction": 101})
-    assert response.status_code == 422 and "各项权重应在0至100之间" in response.content.decode()
+    # The form names the weight and its range (issue 12, D12); the service keeps the same rule.
+    assert response.status_code == 422 and "满意度权重须在0至100之间。" in response.content.decode()
     assert client.post(weights_url, data).status_code == 302
     assert re.search(r'name="w_satisfaction" value="30"', client.get(weights_url).content.decode())
     assert client.post(weights_url, {**data, "w_satisfaction": 20}).status_code == 302

@@ -227,3 +227,21 @@ def test_choosing_a_template_keeps_what_the_handler_typed(handling_case: Case, p
     assert not handling_case.replies.exists()  # choosing a template submits nothing
     handling_case.refresh_from_db()
     assert handling_case.state == "handling"
+
+
+def test_the_template_form_names_the_field_that_is_wrong(people: People) -> None:
+    """Issue 12, D12: "请填写模板名称。", not Django's "这个字段是必填项。"; the limit said with the field."""
+    client = login(people.hp.operator)
+    url = reverse("followup:template_new")
+    unnamed = client.post(url, form_data(name=""))
+    body = html.unescape(unnamed.content.decode())
+    assert unnamed.status_code == 422 and "请填写模板名称。" in body and "这个字段是必填项" not in body
+    long_name = "大气类现场检查未发现问题、已告知举报人的通用答复" * 5  # 120 characters
+    too_long = client.post(url, form_data(name=long_name))
+    body = html.unescape(too_long.content.decode())
+    assert too_long.status_code == 422 and "模板名称最多100个字，请删减后再提交。" in body
+    assert "确保该变量" not in body and long_name in body  # what was typed is kept
+    forged = client.post(url, form_data(category="smell"))
+    body = html.unescape(forged.content.decode())
+    assert forged.status_code == 422 and "所选的适用污染类别无效，请重新选择。" in body
+    assert not ReplyTemplate.objects.exists()

@@ -330,7 +330,13 @@ def test_generate_form_rejects_months_that_have_not_ended(scenario: Scenario, cl
     login(client, scenario.people.op)
     with at(2025, 3, 20):
         r = client.post(reverse("stats:generate"), {"month": Month(2025, 3).key}, follow=True)
-    assert "只能选择已经结束的月份" in r.content.decode() or "选择一个有效的选项" in r.content.decode()
+        # Issue 12, D12: the month's own message, never Django's "选择一个有效的选项".
+        assert "只能选择已经结束的月份（最近24个月）。" in r.content.decode()
+        assert "选择一个有效的选项" not in r.content.decode()
+        empty = client.post(reverse("stats:generate"), {"month": ""}, follow=True).content.decode()
+        assert "请选择月份。" in empty and "这个字段是必填项" not in empty
+        typo = client.post(reverse("stats:generate"), {"month": "2025-二月"}, follow=True).content.decode()
+        assert "月份格式不正确。" in typo
     assert not MonthlyReport.objects.exists()
 
 

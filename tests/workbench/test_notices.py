@@ -53,6 +53,26 @@ def test_case_page_shows_what_the_reporter_was_told_without_the_openid(
     assert reverse("workbench:notice_retry", args=[message.pk]) in text
 
 
+def test_a_notice_wechat_cannot_send_now_is_named_in_plain_words(client: Client, heping, make_case) -> None:
+    """Issue 12, D12: a notice no WeChat channel may carry now (the reporter last wrote over 48 hours ago
+    and has not subscribed) reads 微信暂不能发送 to staff, with the reason, not the jargon 等待可用通道."""
+    case = make_case("和平区", reporter_openid="oWaitingReporter01")
+    Conversation.objects.create(
+        openid=case.reporter_openid, last_inbound_at=timezone.now() - dt.timedelta(days=3)
+    )
+    message = OutboxMessage.objects.get(case=case, template="acknowledged")
+    assert delivery.outbox_deliver(message_id=message.pk) == "waiting"
+    client.force_login(heping.operator)
+    text = page_text(client.get(reverse("workbench:case", args=[case.number])))
+    assert "微信暂不能发送" in text and "等待可用通道" not in text
+    assert "距举报人最近一次来信已超过48小时" in text  # why, from the delivery
+    # A day later it is on the notices page, under the same words.
+    OutboxMessage.objects.filter(pk=message.pk).update(created_at=timezone.now() - dt.timedelta(hours=25))
+    listing = page_text(client.get(NOTICES))
+    assert case.number in listing and "微信暂不能发送" in listing and "等待可用通道" not in listing
+    assert "DESIGN" not in listing  # the page explains itself, it does not cite the design document
+
+
 def test_notice_list_is_scoped_and_a_failed_notice_is_sent_again(
     client: Client, heping, hexi, make_case, make_user, settings, django_capture_on_commit_callbacks
 ) -> None:
