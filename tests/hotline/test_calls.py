@@ -152,6 +152,9 @@ def test_candidates_show_open_cases_and_one_click_attaches_the_call(
     # a forged token is refused
     resp = client.post("/hotline/call/attach/", call_data(attach=f"{existing.number}|forged"))
     assert resp.status_code == 409 and Follow.objects.count() == 1
+    # the caller's number left out (and not anonymous): what was typed does not pass, 422, not a conflict
+    resp = client.post("/hotline/call/attach/", call_data(attach=f"{existing.number}|{token}", phone=""))
+    assert resp.status_code == 422 and "来电号码" in resp.content.decode() and Follow.objects.count() == 1
 
 
 def test_only_operators_record_calls(client: Client, make_user: Callable[..., User]) -> None:
