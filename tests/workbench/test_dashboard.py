@@ -29,6 +29,16 @@ NUMBER_LINK = re.compile(r'<a href="([^"]+)"[^>]*>(?:<span class="dash-number">)
 DATA_COUNT = re.compile(r'<a href="([^"]+)" data-count="(\d+)"')
 
 
+DASHBOARD_DATA = re.compile(r'id="dashboard-data" type="application/json">(.*?)</script>')
+
+
+def dashboard_data(text: str) -> Any:
+    """The figures the page hands its map and charts (the JSON script element)."""
+    found = DASHBOARD_DATA.search(text)
+    assert found is not None, "the page has no dashboard data"
+    return json.loads(found.group(1))
+
+
 def at(when: dt.datetime) -> Any:
     return time_machine.travel(when, tick=False)
 
@@ -138,9 +148,7 @@ def test_district_head_sees_the_district_only_and_every_number_is_its_list(
         )  # stuck, handling, yesterday, today; not 河西区's, not February's
         assert overview["overdue"] >= 1  # the case received on 3 March is not confirmed yet
         assert [d["name"] for d in overview["districts"]] == ["和平区"]
-        data = json.loads(
-            re.search(r'id="dashboard-data" type="application/json">(.*?)</script>', text).group(1)
-        )
+        data = dashboard_data(text)
         assert [d["name"] for d in data["districts"]] == ["和平区"]
         assert data["focus"] == "和平区"
         assert sum(p["value"][2] for p in data["points"]) == 2  # the located March cases of 和平区
@@ -178,9 +186,7 @@ def test_city_sees_every_district_and_the_links_match(
             if not href.startswith("/cases/"):
                 assert listed(client, href) == n, href
         # The map's regions and points link to the lists too.
-        data = json.loads(
-            re.search(r'id="dashboard-data" type="application/json">(.*?)</script>', text).group(1)
-        )
+        data = dashboard_data(text)
         hexi = next(d for d in data["districts"] if d["name"] == "河西区")
         for measure, link in hexi["links"].items():
             assert listed(client, link) == hexi["values"][measure], measure
