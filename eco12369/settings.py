@@ -351,6 +351,9 @@ LOGGING = {
 ECO_AUDIT_KEYS = env("ECO_AUDIT_KEYS")
 ECO_AUDIT_MAC = env("ECO_AUDIT_MAC", "hmac-sm3")
 ECO_AUDIT_LEGACY_ENTRIES = int(env("ECO_AUDIT_LEGACY_ENTRIES", "0"))
+# The audit trail is ECO_AUDIT_STREAMS chains (docs/audit.md): an entry goes to the chain its object's hash
+# picks, so transitions on different cases do not wait on one row lock. Changing it later is safe.
+ECO_AUDIT_STREAMS = int(env("ECO_AUDIT_STREAMS", "16"))
 # Anchors: the chain's count and head, appended at least every minute while entries are written and at
 # every verification; every verification checks the chain still holds them. Production keeps the file off
 # the database's host (an append-only mount or a shipped log): check --deploy warns while it is unset.

@@ -1,7 +1,10 @@
 """Append-only, hash-chained audit trail (Art. 15, 17; MLPS 2.0 level 3 security audit).
 
-Each entry carries the keyed MAC (HMAC-SM3 by default) of the previous entry (services.py); ``AuditHead`` holds the last hash and serialises
-appends. ``manage.py verify_audit`` recomputes the chain and finds any edited, inserted or deleted row.
+The trail is several chains (``stream`` 1..``ECO_AUDIT_STREAMS``, chosen by a hash of the entry's object):
+each entry carries the keyed MAC (HMAC-SM3 by default) of the previous entry of its stream (services.py);
+one ``AuditHead`` row per stream holds that stream's last hash and serialises the stream's appends, so
+writes about different cases do not wait on each other. ``manage.py verify_audit`` recomputes every chain
+and finds any edited, inserted, deleted or reordered row.
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ class AuditEntry(models.Model):
     object_id = models.CharField(_("对象"), max_length=64, blank=True, db_index=True)
     detail = models.JSONField(_("详情"), default=dict, blank=True)
     ip = models.CharField(_("来源地址"), max_length=45, blank=True)
+    # The chain this entry belongs to (services.stream_for); entries written before streams existed: 1.
+    stream = models.PositiveSmallIntegerField(default=1)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
     # How ``hash`` was made (services.entry_hash): "hmac-sm3" / "hmac-sha256" with the key ``key_id`` of
@@ -88,7 +93,8 @@ class AuditEntry(models.Model):
 
 
 class AuditHead(models.Model):
-    """One row: the hash of the newest entry. Locked while appending so the chain stays linear."""
+    """One row per stream (``id`` is the stream's number): the hash of its newest entry and its number of
+    entries. Locked while appending to that stream so the stream's chain stays linear."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_hash = models.CharField(max_length=64)

@@ -8,13 +8,22 @@ write the database but lacks the key cannot rebuild the chain. Entries written b
 ``alg`` ``sha256`` (a bare hash): only the first ``ECO_AUDIT_LEGACY_ENTRIES`` entries may (a number kept
 outside the database, 0 for a new deployment), so a chain rebuilt as bare hashes fails too.
 
+Streams (issue 16): the trail is ``ECO_AUDIT_STREAMS`` chains, not one. An entry joins the stream a hash
+of its object (``case:TJ2026…``; else its actor) picks, and is chained after that stream's newest entry,
+under the lock of that stream's ``AuditHead`` row only: transitions on different cases append in
+parallel, and every case's entries stay in one ordered chain. A transaction that already holds a stream
+keeps appending to it (one head lock per transaction: no deadlock between two heads). Entries written
+before streams existed are stream 1.
+
 Anchors: written while entries are written (after a commit, when the newest anchor is older than
-``ANCHOR_EVERY`` seconds) and at every successful verification. the chain alone cannot tell that its newest rows were deleted when the head (``AuditHead``) was
-rewritten to match. Each night (``tasks.audit_verify_daily``, or ``manage.py verify_audit --anchor``) the
-verified head, its number of entries and the last hash, is written to the application log and appended
-to a file outside the database (``ECO_AUDIT_ANCHOR_FILE``, one line ``<time> <count> <hash>``). Every
-verification then checks that entry number ``count`` still has that hash: a chain cut back below an
-anchor, or rewritten before it, fails.
+``ANCHOR_EVERY`` seconds) and at every successful verification. The chains alone cannot tell that their
+newest rows were deleted when the heads (``AuditHead``) were rewritten to match. Each night
+(``tasks.audit_verify_daily``, or ``manage.py verify_audit --anchor``) the verified heads are written to
+the application log and appended to a file outside the database (``ECO_AUDIT_ANCHOR_FILE``), one line
+``<time> <count> <digest> <n1>,<n2>,…``: the number of entries, a digest of every stream's (number,
+count, last hash), and each stream's count (lines of three fields, written before streams, are stream 1).
+Every verification then checks that each stream still has an entry number ``n<s>`` and that their hashes
+give the digest again: a chain cut back below an anchor, or rewritten before it, fails.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +53,8 @@ from .models import AuditEntry, AuditHead
 GENESIS = "0" * 64
 LEGACY_ALG = "sha256"  # a bare SHA-256, written before the chain had a key
 MAC_ALGS = ("hmac-sm3", "hmac-sha256")
-ANCHOR_EVERY = 60  # seconds: while entries are written, the head is anchored at least this often
+ANCHOR_EVERY = 60  # seconds: while entries are written, the heads are anchored at least this often
+STREAMS_MAX = 1000
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +128,30 @@ def chain_next(entry: AuditEntry, prev_hash: str) -> AuditEntry:
     return entry
 
 
+def audit_streams() -> int:
+    """How many chains new entries are spread over (``ECO_AUDIT_STREAMS``, 1..1000)."""
+    return max(1, min(int(getattr(settings, "ECO_AUDIT_STREAMS", 16) or 1), STREAMS_MAX))
+
+
+def stream_for(key: str) -> int:
+    """The stream of an entry about ``key`` (``case:TJ…``): the same in every process, 1..audit_streams()."""
+    digest = hashlib.sha256(key.encode()).digest()
+    return int.from_bytes(digest[:4], "big") % audit_streams() + 1
+
+
+def _stream_held(connection: Any) -> int | None:
+    """The stream this connection's open transaction already appended to (its head row is locked by us),
+    or None. The marker is an on_commit callback: Django drops it at commit and at a rollback (of the
+    transaction, or of the savepoint that took the lock, which releases the lock too)."""
+    marker = getattr(connection, "_eco_audit_stream", None)
+    if marker is None:
+        return None
+    stream, token = marker
+    if any(func is token for _, func, _ in connection.run_on_commit):
+        return int(stream)
+    return None
+
+
 def audit_record(
     *,
     action: str,
@@ -130,33 +164,65 @@ def audit_record(
 ) -> AuditEntry:
     """Append one entry. Joins the caller's transaction, so a rolled-back change leaves no entry (and a
     failed entry fails the change: no savepoint to recover from, none needed)."""
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    entry = AuditEntry(
+        at=timezone.now(),
+        actor=actor if authenticated else None,
+        actor_label=actor_label or (actor.get_username() if authenticated else ""),
+        action=action,
+        object_type=object_type,
+        object_id="" if object_id is None else str(object_id),
+        detail=json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str)),
+        ip=client_ip(request),
+    )
+    key = f"{entry.object_type}:{entry.object_id}" if entry.object_id else f"actor:{entry.actor_label}"
     with transaction.atomic(savepoint=False):
-        head = AuditHead.objects.select_for_update().filter(id=1).first()
-        if head is None:  # the very first entry (a concurrent first: the insert is skipped, the row is there)
-            insert_if_absent(AuditHead(id=1, last_hash=GENESIS))
-            head = AuditHead.objects.select_for_update().get(id=1)
-        authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-        entry = AuditEntry(
-            at=timezone.now(),
-            actor=actor if authenticated else None,
-            actor_label=actor_label or (actor.get_username() if authenticated else ""),
-            action=action,
-            object_type=object_type,
-            object_id="" if object_id is None else str(object_id),
-            detail=json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str)),
-            ip=client_ip(request),
-        )
-        chain_next(entry, head.last_hash).save()
-        count = head.count + 1
-        AuditHead.objects.filter(id=1).update(last_hash=entry.hash, count=count)
-        if anchor_file() is not None:
-            transaction.on_commit(lambda: _anchor_if_due(count, entry.hash))
+        _append(entry, key)
     return entry
 
 
-def _anchor_if_due(count: int, last_hash: str) -> None:
-    """After a commit: anchor this head when the newest anchor is older than ``ANCHOR_EVERY`` seconds (the
-    file's modification time, shared by every process)."""
+def _append(entry: AuditEntry, key: str) -> None:
+    """Chain ``entry`` into its stream and save it, in the open transaction (the audit write proper)."""
+    connection = transaction.get_connection()
+    stream = _stream_held(connection)
+    held = stream is not None
+    if stream is None:
+        stream = stream_for(key)
+    head = AuditHead.objects.select_for_update().filter(id=stream).first()
+    if head is None:  # the stream's first entry (a concurrent first: the insert is skipped, the row is there)
+        insert_if_absent(AuditHead(id=stream, last_hash=GENESIS))
+        head = AuditHead.objects.select_for_update().get(id=stream)
+    entry.stream = stream
+    chain_next(entry, head.last_hash).save()
+    AuditHead.objects.filter(id=stream).update(last_hash=entry.hash, count=head.count + 1)
+    if not held:
+
+        def token() -> None:
+            """Marks the transaction as holding ``stream`` (see _stream_held)."""
+
+        connection._eco_audit_stream = (stream, token)
+        transaction.on_commit(token)
+    if anchor_file() is not None:
+        transaction.on_commit(_anchor_if_due)
+
+
+def heads_digest(heads: dict[int, tuple[int, str]]) -> str:
+    """One value for the state of every stream ({stream: (count, last hash)}): the last hash itself when
+    only one stream has entries (so a single chain's anchor is its head, as before streams), else the
+    SHA-256 of the streams' ``<stream>:<count>:<hash>`` lines."""
+    live = {s: v for s, v in sorted(heads.items()) if v[0] > 0}
+    if not live:
+        return GENESIS
+    if len(live) == 1:
+        return next(iter(live.values()))[1]
+    body = "\n".join(f"{s}:{count}:{last}" for s, (count, last) in live.items())
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _anchor_if_due() -> None:
+    """After a commit: anchor the heads when the newest anchor is older than ``ANCHOR_EVERY`` seconds (the
+    file's modification time, shared by every process). The heads are read in one statement: a consistent
+    snapshot of committed appends."""
     path = anchor_file()
     if path is None:
         return
@@ -165,7 +231,10 @@ def _anchor_if_due(count: int, last_hash: str) -> None:
     except FileNotFoundError:
         age = ANCHOR_EVERY
     if age >= ANCHOR_EVERY:
-        _anchor_write(count, last_hash)
+        heads = {
+            s: (count, last) for s, count, last in AuditHead.objects.values_list("id", "count", "last_hash")
+        }
+        _anchor_write(heads)
 
 
 @dataclass
@@ -174,15 +243,17 @@ class ChainReport:
     ok: bool
     problem: str = ""
     entry_id: int | None = None
-    last_hash: str = GENESIS  # of the last entry checked
+    last_hash: str = GENESIS  # heads_digest of the streams checked
     anchors: int = 0  # anchors checked
+    heads: dict[int, tuple[int, str]] = field(default_factory=dict)  # {stream: (count, last hash)} checked
 
 
 @dataclass(frozen=True)
 class Anchor:
     at: str
-    count: int
-    hash: str
+    count: int  # entries in all streams
+    hash: str  # heads_digest
+    streams: dict[int, int]  # {stream: count}
 
 
 class AnchorFileError(Exception):
@@ -196,7 +267,8 @@ def anchor_file() -> Path | None:
 
 
 def anchors_read() -> list[Anchor]:
-    """The anchors of the file, oldest first. A line that is not ``<time> <count> <hash>``: AnchorFileError."""
+    """The anchors of the file, oldest first. A line that is not ``<time> <count> <digest> [<n1>,<n2>,…]``:
+    AnchorFileError."""
     path = anchor_file()
     if path is None or not path.exists():
         return []
@@ -205,28 +277,46 @@ def anchors_read() -> list[Anchor]:
         if not line.strip():
             continue
         parts = line.split()
-        if len(parts) != 3 or not parts[1].isdigit() or len(parts[2]) != 64:
+        counts = parts[3].split(",") if len(parts) == 4 else []
+        if (
+            len(parts) not in (3, 4)
+            or not parts[1].isdigit()
+            or len(parts[2]) != 64
+            or not all(c.isdigit() for c in counts)
+        ):
             raise AnchorFileError(f"锚点文件 {path} 第 {number} 行格式不正确")
-        anchors.append(Anchor(at=parts[0], count=int(parts[1]), hash=parts[2]))
+        streams = {s: int(c) for s, c in enumerate(counts, start=1) if int(c) > 0}
+        if len(parts) == 3:  # written before streams: the one chain, stream 1
+            streams = {1: int(parts[1])} if int(parts[1]) else {}
+        if sum(streams.values()) != int(parts[1]):
+            raise AnchorFileError(f"锚点文件 {path} 第 {number} 行格式不正确")
+        anchors.append(Anchor(at=parts[0], count=int(parts[1]), hash=parts[2], streams=streams))
     return anchors
 
 
 def audit_anchor(report: ChainReport) -> Anchor:
-    """Record a verified head (``report.ok``): in the application log and, when configured, appended to the
+    """Record verified heads (``report.ok``): in the application log and, when configured, appended to the
     anchor file (flushed to disk before returning)."""
     if not report.ok:
         raise ValueError("only a verified chain is anchored")
-    return _anchor_write(report.checked, report.last_hash)
+    return _anchor_write(report.heads)
 
 
-def _anchor_write(count: int, last_hash: str) -> Anchor:
-    anchor = Anchor(at=timezone.localtime().isoformat(timespec="seconds"), count=count, hash=last_hash)
-    log.info("audit anchor: count=%d hash=%s", anchor.count, anchor.hash)
+def _anchor_write(heads: dict[int, tuple[int, str]]) -> Anchor:
+    streams = {s: count for s, (count, _) in heads.items() if count > 0}
+    anchor = Anchor(
+        at=timezone.localtime().isoformat(timespec="seconds"),
+        count=sum(streams.values()),
+        hash=heads_digest(heads),
+        streams=streams,
+    )
+    counts = ",".join(str(streams.get(s, 0)) for s in range(1, max(streams, default=0) + 1)) or "0"
+    log.info("audit anchor: count=%d hash=%s streams=%s", anchor.count, anchor.hash, counts)
     path = anchor_file()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as f:
-            f.write(f"{anchor.at} {anchor.count} {anchor.hash}\n")
+            f.write(f"{anchor.at} {anchor.count} {anchor.hash} {counts}\n")
             f.flush()
             os.fsync(f.fileno())
     return anchor
@@ -243,52 +333,72 @@ def _entries(chunk: int = 2000) -> Iterator[AuditEntry]:
 
 
 def audit_verify(*, write_anchor: bool = True) -> ChainReport:
-    """Recompute every hash in order: an edited row breaks its own hash, a deleted or inserted row breaks
-    the link to its neighbour, a deleted newest row no longer matches the head, and entry number ``count``
-    of every anchor (see the module's docstring) must still have the anchored hash. When intact, the head
-    is anchored (``write_anchor=False``: only check)."""
+    """Recompute every hash of every stream in order: an edited row breaks its own hash, a deleted, inserted
+    or reordered row breaks the link to its neighbour, a deleted newest row no longer matches its stream's
+    head, and every anchor (see the module's docstring) must still be found in the streams. When intact,
+    the heads are anchored (``write_anchor=False``: only check)."""
     try:
-        anchored = {a.count: a for a in anchors_read()}
+        anchors = anchors_read()
         audit_keys()
     except (AnchorFileError, AuditKeyError) as exc:
         return ChainReport(0, False, str(exc), None)
     legacy_allowed = int(getattr(settings, "ECO_AUDIT_LEGACY_ENTRIES", 0) or 0)
-    prev = GENESIS
+    wanted = {(s, n) for a in anchors for s, n in a.streams.items()}  # the entries the anchors name
+    found: dict[tuple[int, int], AuditEntry] = {}
+    heads: dict[int, tuple[int, str]] = {}  # {stream: (entries checked, last hash)}
     checked = 0
     for entry in _entries():
+        count, prev = heads.get(entry.stream, (0, GENESIS))
         if entry.prev_hash != prev:
-            return ChainReport(checked, False, "与前一条记录的链接断开（记录被删除或插入）", entry.id, prev)
+            problem = "与同一条链上前一条记录的链接断开（记录被删除、插入或调换了顺序）"
+            return ChainReport(checked, False, problem, entry.id, heads_digest(heads), heads=heads)
         if entry.alg == LEGACY_ALG and checked >= legacy_allowed and audit_keys():
             problem = "记录没有密钥签名（哈希链被不持有审计密钥者重建）"
-            return ChainReport(checked, False, problem, entry.id, prev)
+            return ChainReport(checked, False, problem, entry.id, heads_digest(heads), heads=heads)
         try:
             expected = entry_hash(entry)
         except AuditKeyError as exc:
-            return ChainReport(checked, False, str(exc), entry.id, prev)
+            return ChainReport(checked, False, str(exc), entry.id, heads_digest(heads), heads=heads)
         if not hmac.compare_digest(expected, entry.hash):
             return ChainReport(
                 checked,
                 False,
                 "记录内容与其签名不符（记录被篡改，或链被不持有审计密钥者重建）",
                 entry.id,
-                prev,
+                heads_digest(heads),
+                heads=heads,
             )
-        prev = entry.hash
+        heads[entry.stream] = (count + 1, entry.hash)
         checked += 1
-        anchor = anchored.get(checked)
-        if anchor is not None and anchor.hash != entry.hash:
-            problem = f"第 {checked} 条记录与 {anchor.at} 的锚点不符（记录被删除后重写）"
-            return ChainReport(checked, False, problem, entry.id, prev)
-    beyond = [a for a in anchored.values() if a.count > checked]
-    if beyond:
-        anchor = max(beyond, key=lambda a: a.count)
-        problem = f"记录只有 {checked} 条，少于 {anchor.at} 锚定的 {anchor.count} 条（末尾记录被删除）"
-        return ChainReport(checked, False, problem, None, prev)
-    head = AuditHead.objects.filter(id=1).first()
-    expected = head.last_hash if head else GENESIS
-    if prev != expected or (head is not None and head.count != checked):
-        return ChainReport(checked, False, "最新记录与链头不符（末尾记录被删除或篡改）", None, prev)
-    report = ChainReport(checked, True, last_hash=prev, anchors=len(anchored))
-    if write_anchor:  # every successful verification anchors the head it verified
+        if (entry.stream, count + 1) in wanted:
+            found[(entry.stream, count + 1)] = entry
+    digest = heads_digest(heads)
+    for anchor in anchors:
+        short = [(s, n) for s, n in anchor.streams.items() if heads.get(s, (0, GENESIS))[0] < n]
+        if short:
+            s, n = short[0]
+            have = heads.get(s, (0, GENESIS))[0]
+            problem = (
+                f"记录只有 {checked} 条，少于 {anchor.at} 锚定的 {anchor.count} 条"
+                f"（第 {s} 条链只剩 {have} 条，锚定时 {n} 条：末尾记录被删除）"
+            )
+            return ChainReport(checked, False, problem, None, digest, heads=heads)
+        then = {s: (n, found[(s, n)].hash) for s, n in anchor.streams.items()}
+        if heads_digest(then) != anchor.hash:
+            if len(then) == 1:
+                s, n = next(iter(anchor.streams.items()))
+                problem = f"第 {s} 条链的第 {n} 条记录与 {anchor.at} 的锚点不符（记录被删除后重写）"
+                return ChainReport(checked, False, problem, found[(s, n)].id, digest, heads=heads)
+            problem = f"记录与 {anchor.at} 的锚点（{anchor.count} 条）不符（记录被删除后重写）"
+            return ChainReport(checked, False, problem, None, digest, heads=heads)
+    stored = {
+        s: (count, last) for s, count, last in AuditHead.objects.values_list("id", "count", "last_hash")
+    }
+    for s in sorted(set(stored) | set(heads)):
+        if stored.get(s, (0, GENESIS)) != heads.get(s, (0, GENESIS)):
+            problem = f"第 {s} 条链的最新记录与链头不符（末尾记录被删除或篡改）"
+            return ChainReport(checked, False, problem, None, digest, heads=heads)
+    report = ChainReport(checked, True, last_hash=digest, anchors=len(anchors), heads=heads)
+    if write_anchor:  # every successful verification anchors the heads it verified
         audit_anchor(report)
     return report

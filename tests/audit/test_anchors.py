@@ -1,5 +1,6 @@
-"""Anchors (the chain's head written outside the database each night): deleting the newest entries and
-rewriting ``AuditHead`` to match passes the chain alone, not the anchors."""
+"""Anchors (the chains' heads written outside the database each night): deleting the newest entries and
+rewriting ``AuditHead`` to match passes the chain alone, not the anchors. (The entries of one transaction
+share a stream: each test's entries here are one chain; tests/audit/test_streams.py has several.)"""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def _cut_back(to: int) -> None:
     kept = list(AuditEntry.objects.order_by("id")[:to])
     with triggers_off(), connection.cursor() as cur:
         cur.execute(f"DELETE FROM {AuditEntry._meta.db_table} WHERE id > %s", [kept[-1].pk])
-    AuditHead.objects.filter(id=1).update(last_hash=kept[-1].hash, count=to)
+    AuditHead.objects.filter(id=kept[-1].stream).update(last_hash=kept[-1].hash, count=to)
 
 
 @pytest.mark.django_db
@@ -55,7 +56,7 @@ def test_the_nightly_task_anchors_the_head_in_the_log_and_the_file(
     _fill(2)
     assert tasks.audit_verify_daily.call_local() is True
     lines = [line.split() for line in anchor_file.read_text().splitlines()]
-    assert [(n, h) for _, n, h in lines] == [
+    assert [(n, h) for _, n, h, _ in lines] == [
         ("3", entries[-1].hash),
         ("5", AuditHead.objects.get().last_hash),
     ]
