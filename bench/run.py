@@ -11,7 +11,8 @@ What it does, in one run:
 2. ``bench/seed.py``: N cases with their timelines, replies, outbox, fingerprints; then VACUUM ANALYZE
    (a production database is vacuumed by autovacuum; a fresh bulk load is not);
 3. gunicorn (``--workers``, sync workers, as in docs/deploy.md) on the scratch database with
-   ``ECO_BENCH=1`` (which mounts ``/bench/ping/``, a bare Django view: the ceiling), persistent database
+   ``ECO_BENCH=1`` (which mounts ``/bench/ping/``, a bare Django view, and ``/bench/callback-reference/``,
+   which verifies, decrypts, commits one INSERT and replies encrypted: the callback's ceiling), persistent database
    connections (``ECO_DB_CONN_MAX_AGE``), Huey on Redis (``redis://127.0.0.1:6379/14``, its own queue name)
    with **no consumer running**: what the callback enqueues (the duplicate finder, outbox delivery) waits
    in Redis and is counted, so the figures are those of the callback alone and prove it does not do the
@@ -20,7 +21,8 @@ What it does, in one run:
 
    * the encrypted WeChat callback (safe mode, real signed and AES-encrypted bodies, a unique MsgId and
      nonce each, generated beforehand) under concurrent load with ``wrk`` (Debian; installed with apt-get
-     when missing), next to ``/bench/ping/`` on the same server: throughput ratio and latency;
+     when missing), next to ``/bench/callback-reference/`` on the same server: throughput ratio and
+     latency (``/bench/ping/``, no I/O at all, shown for reference);
      reporters write a description, send their location, submit (a case is created) and ask for status;
    * the workbench queue, search and case pages over HTTP with a logged-in session, for a district
      operator and a city-centre operator (TOTP verified), many different pages and cases; the home
@@ -471,7 +473,13 @@ def wechat_requests(path: Path, *, count: int, threads: int, conf: dict[str, Any
     return total
 
 
+REFERENCE_PATH = "/bench/callback-reference/"
+
+
 def bench_callback(url: str, args: argparse.Namespace, pool: list[Any]) -> list[Row]:
+    """The WeChat callback under load, next to its ceiling: ``/bench/callback-reference/`` on the same
+    server (verify, decrypt, commit one INSERT, encrypted reply: the least a durable callback does), each
+    request of both signed and encrypted with a unique nonce. ``/bench/ping/`` (no I/O) is shown too."""
     from django.conf import settings
     from django.db import connection
 
@@ -480,17 +488,48 @@ def bench_callback(url: str, args: argparse.Namespace, pool: list[Any]) -> list[
 
     threads, conns, seconds = args.wrk_threads, args.connections, args.duration
     conf = settings.WECHAT
+
+    def for_reference(path: Path) -> Path:
+        """The same kind of requests (fresh nonces) addressed to the reference view."""
+        out = path.with_name(path.stem + "-reference.txt")
+        with path.open(encoding="utf-8") as src, out.open("w", encoding="utf-8") as dst:
+            for line in src:
+                dst.write(line.replace("/wechat/callback/?", REFERENCE_PATH + "?", 1))
+        return out
+
     say(f"callback: warming up ({threads} threads, {conns} connections)")
     warm = BENCH_DIR / "callback-warm.txt"
     wechat_requests(warm, count=600, threads=threads, conf=conf, pool=pool)
+    warm_reference = BENCH_DIR / "callback-warm-ref.txt"
+    wechat_requests(warm_reference, count=600, threads=threads, conf=conf, pool=pool)
     run_wrk(url + "/bench/ping/", threads=threads, connections=conns, seconds=3, requests_file=None)
     run_wrk(url + "/wechat/callback/", threads=threads, connections=conns, seconds=3, requests_file=warm)
+    run_wrk(
+        url + REFERENCE_PATH,
+        threads=threads,
+        connections=conns,
+        seconds=3,
+        requests_file=for_reference(warm_reference),
+    )
 
-    say(f"callback: the ceiling, /bench/ping/ for {seconds}s")
+    say(f"callback: /bench/ping/ for {seconds}s")
     ping = run_wrk(
         url + "/bench/ping/", threads=threads, connections=conns, seconds=seconds, requests_file=None
     )
-    expected = int(ping["rps"] * seconds * 0.9) + 2000
+    expected = int(ping["rps"] * seconds * 0.6) + 2000
+    say(f"callback: generating {expected:,} signed, encrypted requests for the reference view")
+    reference_source = BENCH_DIR / "callback-ref.txt"
+    wechat_requests(reference_source, count=expected, threads=threads, conf=conf, pool=pool)
+    reference_file = for_reference(reference_source)
+    say(f"callback: the ceiling, {REFERENCE_PATH} for {seconds}s")
+    reference = run_wrk(
+        url + REFERENCE_PATH,
+        threads=threads,
+        connections=conns,
+        seconds=seconds,
+        requests_file=reference_file,
+    )
+    expected = int(reference["rps"] * seconds * 1.2) + 2000
     requests_file = BENCH_DIR / "callback.txt"
     say(f"callback: generating {expected:,} signed, encrypted requests")
     written = wechat_requests(requests_file, count=expected, threads=threads, conf=conf, pool=pool)
@@ -510,17 +549,29 @@ def bench_callback(url: str, args: argparse.Namespace, pool: list[Any]) -> list[
     inbound = InboundMessage.objects.count() - inbound_before
     queued = (redis_queued() - queued_before) if redis_reachable() else 0
     wrapped = load["requests"] > written
-    ratio = load["rps"] / ping["rps"]
+    ratio = load["rps"] / reference["rps"]
     p99 = load["p99"] / 1000
     rows = [
         Row(
-            what="/bench/ping/ (bare Django view, the ceiling)",
+            what="/bench/ping/ (bare Django view, no I/O)",
             n=ping["requests"],
             median=ping["p50"] / 1000,
             p95=ping["p95"] / 1000,
             p99=ping["p99"] / 1000,
             value=f"{ping['rps']:.0f} req/s",
             note=f"wrk -t{threads} -c{conns} -d{seconds}s; errors {ping['errors']}",
+        ),
+        Row(
+            what="/bench/callback-reference/ (verify, decrypt, 1 INSERT, reply: the ceiling)",
+            n=reference["requests"],
+            median=reference["p50"] / 1000,
+            p95=reference["p95"] / 1000,
+            p99=reference["p99"] / 1000,
+            value=f"{reference['rps']:.0f} req/s",
+            note=(
+                f"wrk -t{threads} -c{conns} -d{seconds}s; errors {reference['errors']}"
+                + ("; requests wrapped around (repeats refused)" if reference["errors"] else "")
+            ),
         ),
         Row(
             what="WeChat callback, safe mode (encrypted)",

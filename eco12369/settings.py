@@ -108,6 +108,7 @@ MIDDLEWARE = [
     "eco12369.audit.middleware.AuditRequestMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "eco12369.accounts.middleware.OtpRequiredMiddleware",
+    "eco12369.dbrouting.ReplicaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -156,15 +157,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c jit={env('ECO_PG_JIT', 'off')}"
 
 if env("DATABASE_REPLICA_URL"):
-    # A read replica (PostgreSQL streaming replication) for the long aggregates: see eco12369/dbrouting.py.
+    # A read replica (PostgreSQL streaming replication; scripts/replica makes one on 127.0.0.1:5433) for
+    # reports, dashboards, search and exports: see eco12369/dbrouting.py. A replica that does not answer
+    # within 2 seconds, or whose replay is more than ECO_REPLICA_MAX_LAG seconds behind, is not used (the
+    # reads go to the primary) until the next check, ECO_REPLICA_CHECK_SECONDS later. In tests the replica
+    # reads the test database, which streaming replication copies from the primary (TEST MIRROR).
     DATABASES["replica"] = {
         **DATABASES["default"],
         **dj_database_url.parse(
             env("DATABASE_REPLICA_URL"), conn_max_age=int(env("ECO_DB_CONN_MAX_AGE", "0"))
         ),
-        "OPTIONS": DATABASES["default"].get("OPTIONS", {}),
+        "OPTIONS": {**DATABASES["default"].get("OPTIONS", {}), "connect_timeout": 2},
         "TEST": {"MIRROR": "default"},
     }
+ECO_REPLICA_MAX_LAG = float(env("ECO_REPLICA_MAX_LAG", "10"))
+ECO_REPLICA_CHECK_SECONDS = float(env("ECO_REPLICA_CHECK_SECONDS", "2"))
 DATABASE_ROUTERS = ["eco12369.dbrouting.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -354,6 +361,10 @@ ECO_AUDIT_LEGACY_ENTRIES = int(env("ECO_AUDIT_LEGACY_ENTRIES", "0"))
 # The audit trail is ECO_AUDIT_STREAMS chains (docs/audit.md): an entry goes to the chain its object's hash
 # picks, so transitions on different cases do not wait on one row lock. Changing it later is safe.
 ECO_AUDIT_STREAMS = int(env("ECO_AUDIT_STREAMS", "16"))
+
+# bench/ only (docs/scale.md): mounts /bench/ping/ and /bench/callback-reference/, the ceilings the WeChat
+# callback is measured against. Off in production (check --deploy warns when it is on).
+ECO_BENCH = env_bool("ECO_BENCH", False)
 # Anchors: the chain's count and head, appended at least every minute while entries are written and at
 # every verification; every verification checks the chain still holds them. Production keeps the file off
 # the database's host (an append-only mount or a shipped log): check --deploy warns while it is unset.

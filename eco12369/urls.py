@@ -1,10 +1,10 @@
-import os
-
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path
 
 from eco12369.open311.api import api as open311_api
+from eco12369.wechat import views as wechat_views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
@@ -21,13 +21,17 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("eco12369.workbench.urls")),
 ]
 
-if os.environ.get("ECO_BENCH") == "1":
-    # bench/run.py only: a bare Django view through the whole middleware stack, the ceiling the WeChat
-    # callback's throughput is compared with (issue #6). Never mounted otherwise.
+if settings.ECO_BENCH:
+    # bench/run.py only (docs/scale.md), never mounted otherwise: the ceilings the WeChat callback is
+    # measured against. /bench/ping/: a bare Django view through the whole middleware stack (issue 6);
+    # /bench/callback-reference/: the least a durable callback must do (issue 16).
     def bench_ping(request: HttpRequest) -> HttpResponse:
         return HttpResponse(b"pong", content_type="text/plain")
 
-    urlpatterns.insert(0, path("bench/ping/", bench_ping))
+    urlpatterns[:0] = [
+        path("bench/ping/", bench_ping),
+        path("bench/callback-reference/", wechat_views.callback_reference),
+    ]
 
 # The error pages in the site's layout, with the reason in Chinese (issue 12, D5).
 handler400 = "eco12369.errors.bad_request"

@@ -3,7 +3,8 @@
 Deploy-tagged (``manage.py check --deploy``): production must set its own field-encryption and
 blind-index keys; the keys derived from ``SECRET_KEY`` are for development and the demo only (changing
 ``SECRET_KEY`` would then make every stored reporter identity unreadable), and an audit anchor file
-(``ECO_AUDIT_ANCHOR_FILE``: without it a cut-back audit chain goes unnoticed). Always: a malformed
+(``ECO_AUDIT_ANCHOR_FILE``: without it a cut-back audit chain goes unnoticed), and the benchmark's
+reference views off (``ECO_BENCH``). Always: a malformed
 ``ECO_FIELD_KEYS`` is an error (nothing could be written).
 """
 
@@ -53,6 +54,20 @@ def audit_anchor_file_set(app_configs: Any, **kwargs: Any) -> list[CheckMessage]
             hint="Set ECO_AUDIT_ANCHOR_FILE to a file on append-only storage off the database host; "
             "see docs/audit.md.",
             id="eco12369.W003",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def bench_views_off(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    if not getattr(settings, "ECO_BENCH", False):
+        return []
+    return [
+        Warning(
+            "ECO_BENCH is on: the benchmark's reference views (/bench/ping/, /bench/callback-reference/) are "
+            "mounted.",
+            hint="Unset ECO_BENCH outside bench/run.py; see docs/scale.md.",
+            id="eco12369.W004",
         )
     ]
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from .callback import MAX_BODY_BYTES, CallbackError, open_envelope, reply_body, verify_url
+from .callback import MAX_BODY_BYTES, CallbackError, nonce_consume, open_envelope, reply_body, verify_url
 from .inbound import inbound_receive
 
 logger = logging.getLogger(__name__)
@@ -40,3 +40,21 @@ def callback(request: HttpRequest) -> HttpResponse:
     if not reply:
         return HttpResponse("success", content_type="text/plain; charset=utf-8")
     return HttpResponse(reply_body(envelope, reply), content_type="application/xml; charset=utf-8")
+
+
+REFERENCE_REPLY = "已收到您的消息。"
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def callback_reference(request: HttpRequest) -> HttpResponse:
+    """The least a durable callback must do (mounted only with ``ECO_BENCH``, docs/scale.md): verify the
+    signature, decrypt and parse, commit one INSERT (the request's nonce, autocommit: one transaction) and
+    answer with an encrypted reply. ``bench/run.py`` measures ``callback`` against it."""
+    try:
+        envelope = open_envelope(params=request.GET, body=request.body)
+    except CallbackError as error:
+        return _refuse(error)
+    if not nonce_consume(envelope.timestamp, envelope.nonce):
+        return _refuse(CallbackError(403, "重复的请求 / replayed request"))
+    return HttpResponse(reply_body(envelope, REFERENCE_REPLY), content_type="application/xml; charset=utf-8")

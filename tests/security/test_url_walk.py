@@ -106,6 +106,9 @@ ROUTES: dict[str, Route] = {
     "open311/v2/tokens/<token>.json": OPEN311,
     "open311/v2/<path:rest>": _public("Open311's answer to any other format or path: an error list, no data"),
     "bench/ping/": _public("mounted only for bench/run.py (ECO_BENCH=1): answers 'pong', no data"),
+    "bench/callback-reference/": _public(
+        "mounted only for bench/run.py (ECO_BENCH=1): WeChat's signature as the callback, stores a nonce"
+    ),
     # --- the user's own account, the audit trail
     "account/otp/setup/": Route(SELF),
     "account/otp/verify/": Route(SELF),
@@ -191,7 +194,7 @@ ROUTES: dict[str, Route] = {
 }
 EDITOR_ROUTES = {"cases/<str:number>/reply-draft/", "cases/<str:number>/evidence/"}
 ADMIN_PREFIX = "admin/"
-CONDITIONAL = {"bench/ping/"}  # mounted only in some environments
+CONDITIONAL = {"bench/ping/", "bench/callback-reference/"}  # mounted only in some environments
 ADMIN_LOGIN = {"admin/login/", "admin/logout/"}  # the admin site's own sign-in and sign-out
 # Object routes that only answer POST (GET is 405 for everyone), so the "fills are real" control skips them.
 POST_ONLY = {
