@@ -71,16 +71,16 @@ def replica_configured() -> bool:
 @dataclass
 class _Health:
     checked_at: float = -1e9
-    usable: bool = False
+    usable: bool = True  # the verdict before the first check: a first refusal is logged
     reason: str = ""
 
 
 _health = _Health()
 
 
-def replica_lag() -> float | None:
-    """Seconds the replica's replay is behind (0 when it has replayed all it received), or None when it
-    cannot be asked (down, or not a standby)."""
+def replica_lag() -> tuple[float | None, str]:
+    """(seconds the replica's replay is behind, 0 when it has replayed all it received; why not), with
+    None when it cannot be used at all (down, or not a standby)."""
     try:
         with connections[REPLICA].cursor() as cur:
             cur.execute(
@@ -90,31 +90,33 @@ def replica_lag() -> float | None:
             )
             recovering, lag, paused = cur.fetchone()
     except DatabaseError as exc:
-        log.warning("replica unreachable, reading the primary: %s", exc)
         with contextlib.suppress(DatabaseError):
             connections[REPLICA].close()
-        return None
+        return None, f"unreachable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
     if not recovering:
-        return None
+        return None, "not a standby (promoted?)"
     if paused:  # replay stopped: it falls behind with every write on the primary
-        return float("inf")
-    return float(lag or 0)
+        return float("inf"), "replay paused"
+    return float(lag or 0), ""
 
 
 def replica_usable() -> bool:
     """Whether reads may go to the replica now: configured, answering, not too far behind (checked at most
-    every ``ECO_REPLICA_CHECK_SECONDS``)."""
+    every ``ECO_REPLICA_CHECK_SECONDS``; a change of verdict is logged)."""
     if not replica_configured():
         return False
     now = time.monotonic()
     if now - _health.checked_at < float(getattr(settings, "ECO_REPLICA_CHECK_SECONDS", 2)):
         return _health.usable
-    lag = replica_lag()
+    lag, why = replica_lag()
     max_lag = float(getattr(settings, "ECO_REPLICA_MAX_LAG", 10))
     usable = lag is not None and lag <= max_lag
-    reason = "" if usable else ("unreachable" if lag is None else f"behind by {lag:.1f}s")
-    if reason != _health.reason:
-        log.warning("replica %s", f"not used: {reason}" if reason else "in use again")
+    reason = "" if usable else (why or f"behind by {lag:.1f}s")
+    if usable != _health.usable:
+        if usable:
+            log.info("replica in use again")
+        else:
+            log.warning("replica not used, reading the primary: %s", reason)
     _health.checked_at, _health.usable, _health.reason = now, usable, reason
     return usable
 
