@@ -188,13 +188,16 @@ def _append(entry: AuditEntry, key: str) -> None:
     held = stream is not None
     if stream is None:
         stream = stream_for(key)
-    head = AuditHead.objects.select_for_update().filter(id=stream).first()
-    if head is None:  # the stream's first entry (a concurrent first: the insert is skipped, the row is there)
-        insert_if_absent(AuditHead(id=stream, last_hash=GENESIS))
-        head = AuditHead.objects.select_for_update().get(id=stream)
     entry.stream = stream
-    chain_next(entry, head.last_hash).save()
-    AuditHead.objects.filter(id=stream).update(last_hash=entry.hash, count=head.count + 1)
+    if connection.vendor == "postgresql":
+        _append_pg(connection, entry)
+    else:
+        head = AuditHead.objects.select_for_update().filter(id=stream).first()
+        if head is None:  # the stream's first entry
+            insert_if_absent(AuditHead(id=stream, last_hash=GENESIS))
+            head = AuditHead.objects.select_for_update().get(id=stream)
+        chain_next(entry, head.last_hash).save()
+        AuditHead.objects.filter(id=stream).update(last_hash=entry.hash, count=head.count + 1)
     if not held:
 
         def token() -> None:
@@ -204,6 +207,39 @@ def _append(entry: AuditEntry, key: str) -> None:
         transaction.on_commit(token)
     if anchor_file() is not None:
         transaction.on_commit(_anchor_if_due)
+
+
+_HEAD = AuditHead._meta.db_table
+_ENTRY = AuditEntry._meta.db_table
+
+
+def _append_pg(connection: Any, entry: AuditEntry) -> None:
+    """The same as the generic path in two round trips (the transition waits on them while it holds its
+    row locks): lock the stream's head and count the entry in one UPDATE … RETURNING; then insert the
+    chained entry and move the head in one statement."""
+    fields = [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
+    # Table and column names come from the models, every value is a parameter.
+    count_sql = f"UPDATE {_HEAD} SET count = count + 1 WHERE id = %s RETURNING last_hash"  # noqa: S608
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    insert_sql = (
+        f"WITH e AS (INSERT INTO {_ENTRY} ({columns}) VALUES ({placeholders}) RETURNING id) "  # noqa: S608
+        f"UPDATE {_HEAD} SET last_hash = %s WHERE id = %s RETURNING (SELECT id FROM e)"
+    )
+    with connection.cursor() as cur:
+        for _ in range(2):
+            cur.execute(count_sql, [entry.stream])
+            row = cur.fetchone()
+            if row is not None:
+                break
+            # the stream's first entry (a concurrent first: the insert is skipped, the row is there)
+            insert_if_absent(AuditHead(id=entry.stream, last_hash=GENESIS))
+        assert row is not None
+        chain_next(entry, row[0])
+        values = [f.get_db_prep_save(f.pre_save(entry, True), connection) for f in fields]
+        cur.execute(insert_sql, [*values, entry.hash, entry.stream])
+        entry.pk = cur.fetchone()[0]
+    entry._state.adding, entry._state.db = False, connection.alias
 
 
 def heads_digest(heads: dict[int, tuple[int, str]]) -> str:
