@@ -31,7 +31,9 @@ What it does, in one run:
    * a district's and the city's monthly report (``stats.figures.monthly_figures``) next to one
      hand-written SQL statement computing the same figures (the ceiling, checked to agree);
    * the duplicate check of a new case (the Huey task's body, ``duplicates_find``) for new cases
-     created by ``case_create``.
+     created by ``case_create``;
+   * concurrent transitions (PostgreSQL): ``bench/transitions.py`` on the same server, 4 processes
+     accepting, assigning and replying at once, with the audit write and without it.
 
 The results are also written to ``var/bench/results-<N>.json`` and ``.txt``.
 """
@@ -1044,6 +1046,52 @@ def bench_duplicates(args: argparse.Namespace, pool: list[Any]) -> list[Row]:
 
 
 # ------------------------------------------------------------------------------------------- main
+def bench_transitions(url: str) -> list[Row]:
+    """``bench/transitions.py`` on the same server (its own scratch database: fresh cases in every mode):
+    4 processes accept, assign and reply at once, without the audit write and with it."""
+    say("transitions: bench/transitions.py (4 processes, with and without the audit write)")
+    out = BENCH_DIR / "transitions.json"
+    server = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "transitions.py"),
+            "--database-url",
+            server,
+            "--json",
+            str(out),
+        ],
+        check=False,
+    )
+    if not out.exists():
+        return [Row(what="concurrent transitions", goal="≥ 70% of no audit", ok=False, note="the run failed")]
+    data = json.loads(out.read_text(encoding="utf-8"))
+    ceiling = data["ceiling"]
+    rows = []
+    for mode, runs in data["modes"].items():
+        rate = statistics.median(r["per_second"] for r in runs)
+        best = max(runs, key=lambda r: r["per_second"])
+        audited = mode.startswith("audit, ") and not mode.endswith(" 1 stream")
+        rows.append(
+            Row(
+                what=f"transitions, 4 processes: {mode}",
+                n=sum(r["transitions"] for r in runs),
+                median=best["median"],
+                p95=best["p95"],
+                value=f"{rate:.0f}/s"
+                + ("" if mode == "no audit" else f" = {rate / ceiling:.0%} of no audit"),
+                goal="≥ 70% of no audit" if audited else "",
+                ok=(rate / ceiling >= 0.7 and data["chain_ok"]) if audited else None,
+                note=(
+                    "accept, assign, reply on each process's own cases; rounds: "
+                    + ", ".join(f"{r['per_second']:.0f}/s" for r in runs)
+                    + ("" if data["chain_ok"] else "; AUDIT CHAIN BROKEN")
+                ),
+            )
+        )
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -1060,7 +1108,9 @@ def main() -> int:
     parser.add_argument("--page-requests", type=int, default=60, help="requests per page kind and user")
     parser.add_argument("--report-repeats", type=int, default=5)
     parser.add_argument("--duplicate-probes", type=int, default=200)
-    parser.add_argument("--only", default="", help="comma-separated: callback,pages,reports,duplicates")
+    parser.add_argument(
+        "--only", default="", help="comma-separated: callback,pages,reports,duplicates,transitions"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
@@ -1140,6 +1190,8 @@ def main() -> int:
         rows += bench_reports(args)
     if not only or "duplicates" in only:
         rows += bench_duplicates(args, pool)
+    if (not only or "transitions" in only) and connection.vendor == "postgresql":
+        rows += bench_transitions(url)
     if use_redis:
         redis_clear()
     total = time.perf_counter() - started

@@ -26,6 +26,7 @@ is dropped at the end unless ``--keep``.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import statistics
@@ -189,6 +190,7 @@ def main() -> int:
     )
     parser.add_argument("--rounds", type=int, default=2, help="each mode this many times, interleaved")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--json", default="", help="also write the figures to this file (bench/run.py)")
     args = parser.parse_args()
     url = server_url(args.database_url, DB_NAME)
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
@@ -265,6 +267,15 @@ def main() -> int:
     text = "\n".join(lines)
     print("\n" + text)
     (BENCH_DIR / "results.txt").write_text(text + "\n", encoding="utf-8")
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(
+                {"ceiling": ceiling, "modes": results, "chain_ok": report.ok, "summary": lines[0]},
+                ensure_ascii=False,
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
     met = all(statistics.median(r["per_second"] for r in results[m]) / ceiling >= GOAL for m in modes[1:2])
     return 0 if met and report.ok else 1
 
