@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import io
 import os
 import subprocess
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import psycopg
 import pytest
 import time_machine
@@ -148,6 +150,22 @@ def test_search_reads_the_replica_and_the_session_the_primary(
     assert page.status_code == 200 and case.number in page.content.decode()
     assert _tables(on_replica) == {"cases_case"}
     assert _tables(on_primary) == {"django_session"}  # who is signed in: always the primary
+
+
+def test_the_search_export_reads_the_replica_while_it_is_sent(
+    client: Any, replica: BaseDatabaseWrapper, make_user: Callable[..., User], make_case: Callable[..., Case]
+) -> None:
+    operator = make_user("operator", district_name="和平区")
+    case = make_case("和平区", reported_party="XX印染厂（南门那家）")
+    caught_up()
+    client.force_login(operator)
+    with CaptureQueriesContext(replica) as on_replica:
+        response = client.get(reverse("workbench:search"), {"reported_party": "印染", "format": "xlsx"})
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert response.status_code == 200
+    cells = {c.value for row in openpyxl.load_workbook(io.BytesIO(body)).active.iter_rows() for c in row}
+    assert case.number in cells
+    assert any("cases_case" in q["sql"] for q in on_replica.captured_queries)
 
 
 def test_a_case_page_reads_the_primary(
