@@ -38,6 +38,7 @@ REPLICA = "replica"
 # Views whose reads go to the replica (``app:name``): reports, dashboards, search and exports.
 REPLICA_VIEWS = frozenset(
     {
+        "workbench:home",  # the dashboard (issue 15)
         "workbench:search",  # the search page and its Excel export (?format=xlsx)
         "stats:monthly_list",
         "stats:report",

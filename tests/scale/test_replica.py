@@ -168,6 +168,19 @@ def test_the_search_export_reads_the_replica_while_it_is_sent(
     assert any("cases_case" in q["sql"] for q in on_replica.captured_queries)
 
 
+def test_the_dashboard_reads_the_replica(
+    client: Any, replica: BaseDatabaseWrapper, make_user: Callable[..., User], make_case: Callable[..., Case]
+) -> None:
+    operator = make_user("operator", district_name="和平区")
+    make_case("和平区", reported_party="某某小区旁边的烧烤店")
+    caught_up()
+    client.force_login(operator)
+    with CaptureQueriesContext(replica) as on_replica:
+        page = client.get(reverse("workbench:home"))
+    assert page.status_code == 200
+    assert _tables(on_replica) == {"cases_case"}
+
+
 def test_a_case_page_reads_the_primary(
     client: Any, replica: BaseDatabaseWrapper, make_user: Callable[..., User], make_case: Callable[..., Case]
 ) -> None:
