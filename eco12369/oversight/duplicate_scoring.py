@@ -299,15 +299,42 @@ _TRADE_WORDS_ORDERED = sorted(((w, t) for t, ws in TRADES.items() for w in ws), 
 
 _TRADE_NAME = re.compile("|".join(re.escape(w) for w, _ in _TRADE_WORDS_ORDERED))
 _GENERIC_NAME = re.compile(
-    "汽车|修理|维修|加工点|加工|作坊|小作坊|厂房|车间|工厂|企业|公司|门店|店铺|摊位|摊|点|房|园|中心|大院|院"
+    "城区|市区|城里|生物|汽车|修理|维修|加工点|加工|作坊|小作坊|厂房|车间|工厂|企业|公司|门店|店铺|摊位|摊|点|房|园|中心|大院|院"
 )
 
 
-def party_name(party: str) -> str:
-    """What names a normalised party, the trade words taken out: 宏达化工 → 宏达, 星光路18号汽修 → 星光路18号,
-    锅炉房 → "" (a trade only)."""
+def party_name(party: str, address: str = "") -> str:
+    """What names a normalised party: the trade words, the roads and towns and what the party's own address
+    says taken out (宏达化工 → 宏达; 星光路18号汽修 at 星光路18号 → ""; 大寺镇某橡胶厂 at 大寺镇王村工业区 → "";
+    锅炉房 → "": a trade only). A party named by its place says no more than the place."""
     name = _GENERIC_NAME.sub("", _TRADE_NAME.sub("", party))
+    name = _NAMED_PLACE.sub("", _HOUSE_NUMBER.sub("", name))
+    name = _district_short().sub("", name)
+    if address:
+        name = _without_shared(name, address)
     return name if len(name) >= 2 else ""
+
+
+@lru_cache(maxsize=1)
+def _district_short() -> re.Pattern[str]:
+    """The districts' names without 区 (宝坻, 西青, 滨海): reporters write them in front of a party."""
+    names = sorted({name.removesuffix("新区").removesuffix("区") for _, name in DISTRICTS}, key=len, reverse=True)
+    return re.compile("|".join(re.escape(n) for n in names if len(n) >= 2))
+
+
+def _without_shared(name: str, address: str) -> str:
+    """``name`` without its runs of two or more characters that ``address`` contains too."""
+    out, i = [], 0
+    while i < len(name):
+        j = i + 2
+        while j <= len(name) and name[i:j] in address:
+            j += 1
+        if j - 1 - i >= 2:
+            i = j - 1
+        else:
+            out.append(name[i])
+            i += 1
+    return "".join(out)
 
 
 def trades(text: str) -> frozenset[str]:
@@ -493,24 +520,43 @@ def named_places(address: str) -> frozenset[str]:
     return frozenset(_NAMED_PLACE.findall(_HOUSE_NUMBER.sub("", address)))
 
 
+# 区, 镇, 乡 are written or left out at will (宝坻区南城路 / 宝坻南城路, 杨柳青镇柳口路 / 杨柳青柳口路).
+_ADMINISTRATIVE = re.compile("[区镇乡]")
+
+
+def _same_place_name(a: str, b: str) -> bool:
+    """One road (or town) named with or without what lies around it: 南城路 / 宝坻南城路 / 宝坻区南城路,
+    知景道 / 张家窝知景道 (one ends with the other, at least three characters left)."""
+    a, b = _ADMINISTRATIVE.sub("", a), _ADMINISTRATIVE.sub("", b)
+    short, long = sorted((a, b), key=len)
+    return short == long or (len(short) >= 3 and long.endswith(short))
+
+
+def _share_a_place(a: set[str], b: set[str]) -> bool:
+    return any(_same_place_name(x, y) for x in a for y in b)
+
+
 def place_conflicts(a: str, b: str) -> tuple[bool, bool]:
     """(two different roads, two different towns/villages/estates): each side names some and they share
-    none (津沽路 / 雅润路 in one town)."""
+    none (津沽路 / 雅润路 in one town); one road written with or without its district or town in front
+    (宝坻南城路 / 宝坻区南城路 / 南城路) is one road."""
     places_a, places_b = named_places(a), named_places(b)
     roads_a = {p for p in places_a if _ROAD.search(p)}
     roads_b = {p for p in places_b if _ROAD.search(p)}
     areas_a, areas_b = places_a - roads_a, places_b - roads_b
     return (
-        bool(roads_a and roads_b and not roads_a & roads_b),
-        bool(areas_a and areas_b and not areas_a & areas_b),
+        bool(roads_a and roads_b and not _share_a_place(roads_a, roads_b)),
+        bool(areas_a and areas_b and not _share_a_place(areas_a, areas_b)),
     )
 
 
 def address_similarity(a: str, b: str) -> float:
     """Normalised addresses: the street part compared by character n-grams (one containing the other counts
-    as the same street); two different house numbers on one street are two different places."""
+    as the same street, 区/镇/乡 written or not); two different house numbers on one street are two
+    different places."""
     number_a, number_b = _HOUSE_NUMBER.search(a), _HOUSE_NUMBER.search(b)
-    street_a, street_b = _HOUSE_NUMBER.sub("", a), _HOUSE_NUMBER.sub("", b)
+    street_a = _ADMINISTRATIVE.sub("", _HOUSE_NUMBER.sub("", a))
+    street_b = _ADMINISTRATIVE.sub("", _HOUSE_NUMBER.sub("", b))
     if not street_a or not street_b:
         return 0.5
     if street_a in street_b or street_b in street_a:
@@ -586,7 +632,7 @@ def sketch(
         closed_at=closed_at,
         category=category or "other",
         subject=_HOUSE_NUMBER.sub("", party + place),
-        name=party_name(party),
+        name=party_name(party, place),
     )
 
 
@@ -674,6 +720,7 @@ FEATURES = (
     "party_known",
     "address",
     "address_known",
+    "address_area",
     "number_conflict",
     "road_conflict",
     "area_conflict",
@@ -687,8 +734,17 @@ FEATURES = (
     "problem",
     "problem_diff",
     "text",
+    "text_low",
     "concept_diff",
 )
+
+
+TEXT_LOW = 0.2  # below this the two descriptions share next to nothing
+
+
+def _is_specific(address: str) -> bool:
+    """The address names a road or a house number, not only an area (大寺镇王村工业区, 静海经济开发区)."""
+    return bool(_HOUSE_NUMBER.search(address)) or any(_ROAD.search(p) for p in named_places(address))
 
 
 def features(*, new: Sketch, old: Sketch) -> dict[str, float]:
@@ -701,11 +757,14 @@ def features(*, new: Sketch, old: Sketch) -> dict[str, float]:
         geo = closeness(haversine_m(new.lat, new.lon, old.lat, old.lon))
     trade = _overlap(new.trades, old.trades)
     problem = problem_overlap(new.problems, old.problems)
+    text = text_similarity(new, old)
     return {
         "party": party or 0.0,
         "party_known": float(party is not None),
         "address": address or 0.0,
         "address_known": float(address is not None),
+        # The addresses agree only on an area (a town, an industrial park, a village): many parties lie there.
+        "address_area": (address or 0.0) * float(not (_is_specific(new.address) and _is_specific(old.address))),
         "number_conflict": float(bool(number_a and number_b and number_a.group(0) != number_b.group(0))),
         "road_conflict": float(road_conflict),
         "area_conflict": float(area_conflict),
@@ -718,7 +777,8 @@ def features(*, new: Sketch, old: Sketch) -> dict[str, float]:
         "trade_diff": float(trade == 0.0),
         "problem": problem or 0.0,
         "problem_diff": float(problem == 0.0),
-        "text": text_similarity(new, old),
+        "text": text,
+        "text_low": float(text < TEXT_LOW and len(new.tokens) >= 2 and len(old.tokens) >= 2),
         "concept_diff": float(concept_similarity(new.concepts, old.concepts) == 0.0),
     }
 
@@ -727,29 +787,31 @@ def features(*, new: Sketch, old: Sketch) -> dict[str, float]:
 # regression by Newton's method (``fit_weights``), positive = same matter (duplicate or repeat); the L2
 # strength and the threshold chosen by 5-fold cross-validation on the tune split (best mean F1). Refit with
 # ``manage.py duplicates_eval tests/data/duplicates/tune.jsonl --fit`` and paste the printed weights here.
-# Last fit: 5-fold cross-validation: l2=0.03 threshold=0.3 mean f1=0.936.
+# Last fit: 5-fold cross-validation: l2=0.03 threshold=0.25 mean f1=0.946.
 WEIGHTS: dict[str, float] = {
-    "bias": 1.895,
+    "bias": 1.345,
     "party": 0.0,
-    "party_known": -0.22,
-    "address": 4.711,
-    "address_known": -4.594,
-    "number_conflict": -3.383,
-    "road_conflict": -0.582,
-    "area_conflict": -0.114,
+    "party_known": 1.132,
+    "address": 4.606,
+    "address_known": -4.14,
+    "address_area": -0.669,
+    "number_conflict": -4.157,
+    "road_conflict": -4.94,
+    "area_conflict": -1.723,
     "subject": 0.0,
-    "geo": 6.194,
-    "geo_known": -5.08,
+    "geo": 5.893,
+    "geo_known": -5.064,
     "region_same": 0.0,
-    "region_diff": -3.475,
-    "trade": 0.053,
-    "trade_diff": -3.822,
-    "problem": 1.049,
-    "problem_diff": -7.429,
+    "region_diff": -3.596,
+    "trade": 0.733,
+    "trade_diff": -3.804,
+    "problem": 1.134,
+    "problem_diff": -7.363,
     "text": 0.0,
-    "concept_diff": -0.843,
+    "text_low": -1.095,
+    "concept_diff": -0.354,
 }
-DUPLICATE_THRESHOLD = 0.3  # probability from which a pair reports the same matter (chosen with WEIGHTS)
+DUPLICATE_THRESHOLD = 0.25  # probability from which a pair reports the same matter (chosen with WEIGHTS)
 
 
 def probability(values: dict[str, float], weights: dict[str, float] | None = None) -> float:
@@ -846,6 +908,8 @@ POSITIVE = frozenset({"party", "address", "subject", "geo", "region_same", "trad
 NEGATIVE = frozenset(
     {
         "concept_diff",
+        "text_low",
+        "address_area",
         "number_conflict",
         "road_conflict",
         "area_conflict",
