@@ -28,10 +28,11 @@ Every component adds to the model's log-odds, none caps the total. A pair at or 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -251,25 +252,25 @@ def _words(text: str) -> tuple[str, ...]:
 TRADES: dict[str, tuple[str, ...]] = {
     "auto_repair": _words("汽修 汽车修理 修车 汽车维修 修理厂 钣喷 4s店"),
     "car_wash": _words("洗车"),
-    "chemical": _words("化工 石化 制药 药厂 农药 化学"),
+    "chemical": _words("化工 石化 制药 药厂 农药 化学 医药"),
     "restaurant": _words(
-        "饭店 餐馆 饭馆 饭庄 酒家 餐饮 餐厅 早点 烧烤 火锅 酒楼 小吃 麻辣烫 快餐 麦当劳 肯德基 食堂 串"
+        "饭店 餐馆 饭馆 菜馆 面馆 饺子馆 包子铺 饭庄 酒家 餐饮 餐厅 早点 烧烤 火锅 酒楼 小吃 麻辣烫 快餐 麦当劳 肯德基 食堂 串"
     ),
     "entertainment": _words("ktv 歌厅 练歌 酒吧 夜总会 舞厅 网吧 广场舞"),
     "boiler": _words("锅炉 供热 热力 热电 暖气"),
     "mining": _words("铁矿 矿山 采矿 矿场 选矿"),
     "shipyard": _words("造船 船厂 船舶 码头"),
     "construction": _words("工地 项目部 施工 建筑 拆迁 拆除"),
-    "steel": _words("轧钢 钢铁 钢厂 炼钢 带钢 炉料 铸造 锻造 钢管"),
+    "steel": _words("轧钢 钢铁 钢厂 炼钢 带钢 炉料 铸造 锻造 钢管 冶炼"),
     "paper": _words("造纸 纸业 纸厂 纸箱"),
-    "dyeing": _words("印染 染厂 漂染 纺织 服装"),
-    "furniture": _words("家具 木器 木材 板材 木业"),
+    "dyeing": _words("印染 染厂 漂染 纺织 服装 羽绒"),
+    "furniture": _words("家具 木器 木材 板材 木业 家俱"),
     "livestock": _words("养猪 猪场 养鸡 鸡场 养鸭 鸭场 鹅场 养牛 牛场 羊场 养殖 屠宰"),
     "pigs": _words("养猪 猪场 猪圈"),
     "poultry": _words("养鸡 鸡场 养鸭 鸭场 鹅场"),
     "cattle": _words("养牛 牛场 羊场 奶牛"),
-    "concrete": _words("搅拌站 混凝土 水泥 沥青 拌合站 石料 砂石 石材 采石 碎石 料场"),
-    "recycling": _words("废品 回收 收购站 拆解 废旧"),
+    "concrete": _words("搅拌站 搅拌 混凝土 水泥 沥青 拌合站 石料 砂石 石材 采石 碎石 料场 建材"),
+    "recycling": _words("废品 回收 收购站 拆解 废旧 再生资源"),
     "plastic": _words("塑料 塑胶 橡胶 胶皮 造粒"),
     "laundry": _words("洗涤 洗衣 水洗"),
     "plating": _words("电镀 镀锌 酸洗 表面处理"),
@@ -279,10 +280,10 @@ TRADES: dict[str, tuple[str, ...]] = {
     "retail": _words("超市 商场 商店 便利店 市场 菜市场 购物"),
     "hospital": _words("医院 诊所 卫生院"),
     "school": _words("学校 小学 中学 大学 幼儿园"),
-    "logistics": _words("物流 货场 仓库 快递"),
-    "cold_storage": _words("冷库 制冷"),
+    "logistics": _words("物流 货场 仓库 快递 运输 仓储"),
+    "cold_storage": _words("冷库 制冷 冷链"),
     "electronics": _words("电子 电路板 线路板 半导体"),
-    "food": _words("食品 米厂 面粉 稻米 粮食 豆制品 酱菜 酿酒 酒厂"),
+    "food": _words("食品 饲料 米厂 面粉 稻米 粮食 豆制品 酱菜 酿酒 酒厂"),
     "farmhouse": _words("农家院 民宿 度假村"),
     "residential": _words("物业 居民楼"),
     "refuse": _words("垃圾站 垃圾场 垃圾中转 填埋场 焚烧厂"),
@@ -299,7 +300,7 @@ _TRADE_WORDS_ORDERED = sorted(((w, t) for t, ws in TRADES.items() for w in ws), 
 
 _TRADE_NAME = re.compile("|".join(re.escape(w) for w, _ in _TRADE_WORDS_ORDERED))
 _GENERIC_NAME = re.compile(
-    "城区|市区|城里|生物|汽车|修理|维修|加工点|加工|作坊|小作坊|厂房|车间|工厂|企业|公司|门店|店铺|摊位|摊|点|房|园|中心|大院|院"
+    "城区|市区|城里|生物|环保|金属|小区|管理|汽车|修理|维修|加工点|加工|作坊|小作坊|厂房|车间|工厂|企业|公司|门店|店铺|摊位|摊|点|房|园|中心|大院|院"
 )
 
 
@@ -315,10 +316,25 @@ def party_name(party: str, address: str = "") -> str:
     return name if len(name) >= 2 else ""
 
 
+_LEGAL = re.compile("有限公司|有限责任公司|公司|集团|厂$")
+
+
+def is_brand(raw_party: str, party: str, name: str) -> bool:
+    """The party is named by a trade name (字号): its name stands in front of a trade word or a legal
+    suffix (鑫源塑料制品厂, 德润橡胶, 老王烧烤), not a description (那家川菜馆, 餐饮管理公司). Two different
+    trade names are two parties. A name with 某/XX in it is none."""
+    if not name or not party.startswith(name) or _ANONYMOUS.search(fold(raw_party)):
+        return False
+    rest = party[len(name) :]
+    return bool(_TRADE_NAME.match(rest)) or bool(_LEGAL.search(fold(raw_party)))
+
+
 @lru_cache(maxsize=1)
 def _district_short() -> re.Pattern[str]:
     """The districts' names without 区 (宝坻, 西青, 滨海): reporters write them in front of a party."""
-    names = sorted({name.removesuffix("新区").removesuffix("区") for _, name in DISTRICTS}, key=len, reverse=True)
+    names = sorted(
+        {name.removesuffix("新区").removesuffix("区") for _, name in DISTRICTS}, key=len, reverse=True
+    )
     return re.compile("|".join(re.escape(n) for n in names if len(n) >= 2))
 
 
@@ -532,7 +548,7 @@ def _same_place_name(a: str, b: str) -> bool:
     return short == long or (len(short) >= 3 and long.endswith(short))
 
 
-def _share_a_place(a: set[str], b: set[str]) -> bool:
+def _share_a_place(a: Collection[str], b: Collection[str]) -> bool:
     return any(_same_place_name(x, y) for x in a for y in b)
 
 
@@ -595,6 +611,7 @@ class Sketch:
     category: str = "other"
     subject: str = field(default="", compare=False)  # party and address together
     name: str = field(default="", compare=False)  # what names the party (``party_name``)
+    brand: bool = field(default=False, compare=False)  # the name is a trade name (``is_brand``)
 
 
 def sketch(
@@ -618,6 +635,7 @@ def sketch(
     raw_party = (reported_party or "").strip()
     party = normalise_party(raw_party)
     place = normalise_address(address)
+    name = party_name(party, place)
     return Sketch(
         party=party,
         address=place,
@@ -632,7 +650,8 @@ def sketch(
         closed_at=closed_at,
         category=category or "other",
         subject=_HOUSE_NUMBER.sub("", party + place),
-        name=party_name(party, place),
+        name=name,
+        brand=is_brand(raw_party, party, name),
     )
 
 
@@ -666,16 +685,44 @@ def sketch_from_dict(data: dict[str, Any], *, district_names: dict[str, str] | N
     )
 
 
+@lru_cache(maxsize=1)
+def _pinyin() -> Any:
+    from pypinyin import lazy_pinyin  # lazy: pypinyin loads its dictionaries on import (~0.5 s)
+
+    return lazy_pinyin
+
+
+@lru_cache(maxsize=16384)
+def _syllable(char: str) -> str:
+    return str(_pinyin()(char)[0]) if "\u4e00" <= char <= "\u9fff" else char
+
+
+def sound(name: str) -> tuple[str, ...]:
+    """The syllables of a name, tones dropped: 泰和 and 泰合, 鑫源 and 新源 sound alike (reporters write a
+    name as they heard it)."""
+    return tuple(_syllable(c) for c in name)
+
+
+def _sequence_similarity(a: Sequence[str], b: Sequence[str]) -> float:
+    """``ngram_similarity`` of two sequences of syllables."""
+    if not a or not b:
+        return 0.0
+    bi_a = {" ".join(p) for p in itertools.pairwise(a)} or {a[0]}
+    bi_b = {" ".join(p) for p in itertools.pairwise(b)} or {b[0]}
+    return 0.5 * dice(frozenset(a), frozenset(b)) + 0.5 * dice(frozenset(bi_a), frozenset(bi_b))
+
+
 def party_similarity(a: Sketch, b: Sketch) -> float | None:
-    """Character n-grams of what names the party (``party_name``: the trade words taken out); one name
-    containing the other counts as 0.9 at least. None when a side names no party, or only a trade (某锅炉房,
-    这家厂, ***): two KTVs are not one party because both are KTVs."""
+    """Character n-grams of what names the party (``party_name``: the trade words taken out), or of its
+    syllables when they sound more alike (泰和 / 泰合); one name containing the other counts as 0.9 at least.
+    None when a side names no party, or only a trade (某锅炉房, 这家厂, ***): two KTVs are not one party
+    because both are KTVs."""
     name_a, name_b = a.name, b.name
     if not name_a or not name_b:
         return None
     if name_a == name_b:
         return 1.0
-    similarity = ngram_similarity(name_a, name_b)
+    similarity = max(ngram_similarity(name_a, name_b), _sequence_similarity(sound(name_a), sound(name_b)))
     if name_a in name_b or name_b in name_a:
         similarity = max(similarity, 0.9)
     return similarity
@@ -718,6 +765,7 @@ def problem_overlap(a: frozenset[str], b: frozenset[str]) -> float | None:
 FEATURES = (
     "party",
     "party_known",
+    "brand_conflict",
     "address",
     "address_known",
     "address_area",
@@ -739,6 +787,7 @@ FEATURES = (
 )
 
 
+BRAND_CONFLICT = 0.34  # two trade names less alike than this are two parties (鑫源 / 德润)
 TEXT_LOW = 0.2  # below this the two descriptions share next to nothing
 
 
@@ -761,10 +810,12 @@ def features(*, new: Sketch, old: Sketch) -> dict[str, float]:
     return {
         "party": party or 0.0,
         "party_known": float(party is not None),
+        "brand_conflict": float(new.brand and old.brand and (party or 0.0) < BRAND_CONFLICT),
         "address": address or 0.0,
         "address_known": float(address is not None),
         # The addresses agree only on an area (a town, an industrial park, a village): many parties lie there.
-        "address_area": (address or 0.0) * float(not (_is_specific(new.address) and _is_specific(old.address))),
+        "address_area": (address or 0.0)
+        * float(not (_is_specific(new.address) and _is_specific(old.address))),
         "number_conflict": float(bool(number_a and number_b and number_a.group(0) != number_b.group(0))),
         "road_conflict": float(road_conflict),
         "area_conflict": float(area_conflict),
@@ -787,31 +838,32 @@ def features(*, new: Sketch, old: Sketch) -> dict[str, float]:
 # regression by Newton's method (``fit_weights``), positive = same matter (duplicate or repeat); the L2
 # strength and the threshold chosen by 5-fold cross-validation on the tune split (best mean F1). Refit with
 # ``manage.py duplicates_eval tests/data/duplicates/tune.jsonl --fit`` and paste the printed weights here.
-# Last fit: 5-fold cross-validation: l2=0.03 threshold=0.25 mean f1=0.946.
+# Last fit: 5-fold cross-validation: l2=0.03 threshold=0.45 mean f1=0.949.
 WEIGHTS: dict[str, float] = {
-    "bias": 1.345,
+    "bias": 1.683,
     "party": 0.0,
-    "party_known": 1.132,
-    "address": 4.606,
-    "address_known": -4.14,
-    "address_area": -0.669,
-    "number_conflict": -4.157,
-    "road_conflict": -4.94,
-    "area_conflict": -1.723,
+    "party_known": 0.815,
+    "brand_conflict": -7.375,
+    "address": 4.463,
+    "address_known": -4.076,
+    "address_area": -0.558,
+    "number_conflict": -4.004,
+    "road_conflict": -5.101,
+    "area_conflict": -1.498,
     "subject": 0.0,
-    "geo": 5.893,
-    "geo_known": -5.064,
+    "geo": 5.613,
+    "geo_known": -4.972,
     "region_same": 0.0,
-    "region_diff": -3.596,
-    "trade": 0.733,
-    "trade_diff": -3.804,
-    "problem": 1.134,
-    "problem_diff": -7.363,
+    "region_diff": -3.543,
+    "trade": 0.474,
+    "trade_diff": -3.508,
+    "problem": 0.946,
+    "problem_diff": -7.542,
     "text": 0.0,
-    "text_low": -1.095,
-    "concept_diff": -0.354,
+    "text_low": -1.051,
+    "concept_diff": -0.391,
 }
-DUPLICATE_THRESHOLD = 0.25  # probability from which a pair reports the same matter (chosen with WEIGHTS)
+DUPLICATE_THRESHOLD = 0.45  # probability from which a pair reports the same matter (chosen with WEIGHTS)
 
 
 def probability(values: dict[str, float], weights: dict[str, float] | None = None) -> float:
@@ -908,6 +960,7 @@ POSITIVE = frozenset({"party", "address", "subject", "geo", "region_same", "trad
 NEGATIVE = frozenset(
     {
         "concept_diff",
+        "brand_conflict",
         "text_low",
         "address_area",
         "number_conflict",
@@ -979,8 +1032,10 @@ def cross_validate(
     threshold_grid: Sequence[float] = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8),
     folds: int = 5,
 ) -> tuple[float, float, float]:
-    """(l2, threshold, mean F1) with the best mean F1 over ``folds`` folds (rows dealt round-robin)."""
-    best = (l2_grid[0], threshold_grid[0], -1.0)
+    """(l2, threshold, mean F1) with the best out-of-fold F1 over ``folds`` folds (rows dealt round-robin).
+    The F1 is flat over a range of thresholds: of those within ``TIE`` of the best (for the best l2), the
+    middle one is taken, not the range's edge."""
+    best_l2, best_f1, by_threshold = l2_grid[0], -1.0, {}
     for l2 in l2_grid:
         out_of_fold: list[tuple[float, bool]] = []
         for fold_no in range(folds):
@@ -988,8 +1043,12 @@ def cross_validate(
             test = [row for i, row in enumerate(rows) if i % folds == fold_no]
             weights = fit_weights(train, l2=l2)
             out_of_fold += [(probability(values, weights), label) for values, label in test]
-        for threshold in threshold_grid:
-            f1 = f1_at(out_of_fold, threshold)
-            if f1 > best[2]:
-                best = (l2, threshold, f1)
-    return best
+        f1s = {threshold: f1_at(out_of_fold, threshold) for threshold in threshold_grid}
+        if max(f1s.values()) > best_f1 + TIE:
+            best_l2, best_f1, by_threshold = l2, max(f1s.values()), f1s
+    tied = [t for t, f1 in by_threshold.items() if f1 >= best_f1 - TIE]
+    threshold = sorted(tied)[len(tied) // 2]
+    return best_l2, threshold, round(by_threshold[threshold], 4)
+
+
+TIE = 0.002  # mean F1s closer than this are a tie

@@ -18,10 +18,10 @@ creating transaction; the finder after commit, in the Huey task ``duplicates_fin
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count
+from django.db import connection, transaction
 from django.utils import timezone
 
 from eco12369.cases.models import Case, State
@@ -51,6 +51,8 @@ MAX_CANDIDATES_STORED = 10
 # Scoring is the finder's main CPU cost, so the candidates are capped (top-k): the same matter shares the
 # most bigrams of party and address and ranks near the top of the bigram look-up.
 GRAM_LIMIT = 40  # earlier cases sharing the most bigrams, scored
+POSTINGS_PER_GRAM = 60  # newest cases read per bigram (an index range, bounded whatever the table's size)
+MAX_GRAMS = 48  # bigrams looked up (a long party and address; the query stays one statement)
 PLACE_LIMIT = 30  # newest cases of the nine grid cells around, scored
 REGION_SCAN_LIMIT = 40  # newest cases of the district scored for a case with no party, address or place
 # A repeat's earlier case closed at most REPEAT_DAYS before; it was received up to ~90 days before closing.
@@ -148,6 +150,32 @@ def _sketch_row(row: dict[str, Any], description: str) -> Sketch:
     )
 
 
+def _sharing_most(*, case: Case, grams: list[str], start: dt.datetime, end: dt.datetime) -> list[int]:
+    """The earlier cases sharing the most bigrams with ``case``, from each bigram's newest
+    ``POSTINGS_PER_GRAM`` cases in the window: one bounded range of the (gram, received_at, case) index per
+    bigram, so the work does not grow with the table. A bigram every other case has fills its share with
+    recent cases; the same matter still shares the rarer bigrams of its party and address."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for number, gram in enumerate(grams[:MAX_GRAMS]):
+        newest = (
+            CaseGram.objects.filter(gram=gram, received_at__gte=start, received_at__lte=end)
+            .order_by("-received_at")
+            .values_list("case_id", flat=True)[:POSTINGS_PER_GRAM]
+        )
+        sql, gram_params = newest.query.sql_with_params()
+        # Each bounded range in its own subquery: the database's compound statements take no LIMIT in
+        # their members, and Django's union() does not wrap them (SQLite).
+        # The statement is the ORM's own, its values passed apart as parameters.
+        parts.append(f"SELECT * FROM ({sql}) AS g{number}")  # noqa: S608
+        params += gram_params
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        shared = Counter(pk for (pk,) in cursor.fetchall() if pk != case.pk)
+    ranked = sorted(shared.items(), key=lambda item: (-item[1], -item[0]))
+    return [pk for pk, _ in ranked[:GRAM_LIMIT]]
+
+
 def candidate_ids(*, case: Case, grams: list[str], geo_cell_keys: list[str]) -> list[int]:
     """Earlier cases worth scoring, from indexed look-ups bounded by ``LOOKBACK_DAYS``: those sharing the
     most bigrams of party and address, those in a neighbouring grid cell (newest first); a case with none of
@@ -156,14 +184,7 @@ def candidate_ids(*, case: Case, grams: list[str], geo_cell_keys: list[str]) -> 
     end = case.received_at
     ids: list[int] = []
     if grams:
-        ids += [
-            row["case_id"]
-            for row in CaseGram.objects.filter(gram__in=grams, received_at__gte=start, received_at__lte=end)
-            .exclude(case_id=case.pk)
-            .values("case_id")
-            .annotate(shared=Count("id"))
-            .order_by("-shared", "-case_id")[:GRAM_LIMIT]
-        ]
+        ids += _sharing_most(case=case, grams=grams, start=start, end=end)
     if geo_cell_keys:
         ids += (
             CaseFingerprint.objects.filter(
