@@ -51,7 +51,8 @@ MAX_CANDIDATES_STORED = 10
 # Scoring is the finder's main CPU cost, so the candidates are capped (top-k): the same matter shares the
 # most bigrams of party and address and ranks near the top of the bigram look-up.
 GRAM_LIMIT = 40  # earlier cases sharing the most bigrams, scored
-POSTINGS_PER_GRAM = 60  # newest cases read per bigram (an index range, bounded whatever the table's size)
+POSTINGS_PER_GRAM = 150  # newest cases read per bigram (an index range, bounded whatever the table's size)
+RARE_POOL = 200  # cases found under the rarer bigrams, counted against the common ones too
 MAX_GRAMS = 48  # bigrams looked up (a long party and address; the query stays one statement)
 PLACE_LIMIT = 30  # newest cases of the nine grid cells around, scored
 REGION_SCAN_LIMIT = 40  # newest cases of the district scored for a case with no party, address or place
@@ -151,17 +152,24 @@ def _sketch_row(row: dict[str, Any], description: str) -> Sketch:
 
 
 def _sharing_most(*, case: Case, grams: list[str], start: dt.datetime, end: dt.datetime) -> list[int]:
-    """The earlier cases sharing the most bigrams with ``case``, from each bigram's newest
-    ``POSTINGS_PER_GRAM`` cases in the window: one bounded range of the (gram, received_at, case) index per
-    bigram, so the work does not grow with the table. A bigram every other case has fills its share with
-    recent cases; the same matter still shares the rarer bigrams of its party and address."""
+    """The earlier cases sharing the most bigrams with ``case``, read in bounded index ranges so that the
+    work does not grow with the table:
+
+    1. each bigram's newest ``POSTINGS_PER_GRAM`` cases in the window (one range of the (gram,
+       received_at, case) index per bigram, all in one statement);
+    2. a bigram that filled its share is common (the town, the road); the cases found under the rarer
+       bigrams (the party's name) are then counted against the common ones too, by their own bigrams
+       (the case_id index), at most ``RARE_POOL`` of them.
+
+    So the earlier report of 宏达化工 on 大邱庄津福公路 ranks first even when hundreds of later reports of
+    other firms share the town and the road."""
     parts: list[str] = []
     params: list[Any] = []
     for number, gram in enumerate(grams[:MAX_GRAMS]):
         newest = (
             CaseGram.objects.filter(gram=gram, received_at__gte=start, received_at__lte=end)
             .order_by("-received_at")
-            .values_list("case_id", flat=True)[:POSTINGS_PER_GRAM]
+            .values_list("gram", "case_id")[:POSTINGS_PER_GRAM]
         )
         sql, gram_params = newest.query.sql_with_params()
         # Each bounded range in its own subquery: the database's compound statements take no LIMIT in
@@ -171,7 +179,20 @@ def _sharing_most(*, case: Case, grams: list[str], start: dt.datetime, end: dt.d
         params += gram_params
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
-        shared = Counter(pk for (pk,) in cursor.fetchall() if pk != case.pk)
+        postings = [(gram, pk) for gram, pk in cursor.fetchall() if pk != case.pk]
+    per_gram = Counter(gram for gram, _ in postings)
+    common = {gram for gram, n in per_gram.items() if n >= POSTINGS_PER_GRAM - 1}
+    seen = set(postings)
+    shared = Counter(pk for _, pk in postings)
+    if common:
+        rare = Counter(pk for gram, pk in postings if gram not in common)
+        pool = [pk for pk, _ in rare.most_common(RARE_POOL)]
+        if pool:
+            for pk, gram in CaseGram.objects.filter(case_id__in=pool, gram__in=common).values_list(
+                "case_id", "gram"
+            ):
+                if (gram, pk) not in seen:
+                    shared[pk] += 1
     ranked = sorted(shared.items(), key=lambda item: (-item[1], -item[0]))
     return [pk for pk, _ in ranked[:GRAM_LIMIT]]
 

@@ -412,3 +412,77 @@ def test_a_report_after_closing_is_a_repeat_listed_apart_from_duplicates(
     assert "办结后再次举报" in page and "原件办结后再次举报" in page
     # No one-click merge into the closed case (a repeat is handled as its own case).
     assert f"duplicate_of={closed.number}" not in page
+
+
+# Recall at scale: firms and workshops of one steel-and-chemicals town, and one brand name in other districts,
+# all reported after the earlier report of the matter; each shares the town's or the road's bigrams with it.
+_TOWN_FIRMS = ["鑫源", "金泰", "瑞丰", "永利", "德润", "华晟", "恒通", "联盛", "天宇", "顺发", "福源", "荣达"]
+_TOWN_TRADES = ["轧钢厂", "带钢有限公司", "镀锌厂", "钢管厂", "化工有限公司"]
+_TOWN_ROADS = ["津福公路", "大邱庄镇津福公路", "大邱庄工业区津福公路", "大邱庄镇百亿道", "大邱庄镇尧舜道"]
+_TOWN_COMPLAINTS = [
+    "晚上冒黑烟，烟囱黑乎乎的",
+    "酸洗废水往沟里排，沟里的水发黄",
+    "轧机噪音太大，夜里睡不着",
+    "拉钢卷的大车不盖苫布，路上全是灰",
+    "厂里一股酸味，嗓子疼",
+]
+_BRAND_ELSEWHERE = [
+    ("河西区", "宏达汽修", "河西区珠江道", "汽修店露天喷漆，漆味熏人"),
+    ("南开区", "宏达饭店", "南开区鞍山西道", "饭店油烟大，排烟口对着窗户"),
+    ("北辰区", "宏达物流", "北辰区京津公路", "物流园货车夜里装卸，吵得睡不着"),
+    ("武清区", "宏达木业", "武清区泉兴路", "木材厂锯末粉尘满天飞"),
+]
+
+
+def test_the_earlier_report_is_found_among_many_look_alikes(
+    make_case: Callable[..., Case], django_capture_on_commit_callbacks: Any
+) -> None:
+    """The look-up reads a bounded number of postings per bigram: the earlier report of one matter, with no
+    coordinates and its party named another way, is still found when 300 later reports share its town, its
+    road, its trade or its brand name."""
+    now = timezone.now()
+    earlier = make_case(
+        "静海区",
+        reported_party="天津市宏达精细化工有限公司",
+        address="静海区大邱庄镇津福公路88号",
+        category="other",
+        description="宏达化工夜里排废气，一股刺鼻的化学味，眼睛都辣",
+        received_at=now - dt.timedelta(days=25),
+    )
+    number = 0
+    for firm in _TOWN_FIRMS:
+        for trade in _TOWN_TRADES:
+            for road in _TOWN_ROADS:
+                number += 1
+                make_case(
+                    "静海区",
+                    reported_party=f"{firm}{trade}",
+                    address=f"静海区{road}{number}号",
+                    category="other",
+                    description=f"{firm}{_TOWN_COMPLAINTS[number % len(_TOWN_COMPLAINTS)]}",
+                    received_at=now - dt.timedelta(days=24, minutes=-number),
+                )
+    for k in range(20):
+        for district_name, party, address, description in _BRAND_ELSEWHERE:
+            make_case(
+                district_name,
+                reported_party=party,
+                address=f"{address}{k + 1}号",
+                category="other",
+                description=description,
+                received_at=now - dt.timedelta(days=5, minutes=k),
+            )
+    assert Case.objects.count() == 1 + number + 20 * len(_BRAND_ELSEWHERE) == 381
+    with django_capture_on_commit_callbacks(execute=True):
+        new = make_case(
+            "静海区",
+            reported_party="宏达化工",
+            address="大邱庄津福公路",
+            category="other",
+            description="宏达晚上偷着排气，化学味呛得人直咳嗽",
+        )
+    found = {c.candidate_id: c for c in DuplicateCandidate.objects.filter(case=new)}
+    assert earlier.pk in found, sorted(found)
+    assert found[earlier.pk].score >= DUPLICATE_THRESHOLD
+    best = max(found.values(), key=lambda c: c.score)
+    assert best.candidate_id == earlier.pk
