@@ -281,7 +281,7 @@ TRADES: dict[str, tuple[str, ...]] = {
     "poultry": _words("养鸡 鸡场 养鸭 鸭场 鹅场"),
     "cattle": _words("养牛 牛场 羊场 奶牛"),
     "concrete": _words("搅拌站 搅拌 混凝土 水泥 沥青 拌合站 石料 砂石 石材 采石 碎石 料场 建材"),
-    "recycling": _words("废品 回收 收购站 拆解 废旧 再生资源"),
+    "recycling": _words("废品 回收 收购站 拆解 拆电器 拆旧 废旧 再生资源"),
     "plastic": _words("塑料 塑胶 橡胶 胶皮 造粒"),
     "laundry": _words("洗涤 洗衣 水洗"),
     "plating": _words("电镀 镀锌 酸洗 表面处理"),
@@ -301,7 +301,7 @@ TRADES: dict[str, tuple[str, ...]] = {
     "water_works": _words("污水处理厂 污水厂 水厂"),
     "salon": _words("美发 理发 美容"),
     "bank": _words("银行"),
-    "hotel": _words("酒店 宾馆 旅馆 洗浴 温泉"),
+    "hotel": _words("酒店 宾馆 旅馆 洗浴 洗澡 澡堂 温泉"),
     "salt": _words("盐场 盐田"),
     "oilfield": _words("油田 作业区 采油"),
     "office": _words("写字楼 大厦 办公楼"),
@@ -598,7 +598,10 @@ def address_similarity(a: str, b: str) -> float:
     if street_a in street_b or street_b in street_a:
         similarity = 1.0
     else:
-        similarity = ngram_similarity(street_a, street_b)
+        # A place name written as heard (东疆港区 / 东江港区) sounds the same.
+        similarity = max(
+            ngram_similarity(street_a, street_b), _sequence_similarity(sound(street_a), sound(street_b))
+        )
     if number_a and number_b and number_a.group(0) != number_b.group(0):
         similarity *= 0.3
     return similarity
@@ -773,6 +776,15 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float | None:
     return len(a & b) / len(a | b)
 
 
+def trade_overlap(a: frozenset[str], b: frozenset[str]) -> float | None:
+    """Jaccard of the trades; a general trade (养殖场: livestock) against a specific one of it (鸭场: poultry)
+    is one trade, two specific ones (猪场 / 鸭场) are two."""
+    for general, specific in _SPECIFIC_TRADES.items():
+        if (a == {general} and b & specific) or (b == {general} and a & specific):
+            return 1.0
+    return _overlap(a, b)
+
+
 def problem_overlap(a: frozenset[str], b: frozenset[str]) -> float | None:
     """Jaccard of the problems; None when a side names none, or only an odour that the other side's
     problem may well give off."""
@@ -824,7 +836,7 @@ def features(*, new: Sketch, old: Sketch) -> dict[str, float]:
     geo = None
     if new.lat is not None and new.lon is not None and old.lat is not None and old.lon is not None:
         geo = closeness(haversine_m(new.lat, new.lon, old.lat, old.lon))
-    trade = _overlap(new.trades, old.trades)
+    trade = trade_overlap(new.trades, old.trades)
     problem = problem_overlap(new.problems, old.problems)
     text = text_similarity(new, old)
     return {
@@ -858,32 +870,32 @@ def features(*, new: Sketch, old: Sketch) -> dict[str, float]:
 # regression by Newton's method (``fit_weights``), positive = same matter (duplicate or repeat); the L2
 # strength and the threshold chosen by 5-fold cross-validation on the tune split (best mean F1). Refit with
 # ``manage.py duplicates_eval tests/data/duplicates/tune.jsonl --fit`` and paste the printed weights here.
-# Last fit: 5-fold cross-validation: l2=0.03 threshold=0.55 mean f1=0.962.
+# Last fit: 5-fold cross-validation: l2=0.03 threshold=0.5 mean f1=0.976.
 WEIGHTS: dict[str, float] = {
-    "bias": 2.525,
-    "party": 0.357,
-    "party_known": -0.068,
-    "brand_conflict": -6.635,
-    "address": 4.467,
-    "address_known": -4.11,
-    "address_area": -0.053,
-    "number_conflict": -3.535,
-    "road_conflict": -4.998,
-    "area_conflict": -1.745,
+    "bias": 2.512,
+    "party": 0.765,
+    "party_known": -0.362,
+    "brand_conflict": -6.268,
+    "address": 5.141,
+    "address_known": -4.235,
+    "address_area": -0.538,
+    "number_conflict": -3.26,
+    "road_conflict": -4.752,
+    "area_conflict": -1.543,
     "subject": 0.0,
-    "geo": 4.991,
-    "geo_known": -5.164,
+    "geo": 5.343,
+    "geo_known": -5.022,
     "region_same": 0.0,
-    "region_diff": -3.479,
+    "region_diff": -3.121,
     "trade": 0.0,
-    "trade_diff": -3.903,
-    "problem": 0.531,
-    "problem_diff": -8.09,
+    "trade_diff": -7.211,
+    "problem": 0.0,
+    "problem_diff": -8.562,
     "text": 0.0,
-    "text_low": -0.348,
+    "text_low": -0.172,
     "concept_diff": 0.0,
 }
-DUPLICATE_THRESHOLD = 0.55  # probability from which a pair reports the same matter (chosen with WEIGHTS)
+DUPLICATE_THRESHOLD = 0.5  # probability from which a pair reports the same matter (chosen with WEIGHTS)
 
 
 def probability(values: dict[str, float], weights: dict[str, float] | None = None) -> float:
@@ -948,7 +960,7 @@ def pair_score(*, new: Sketch, old: Sketch) -> PairScore:
         place=place,
         text=round(values["text"], 4),
         problem=problem_overlap(new.problems, old.problems),
-        trade=_overlap(new.trades, old.trades),
+        trade=trade_overlap(new.trades, old.trades),
         distance_m=distance,
         days=abs((new.received_at - old.received_at).total_seconds()) / 86400,
         kind=match_kind(new=new, old=old),
