@@ -211,6 +211,7 @@ def district_in_text(*texts: str) -> str:
 
 
 # ------------------------------------------------------------------------------------- n-grams
+@lru_cache(maxsize=65536)
 def char_grams(text: str, n: int) -> frozenset[str]:
     if len(text) < n:
         return frozenset((text,)) if text else frozenset()
