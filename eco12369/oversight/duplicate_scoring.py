@@ -157,6 +157,7 @@ def _clean(text: str) -> str:
 _NEXT_TO = re.compile("附近|旁边|对面|隔壁|边上|后面|后边|斜对过|对过")
 
 
+@lru_cache(maxsize=8192)
 def without_landmark(name: str) -> str:
     """汉沽盐场附近化工厂 → 化工厂 (what follows the last 附近, 对面 …), the name itself when nothing does."""
     parts = _NEXT_TO.split(name)
@@ -201,6 +202,7 @@ def street_key(address: str) -> str:
     return m.group(1)[:60] if m else ""
 
 
+@lru_cache(maxsize=8192)
 def district_in_text(*texts: str) -> str:
     """The district named in a party or an address (西青区某汽车修理厂 → 西青区), "" when none is."""
     for text in texts:
@@ -316,6 +318,7 @@ _GENERIC_NAME = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)
 def party_name(party: str, address: str = "") -> str:
     """What names a normalised party: the trade words, the roads and towns and what the party's own address
     says taken out (宏达化工 → 宏达; 星光路18号汽修 at 星光路18号 → ""; 大寺镇某橡胶厂 at 大寺镇王村工业区 → "";
@@ -368,6 +371,7 @@ def _without_shared(name: str, address: str) -> str:
 _SPECIFIC_TRADES = {"livestock": frozenset({"pigs", "poultry", "cattle"})}
 
 
+@lru_cache(maxsize=8192)
 def trades(text: str) -> frozenset[str]:
     """The trades a party's name or a description names; a general one (livestock) dropped when a specific
     one (pigs, poultry) is named: a pig farm and a duck farm are two trades."""
@@ -552,6 +556,7 @@ _NAMED_PLACE = re.compile(
 _ROAD = re.compile("(?:大街|大道|公路|路|道|街)$")
 
 
+@lru_cache(maxsize=8192)
 def named_places(address: str) -> frozenset[str]:
     """The roads, towns, villages and estates an address names (咸水沽镇津沽路 → 咸水沽镇, 津沽路)."""
     return frozenset(_NAMED_PLACE.findall(_HOUSE_NUMBER.sub("", address)))
