@@ -52,7 +52,7 @@ MAX_CANDIDATES_STORED = 10
 # most bigrams of party and address and ranks near the top of the bigram look-up.
 GRAM_LIMIT = 40  # earlier cases sharing the most bigrams, scored
 POSTINGS_PER_GRAM = 100  # newest cases read per bigram (an index range, bounded whatever the table's size)
-RARE_POOL = 80  # cases found under the rarer bigrams, counted against the common ones too
+RARE_POOL = 100  # cases found under the rarer bigrams, counted against the common ones too
 MAX_GRAMS = 48  # bigrams looked up (a long party and address; the query stays one statement)
 PLACE_LIMIT = 30  # newest cases of the nine grid cells around, scored
 REGION_SCAN_LIMIT = 40  # newest cases of the district scored for a case with no party, address or place
