@@ -223,3 +223,31 @@ def test_tune_split_f1_and_candidate_recall_end_to_end(tianjin: None) -> None:
     found = [pid for pid in above if e2e_rows[pid]["verdict"] != "different"]
     assert len(found) >= 0.98 * len(above), sorted(set(above) - set(found))
     assert float(e2e[-1].split("f1=")[1]) >= 0.93, e2e[-1]
+
+
+def _side(party: str, address: str, description: str, days: int) -> dict[str, Any]:
+    return {"reported_party": party, "address": address, "description": description, "days": days}
+
+
+def test_one_road_with_or_without_its_district_is_one_road() -> None:
+    """宝坻南城路 and 宝坻区南城路 (the district written with or without 区, in front of the road) are one
+    road; 南城路 and 北城路 are two."""
+    old = sketch_from_dict(_side("宝坻某饭店", "宝坻南城路", "饭店油烟太大，排烟管对着居民楼窗户", 0))
+    same = sketch_from_dict(_side("南城路那家饭店", "宝坻区南城路", "饭店的油烟熏得窗户上全是油", 3))
+    other = sketch_from_dict(_side("某饭店", "宝坻区北城路", "饭店油烟大，熏得窗户上全是油", 3))
+    assert pair_score(new=same, old=old).features["road_conflict"] == 0.0
+    assert pair_score(new=same, old=old).verdict == "duplicate"
+    assert pair_score(new=other, old=old).features["road_conflict"] == 1.0
+    assert pair_score(new=other, old=old).verdict == "different"
+
+
+def test_two_trade_names_are_two_parties_and_a_misheard_name_is_one() -> None:
+    """鑫源 and 德润 in one industrial park, both burning waste: two parties. 泰和 and 泰合 (a name written as
+    heard): one."""
+    a = sketch_from_dict(_side("鑫源塑料制品厂", "北辰区双口镇工业园", "塑料厂烧废料冒黑烟", 0))
+    b = sketch_from_dict(_side("德润橡胶有限公司", "北辰区双口工业园", "橡胶厂烧废料冒黑烟，臭的不行", 2))
+    assert pair_score(new=b, old=a).verdict == "different"
+    c = sketch_from_dict(_side("泰和木业", "蓟州区邦均镇", "木材厂锯末粉尘满天飞", 0))
+    d = sketch_from_dict(_side("泰合木业", "蓟州邦均镇", "泰合木业锯木头粉尘大，院子里一层木屑", 4))
+    assert pair_score(new=d, old=c).party == 1.0
+    assert pair_score(new=d, old=c).verdict == "duplicate"
