@@ -22,6 +22,7 @@ from collections import Counter
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Value
 from django.utils import timezone
 
 from eco12369.cases.models import Case, State
@@ -52,6 +53,8 @@ MAX_CANDIDATES_STORED = 10
 # most bigrams of party and address and ranks near the top of the bigram look-up.
 GRAM_LIMIT = 40  # earlier cases sharing the most bigrams, scored
 POSTINGS_PER_GRAM = 100  # newest cases read per bigram (an index range, bounded whatever the table's size)
+PARTY_BONUS = 3  # the same normalised party counts as this many shared bigrams
+_PARTY = "#party"  # marks the postings of the same-party look-up among the bigrams
 RARE_POOL = 100  # cases found under the rarer bigrams, counted against the common ones too
 MAX_GRAMS = 48  # bigrams looked up (a long party and address; the query stays one statement)
 PLACE_LIMIT = 30  # newest cases of the nine grid cells around, scored
@@ -151,7 +154,9 @@ def _sketch_row(row: dict[str, Any], description: str) -> Sketch:
     )
 
 
-def _sharing_most(*, case: Case, grams: list[str], start: dt.datetime, end: dt.datetime) -> list[int]:
+def _sharing_most(
+    *, case: Case, grams: list[str], party_key: str, start: dt.datetime, end: dt.datetime
+) -> list[int]:
     """The earlier cases sharing the most bigrams with ``case``, read in bounded index ranges so that the
     work does not grow with the table:
 
@@ -161,8 +166,10 @@ def _sharing_most(*, case: Case, grams: list[str], start: dt.datetime, end: dt.d
        bigrams (the party's name) are then counted against the common ones too, by their own bigrams
        (the case_id index), at most ``RARE_POOL`` of them.
 
-    So the earlier report of 宏达化工 on 大邱庄津福公路 ranks first even when hundreds of later reports of
-    other firms share the town and the road."""
+    The newest cases with the same normalised party (``party_key``, its own index) are read in the same
+    statement and count as ``PARTY_BONUS`` shared bigrams: where every bigram is common, the whole name
+    still is not. So the earlier report of 宏达化工 on 大邱庄津福公路 ranks first even when hundreds of later
+    reports of other firms share the town and the road."""
     parts: list[str] = []
     params: list[Any] = []
     for number, gram in enumerate(grams[:MAX_GRAMS]):
@@ -177,13 +184,25 @@ def _sharing_most(*, case: Case, grams: list[str], start: dt.datetime, end: dt.d
         # The statement is the ORM's own, its values passed apart as parameters.
         parts.append(f"SELECT * FROM ({sql}) AS g{number}")  # noqa: S608
         params += gram_params
+    if party_key:
+        same_party = (
+            CaseFingerprint.objects.filter(party_key=party_key, received_at__gte=start, received_at__lte=end)
+            .annotate(key=Value(_PARTY))
+            .order_by("-received_at")
+            .values_list("key", "case_id")[:POSTINGS_PER_GRAM]
+        )
+        sql, party_params = same_party.query.sql_with_params()
+        parts.append(f"SELECT * FROM ({sql}) AS p")  # noqa: S608  (the ORM's statement, as above)
+        params += party_params
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         postings = [(gram, pk) for gram, pk in cursor.fetchall() if pk != case.pk]
     per_gram = Counter(gram for gram, _ in postings)
-    common = {gram for gram, n in per_gram.items() if n >= POSTINGS_PER_GRAM - 1}
+    common = {gram for gram, n in per_gram.items() if n >= POSTINGS_PER_GRAM - 1 and gram != _PARTY}
     seen = set(postings)
-    shared = Counter(pk for _, pk in postings)
+    shared: Counter[int] = Counter()
+    for gram, pk in postings:
+        shared[pk] += PARTY_BONUS if gram == _PARTY else 1
     if common:
         rare = Counter(pk for gram, pk in postings if gram not in common)
         pool = [pk for pk, _ in rare.most_common(RARE_POOL)]
@@ -205,7 +224,9 @@ def candidate_ids(*, case: Case, grams: list[str], geo_cell_keys: list[str]) -> 
     end = case.received_at
     ids: list[int] = []
     if grams:
-        ids += _sharing_most(case=case, grams=grams, start=start, end=end)
+        ids += _sharing_most(
+            case=case, grams=grams, party_key=normalise_party(case.reported_party), start=start, end=end
+        )
     if geo_cell_keys:
         ids += (
             CaseFingerprint.objects.filter(
