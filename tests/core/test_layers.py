@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+import tomllib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -215,3 +216,26 @@ def g():
 )
 def test_app_of(module: str, app: str | None) -> None:
     assert app_of(module) == app
+
+
+def design_layers(text: str) -> list[set[str]]:
+    """The layers of the picture in docs/DESIGN.md §5.1, top to bottom: each row's names (before the
+    description), rows split by the rules of box-drawing characters."""
+    section = text[text.index("### 5.1 Layers") :]
+    start = section.index("```\n") + 4
+    block = section[start : section.index("```", start)]
+    layers: list[set[str]] = []
+    for row in re.split(r"\n\s*─+\s*\n", block.strip("\n")):
+        names = re.split(r"\s{2,}", row.strip().splitlines()[0].strip())[0]
+        layers.append({n.strip() for n in names.split("|")})
+    return layers
+
+
+def test_the_design_picture_is_the_import_contract() -> None:
+    """docs/DESIGN.md draws the layers that pyproject.toml's import-linter contract enforces, no more, no
+    fewer, in the same order (a module added to the contract is added to the picture too)."""
+    root = PACKAGE.parent
+    contract = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    (layered,) = [c for c in contract["contracts"] if c["type"] == "layers"]
+    enforced = [{n.strip() for n in layer.split("|")} for layer in layered["layers"]]
+    assert design_layers((root / "docs" / "DESIGN.md").read_text(encoding="utf-8")) == enforced
