@@ -18,6 +18,9 @@ from PIL import Image
 from eco12369.audit.models import AuditEntry
 from eco12369.cases import services
 from eco12369.cases.models import Attachment, Case
+from eco12369.orgs.models import User
+from eco12369.oversight.models import SpotCheck
+from eco12369.oversight.periods import current_month
 from eco12369.oversight.spotchecks import checklist_auto
 
 from .conftest import FIVE_PARTS, Bureau, advance, page_text
@@ -125,6 +128,33 @@ def test_the_spot_check_reads_the_evidence_attachments(
     )
     checks = checklist_auto([with_evidence.pk, without.pk])
     assert (checks[with_evidence.pk]["evidence"], checks[without.pk]["evidence"]) == (True, False)
+
+
+def test_the_spot_checker_opens_the_attachments_from_the_spot_check(
+    client: Client, handling_case: Case, heping: Bureau, make_user: Callable[..., User]
+) -> None:
+    """The city centre's spot check (drawn by an operator, reviewed by a reviewer) links each sampled case to
+    its page, where the evidence is listed and opens, the same as for the district's reviewer."""
+    client.force_login(heping.handler)
+    upload(client, handling_case, "检查笔录 和平区某印染厂.pdf", PDF, "application/pdf")
+    close(handling_case, heping)
+    client.force_login(make_user("operator", district_name=None))
+    drawn = client.post(
+        reverse("oversight:spot_checks"), {"month": current_month().key, "per_district": 5, "seed": 3}
+    )
+    assert drawn.status_code in (302, 303)
+    check = SpotCheck.objects.get()
+    client.force_login(make_user("reviewer", district_name=None))
+    sheet = page_text(client.get(reverse("oversight:spot_check", args=[check.pk])))
+    case_url = reverse("workbench:case", args=[handling_case.number])
+    assert f'href="{case_url}"' in sheet
+    page = page_text(client.get(case_url))
+    assert "调查取证材料" in page and "检查笔录 和平区某印染厂.pdf" in page
+    assert 'name="file"' not in page  # the spot checker reads, the handling department uploads
+    evidence = handling_case.attachments.get(kind=Attachment.Kind.EVIDENCE)
+    scan = client.get(reverse("workbench:case_photo", args=[handling_case.number, evidence.pk]))
+    assert scan.status_code == 200 and isinstance(scan, FileResponse)
+    assert b"".join(scan.streaming_content) == PDF
 
 
 def close(case: Case, staff: Bureau) -> Case:
