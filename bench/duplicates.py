@@ -783,7 +783,7 @@ def _intake(c: dict[str, Any], regions: dict[str, Any], received_at: dt.datetime
         address=c["address"],
         latitude=c["latitude"],
         longitude=c["longitude"],
-        **({"received_at": received_at} if received_at is not None else {}),
+        received_at=received_at,
     )
 
 
