@@ -49,6 +49,9 @@ class AuditAction(models.TextChoices):
     HOTLINE_IMPORT_CONFIRM = "hotline.import_confirm", _("确认导入转办件")
     HOTLINE_IMPORT_DONE = "hotline.import_done", _("转办件导入完成")
     HOTLINE_REPLIES_EXPORT = "hotline.replies_export", _("导出转办件答复")
+    SAVED_VIEW_SAVE = "saved_view.save", _("保存列表视图")
+    SAVED_VIEW_DELETE = "saved_view.delete", _("删除列表视图")
+    CALENDAR_IMPORT = "calendar.import", _("导入节假日安排")
 
 
 class AppendOnlyError(Exception):

@@ -35,6 +35,8 @@ from eco12369.followup.models import Rating
 from eco12369.formfields import plain_messages
 from eco12369.orgs.models import Agency, Department, Region, User
 
+from .queues import CASE_ROLES
+
 EMPTY_CHOICE = [("", "—— 不变 ——")]
 PUBLIC_SUMMARY_HELP = (
     f"选填，{PUBLIC_SUMMARY_MAX_LENGTH}字以内：在每月举报办理情况中向社会公开的一句话概要"
@@ -376,6 +378,13 @@ class SearchForm(forms.Form):
     department = forms.ModelChoiceField(
         label="承办部门", queryset=Department.objects.none(), required=False, empty_label="全部"
     )
+    person = forms.ModelChoiceField(
+        label="经办人",
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="全部",
+        help_text="本机构在办理记录中经手过该件的人员（受理、批转、办理、审核等）",
+    )
     channel = forms.ChoiceField(label="渠道", choices=ANY_CHOICE + list(Channel.choices), required=False)
     source = forms.ChoiceField(label="转办来源", choices=ANY_CHOICE + list(Source.choices), required=False)
     due_from = _date("期限自")
@@ -403,11 +412,17 @@ class SearchForm(forms.Form):
             "department": Department.objects.filter(agency__in=agencies_visible_to(user))
             .select_related("agency")
             .order_by("agency__name", "name"),
+            "person": people_of_agency(user),
         }
         for name, queryset in scoped.items():
             field = self.fields[name]
             assert isinstance(field, forms.ModelChoiceField)
             field.queryset = queryset
+        person = self.fields["person"]
+        assert isinstance(person, forms.ModelChoiceField)
+        person.label_from_instance = lambda u: (  # type: ignore[method-assign]
+            f"{u.display_name}（{u.username}）" if u.display_name else u.username
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -417,6 +432,17 @@ class SearchForm(forms.Form):
             if start and end and start > end:
                 raise forms.ValidationError("开始日期不能晚于结束日期。")
         return data
+
+
+def people_of_agency(user: User) -> QuerySet[User]:
+    """The people the 经办人 filter offers: the active case workers of the user's own agency only."""
+    if user.agency_id is None:
+        return User.objects.none()
+    return (
+        User.objects.filter(agency_id=user.agency_id, is_active=True, roles__role__in=CASE_ROLES)
+        .distinct()
+        .order_by("username")
+    )
 
 
 def agencies_visible_to(user: User) -> QuerySet[Agency]:

@@ -13,8 +13,10 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from eco12369.cases.models import OPEN_STATES, Case, SupervisionOrder
+from eco12369.cases.models import OPEN_STATES, Case, CaseEvent, SupervisionOrder
 from eco12369.cases.selectors import cases_matching_text, party_contains
+
+from .keyset import POSITION_PARAMS
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,8 @@ def sort_of(request: HttpRequest) -> Sort | None:
 def header(request: HttpRequest, current: Sort | None) -> list[dict[str, Any]]:
     """The table's column headings: each a link that sorts by it (ascending first, then the other way)."""
     params = request.GET.copy()
-    params.pop("page", None)
-    params.pop("format", None)
+    for name in POSITION_PARAMS:  # a new order starts on its first page
+        params.pop(name, None)
     cells = []
     for column in COLUMNS:
         active = current is not None and current.key == column.key
@@ -116,6 +118,10 @@ def cases_filtered(
         qs = qs.filter(agency=data["agency"])
     if data.get("department"):
         qs = qs.filter(department=data["department"])
+    if data.get("person"):
+        # 经办人: a person of the user's own agency who acted on the case (accepted, assigned, handled,
+        # reviewed...): the timeline's events name them; the workflow assigns departments, not people.
+        qs = qs.filter(Exists(CaseEvent.objects.filter(case_id=OuterRef("pk"), actor=data["person"])))
     for name in ("kind", "category", "state", "channel", "source"):
         if data.get(name):
             qs = qs.filter(**{name: data[name]})

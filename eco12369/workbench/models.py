@@ -101,3 +101,28 @@ class AgencyAlertChannel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agency_id} · {'WeCom' if self.wecom_webhook else '-'}"
+
+
+class SavedView(models.Model):
+    """A list as filtered and sorted, saved under a name (我的视图): the list (``search`` or a queue's key)
+    and its URL's query string, checked by the list's form when saved. ``shared``: the other people of the
+    owner's agency see it in their menu too (only the owner renames, shares or deletes it)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    agency = models.ForeignKey("orgs.Agency", on_delete=models.CASCADE, related_name="+")
+    list_key = models.CharField(_("列表"), max_length=20)
+    name = models.CharField(_("视图名称"), max_length=40)
+    query = models.CharField(_("筛选条件"), max_length=2000, blank=True)
+    shared = models.BooleanField(_("本机构共享"), default=False)
+    created_at = models.DateTimeField(_("创建时间"))
+    updated_at = models.DateTimeField(_("修改时间"))
+
+    class Meta:
+        verbose_name = _("保存的视图")
+        verbose_name_plural = _("保存的视图")
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["agency", "shared"], name="savedview_agency_shared")]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="savedview_owner_name")]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} · {self.name}"

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from . import desk, outbox, views
+from . import desk, list_pages, outbox, views
 
 app_name = "workbench"
 
@@ -23,10 +23,14 @@ urlpatterns = [
     path("queues/", views.queue, name="queue"),
     path("queues/<slug:key>/", views.queue, name="queue_tab"),
     path("search/", views.search, name="search"),
+    path("views/", list_pages.saved_view_save, name="saved_view_save"),
+    path("views/<int:pk>/", list_pages.saved_view_open, name="saved_view_open"),
+    path("views/<int:pk>/change/", list_pages.saved_view_change, name="saved_view_change"),
     path("districts.geojson", views.districts_geojson, name="districts_geojson"),
     path("notices/", outbox.notices, name="notices"),
     path("notices/<int:pk>/retry/", outbox.notice_retry, name="notice_retry"),
     path("cases/<str:number>/", views.case_detail, name="case"),
+    path("cases/<str:number>/preview/", list_pages.case_preview, name="case_preview"),
     path("notifications/", desk.notifications, name="notifications"),
     path("notifications/badge/", desk.notifications_badge, name="notifications_badge"),
     path("notifications/read-all/", desk.notifications_read_all, name="notifications_read_all"),

@@ -13,8 +13,7 @@ from typing import Any, ClassVar
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Page
-from django.db.models import QuerySet
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -37,14 +36,7 @@ from eco12369.orgs.geo import outlines_file
 from eco12369.orgs.models import User
 from eco12369.oversight.access import can_view_duplicates
 from eco12369.oversight.selectors import duplicate_candidates_count
-from eco12369.pages import (
-    CountedPaginator,
-    capped_count,
-    count_label,
-    page_of,
-    query_without_page,
-    request_user,
-)
+from eco12369.pages import capped_count, count_label, request_user
 from eco12369.wechat.selectors import outbox_of_case
 from eco12369.workbench.notes import NoteRefused, mentionable_for, note_add, notes_of
 
@@ -53,9 +45,11 @@ from .dashboard import dashboard_context
 from .deadlines import calendar_gaps_for
 from .export import export_cases
 from .forms import ACTION_FORMS, ActionForm, LoginForm, SearchForm
+from .keyset import POSITION_PARAMS, KeysetPage, keyset_page
 from .lists import sort_of
 from .outbox import can_retry_notices
 from .queues import QUEUES_BY_KEY, Queue, default_queue, queues_for, works_on_cases
+from .saved_views import SEARCH, views_menu
 
 PAGE_SIZE = 20
 FULL_NUMBER = re.compile(r"[A-Z]{1,8}\d{14}")  # prefix, day of receipt (8 digits), daily sequence (6)
@@ -68,46 +62,18 @@ def _is_partial(request: HttpRequest, target: str) -> bool:
     return bool(htmx and not htmx.boosted and htmx.target == target)
 
 
-# Search results: a search is narrowed, not paged through; counting a frequent term's matches up to a
-# thousand costs more than the page (bench/run.py), so the search says "200+" and pages to it.
+# Search results are counted up to this many ("200+"): counting a frequent term's matches up to a thousand
+# costs more than the page (bench/run.py). The pages themselves have no cap (keyset.py).
 SEARCH_COUNT_CAP = 200
+SEARCH_ORDERING = ("-received_at", "-id")
+# A search newest first reads its page from the most recent month (then year, then three) when that holds
+# the whole page: the same rows as reading every year (the newest rows after the cursor lie in any window
+# that holds a page of them), but a frequent term matches tens of thousands of cases over ten years, and
+# sorting them all for one page costs more than the page. Falls back to every year when the window is short.
+RECENT_WINDOWS = (dt.timedelta(days=31), dt.timedelta(days=366), dt.timedelta(days=3 * 366))
 
 
-class RecentFirstPaginator(CountedPaginator):
-    """Pages of cases newest first, read from the most recent year (then three) when that holds the whole
-    page: the same rows as reading every year (the newest ``top`` rows of all lie in any window that holds
-    ``top`` rows), but a frequent search term matches tens of thousands of cases over ten years, and
-    sorting them all for one page costs more than the page. Falls back to every year when the window is
-    short (the last pages, rare terms)."""
-
-    WINDOWS = (dt.timedelta(days=31), dt.timedelta(days=366), dt.timedelta(days=3 * 366))
-
-    def __init__(
-        self, object_list: QuerySet[Case], per_page: int, *, now: dt.datetime, **kwargs: Any
-    ) -> None:
-        super().__init__(object_list, per_page, **kwargs)
-        self.cases = object_list
-        self.now = now
-
-    def page(self, number: Any) -> Page:
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = min(bottom + self.per_page, self.count)
-        if top > bottom:
-            for window in self.WINDOWS:
-                rows = list(self.cases.filter(received_at__gte=self.now - window)[bottom:top])
-                if len(rows) == top - bottom:
-                    return Page(rows, number, self)
-        return super().page(number)
-
-
-def _page(
-    request: HttpRequest, qs: QuerySet[Case], known_count: int | None = None, *, capped: bool = False
-) -> Page:
-    return page_of(request, qs, PAGE_SIZE, known_count=known_count, capped=capped)
-
-
-def _rows(page: Page, now: dt.datetime) -> list[dict[str, Any]]:
+def _rows(page: KeysetPage, now: dt.datetime) -> list[dict[str, Any]]:
     return [{"case": case, "deadline": deadline_view(case, now)} for case in page.object_list]
 
 
@@ -166,8 +132,8 @@ def queue(request: HttpRequest, key: str | None = None) -> HttpResponse | FileRe
     counts = {
         q.key: capped_count(q.cases(user, now)) if q.capped else q.cases(user, now).count() for q in queues
     }
-    page = _page(
-        request, qs.select_related(*LIST_COLUMNS), known_count=counts[current.key], capped=current.capped
+    page = keyset_page(
+        request, qs.select_related(*LIST_COLUMNS), sort.ordering() if sort else current.ordering, PAGE_SIZE
     )
     context = {
         "queues": [
@@ -175,22 +141,36 @@ def queue(request: HttpRequest, key: str | None = None) -> HttpResponse | FileRe
             for q in queues
         ],
         "current": current,
+        "total_label": count_label(counts[current.key]) if current.capped else str(counts[current.key]),
         "page": page,
         "rows": _rows(page, now),
         "columns": lists.header(request, sort),
-        "query": query_without_page(request),
         "export_query": _export_query(request),
         "now": now,
+        **_saved_views_context(request, current.key),
     }
     if _is_partial(request, "queue-panel"):
         return render(request, "workbench/_queue_panel.html", context)
     return render(request, "workbench/queue.html", {**context, **_calendar_context(user)})
 
 
+def _saved_views_context(request: HttpRequest, list_key: str) -> dict[str, Any]:
+    """The 我的视图 menu and what 保存视图 would save: this list as filtered and sorted."""
+    params = request.GET.copy()
+    for name in POSITION_PARAMS:
+        params.pop(name, None)
+    return {
+        "saved_views": views_menu(request_user(request)),
+        "list_key": list_key,
+        "list_query": params.urlencode(),
+    }
+
+
 def _export_query(request: HttpRequest) -> str:
     """The list's query string with ``format=xlsx``: the export link of the list as filtered and sorted."""
     params = request.GET.copy()
-    params.pop("page", None)
+    for name in POSITION_PARAMS:  # the whole list, not the page
+        params.pop(name, None)
     params["format"] = "xlsx"
     return params.urlencode()
 
@@ -213,30 +193,24 @@ def search(request: HttpRequest) -> HttpResponse | FileResponse:
     if request.GET.get("format") == "xlsx":
         ordered = qs.order_by(*(sort.ordering() if sort else ("-received_at", "-id")))
         return export_cases(request, ordered, user=user, list_name="search", title="举报件查询结果")
+    total = capped_count(qs, SEARCH_COUNT_CAP)
+    ordering = sort.ordering() if sort else SEARCH_ORDERING
+    windows: list[tuple[Q, int | None]] = []
     if sort is None:
-        paginator: CountedPaginator = RecentFirstPaginator(
-            qs.select_related(*LIST_COLUMNS).order_by("-received_at", "-id"),
-            PAGE_SIZE,
-            now=now,
-            capped=True,
-            cap=SEARCH_COUNT_CAP,
-        )
-    else:
-        paginator = CountedPaginator(
-            qs.select_related(*LIST_COLUMNS).order_by(*sort.ordering()),
-            PAGE_SIZE,
-            capped=True,
-            cap=SEARCH_COUNT_CAP,
-        )
-    page = paginator.get_page(request.GET.get("page"))
+        # The first page of an exact count needs only that many rows from a window.
+        first = not (request.GET.get("after") or request.GET.get("before"))
+        need = min(total, PAGE_SIZE + 1) if first and total <= SEARCH_COUNT_CAP else None
+        windows = [(Q(received_at__gte=now - window), need) for window in RECENT_WINDOWS]
+    page = keyset_page(request, qs.select_related(*LIST_COLUMNS), ordering, PAGE_SIZE, windows=windows)
     context = {
         "form": form,
         "page": page,
+        "total_label": count_label(total, SEARCH_COUNT_CAP),
         "rows": _rows(page, now),
         "columns": lists.header(request, sort),
         "sort": sort,
-        "query": query_without_page(request),
         "export_query": _export_query(request),
+        **_saved_views_context(request, SEARCH),
     }
     if _is_partial(request, "search-area"):
         return render(request, "workbench/_search_area.html", context)

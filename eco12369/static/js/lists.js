@@ -18,3 +18,41 @@
     }, 15000);
   });
 }());
+
+// The preview pane (issue 15): a click on a row, or Enter on it, loads the case's summary beside the list;
+// the up and down arrows move to the next row and load its summary. Links in the row keep their own job.
+(function () {
+  "use strict";
+  function select(row) {
+    var pane = document.getElementById("case-preview");
+    if (!row || !pane || !window.htmx) { return; }
+    var rows = document.querySelectorAll("tr.previewable");
+    for (var i = 0; i < rows.length; i++) {
+      rows[i].classList.remove("is-selected");
+      rows[i].removeAttribute("aria-selected");
+    }
+    row.classList.add("is-selected");
+    row.setAttribute("aria-selected", "true");
+    window.htmx.ajax("GET", row.getAttribute("data-preview"), { target: "#case-preview", swap: "innerHTML" });
+  }
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || event.target.closest("a, button, input, select, textarea")) { return; }
+    select(event.target.closest("tr.previewable"));
+  });
+  document.addEventListener("keydown", function (event) {
+    var row = event.target.closest && event.target.closest("tr.previewable");
+    if (!row || event.target !== row) { return; }
+    var next = null;
+    if (event.key === "Enter" || event.key === " ") {
+      next = row;
+    } else if (event.key === "ArrowDown") {
+      next = row.nextElementSibling;
+    } else if (event.key === "ArrowUp") {
+      next = row.previousElementSibling;
+    }
+    if (!next || !next.classList.contains("previewable")) { return; }
+    event.preventDefault();
+    next.focus();
+    select(next);
+  });
+}());
