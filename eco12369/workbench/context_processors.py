@@ -19,6 +19,7 @@ from eco12369.orgs.models import Role, User
 from eco12369.oversight import access as oversight_access
 from eco12369.stats.selectors import can_read_reports
 
+from .holidays import can_import_calendar
 from .outbox import can_view_notices
 from .queues import works_on_cases
 
@@ -65,6 +66,7 @@ NAV: list[NavItem] = [
     NavItem("followup:templates", "答复模板", _roles(Role.OPERATOR, Role.HEAD, Role.REVIEWER)),
     NavItem("audit:list", "审计日志", can_view_audit_log),
     NavItem("disclosure:index", "信息公开", None),
+    NavItem("workbench:calendar_import", "节假日导入", can_import_calendar),
     NavItem("admin:index", "系统管理", _admin),
 ]
 

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from . import desk, list_pages, outbox, views
+from . import desk, holidays, list_pages, outbox, views
 
 app_name = "workbench"
 
@@ -27,6 +27,7 @@ urlpatterns = [
     path("views/<int:pk>/", list_pages.saved_view_open, name="saved_view_open"),
     path("views/<int:pk>/change/", list_pages.saved_view_change, name="saved_view_change"),
     path("districts.geojson", views.districts_geojson, name="districts_geojson"),
+    path("calendar/import/", holidays.calendar_import, name="calendar_import"),
     path("notices/", outbox.notices, name="notices"),
     path("notices/<int:pk>/retry/", outbox.notice_retry, name="notice_retry"),
     path("cases/<str:number>/", views.case_detail, name="case"),

@@ -4,7 +4,7 @@ deadlines recomputed when it changes."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.db import transaction
 from django.db.models import Q
@@ -27,6 +27,7 @@ def calendar_year_enter(
     holidays: Iterable[dt.date],
     workdays: Iterable[dt.date],
     note: str = "",
+    day_notes: Mapping[dt.date, str] | None = None,
 ) -> CalendarYear:
     """Enter a year's official holiday notice (国务院办公厅关于某年部分节假日安排的通知).
 
@@ -34,6 +35,7 @@ def calendar_year_enter(
     days that fall on a weekend. Once entered, the year's working days are the weekdays, minus ``holidays``,
     plus ``workdays``: the package's data for that year is no longer used, and the year is no longer
     provisional. The year's earlier overrides are replaced. Open cases' deadlines are recomputed.
+    ``day_notes`` names single days (春节, 国庆节调休); the others are noted with ``note``.
     """
     holiday_set, workday_set = set(holidays), set(workdays)
     for day in holiday_set | workday_set:
@@ -45,9 +47,16 @@ def calendar_year_enter(
     with transaction.atomic():
         WorkdayOverride.objects.filter(date__year=year).delete()
         label = note.strip()[:100]
+        named = day_notes or {}
         WorkdayOverride.objects.bulk_create(
-            [WorkdayOverride(date=day, is_workday=False, note=label) for day in sorted(holiday_set)]
-            + [WorkdayOverride(date=day, is_workday=True, note=label) for day in sorted(workday_set)]
+            [
+                WorkdayOverride(date=day, is_workday=False, note=(named.get(day) or label)[:100])
+                for day in sorted(holiday_set)
+            ]
+            + [
+                WorkdayOverride(date=day, is_workday=True, note=(named.get(day) or label)[:100])
+                for day in sorted(workday_set)
+            ]
         )
         entry, _ = CalendarYear.objects.update_or_create(year=year, defaults={"note": note.strip()[:200]})
         deadlines_recompute(since=dt.date(year, 1, 1))
