@@ -672,6 +672,14 @@ def bench_users() -> tuple[str, str, str]:
     return names[0], names[1], names[2]
 
 
+def after_row(qs: Any, offset: int) -> str:
+    """The keyset cursor of the row at ``offset`` of a list newest first: the link to the page after it."""
+    from eco12369.workbench.keyset import cursor_encode
+
+    rows = list(qs.order_by("-received_at", "-id").values_list("received_at", "id")[offset : offset + 1])
+    return cursor_encode(*rows[0]) if rows else ""
+
+
 def page_plan(*, city: bool, rng: random.Random, requests_per_kind: int) -> dict[str, list[str]]:
     """The pages a user opens: queues (every tab, first pages), searches, case pages (random cases)."""
     from django.db.models import Max, Min
@@ -692,7 +700,11 @@ def page_plan(*, city: bool, rng: random.Random, requests_per_kind: int) -> dict
     numbers[: len(recent)] = recent  # a quarter: the newest (open) cases, the rest from all ten years
     tabs = ["confirm", "accepted", "handling", "in_review", "due_soon", "overdue", "closed"]
     queues = ["/queues/"] + [f"/queues/{tab}/" for tab in tabs]
-    queues += [f"/queues/closed/?page={rng.randint(2, 10)}" for _ in range(requests_per_kind)]
+    # Deeper pages (keyset: the cursor of the last row of the page before, issue 15).
+    closed = qs.filter(state="closed")
+    queues += [
+        f"/queues/closed/?after={after_row(closed, 20 * rng.randint(1, 9))}" for _ in range(requests_per_kind)
+    ]
     parties = ["宏达", "鑫源", "化工", "金泰化工", "印染", "汽修", "建材有限公司", "津港"]
     today = dt.date.today()
     searches = ["/search/"]
@@ -711,7 +723,9 @@ def page_plan(*, city: bool, rng: random.Random, requests_per_kind: int) -> dict
         elif pick == 3:
             searches.append(f"/search/?state={rng.choice(['handling', 'received', 'closed'])}&category=water")
         elif pick == 4:
-            searches.append(f"/search/?reported_party={rng.choice(parties)}&state=closed&page=2")
+            party = rng.choice(parties)
+            cursor = after_row(qs.filter(reported_party__contains=party, state="closed"), 20)
+            searches.append(f"/search/?reported_party={party}&state=closed&after={cursor}")
         else:
             searches.append(
                 f"/search/?kind=consultation&received_from={today - dt.timedelta(days=365):%Y-%m-%d}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -100,7 +101,7 @@ def saved_view_change(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ViewRefused as exc:
         if exc.status == 403:
-            return HttpResponse(exc.message, status=403, content_type="text/plain; charset=utf-8")
+            raise PermissionDenied(exc.message) from exc
         messages.error(request, exc.message)
         return _back(request, fallback)
     messages.success(request, f"视图“{view.name}”已{'共享给本机构' if view.shared else '修改，仅本人可见'}。")
