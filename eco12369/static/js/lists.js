@@ -56,3 +56,17 @@
     select(next);
   });
 }());
+
+// A form whose work can take more than a second (the holiday calendar import recomputes open deadlines)
+// says so while the next page loads: ``data-busy-note`` names the note to show.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var id = form.getAttribute && form.getAttribute("data-busy-note");
+    var note = id && document.getElementById(id);
+    if (!note) { return; }
+    note.hidden = false;
+    form.setAttribute("aria-busy", "true");
+  });
+}());
