@@ -191,7 +191,7 @@ def search(request: HttpRequest) -> HttpResponse | FileResponse:
         qs = qs.none()
     sort = sort_of(request)
     if request.GET.get("format") == "xlsx":
-        ordered = qs.order_by(*(sort.ordering() if sort else ("-received_at", "-id")))
+        ordered = qs.order_by(*(sort.ordering() if sort else SEARCH_ORDERING))
         return export_cases(request, ordered, user=user, list_name="search", title="举报件查询结果")
     total = capped_count(qs, SEARCH_COUNT_CAP)
     ordering = sort.ordering() if sort else SEARCH_ORDERING
