@@ -42,6 +42,7 @@ from eco12369.stats import services as stats_services
 from eco12369.stats.figures import Month
 from eco12369.workbench.models import StaffNotification
 from eco12369.workbench.notes import note_add
+from eco12369.workbench.saved_views import view_save
 
 A = "和平区"
 B = "河东区"
@@ -260,6 +261,10 @@ def world_build(make_user: Callable[..., User], media_root: Path) -> World:
     template = reply_template_save(
         actor=b["operator"], name="乙区废水模板", kind="", category="water", parts=FIVE_PARTS
     )
+    # A saved view of district B's operator, shared with B's bureau (issue 15).
+    saved_view = view_save(
+        user=b["operator"], list_key="search", name="乙区待确认", query="state=received", shared=True
+    )
     # A reporter of district B keeps a photo while correcting the H5 form.
     submission = submission_open(openid=B_OPENID, token=submission_token_new())
     upload = png("staged.png")
@@ -293,6 +298,7 @@ def world_build(make_user: Callable[..., User], media_root: Path) -> World:
         "staged_key": staged[0].key,
         "rating": rating.pk,
         "template": template.pk,
+        "saved_view": saved_view.pk,
         "token": token.token,
         "api_key": clear_key,
         "b_user": b["operator"].pk,

@@ -119,6 +119,8 @@ ROUTES: dict[str, Route] = {
     "queues/": Route(LIST),
     "queues/<slug:key>/": Route(LIST),
     "search/": Route(LIST),
+    "views/": Route(LIST),  # saves a view of the user's own list (its query checked by the list's form)
+    "calendar/import/": Route(LIST),  # the holiday calendar: no case content; administrator and city only
     "notices/": Route(LIST),
     "districts.geojson": Route(LIST),
     "notifications/": Route(LIST),
@@ -155,6 +157,9 @@ ROUTES: dict[str, Route] = {
     "hotline/imports/<int:pk>/": Route(LIST),
     # --- one object of district B
     "cases/<str:number>/": Route(OBJECT),
+    "cases/<str:number>/preview/": Route(OBJECT),
+    "views/<int:pk>/": Route(OBJECT),
+    "views/<int:pk>/change/": Route(OBJECT),
     "notices/<int:pk>/retry/": Route(OBJECT),
     "cases/<str:number>/photos/<int:pk>/": Route(OBJECT),
     "cases/<str:number>/notes/": Route(OBJECT),
@@ -198,6 +203,7 @@ CONDITIONAL = {"bench/ping/", "bench/callback-reference/"}  # mounted only in so
 ADMIN_LOGIN = {"admin/login/", "admin/logout/"}  # the admin site's own sign-in and sign-out
 # Object routes that only answer POST (GET is 405 for everyone), so the "fills are real" control skips them.
 POST_ONLY = {
+    "views/<int:pk>/change/",
     "cases/<str:number>/notes/",
     "notifications/<int:pk>/open/",
     "cases/<str:number>/reporter/reveal/",
@@ -263,7 +269,8 @@ def url_patterns() -> Iterator[tuple[str, str]]:
 
 def action_of(route: str) -> str | None:
     match = re.fullmatch(r"cases/<str:number>/([a-z-]+)/", route)
-    return match.group(1).replace("-", "_") if match else None
+    action = match.group(1).replace("-", "_") if match else None
+    return action if action in ACTION_CASE else None  # not e.g. preview/
 
 
 def test_every_url_pattern_is_classified() -> None:
@@ -329,7 +336,7 @@ def fills(route: str, name: str, w: World, side: str = "b") -> list[dict[str, st
         if "<int:pk>" in route:
             values["pk"] = str(w.ids["totp"])
         return [values]
-    if route == "cases/<str:number>/":
+    if route in ("cases/<str:number>/", "cases/<str:number>/preview/"):
         return [{"number": c.number} for c in cases.values()]
     if route == "cases/<str:number>/photos/<int:pk>/":
         return [{"number": w.b_cases["received"].number, "pk": str(w.ids["photo"])}]
@@ -350,6 +357,8 @@ def fills(route: str, name: str, w: World, side: str = "b") -> list[dict[str, st
         "oversight/spot-checks/<int:pk>/": {"pk": str(w.ids["spot_check"])},
         "oversight/spot-checks/items/<int:pk>/": {"pk": str(w.ids["spot_item"])},
         "oversight/guidance/<int:pk>/": {"pk": str(w.ids["guidance"])},
+        "views/<int:pk>/": {"pk": str(w.ids["saved_view"])},
+        "views/<int:pk>/change/": {"pk": str(w.ids["saved_view"])},
         "oversight/performance/staff/<int:pk>/merits/new/": {"pk": str(w.b["handler"].pk)},
         "stats/<str:code>/<str:month>/": {"code": w.region_b.code, "month": w.ids["month"]},
         "stats/<str:code>/<str:month>/export.xlsx": {"code": w.region_b.code, "month": w.ids["month"]},
@@ -454,6 +463,8 @@ def payloads(route: str, w: World, values: dict[str, str]) -> list[dict[str, Any
         return [{"note": "答复意见成立。"}]
     if route == "followup/reply-templates/<int:pk>/":
         return [TEMPLATE_PAYLOAD]
+    if route == "views/<int:pk>/change/":  # a rename, a share and a delete of district B's shared view
+        return [{"name": "改成甲区的名字"}, {"shared": "0"}, {"delete": "1"}]
     return [{}]
 
 
