@@ -420,8 +420,8 @@ class SearchForm(forms.Form):
             field.queryset = queryset
         person = self.fields["person"]
         assert isinstance(person, forms.ModelChoiceField)
-        person.label_from_instance = lambda u: (  # type: ignore[method-assign]
-            f"{u.display_name}（{u.username}）" if u.display_name else u.username
+        person.label_from_instance = lambda obj: (  # type: ignore[method-assign]
+            f"{obj.display_name}（{obj.username}）" if obj.display_name else str(obj.username)
         )
 
     def clean(self) -> dict[str, Any]:

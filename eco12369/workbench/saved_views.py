@@ -181,7 +181,7 @@ def view_change(
 ) -> SavedView:
     """Rename a view or share it (or stop sharing it) with the owner's agency."""
     _owned(user, view)
-    before = {"name": view.name, "shared": view.shared}
+    before_name, before_shared = view.name, view.shared
     if name is not None:
         view.name = _name_clean(name)
     if shared is not None:
@@ -190,9 +190,15 @@ def view_change(
     try:
         with transaction.atomic():
             view.save(update_fields=["name", "shared", "updated_at"])
-            _audit(AuditAction.SAVED_VIEW_SAVE, user=user, view=view, request=request, before=before)
+            _audit(
+                AuditAction.SAVED_VIEW_SAVE,
+                user=user,
+                view=view,
+                request=request,
+                before={"name": before_name, "shared": before_shared},
+            )
     except IntegrityError as exc:
-        view.name = before["name"]
+        view.name = before_name
         raise ViewRefused(f"已有名为“{name}”的视图。") from exc
     return view
 

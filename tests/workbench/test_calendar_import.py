@@ -132,6 +132,7 @@ def test_preview_then_confirm_enters_the_year(client, centre, heping, make_case)
     assert not deadlines.is_workday(dt.date(2027, 2, 11)) and deadlines.is_workday(dt.date(2027, 2, 20))
     # The open case's deadline moved past the Spring Festival and is no longer provisional.
     case = Case.objects.get(pk=case.pk)
+    assert case.due_at is not None
     assert not case.deadline_provisional and case.due_at.astimezone(TZ).date() == dt.date(2027, 2, 15)
     entry = AuditEntry.objects.get(action="calendar.import")
     assert entry.actor == centre and entry.object_id == "2027"

@@ -17,7 +17,7 @@ from eco12369.workbench.lists import SORTS
 
 from .conftest import MONDAY, advance
 from .test_lists import numbers_in_order
-from .test_queues import link
+from .test_queues import link, must_link
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +90,7 @@ def test_every_sort_pages_forward_and_back_without_a_gap_or_a_repeat(
     # Back from the last page by the previous links: the same pages, the other way round.
     last = client.get(url, {"sort": sort})
     for _ in range(2):
-        last = client.get(url + link(last, "next"))
+        last = client.get(url + must_link(last, "next"))
     back = [numbers_in_order(last)]
     response = last
     while (target := link(response, "prev")) is not None:
@@ -167,7 +167,7 @@ def test_sorting_or_filtering_again_starts_from_the_first_page(client, heping, m
     monkeypatch.setattr(views, "PAGE_SIZE", 5)
     client.force_login(heping.operator)
     url = reverse("workbench:search")
-    second = client.get(url + link(client.get(url, {"sort": "party"}), "next")).content.decode()
+    second = client.get(url + must_link(client.get(url, {"sort": "party"}), "next")).content.decode()
     assert "after=" in second
     # The column headings and the export link drop the position in the list.
     assert 'href="?sort=-party"' in second and "format=xlsx" in second
@@ -183,7 +183,7 @@ def test_search_queries_are_exact_at_any_depth(
     url = reverse("workbench:search")
     target = "?sort=party"
     for _ in range(depth):
-        target = link(client.get(url + target), "next")
+        target = must_link(client.get(url + target), "next")
     # session, user, roles, agency; the 所属区, 责任机构, 承办部门 and 经办人 choices; the capped count; one
     # page of rows; the saved views menu; the session save (savepoint, update, release).
     with django_assert_num_queries(15):
@@ -200,7 +200,7 @@ def test_queue_queries_are_exact_at_any_depth(
     url = reverse("workbench:queue_tab", args=["handling"])
     target = "?sort=-received"
     for _ in range(depth):
-        target = link(client.get(url + target), "next")
+        target = must_link(client.get(url + target), "next")
     # As before keyset pagination (test_queues: 15), plus the saved views menu.
     with django_assert_num_queries(16):
         response = client.get(url + target)

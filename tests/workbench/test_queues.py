@@ -137,10 +137,16 @@ def test_pagination_twenty_per_page(client: Client, heping, make_case) -> None:
     first = client.get(reverse("workbench:queue_tab", args=["confirm"]))
     assert len(numbers_on(first)) == 20
     assert "（共 23 件）" in first.content.decode()
-    second = client.get(reverse("workbench:queue_tab", args=["confirm"]) + link(first, "next"))
+    second = client.get(reverse("workbench:queue_tab", args=["confirm"]) + must_link(first, "next"))
     assert len(numbers_on(second)) == 3
     assert not numbers_on(first) & numbers_on(second)
     assert link(second, "next") is None
+
+
+def must_link(response, rel: str) -> str:
+    target = link(response, rel)
+    assert target is not None, f"no {rel} link on the page"
+    return target
 
 
 def link(response, rel: str) -> str | None:

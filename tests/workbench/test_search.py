@@ -13,7 +13,7 @@ from eco12369.cases.models import Case
 from eco12369.orgs.models import Region
 
 from .conftest import MONDAY, advance
-from .test_queues import link, numbers_on
+from .test_queues import link, must_link, numbers_on
 
 pytestmark = pytest.mark.django_db
 
@@ -133,7 +133,7 @@ def test_pages_newest_first_across_the_recent_windows(client: Client, heping, ma
         # The count stops at the cap; the pages do not.
         monkeypatch.setattr(views, "SEARCH_COUNT_CAP", 10)
         first = client.get(reverse("workbench:search"), {"reported_party": "化工"})
-        second = client.get(reverse("workbench:search") + link(first, "next"))
-        third = client.get(reverse("workbench:search") + link(second, "next"))
+        second = client.get(reverse("workbench:search") + must_link(first, "next"))
+        third = client.get(reverse("workbench:search") + must_link(second, "next"))
     assert "共 10+ 件" in first.content.decode()
     assert len(numbers_on(third)) == 2 and link(third, "next") is None
