@@ -141,6 +141,8 @@ def queue(request: HttpRequest, key: str | None = None) -> HttpResponse | FileRe
             for q in queues
         ],
         "current": current,
+        # How many the list holds (a capped queue: up to the cap and one more) and how that reads.
+        "total": counts[current.key],
         "total_label": count_label(counts[current.key]) if current.capped else str(counts[current.key]),
         "page": page,
         "rows": _rows(page, now),
@@ -205,6 +207,7 @@ def search(request: HttpRequest) -> HttpResponse | FileResponse:
     context = {
         "form": form,
         "page": page,
+        "total": total,  # up to SEARCH_COUNT_CAP and one more
         "total_label": count_label(total, SEARCH_COUNT_CAP),
         "rows": _rows(page, now),
         "columns": lists.header(request, sort),
