@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
@@ -52,8 +52,9 @@ def views_visible_to(user: User) -> QuerySet[SavedView]:
 
 
 def views_menu(user: User) -> ViewMenu:
-    """The 我的视图 menu, in one query."""
-    views = list(views_visible_to(user).select_related("owner"))
+    """The 我的视图 menu, in one query, from the primary database even on a page that reads a replica
+    (/search/, ``dbrouting``): the view just saved is in the menu of the page the save leads to."""
+    views = list(views_visible_to(user).using(router.db_for_write(SavedView)).select_related("owner"))
     return ViewMenu(
         mine=[v for v in views if v.owner_id == user.pk],
         shared=[v for v in views if v.owner_id != user.pk],

@@ -34,6 +34,7 @@ from eco12369.orgs.models import Region, User
 from eco12369.stats.figures import Month, monthly_figures
 from eco12369.stats.models import MonthlyReport
 from eco12369.stats.services import monthly_report_generate
+from eco12369.workbench.saved_views import view_save
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -308,3 +309,23 @@ def test_a_replica_that_is_down_is_not_used_and_the_pages_keep_working(
     caught_up()
     replica_recheck()
     assert replica_usable() is True  # back in use once it answers again
+
+
+def test_the_saved_views_menu_of_the_search_page_reads_the_primary(
+    client: Any, replica: BaseDatabaseWrapper, make_user: Callable[..., User]
+) -> None:
+    """/search/ reads its cases from the replica; its 我的视图 menu from the primary, so the view a user has
+    just saved is in the menu of the page the save leads to, however far behind the replica is."""
+    operator = make_user("operator", district_name="和平区")
+    view_save(user=operator, list_key="search", name="夜间噪声（和平区）", query="category=noise")
+    caught_up()
+    client.force_login(operator)
+    with (
+        CaptureQueriesContext(replica) as on_replica,
+        CaptureQueriesContext(connections["default"]) as on_primary,
+    ):
+        page = client.get(reverse("workbench:search"))
+    assert page.status_code == 200 and "夜间噪声（和平区）" in page.content.decode()
+    assert any("cases_case" in q["sql"] for q in on_replica.captured_queries)
+    assert not any("workbench_savedview" in q["sql"] for q in on_replica.captured_queries)
+    assert any("workbench_savedview" in q["sql"] for q in on_primary.captured_queries)
