@@ -12,7 +12,7 @@ from http import HTTPStatus
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from eco12369.audit.models import AuditAction
@@ -247,18 +247,23 @@ def forwarded_replies(*, actor: User, source: str, since: dt.datetime, until: dt
     )
 
 
-def call_routed_get(*, actor: User, number: str) -> Case | None:
-    """A case this operator recorded from a call in the last hours, even when it went to another district
-    (and so is not in their scope any more): only for the page that reads its number back."""
+def call_recorded_get(*, actor: User, number: str) -> Case | None:
+    """A case from a call, for the page that reads its number and query code back to the caller: a phone
+    case the operator may see, or one they recorded in the last hours that went to another district (and
+    so is not in their scope any more). Never a case of another channel: its query code is its own
+    reporter's."""
+    number = number.strip().upper()
+    visible = cases_visible_to(user=actor).filter(number=number, channel=Channel.PHONE)
     since = timezone.now() - dt.timedelta(hours=4)
+    routed = Case.objects.filter(
+        number=number,
+        channel=Channel.PHONE,
+        events__action="receive",
+        events__actor=actor,
+        created_at__gte=since,
+    )
     return (
-        Case.objects.filter(
-            number=number,
-            channel=Channel.PHONE,
-            events__action="receive",
-            events__actor=actor,
-            created_at__gte=since,
-        )
+        Case.objects.filter(Q(pk__in=visible.values("pk")) | Q(pk__in=routed.values("pk")))
         .select_related("region", "agency")
         .first()
     )
@@ -276,5 +281,14 @@ def replies_exported(*, actor: User, source: str, since: dt.datetime, until: dt.
 
 
 def call_followed_get(*, actor: User, number: str) -> Case | None:
-    """A case this operator attached a call to (a repeat report they recorded): for the read-back page."""
-    return Case.objects.filter(number=number, follows__recorded_by=actor).distinct().first()
+    """A case a call was attached to (a repeat report), for the read-back page: any operator who may see
+    the case (the city centre, the case's district; the same phone may have been attached by a colleague
+    first, the page then says so), or the operator who attached a call to it (a district operator may
+    attach a call to another district's case). Another district's operator: None."""
+    visible = cases_visible_to(user=actor).filter(number=number, follows__channel=Channel.PHONE)
+    return (
+        Case.objects.filter(number=number)
+        .filter(Q(follows__recorded_by=actor) | Q(pk__in=visible.values("pk")))
+        .distinct()
+        .first()
+    )

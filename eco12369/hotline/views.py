@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from eco12369.cases.classify import guess_category
 from eco12369.cases.models import Category
-from eco12369.cases.selectors import case_get_for
 from eco12369.errors import answer_status
 from eco12369.followup.selectors import case_to_follow_get
 from eco12369.followup.suggestions import follow_token_valid, intake_suggestions
@@ -108,12 +107,10 @@ def call_attach(request: HttpRequest) -> HttpResponse:
 @_operator_only(access.can_record_calls)
 @require_GET
 def call_done(request: HttpRequest, number: str) -> HttpResponse:
-    """What the operator reads back to the caller: the case number (and where the case went)."""
-    case = case_get_for(user=request_user(request), number=number)
-    if case is None:
-        # A district operator's call routed to another district: the case is no longer theirs to see,
-        # but the number is what the caller needs (the operator just created it).
-        case = services.call_routed_get(actor=request_user(request), number=number)
+    """What the operator reads back to the caller: the case number and its query code (and where the case
+    went). A district operator's call routed to another district is shown too, for a few hours: the
+    operator just created it, and the caller needs the number."""
+    case = services.call_recorded_get(actor=request_user(request), number=number)
     if case is None:
         raise Http404
     return render(request, "hotline/call_done.html", {"case": case, "nav": "hotline"})

@@ -172,3 +172,50 @@ def test_the_map_outlines_are_served_to_operators(client: Client, heping_op: Use
     resp = client.get("/hotline/districts.geojson")
     body = b"".join(resp.streaming_content)  # type: ignore[attr-defined]
     assert resp.status_code == 200 and b"FeatureCollection" in body and "和平区".encode() in body
+
+
+def test_the_read_back_gives_the_number_and_the_query_code(
+    client: Client, heping_op: User, make_user: Callable[..., User], make_case: Callable[..., Case]
+) -> None:
+    """The caller is read the number and the unguessable query code (the number alone is guessable); a
+    colleague of the same district may open the page, another district's operator may not, and the page
+    never shows the code of a case from another channel."""
+    client.force_login(heping_op)
+    resp = client.post("/hotline/call/", call_data())
+    case = Case.objects.get()
+    page = client.get(resp["Location"]).content.decode()
+    assert f'id="read-back-number">{case.number}<' in page
+    assert f'id="read-back-code" aria-describedby="code-hint">{case.query_code}<' in page
+    assert f"查询 {case.number} {case.query_code}" in page
+    colleague = make_user("operator", district_name="和平区", display_name="和平区夜班接线员")
+    client.force_login(colleague)
+    assert case.query_code in client.get(resp["Location"]).content.decode()
+    client.force_login(make_user("operator", district_name="河西区", display_name="河西区接线员"))
+    assert client.get(resp["Location"]).status_code == 404
+    wechat_case = make_case("和平区", description="排污口晚上冒白沫，味道刺鼻")
+    client.force_login(heping_op)
+    assert client.get(f"/hotline/call/done/{wechat_case.number}/").status_code == 404
+
+
+def test_a_repeat_call_read_back_for_any_operator_of_the_district(
+    client: Client, heping_op: User, make_user: Callable[..., User], make_case: Callable[..., Case]
+) -> None:
+    """The same caller phones twice and two operators of 和平区 take the calls: the second is told the call
+    is already recorded (it was 404 before: the follow was the first operator's). Another district's
+    operator still gets 404."""
+    existing = make_case("和平区", reported_party="老街坊家常菜馆", address="和平区西康路与成都道交口")
+    existing = services.case_accept(case=existing, actor=heping_op)
+    colleague = make_user("operator", district_name="和平区", display_name="和平区夜班接线员")
+    for who in (heping_op, colleague):
+        client.force_login(who)
+        html = client.get("/hotline/call/candidates/", {"reported_party": "老街坊家常菜馆"}).content.decode()
+        token = html.split(f'value="{existing.number}|')[1].split('"')[0]
+        resp = client.post("/hotline/call/attach/", call_data(attach=f"{existing.number}|{token}"))
+        assert resp.status_code == 302
+        page = client.get(resp["Location"])
+        assert page.status_code == 200 and existing.number in page.content.decode()
+        assert existing.query_code not in page.content.decode()  # the code is the first reporter's
+    assert resp["Location"].endswith("?again=1")
+    assert "此前已就此件来电" in page.content.decode() and Follow.objects.count() == 1
+    client.force_login(make_user("operator", district_name="河西区", display_name="河西区接线员"))
+    assert client.get(f"/hotline/call/followed/{existing.number}/").status_code == 404
