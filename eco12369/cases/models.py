@@ -116,6 +116,9 @@ class Action(models.TextChoices):
     REOPEN = "reopen", _("重新交办")
     # The reporter adds text or photos before acceptance (no state change).
     SUPPLEMENT = "supplement", _("补充材料")
+    # A caller (hotline) or another channel's reporter binds the case to their WeChat with its number and
+    # query code: notices go to that WeChat from then on (issue 14; no state change).
+    BIND_WECHAT = "bind_wechat", _("绑定微信")
     # Timeline events of the follow-up (issue #7), no state change.
     RATE = "rate", _("回访评价")
     FOLLOW = "follow", _("重复举报（关注）")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connections
@@ -12,7 +13,7 @@ from django.utils import timezone
 from eco12369.crypto import blind_q
 from eco12369.orgs.models import Agency, Role, User
 
-from .models import OPEN_STATES, Case
+from .models import OPEN_STATES, QUERY_CODE_LENGTH, Case, query_code_matches
 
 CASE_ROLES = frozenset({Role.OPERATOR, Role.HANDLER, Role.REVIEWER, Role.HEAD})
 
@@ -61,6 +62,21 @@ def case_get_for(*, user: User | AnonymousUser, number: str) -> Case | None:
         .filter(number=number.strip().upper())
         .first()
     )
+
+
+def case_by_number_and_code(*, number: str, code: str) -> Case | None:
+    """The case with ``number`` only if ``code`` is its query code (``models.query_code_matches``): what a
+    stranger who was given both (a caller read them on the phone) may look up. A number that does not exist
+    costs the same comparison as a wrong code, so the answer's timing does not tell them apart."""
+    case = (
+        Case.objects.select_related("agency", "handover_agency", "duplicate_of", "region")
+        .filter(number=number.strip().upper())
+        .first()
+    )
+    if case is None:
+        secrets.compare_digest("".join(code.split()).upper().encode(), b"-" * QUERY_CODE_LENGTH)
+        return None
+    return case if query_code_matches(case, code) else None
 
 
 def cases_overdue(*, user: User | AnonymousUser, now: dt.datetime | None = None) -> QuerySet[Case]:

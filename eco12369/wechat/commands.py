@@ -14,6 +14,12 @@ NUMBER = re.compile(r"^[a-z]{0,6}\d{6,20}$")
 _QUERY_PREFIX = re.compile(r"^(?:查询|查詢|查看进度|查进度|进度查询|查一下|查)")
 # What people put between 查询 and the number: “编号”, “举报编号”, “单号”, “号”, “是”…
 _QUERY_FILLER = re.compile(r"^(?:我的)?(?:举报|案件)?(?:编号|单号|号码|号)?(?:是|为)?")
+# 查询 <编号> <查询码> (issue 14: a caller given both on the phone): the code is the last 10 letters or
+# digits, after the number, with or without a space or the word 查询码 between them.
+_NUMBER_AND_CODE = re.compile(r"^(?P<number>.+?)(?:查询码|验证码|密码|码)?(?P<code>[a-z0-9]{10})$")
+# The number before a code is a whole case number (prefix, 8 digits of date, 6 of counter), so a code is
+# never cut out of a short number's digits.
+_NUMBER_BEFORE_CODE = re.compile(r"^[a-z]{0,6}\d{14,20}$")
 _SUBMIT = re.compile(r"^(?:确认|确定|我要)?提交")
 _SUBMIT_TAIL = {"", "举报", "吧", "了", "啦", "一下", "吗", "呢", "好了", "举报吧"}
 _CANCEL = re.compile(r"^(?:取消|放弃|撤销|不举报了|算了)")
@@ -33,11 +39,13 @@ _SEPARATORS = re.compile(r"[\s,.!?;:~、。…\"'“”‘’()\[\]【】<>《�
 @dataclass(frozen=True)
 class Command:
     """A command: ``name`` is submit | cancel | help | rules | query | greeting; ``arg`` the number of a
-    well-formed 查询 (None: list my cases), ``malformed`` for a 查询 whose number cannot be read, ``text``
-    what followed 提交 when it was more than a word."""
+    well-formed 查询 (None: list my cases), ``code`` the query code given after it (upper case; "" for
+    none), ``malformed`` for a 查询 whose number cannot be read, ``text`` what followed 提交 when it was
+    more than a word."""
 
     name: str
     arg: str | None = None
+    code: str = ""
     malformed: bool = False
     text: str = ""
 
@@ -93,6 +101,11 @@ def command_of(text: str) -> Command | None:
         rest = _QUERY_FILLER.sub("", c[query.end() :], count=1)
         if NUMBER.match(rest):
             return Command("query", arg=rest.upper())
+        with_code = _NUMBER_AND_CODE.match(rest)
+        if with_code and _NUMBER_BEFORE_CODE.match(with_code.group("number")):
+            return Command(
+                "query", arg=with_code.group("number").upper(), code=with_code.group("code").upper()
+            )
         if not loose:
             return Command("query") if not rest else Command("query", malformed=True)
         if c == "查":

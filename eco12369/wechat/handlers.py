@@ -26,7 +26,7 @@ from .drafts import (
 from .media import VOICE_FORMATS
 from .models import Conversation, DraftPhoto, InboundMessage
 from .rating import rating_reply  # 评价 <编号> 1/2/3 [意见] (issue #7)
-from .status import reporter_status
+from .status import reporter_status, status_by_code
 from .tasks import fetch_draft_photo
 
 Handler = Callable[[Conversation, InboundMessage, dict[str, Any]], tuple[str, Case | None]]
@@ -52,6 +52,8 @@ def on_text(conv: Conversation, inbound: InboundMessage, fields: dict[str, Any])
     if command.name == "query":
         if command.malformed:
             return texts.QUERY_HOW, None
+        if command.arg and command.code:
+            return status_by_code(conv, command.arg, command.code), None
         return reporter_status(conv.openid, command.arg), None
     return texts.HELP, None  # help, a greeting, an empty message
 

@@ -80,6 +80,10 @@ class Conversation(models.Model):
     draft_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     draft_label = models.CharField(max_length=300, blank=True)
     draft_started_at = models.DateTimeField(null=True, blank=True)
+    # Wrong query codes given in 查询 <编号> <查询码> since ``code_failures_since`` (the guessing limit,
+    # ``status.CODE_TRIES`` per ``status.CODE_WINDOW``): on the locked row, so every process counts alike.
+    code_failures = models.PositiveSmallIntegerField(default=0)
+    code_failures_since = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -9,6 +9,10 @@ re-exported here.
 
 from ..workflow import TransitionError  # what the services raise, as callers have always found it here
 from .actions import (
+    BIND_ALREADY,
+    BIND_DONE,
+    BIND_ERASED,
+    BIND_OTHER,
     MAX_CASE_PHOTOS,
     OUT_OF_SCOPE_REFUSAL,
     SEND_BACK_REASON_MAX,
@@ -24,6 +28,7 @@ from .actions import (
     case_hand_over,
     case_mark_duplicate,
     case_reopen,
+    case_reporter_bind,
     case_request_extension,
     case_reroute,
     case_return,
@@ -47,6 +52,10 @@ from .intake import (
 )
 
 __all__ = [
+    "BIND_ALREADY",
+    "BIND_DONE",
+    "BIND_ERASED",
+    "BIND_OTHER",
     "MAX_CASE_PHOTOS",
     "OUT_OF_SCOPE_REFUSAL",
     "SEND_BACK_REASON_MAX",
@@ -68,6 +77,7 @@ __all__ = [
     "case_mark_duplicate",
     "case_number_next",
     "case_reopen",
+    "case_reporter_bind",
     "case_request_extension",
     "case_reroute",
     "case_return",

@@ -582,6 +582,46 @@ def case_withdraw(*, case: Case, openid: str, reason: str) -> Case:
     )
 
 
+BIND_DONE = "bound"  # bound to this WeChat now
+BIND_ALREADY = "already"  # bound to this WeChat before
+BIND_OTHER = "other"  # the case has a WeChat reporter already (another account): nothing changes
+BIND_ERASED = "erased"  # the reporter's data was erased (retention): nothing is bound any more
+
+
+def case_reporter_bind(*, case: Case, openid: str) -> str:
+    """Issue 14: a caller who phoned the report in (or a reporter of another channel without WeChat) gave
+    the case's number and query code in WeChat: the case is bound to that WeChat, so the notices of the
+    case (accepted, extended, the approved answer…) reach them through the outbox as a WeChat reporter's
+    do, and it shows in their 我的举报. Only a case with no WeChat reporter is bound; never re-bound to
+    another account. A timeline line and an audit entry record the binding (never the openid)."""
+    if not openid:
+        raise TransitionError("缺少微信标识。")
+    with transaction.atomic():
+        locked = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+        if locked.reporter_erased_at is not None:
+            return BIND_ERASED
+        if locked.reporter_openid_digest:
+            return BIND_ALREADY if locked.reporter_openid_digest == blind_index(openid) else BIND_OTHER
+        locked.reporter_openid = openid
+        locked.save(update_fields=["reporter_openid", "reporter_openid_digest", "updated_at"])
+        case_event_record(
+            case=locked,
+            action=Action.BIND_WECHAT,
+            note="举报人凭编号和查询码在微信中查询，已绑定其微信，办理进度通知将发至该微信",
+            data={"channel": locked.channel},
+        )
+        audit_record(
+            action=f"case.{Action.BIND_WECHAT}",
+            actor_label="举报人本人·微信",
+            object_type="case",
+            object_id=locked.number,
+            detail={"channel": locked.channel},
+        )
+    case.reporter_openid = openid
+    case.reporter_openid_digest = locked.reporter_openid_digest
+    return BIND_DONE
+
+
 def case_supplement(*, case: Case, openid: str, text: str, photos: Iterable[UploadedFile] = ()) -> CaseEvent:
     """Issue 14: the reporter adds text or photos (补充材料) to their own report until it is accepted. No state
     change: a timeline line with the text, the photos stored with the case (cleaned by the caller's check,
