@@ -41,19 +41,20 @@ def insert_if_absent(obj: Model) -> bool:
     return True
 
 
-def increment_returning(model: type[Model], *, field: str, where: dict[str, Any]) -> int | None:
-    """``UPDATE … SET field = field + 1 WHERE … RETURNING field``: the new value, or None when no row
-    matched. The row stays locked until the transaction ends, so concurrent callers get distinct values."""
+def increment_returning(model: type[Model], *, field: str, where: dict[str, Any], by: int = 1) -> int | None:
+    """``UPDATE … SET field = field + by WHERE … RETURNING field``: the new value, or None when no row
+    matched. The row stays locked until the transaction ends, so concurrent callers get distinct values
+    (``by`` > 1: a block of ``by`` values, the new value its last)."""
     meta = model._meta
     connection = connections[router.db_for_write(model)]
     qn = connection.ops.quote_name
     column = qn(meta.get_field(field).column)  # type: ignore[union-attr,arg-type]
     conditions = " AND ".join(f"{qn(meta.get_field(k).column)} = %s" for k in where)  # type: ignore[union-attr,arg-type]
-    params = [
+    params = [int(by)] + [
         meta.get_field(k).get_db_prep_value(v, connection=connection)  # type: ignore[union-attr]
         for k, v in where.items()
     ]
-    sql = f"UPDATE {qn(meta.db_table)} SET {column} = {column} + 1 WHERE {conditions} RETURNING {column}"  # noqa: S608
+    sql = f"UPDATE {qn(meta.db_table)} SET {column} = {column} + %s WHERE {conditions} RETURNING {column}"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

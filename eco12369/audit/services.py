@@ -209,6 +209,59 @@ def _append(entry: AuditEntry, key: str) -> None:
         transaction.on_commit(_anchor_if_due)
 
 
+@dataclass(frozen=True)
+class AuditItem:
+    """One entry of ``audit_record_many`` (the arguments of ``audit_record``, without a request)."""
+
+    action: str
+    actor: Any = None
+    object_type: str = ""
+    object_id: str | int | None = ""
+    detail: dict[str, Any] | None = None
+    actor_label: str = ""
+
+
+def audit_record_many(items: list[AuditItem], *, batch_size: int = 500) -> int:
+    """Append many entries at once (a bulk intake: one entry per case created): the entries
+    ``audit_record`` would write one by one, chained in order in the stream this transaction holds (or the
+    first entry's stream) under one lock of its head, and inserted ``batch_size`` per statement. Joins the
+    caller's transaction. Returns how many were written."""
+    if not items:
+        return 0
+    now = timezone.now()
+    entries = []
+    for item in items:
+        actor = item.actor
+        authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+        entries.append(
+            AuditEntry(
+                at=now,
+                actor=actor if authenticated else None,
+                actor_label=item.actor_label or (actor.get_username() if authenticated else ""),
+                action=item.action,
+                object_type=item.object_type,
+                object_id="" if item.object_id is None else str(item.object_id),
+                detail=json.loads(json.dumps(item.detail or {}, ensure_ascii=False, default=str)),
+                ip="",
+            )
+        )
+    first = entries[0]
+    key = f"{first.object_type}:{first.object_id}" if first.object_id else f"actor:{first.actor_label}"
+    with transaction.atomic(savepoint=False):
+        # The first entry through the one-entry path: it picks (or keeps) the transaction's stream.
+        _append(first, key)
+        stream = first.stream
+        head = AuditHead.objects.select_for_update().get(id=stream)
+        last = head.last_hash
+        for entry in entries[1:]:
+            entry.stream = stream
+            chain_next(entry, last)
+            last = entry.hash
+        AuditEntry.objects.bulk_create(entries[1:], batch_size=batch_size)
+        AuditHead.objects.filter(id=stream).update(last_hash=last, count=head.count + len(entries) - 1)
+    return len(entries)
+
+
 _HEAD = AuditHead._meta.db_table
 _ENTRY = AuditEntry._meta.db_table
 

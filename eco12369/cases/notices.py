@@ -76,6 +76,15 @@ def handed_over(case: Case, reply_text: str) -> str:
     )
 
 
+def withdrawn(case: Case, reason: str) -> str:
+    """Told to the reporter when they withdraw (撤回) their report (issue 14): the case is closed, kept."""
+    why = f"（撤回理由：{reason}）" if reason else ""
+    return (
+        f"您已撤回举报（编号 {case.number}）{why}，该举报不再办理，记录予以保留。"
+        "如问题仍然存在，可随时重新举报。"
+    )
+
+
 def reopened(case: Case) -> str:
     return (
         f"您的举报（编号 {case.number}）已由市举报受理中心交{case.agency.name}重新办理，"

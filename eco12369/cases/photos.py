@@ -2,8 +2,10 @@
 confidentiality). A phone photo carries the GPS position of the phone (often the reporter's home or
 workplace), the device make and model and the time it was taken, in EXIF, XMP, ICC and comment blocks, and
 sometimes a whole second file appended (motion photos). ``photo_clean`` is the one place that removes them:
-every channel that stores a reporter's photo (the H5 form, photos fetched from WeChat chat) passes the
-bytes through it before anything is written.
+every channel that stores a reporter's photo (the H5 form, photos fetched from WeChat chat, the hotline's
+attachments) passes the bytes through it before anything is written. ``photo_upload_check`` is the one
+check of an uploaded photo in a form (the H5 report and 补充材料, the hotline's call form): the Chinese
+message of a refusal, the cleaned photo otherwise; ``photo_stored`` what is stored of it.
 
 The picture is decoded and encoded again from its pixels alone, so nothing that is not the picture
 survives: the EXIF orientation is applied first (a photo taken sideways still looks upright), colours
@@ -16,14 +18,20 @@ from __future__ import annotations
 
 import io
 import logging
+import uuid
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 logger = logging.getLogger(__name__)
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_REPORT_PHOTOS = 9  # photos sent with a report (the H5 form, the hotline's call form), or added at once
 MAX_PIXELS = 80_000_000  # well above any phone camera; refuses decompression bombs
 JPEG_QUALITY = 90
 WEBP_QUALITY = 90
@@ -137,3 +145,64 @@ def _encode(image: Image.Image, image_format: str) -> bytes:
     else:
         image.save(out, format="PNG")
     return out.getvalue()
+
+
+class MultiplePhotoInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultiplePhotoField(forms.FileField):
+    """Zero to many uploads in one form field; the form checks each with ``photo_upload_check``."""
+
+    widget = MultiplePhotoInput
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        if not data:
+            return []
+        items = data if isinstance(data, list | tuple) else [data]
+        return [item for item in items if item]
+
+
+def upload_display_name(upload: UploadedFile) -> str:
+    """The name of an upload as the reporter or operator knows it (no path), for messages."""
+    name = (upload.name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return name[:60] or "照片"
+
+
+def photo_upload_check(upload: UploadedFile) -> CleanPhoto:
+    """Raise a ``ValidationError`` with a Chinese message naming the file unless ``upload`` is a real JPEG,
+    PNG or WebP image of at most 10 MB; return it cleaned of its metadata, ready to be stored."""
+    name = upload_display_name(upload)
+    size = upload.size or 0
+    if size > MAX_PHOTO_BYTES:
+        raise ValidationError(
+            f"照片“{name}”大小为 {size / 1024 / 1024:.1f} MB，超过 10 MB 的上限，请压缩或换一张后重新上传。",
+            code="photo_too_large",
+        )
+    if size == 0:
+        raise ValidationError(f"照片“{name}”是空文件，请重新选择。", code="photo_empty")
+    try:
+        upload.seek(0)
+        return photo_clean(upload.read())
+    except PhotoRejected as exc:
+        if exc.code == "too_many_pixels" and exc.pixels:
+            width, height = exc.pixels
+            raise ValidationError(
+                f"照片“{name}”的像素过大（{width}×{height}），请压缩后重新上传。",
+                code="photo_too_many_pixels",
+            ) from exc
+        raise ValidationError(
+            f"文件“{name}”不是有效的图片，只能上传 JPEG、PNG 或 WebP 格式的照片。", code="photo_not_image"
+        ) from exc
+    finally:
+        upload.seek(0)
+
+
+def photo_stored(photo: CleanPhoto) -> UploadedFile:
+    """What is stored of an upload: the cleaned photo (no EXIF, GPS or other metadata of the phone), under
+    a random name with the type found in the content, whatever the phone called it."""
+    return SimpleUploadedFile(uuid.uuid4().hex + photo.extension, photo.data, content_type=photo.content_type)

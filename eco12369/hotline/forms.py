@@ -7,22 +7,18 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
+from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 
 from eco12369.cases.models import Category, Kind, Source
-from eco12369.cases.photos import MAX_PHOTO_BYTES, PhotoRejected, photo_clean
+from eco12369.cases.photos import MAX_REPORT_PHOTOS, MultiplePhotoField, photo_stored, photo_upload_check
 from eco12369.orgs.geo import region_at
 from eco12369.orgs.models import Region
 
 from .services import Call
 
-MAX_ATTACHMENTS = 9
+MAX_ATTACHMENTS = MAX_REPORT_PHOTOS
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
 
 
 def _now_local() -> str:
@@ -74,30 +70,22 @@ class CallForm(forms.Form):
         input_formats=DATETIME_FORMATS,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
-    attachments = forms.FileField(
-        label="附件（照片）", required=False, widget=MultipleFileInput(attrs={"accept": "image/*"})
-    )
+    attachments = MultiplePhotoField(label="附件（照片）")
 
     def __init__(self, *args: Any, home: Region | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["received_at"].initial = _now_local()
         if home is not None:
             self.fields["district"].initial = home.pk
+        self.fields["attachments"].widget.attrs["accept"] = "image/jpeg,image/png,image/webp"
         self.cleaned_photos: list[UploadedFile] = []
 
     def clean_attachments(self) -> list[UploadedFile]:
-        files = self.files.getlist("attachments") if hasattr(self.files, "getlist") else []
+        files: list[UploadedFile] = self.cleaned_data.get("attachments") or []
         if len(files) > MAX_ATTACHMENTS:
             raise forms.ValidationError(f"最多{MAX_ATTACHMENTS}张照片。")
-        cleaned: list[UploadedFile] = []
-        for upload in files:
-            if upload.size and upload.size > MAX_PHOTO_BYTES:
-                raise forms.ValidationError(f"照片“{upload.name}”超过{MAX_PHOTO_BYTES // 1024 // 1024}MB。")
-            try:
-                photo = photo_clean(upload.read())
-            except PhotoRejected as exc:
-                raise forms.ValidationError(f"“{upload.name}”：{exc.message}") from exc
-            cleaned.append(SimpleUploadedFile(f"photo{photo.extension}", photo.data, photo.content_type))
+        # The portal's check (cases.photos): content judged, metadata removed, a random name.
+        cleaned = [photo_stored(photo_upload_check(upload)) for upload in files]
         self.cleaned_photos = cleaned
         return cleaned
 

@@ -30,6 +30,7 @@ class OutboxMessage(models.Model):
         CLOSED = "closed", _("已办结")
         ANSWERED = "answered", _("已答复")
         DUPLICATE = "duplicate", _("重复举报")
+        WITHDRAWN = "withdrawn", _("已撤回")
         STATUS = "status", _("进度查询")
         WELCOME = "welcome", _("关注欢迎")
         HELP = "help", _("使用说明")

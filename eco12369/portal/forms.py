@@ -14,34 +14,14 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 
 from eco12369.cases.models import DESCRIPTION_MIN, TEXT_MAX, Category, Kind
+from eco12369.cases.photos import MAX_REPORT_PHOTOS as MAX_PHOTOS
+from eco12369.cases.photos import CleanPhoto, MultiplePhotoField, photo_stored, photo_upload_check
 from eco12369.orgs.models import Region
-
-from .photos import MAX_PHOTOS, CheckedPhoto, photo_check, photo_stored
 
 DESCRIPTION_MAX = TEXT_MAX
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
 SIX_PLACES = Decimal("0.000001")
-
-
-class MultiplePhotoInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultiplePhotoField(forms.FileField):
-    """Zero to many uploads; each is checked in ``ReportForm.clean_photos``."""
-
-    widget = MultiplePhotoInput
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
-        if not data:
-            return []
-        items = data if isinstance(data, list | tuple) else [data]
-        return [item for item in items if item]
 
 
 def district_choices() -> list[tuple[str, str]]:
@@ -155,7 +135,7 @@ class ReportForm(forms.Form):
         self.staged_keys = list(staged_keys or [])
         self.fields["district"].choices = district_choices()  # type: ignore[attr-defined]
         # Photos that passed their own check: attached on success, kept for the next try otherwise.
-        self.checked_photos: list[tuple[UploadedFile, CheckedPhoto]] = []
+        self.checked_photos: list[tuple[UploadedFile, CleanPhoto]] = []
         now = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
         self.fields["occurred_at"].widget.attrs["max"] = now
         self.fields["photos"].widget.attrs["accept"] = "image/jpeg,image/png,image/webp"
@@ -205,7 +185,7 @@ class ReportForm(forms.Form):
         errors: list[ValidationError] = []
         for upload in uploads:
             try:
-                self.checked_photos.append((upload, photo_check(upload)))
+                self.checked_photos.append((upload, photo_upload_check(upload)))
             except ValidationError as exc:
                 errors.append(exc)
         if errors:
@@ -317,7 +297,7 @@ class SupplementForm(forms.Form):
         errors: list[ValidationError] = []
         for upload in uploads:
             try:
-                checked = photo_check(upload)
+                checked = photo_upload_check(upload)
             except ValidationError as exc:
                 errors.append(exc)
             else:

@@ -17,11 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from eco12369.cases.models import Case, Channel
+from eco12369.cases.photos import CleanPhoto, photo_stored, upload_display_name
 from eco12369.cases.services import Intake, case_create
 from eco12369.orgs.models import Region
 
 from .models import StagedPhoto, Submission
-from .photos import CheckedPhoto, display_name, photo_stored
 
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 STAGED_PHOTO_HOURS = 24
@@ -57,7 +57,7 @@ class ReportData:
 
 
 def photos_stage(
-    *, submission: Submission, photos: list[tuple[UploadedFile, CheckedPhoto]], discard: set[str]
+    *, submission: Submission, photos: list[tuple[UploadedFile, CleanPhoto]], discard: set[str]
 ) -> list[StagedPhoto]:
     """Keep checked photos of a form that came back for correction; drop the ones the reporter removed."""
     with transaction.atomic():
@@ -70,7 +70,7 @@ def photos_stage(
                 submission=submission,
                 key=uuid.uuid4().hex,
                 file=stored,
-                original_name=display_name(upload),
+                original_name=upload_display_name(upload),
                 content_type=checked.content_type,
                 size=len(checked.data),
             )
@@ -81,7 +81,7 @@ def report_submit(
     *,
     submission: Submission,
     data: ReportData,
-    photos: list[tuple[UploadedFile, CheckedPhoto]],
+    photos: list[tuple[UploadedFile, CleanPhoto]],
     discard: set[str],
 ) -> tuple[Case, bool]:
     """File the report through the intake service. Returns the case and whether it was created now; a form

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from eco12369.cases.models import CONFIRMATION_STATES, Case
+from eco12369.cases.photos import MAX_REPORT_PHOTOS as MAX_PHOTOS
 from eco12369.cases.public import public_status, public_summary
 from eco12369.cases.services import case_supplement, case_withdraw
 from eco12369.cases.workflow import TransitionError
@@ -35,7 +36,6 @@ from . import oauth
 from .forms import DESCRIPTION_MAX, ReportForm, SimilarForm, SupplementForm, WithdrawForm
 from .notify import notify_prompt
 from .oauth import reporter_openid, reporter_required
-from .photos import MAX_PHOTOS
 from .selectors import (
     reporter_case_get,
     reporter_case_messages_shown,

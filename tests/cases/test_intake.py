@@ -13,13 +13,16 @@ from django.conf import settings as django_settings
 from django.db import close_old_connections, connection
 from django.test import override_settings
 
+from eco12369.audit.models import AuditEntry
+from eco12369.audit.services import audit_verify
 from eco12369.cases import deadlines
-from eco12369.cases.models import Case, CaseNumberSequence, State
-from eco12369.cases.services import Intake, case_create
+from eco12369.cases.models import Case, CaseEvent, CaseNumberSequence, State
+from eco12369.cases.services import Intake, case_create, cases_create_bulk
 from eco12369.cases.workflow import TransitionError
 from eco12369.notifications.models import OutboxMessage
-from eco12369.orgs.models import Region
+from eco12369.orgs.models import Region, User
 from eco12369.orgs.tianjin import tianjin_load
+from eco12369.oversight.models import CaseFingerprint
 
 TZ = ZoneInfo("Asia/Shanghai")
 MakeCase = Callable[..., Case]
@@ -167,3 +170,82 @@ def test_numbers_stay_unique_and_gapless_under_concurrent_intake() -> None:
     assert sorted(numbers) == [f"TJ20261125{n:06d}" for n in range(1, total + 1)]
     assert Case.objects.count() == total
     assert CaseNumberSequence.objects.get(day=dt.date(2026, 11, 25)).last == total
+
+
+@pytest.mark.django_db
+def test_bulk_intake_makes_each_case_as_case_create_does(
+    tianjin: None, make_user: Callable[..., User]
+) -> None:
+    """``cases_create_bulk`` (the forwarded import): numbers in a block per day after those already given,
+    the same deadlines, owner, event, acknowledgement, creation hooks and chained audit entries as
+    ``case_create``, for every case."""
+
+    importer = make_user("operator", district_name=None, display_name="市中心导入员")
+    nankai = Region.objects.get(name="南开区")
+    monday = dt.datetime(2026, 11, 30, 9, 30, tzinfo=TZ)
+    tuesday = dt.datetime(2026, 12, 1, 23, 50, tzinfo=TZ)
+    single = case_create(
+        intake=Intake(
+            channel="wechat_chat", description="工地晚上十一点还打桩", district=nankai, received_at=monday
+        )
+    )
+    intakes = [
+        Intake(
+            channel="forwarded",
+            source="hotline_12345",
+            external_number=f"12345-TJ-2026-{i:04d}",
+            description=text,
+            district=district,
+            reported_party="某某建筑工地（三号楼）",
+            reporter_name=name,
+            reporter_phone="13920001234" if name else "",
+            anonymous=not name,
+            received_at=at,
+            recorded_by=importer,
+        )
+        for i, (text, district, name, at) in enumerate(
+            [
+                ("工地晚上十一点多还在打桩，吵得孩子睡不着！", nankai, "王女士", monday),
+                ("厂里烧东西冒黑烟，一股塑料味", None, "", tuesday),
+                ("排污口往河里放黄水，河面上有泡沫", nankai, "刘**", monday),
+            ]
+        )
+    ]
+    intakes.append(
+        Intake(channel="wechat_chat", description="河边有人倒废机油，地上一片黑", reporter_openid="oBulkWang")
+    )
+    cases = cases_create_bulk(intakes=intakes)
+    number = NUMBER.match(single.number)
+    assert number is not None
+    day, last = number.group(1), int(number.group(2))
+    assert [c.number for c in cases[:3]] == [
+        f"TJ{day}{last + 1:06d}",
+        f"TJ20261201{1:06d}",
+        f"TJ{day}{last + 2:06d}",
+    ]
+    for case, intake in zip(cases, intakes, strict=True):
+        stored = Case.objects.get(pk=case.pk)
+        received = intake.received_at or stored.received_at
+        assert stored.confirm_due == deadlines.confirmation_deadline(received).at
+        assert stored.due_at == stored.confirm_due and stored.warn_at is not None
+        assert stored.state == State.RECEIVED and stored.received_at == received
+        event = CaseEvent.objects.get(case=stored, action="receive")
+        assert event.at == received and event.actor == intake.recorded_by
+        assert CaseFingerprint.objects.filter(case=stored).exists()  # the creation hooks ran
+        assert AuditEntry.objects.filter(action="case.receive", object_id=stored.number).count() == 1
+    assert cases[0].region == single.region == cases[0].agency.region  # 南开区's bureau
+    assert cases[1].agency.kind == "city_centre" and cases[1].reporter_name == ""
+    assert Case.objects.get(pk=cases[0].pk).reporter_phone == "13920001234"
+    assert OutboxMessage.objects.filter(case=cases[3], template="acknowledged").count() == 1
+    assert not OutboxMessage.objects.filter(case__in=cases[:3]).exists()
+    assert audit_verify(write_anchor=False).ok
+
+
+@pytest.mark.django_db
+def test_bulk_intake_with_one_bad_intake_creates_nothing(tianjin: None) -> None:
+
+    good = Intake(channel="forwarded", source="hotline_12345", external_number="A-1", description="冒黑烟")
+    bad = Intake(channel="forwarded", source="", external_number="A-2", description="排黑水")
+    with pytest.raises(TransitionError, match="转办来源"):
+        cases_create_bulk(intakes=[good, bad])
+    assert not Case.objects.exists() and not CaseNumberSequence.objects.exists()

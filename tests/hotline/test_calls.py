@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 
@@ -17,6 +20,7 @@ from eco12369.cases import services
 from eco12369.cases.models import Case, CaseEvent, Channel
 from eco12369.followup.models import Follow
 from eco12369.orgs.models import User
+from tests.photo_metadata import assert_clean_and_upright, phone_jpeg
 
 pytestmark = pytest.mark.django_db
 TZ = ZoneInfo("Asia/Shanghai")
@@ -219,3 +223,30 @@ def test_a_repeat_call_read_back_for_any_operator_of_the_district(
     assert "此前已就此件来电" in page.content.decode() and Follow.objects.count() == 1
     client.force_login(make_user("operator", district_name="河西区", display_name="河西区接线员"))
     assert client.get(f"/hotline/call/followed/{existing.number}/").status_code == 404
+
+
+def test_call_attachments_get_the_portals_photo_check(
+    client: Client, heping_op: User, settings: Any, tmp_path: Path
+) -> None:
+    """The hotline's attachments go through the one photo check of cases/photos.py, as the H5 form's do:
+    stored without the phone's metadata under a random name; a file that is not a photo, or an empty one,
+    is refused with the file named, and nothing is created."""
+    settings.MEDIA_ROOT = tmp_path / "uploads"
+    client.force_login(heping_op)
+    fake = SimpleUploadedFile("现场照片.jpg", b"<?php system($_GET['c']); ?>", content_type="image/jpeg")
+    resp = client.post("/hotline/call/", {**call_data(), "attachments": [fake]})
+    assert resp.status_code == 422
+    assert (
+        "文件“现场照片.jpg”不是有效的图片，只能上传 JPEG、PNG 或 WebP 格式的照片。" in resp.content.decode()
+    )
+    empty = SimpleUploadedFile("空.jpg", b"", content_type="image/jpeg")
+    resp = client.post("/hotline/call/", {**call_data(), "attachments": [empty]})
+    assert resp.status_code == 422 and "照片“空.jpg”是空文件" in resp.content.decode()
+    assert not Case.objects.exists()
+    photo = SimpleUploadedFile("IMG_20261203_0847.jpg", phone_jpeg(), content_type="image/jpeg")
+    resp = client.post("/hotline/call/", {**call_data(), "attachments": [photo]})
+    assert resp.status_code == 302
+    attachment = Case.objects.get().attachments.get()
+    assert "IMG_20261203" not in attachment.file.name and "IMG_20261203" not in attachment.original_name
+    with attachment.file.open("rb") as fh:
+        assert_clean_and_upright(fh.read())

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,10 +16,12 @@ from django.test import Client
 from openpyxl import Workbook, load_workbook
 
 from eco12369.audit.models import AuditEntry
+from eco12369.audit.services import audit_verify
 from eco12369.cases import deadlines, services
 from eco12369.cases.models import Case, CaseEvent, Channel
 from eco12369.hotline.models import ImportBatch
 from eco12369.orgs.models import User
+from eco12369.oversight.models import DuplicateCandidate
 from tests.workbench.conftest import FIVE_PARTS
 
 if TYPE_CHECKING:
@@ -221,3 +223,39 @@ def test_only_city_centre_operators_import(client: Client, make_user: Callable[.
     assert client.get("/hotline/imports/").status_code == 404
     client.force_login(make_user("reviewer", district_name=None))
     assert client.get("/hotline/imports/template.xlsx").status_code == 404
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_number_imported_meanwhile_is_skipped_and_the_duplicate_finder_runs_for_the_rest(
+    client_in: Client, centre: User, make_case: Callable[..., Case], django_capture_on_commit_callbacks: Any
+) -> None:
+    """Between preview and confirm another batch imported one of the numbers: it is skipped, the others are
+    created in one bulk intake, and the duplicate finder (queued once for the batch) still scores each new
+    case: the 12345 call about the 南开 building site finds the WeChat report of it."""
+    upload(client_in, BAD)
+    with django_capture_on_commit_callbacks(execute=True):  # each in its own transaction, committed
+        earlier = make_case(
+            "南开区",
+            category="noise",
+            reported_party="某某建筑工地（三号楼）",
+            address="南开区鞍山西道与白堤路交口",
+            description="鞍山西道那个工地三号楼半夜打桩，吵死了",
+            received_at=NOW - dt.timedelta(days=2),
+        )
+        services.case_create(
+            intake=services.Intake(
+                channel="forwarded",
+                source="hotline_12345",
+                external_number="12345-TJ-20261201-0013",
+                description="排污口往河里放黄水（另一批次已导入）",
+            )
+        )
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        batch = confirm(client_in)
+    assert (batch.status, batch.created, batch.skipped, batch.failed) == ("done", 4, 1, 7)
+    finder = [f for f in queued if type(f).__name__ == "_FinderQueue"]
+    assert len(finder) == 1  # one queue for the bulk intake, not a task per case
+    assert Case.objects.filter(external_number="12345-TJ-20261201-0013").count() == 1
+    noise = Case.objects.get(external_number="12345-TJ-20261201-0007")
+    assert DuplicateCandidate.objects.filter(case=noise, candidate=earlier).exists()
+    assert audit_verify(write_anchor=False).ok

@@ -14,6 +14,8 @@ from eco12369.audit.models import AuditEntry
 from eco12369.cases import services
 from eco12369.cases.models import Case, CaseEvent, Outcome, State
 from eco12369.cases.workflow import refusal
+from eco12369.crypto import blind_index
+from eco12369.notifications.models import OutboxMessage
 from eco12369.orgs.models import User
 from eco12369.stats.figures import Month, monthly_figures
 
@@ -104,3 +106,16 @@ def test_another_reporter_cannot_withdraw_or_add(reporter: Reporter, case: Case)
 def test_staff_cannot_withdraw_for_the_reporter(case: Case, make_user: Callable[..., User]) -> None:
     operator = make_user("operator", district_name="和平区")
     assert refusal(case, operator, "withdraw") == "“撤回举报”只能由举报人本人操作。"
+
+
+def test_a_withdrawal_tells_the_wechat_reporter_through_the_outbox(reporter: Reporter, case: Case) -> None:
+    client = reporter("oAFTER")
+    resp = client.post(f"/portal/mine/{case.number}/withdraw/", {"reason": "搞错了，是隔壁小区的事"})
+    assert resp.status_code == 302
+    notice = OutboxMessage.objects.get(case=case, template="withdrawn")
+    assert notice.openid_digest == blind_index("oAFTER")
+    assert case.number in notice.text and "搞错了，是隔壁小区的事" in notice.text and "已撤回" in notice.text
+    assert notice.get_template_display() == "已撤回"
+    # written in the withdrawal's transaction: a refused withdrawal (already closed) writes none
+    assert client.post(f"/portal/mine/{case.number}/withdraw/", {"reason": "再撤一次"}).status_code == 409
+    assert OutboxMessage.objects.filter(case=case, template="withdrawn").count() == 1

@@ -27,6 +27,7 @@ from PIL import Image
 
 from eco12369.cases import services
 from eco12369.cases.models import Case, Reply
+from eco12369.cases.photos import photo_upload_check
 from eco12369.cases.privacy import mask_phone
 from eco12369.cases.services import Intake, case_create
 from eco12369.followup.services import rating_submit, reply_template_save
@@ -36,7 +37,6 @@ from eco12369.oversight.duplicates import duplicates_find
 from eco12369.oversight.models import DuplicateCandidate, SpotCheck
 from eco12369.oversight.periods import current_month
 from eco12369.oversight.services import guidance_notice_publish, spot_check_draw
-from eco12369.portal.photos import photo_check
 from eco12369.portal.services import photos_stage, submission_open, submission_token_new
 from eco12369.stats import services as stats_services
 from eco12369.stats.figures import Month
@@ -268,7 +268,7 @@ def world_build(make_user: Callable[..., User], media_root: Path) -> World:
     # A reporter of district B keeps a photo while correcting the H5 form.
     submission = submission_open(openid=B_OPENID, token=submission_token_new())
     upload = png("staged.png")
-    staged = photos_stage(submission=submission, photos=[(upload, photo_check(upload))], discard=set())
+    staged = photos_stage(submission=submission, photos=[(upload, photo_upload_check(upload))], discard=set())
 
     world = World(
         a=a,

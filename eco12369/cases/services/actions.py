@@ -561,7 +561,8 @@ MAX_CASE_PHOTOS = 18  # what intake allows (9) and as many again added later
 def case_withdraw(*, case: Case, openid: str, reason: str) -> Case:
     """Issue 14: the reporter withdraws (撤回) their own report before it is accepted, with a reason. The case
     closes with the outcome "withdrawn" through the state machine: it stays, with the reason on its timeline,
-    and counts in the monthly report; the operators no longer have to confirm it."""
+    and counts in the monthly report; the operators no longer have to confirm it. The reporter's WeChat
+    gets a notice of it through the outbox (``notices.withdrawn``)."""
     reason = (reason or "").strip()
     if len(reason) > WITHDRAW_REASON_MAX:
         raise TransitionError(f"撤回理由最多{WITHDRAW_REASON_MAX}个字。")
@@ -569,6 +570,8 @@ def case_withdraw(*, case: Case, openid: str, reason: str) -> Case:
     def effect(c: Case) -> dict[str, Any]:
         c.outcome = Outcome.WITHDRAWN
         c.closed_at = timezone.now()
+        if c.reporter_openid:  # a WeChat reporter is told, through the outbox, in this transaction
+            outbox_write(case=c, template="withdrawn", text=notices.withdrawn(c, reason))
         return {"reason": reason, "outcome": Outcome.WITHDRAWN}
 
     return transition(

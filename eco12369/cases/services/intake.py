@@ -8,15 +8,18 @@ import datetime as dt
 import os
 import re
 import uuid
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from eco12369.audit.services import audit_record
+from eco12369.audit.services import AuditItem, audit_record, audit_record_many
 from eco12369.db import increment_returning, insert_if_absent
 from eco12369.notifications.services import outbox_write
 from eco12369.orgs.models import Agency, Region, User
@@ -28,6 +31,7 @@ from ..models import (
     Action,
     Attachment,
     Case,
+    CaseEvent,
     CaseNumberSequence,
     Category,
     Channel,
@@ -81,12 +85,18 @@ def random_upload_name(original: str) -> str:
 
 def case_number_next(*, day: dt.date) -> str:
     """TJ20261125000123: prefix, the day of receipt, and that day's sequence. Must run in a transaction."""
-    last = increment_returning(CaseNumberSequence, field="last", where={"day": day})
+    return case_numbers_next(day=day, count=1)[0]
+
+
+def case_numbers_next(*, day: dt.date, count: int) -> list[str]:
+    """``count`` consecutive numbers of ``day`` in one statement (a bulk intake). Must run in a transaction."""
+    last = increment_returning(CaseNumberSequence, field="last", where={"day": day}, by=count)
     if last is None:  # the day's first case (or a concurrent first: the insert is skipped, the row is there)
         insert_if_absent(CaseNumberSequence(day=day, last=0))
-        last = increment_returning(CaseNumberSequence, field="last", where={"day": day})
+        last = increment_returning(CaseNumberSequence, field="last", where={"day": day}, by=count)
     assert last is not None
-    return f"{settings.ECO['CASE_NUMBER_PREFIX']}{day:%Y%m%d}{last:06d}"
+    prefix = settings.ECO["CASE_NUMBER_PREFIX"]
+    return [f"{prefix}{day:%Y%m%d}{n:06d}" for n in range(last - count + 1, last + 1)]
 
 
 def owning_agency_for(district: Region | None) -> Agency:
@@ -117,9 +127,8 @@ def attachment_add(
     return attachment
 
 
-def case_create(*, intake: Intake) -> Case:
-    """Create a case from any channel, with its number, confirmation deadline, first timeline event and
-    (for WeChat reporters) the acknowledgement in the outbox, all in one transaction."""
+def _intake_checked(intake: Intake) -> str:
+    """The intake's description, stripped; ``TransitionError`` for what no case may be created from."""
     description = intake.description.strip()
     if not description:
         raise TransitionError("请填写举报内容。")
@@ -131,52 +140,107 @@ def case_create(*, intake: Intake) -> Case:
         intake.source and intake.source not in Source.values
     ):
         raise TransitionError("转办的举报件须注明转办来源。")
+    return description
+
+
+def _case_new(
+    intake: Intake,
+    *,
+    description: str,
+    number: str,
+    agency: Agency,
+    received_at: dt.datetime,
+    confirm: deadlines.Deadline,
+) -> Case:
+    case = Case(
+        number=number,
+        channel=intake.channel,
+        source=intake.source,
+        external_number=intake.external_number.strip()[:64],
+        kind=intake.kind,
+        category=intake.category,
+        region=intake.district or agency.region,
+        agency=agency,
+        reported_party=intake.reported_party.strip()[:200],
+        address=intake.address.strip()[:300],
+        latitude=intake.latitude,
+        longitude=intake.longitude,
+        occurred_at=intake.occurred_at,
+        description=description,
+        reporter_name="" if intake.anonymous else intake.reporter_name.strip()[:200],
+        reporter_phone="" if intake.anonymous else intake.reporter_phone.strip()[:200],
+        reporter_openid=intake.reporter_openid,
+        anonymous=intake.anonymous,
+        received_at=received_at,
+        confirm_due=confirm.at,
+        deadline_provisional=confirm.provisional,
+    )
+    refresh_deadline_fields(case)
+    return case
+
+
+def _receive_note(intake: Intake) -> str:
+    label = f"（{intake.channel_label}）" if intake.channel_label else ""
+    return f"通过{Channel(intake.channel).label}{label}接收"
+
+
+def _receive_data(case: Case, agency: Agency) -> dict[str, Any]:
+    return {
+        "agency": agency.name,
+        **({"source": case.source, "external_number": case.external_number} if case.source else {}),
+    }
+
+
+def _receive_audit(intake: Intake, case: Case, agency: Agency) -> AuditItem:
+    """The intake itself (the reporter is not a user; the label names the channel, never them; a case staff
+    recorded, a call or a forwarded case, names the staff member)."""
+    recorder = intake.recorded_by
+    return AuditItem(
+        action=f"case.{Action.RECEIVE}",
+        actor=recorder,
+        actor_label="" if recorder is not None else f"举报人·{Channel(intake.channel).label}",
+        object_type="case",
+        object_id=case.number,
+        detail={
+            "to": State.RECEIVED,
+            "channel": intake.channel,
+            "agency": agency.name,
+            # the partner channel of an API intake (its Open311 key), so partner channels can be counted
+            **({"channel_label": intake.channel_label} if intake.channel_label else {}),
+            **({"source": case.source, "external_number": case.external_number} if case.source else {}),
+        },
+    )
+
+
+def case_create(*, intake: Intake) -> Case:
+    """Create a case from any channel, with its number, confirmation deadline, first timeline event and
+    (for WeChat reporters) the acknowledgement in the outbox, all in one transaction."""
+    description = _intake_checked(intake)
     received_at = intake.received_at or timezone.now()
     agency = owning_agency_for(intake.district)
-    region = intake.district or agency.region
     confirm = deadlines.confirmation_deadline(received_at)
     # Inside a caller's transaction (the WeChat callback, Open311) the case is part of it: no savepoint.
     with transaction.atomic(savepoint=False):
-        case = Case(
-            number=case_number_next(day=deadlines.local_date(received_at)),
-            channel=intake.channel,
-            source=intake.source,
-            external_number=intake.external_number.strip()[:64],
-            kind=intake.kind,
-            category=intake.category,
-            region=region,
-            agency=agency,
-            reported_party=intake.reported_party.strip()[:200],
-            address=intake.address.strip()[:300],
-            latitude=intake.latitude,
-            longitude=intake.longitude,
-            occurred_at=intake.occurred_at,
+        case = _case_new(
+            intake,
             description=description,
-            reporter_name="" if intake.anonymous else intake.reporter_name.strip()[:200],
-            reporter_phone="" if intake.anonymous else intake.reporter_phone.strip()[:200],
-            reporter_openid=intake.reporter_openid,
-            anonymous=intake.anonymous,
+            number=case_number_next(day=deadlines.local_date(received_at)),
+            agency=agency,
             received_at=received_at,
-            confirm_due=confirm.at,
-            deadline_provisional=confirm.provisional,
+            confirm=confirm,
         )
-        refresh_deadline_fields(case)
         case.save()
         for photo in intake.photos:
             attachment_add(case=case, photo=photo)
-        recorder = intake.recorded_by
         case_event_record(
             case=case,
             action=Action.RECEIVE,
-            actor=recorder,
+            actor=intake.recorded_by,
             at=received_at,
             from_state="",
             to_state=State.RECEIVED,
-            note=f"通过{Channel(intake.channel).label}{f'（{intake.channel_label}）' if intake.channel_label else ''}接收",
-            data={
-                "agency": agency.name,
-                **({"source": case.source, "external_number": case.external_number} if case.source else {}),
-            },
+            note=_receive_note(intake),
+            data=_receive_data(case, agency),
         )
         if case.reporter_openid:
             outbox_write(case=case, template="acknowledged", text=notices.acknowledged(case))
@@ -184,21 +248,92 @@ def case_create(*, intake: Intake) -> Case:
         # (so a report a second later finds it) and queues the duplicate finder on commit.
         case_created_hooks_run(case)
         case_changed_hooks_run(None, case)  # the dashboard's rollups (stats)
-        # Audit trail: the intake itself (the reporter is not a user; the label names the channel, never them;
-        # a case staff recorded, a call or a forwarded case, names the staff member).
+        item = _receive_audit(intake, case, agency)
         audit_record(
-            action=f"case.{Action.RECEIVE}",
-            actor=recorder,
-            actor_label="" if recorder is not None else f"举报人·{Channel(intake.channel).label}",
-            object_type="case",
-            object_id=case.number,
-            detail={
-                "to": State.RECEIVED,
-                "channel": intake.channel,
-                "agency": agency.name,
-                # the partner channel of an API intake (its Open311 key), so partner channels can be counted
-                **({"channel_label": intake.channel_label} if intake.channel_label else {}),
-                **({"source": case.source, "external_number": case.external_number} if case.source else {}),
-            },
+            action=item.action,
+            actor=item.actor,
+            actor_label=item.actor_label,
+            object_type=item.object_type,
+            object_id=item.object_id,
+            detail=item.detail,
         )
     return case
+
+
+BULK_BATCH = 500  # rows per INSERT statement of ``cases_create_bulk``
+
+
+def cases_create_bulk(*, intakes: Sequence[Intake]) -> list[Case]:
+    """Many cases at once (the forwarded import: thousands of rows), each exactly as ``case_create`` makes
+    it: its number, confirmation deadline, first timeline event, acknowledgement (a WeChat reporter's),
+    photos, the creation hooks and the audit entry, all in one transaction (the caller's, if any). The
+    work per case is batched: numbers are allocated a block per day, the owning agency and the deadline
+    computed once per district and per day, cases, events and audit entries inserted ``BULK_BATCH`` rows
+    per statement. ``case_created_hooks_run`` and ``case_changed_hooks_run`` are called for each case
+    explicitly (``bulk_create`` calls no ``post_save``; cases/hooks.py). Raises ``TransitionError`` if any intake is invalid (nothing is
+    created), ``IntegrityError`` if an external number exists already (the caller checks first)."""
+    if not intakes:
+        return []
+    descriptions = [_intake_checked(intake) for intake in intakes]
+    now = timezone.now()
+    received = [intake.received_at or now for intake in intakes]
+    agencies: dict[int | None, Agency] = {}
+    confirms: dict[dt.date, deadlines.Deadline] = {}
+    days = [deadlines.local_date(at) for at in received]
+    for intake in intakes:
+        key = intake.district.pk if intake.district is not None else None
+        if key not in agencies:
+            agencies[key] = owning_agency_for(intake.district)
+    for day, at in zip(days, received, strict=True):
+        if day not in confirms:
+            confirms[day] = deadlines.confirmation_deadline(at)  # depends on the day of receipt only
+    with transaction.atomic(savepoint=False):
+        numbers: dict[dt.date, Iterator[str]] = {
+            day: iter(case_numbers_next(day=day, count=count)) for day, count in Counter(days).items()
+        }
+        cases = [
+            _case_new(
+                intake,
+                description=description,
+                number=next(numbers[day]),
+                agency=agencies[intake.district.pk if intake.district is not None else None],
+                received_at=at,
+                confirm=confirms[day],
+            )
+            for intake, description, day, at in zip(intakes, descriptions, days, received, strict=True)
+        ]
+        Case.objects.bulk_create(cases, batch_size=BULK_BATCH)
+        if any(case.pk is None for case in cases):  # a database that returns no ids from a bulk insert
+            ids = dict(Case.objects.filter(number__in=[c.number for c in cases]).values_list("number", "id"))
+            for case in cases:
+                case.pk = ids[case.number]
+                case._state.adding, case._state.db = False, Case.objects.db
+        events = []
+        for intake, case in zip(intakes, cases, strict=True):
+            recorder = intake.recorded_by
+            events.append(
+                CaseEvent(
+                    case=case,
+                    action=Action.RECEIVE,
+                    actor=recorder,
+                    actor_agency_id=recorder.agency_id if recorder is not None else None,
+                    at=case.received_at,
+                    from_state="",
+                    to_state=State.RECEIVED,
+                    note=_receive_note(intake),
+                    data=_receive_data(case, case.agency),
+                )
+            )
+            for photo in intake.photos:
+                attachment_add(case=case, photo=photo)
+        CaseEvent.objects.bulk_create(events, batch_size=BULK_BATCH)
+        for case in cases:
+            if case.reporter_openid:
+                outbox_write(case=case, template="acknowledged", text=notices.acknowledged(case))
+            case_created_hooks_run(case)
+            case_changed_hooks_run(None, case)  # the dashboard's rollups (stats)
+        audit_record_many(
+            [_receive_audit(intake, case, case.agency) for intake, case in zip(intakes, cases, strict=True)],
+            batch_size=BULK_BATCH,
+        )
+    return cases
