@@ -316,6 +316,11 @@ class Attachment(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A video's poster: the picture shown before it plays (WeChat's ThumbMediaId), another attachment of the
+    # case (a cleaned photo), not listed on its own on the case page.
+    poster = models.ForeignKey(
+        "self", verbose_name=_("封面"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("照片")

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from eco12369.cases.classify import guess_category, outside_scope_hint
 from eco12369.cases.models import DESCRIPTION_MIN, TEXT_MAX, Case, Channel
-from eco12369.cases.services import Intake, case_create
+from eco12369.cases.services import Intake, UploadWithPoster, case_create
 from eco12369.cases.workflow import TransitionError
 from eco12369.orgs.geo import region_at
 
@@ -58,7 +58,7 @@ def description_length(text: str) -> int:
 def draft_discard(conv: Conversation) -> None:
     """Throw away ``conv``'s draft (text, place, photos and, after commit, their files); the caller saves."""
     photos = list(conv.photos.all())
-    names = [p.file.name for p in photos if p.file]
+    names = [f.name for p in photos for f in (p.file, p.thumb_file) if f]
     DraftPhoto.objects.filter(pk__in=[p.pk for p in photos]).delete()
     conv.state = Conversation.State.IDLE
     conv.draft_text = ""
@@ -103,28 +103,41 @@ def draft_submit(conv: Conversation, inbound: InboundMessage) -> tuple[str, Case
         case_id = case.pk
 
         def enqueue() -> None:
-            for index, media_id, kind in pending:
-                attach_chat_photo(case_id, media_id, index, kind)
+            for index, media_id, kind, thumb in pending:
+                attach_chat_photo(case_id, media_id, index, kind, thumb)
 
         transaction.on_commit(enqueue, robust=True)
     return "", case
 
 
-def _draft_photo_files(conv: Conversation) -> tuple[list[Any], list[tuple[int, str, str]]]:
-    """The draft's photos already fetched, as uploads, and (number, media_id) of those not fetched yet:
-    a task attaches them to the case after it is filed (WeChat keeps media 3 days). Nothing is downloaded
-    here, inside the callback's transaction and the conversation's lock."""
+_IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}  # cleaned photos' extensions
+
+
+def _draft_photo_files(conv: Conversation) -> tuple[list[Any], list[tuple[int, str, str, str]]]:
+    """The draft's photos already fetched, as uploads (a video with its poster), and (number, media_id,
+    kind, thumb media_id) of those not fetched yet: a task attaches them to the case after it is filed
+    (WeChat keeps media 3 days). Nothing is downloaded here, inside the callback's transaction and the
+    conversation's lock."""
     files: list[Any] = []
-    pending: list[tuple[int, str, str]] = []
+    pending: list[tuple[int, str, str, str]] = []
     numbers: dict[str, int] = {}
     for photo in conv.photos.order_by("id"):
         index = numbers[photo.kind] = numbers.get(photo.kind, 0) + 1  # 微信照片1, 微信语音1, …
         if photo.fetched_at is None or not photo.file:
-            pending.append((index, photo.media_id, photo.kind))
+            pending.append((index, photo.media_id, photo.kind, photo.thumb_media_id))
             continue
         with photo.file.open("rb") as fh:
             data = fh.read()
         ext = photo.file.name.rsplit(".", 1)[-1] if "." in photo.file.name else "jpg"
-        name = f"{MEDIA_NAMES[DraftPhoto.Kind(photo.kind)]}{index}.{ext}"
-        files.append(SimpleUploadedFile(name, data, content_type=photo.content_type))
+        base = f"{MEDIA_NAMES[DraftPhoto.Kind(photo.kind)]}{index}"
+        if photo.thumb_file:
+            with photo.thumb_file.open("rb") as fh:
+                thumb = fh.read()
+            thumb_ext = photo.thumb_file.name.rsplit(".", 1)[-1] if "." in photo.thumb_file.name else "jpg"
+            poster = SimpleUploadedFile(
+                f"{base}封面.{thumb_ext}", thumb, content_type=_IMAGE_TYPES.get(thumb_ext, "image/jpeg")
+            )
+            files.append(UploadWithPoster(f"{base}.{ext}", data, photo.content_type, poster=poster))
+            continue
+        files.append(SimpleUploadedFile(f"{base}.{ext}", data, content_type=photo.content_type))
     return files, pending

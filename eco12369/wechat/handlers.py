@@ -98,8 +98,9 @@ def on_media(conv: Conversation, inbound: InboundMessage, fields: dict[str, Any]
     count = conv.photos.filter(kind=kind).count()
     if count >= MAX_DRAFT_MEDIA:
         return texts.TOO_MANY_MEDIA.format(limit=MAX_DRAFT_MEDIA), None
+    thumb = str(fields.get("ThumbMediaId") or "")[:200] if kind == DraftPhoto.Kind.VIDEO else ""
     item, created = DraftPhoto.objects.get_or_create(
-        conversation=conv, media_id=media_id, defaults={"kind": kind}
+        conversation=conv, media_id=media_id, defaults={"kind": kind, "thumb_media_id": thumb}
     )
     if created:
         item_id = item.pk

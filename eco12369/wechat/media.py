@@ -23,7 +23,7 @@ from wechatpy.exceptions import WeChatClientException
 from eco12369.cases.events import case_event_record
 from eco12369.cases.models import Action, Attachment, Case
 from eco12369.cases.photos import CleanPhoto, PhotoRejected, photo_clean
-from eco12369.cases.services import attachment_add, random_upload_name
+from eco12369.cases.services import UploadWithPoster, attachment_add, random_upload_name
 from eco12369.notifications.models import OutboxMessage
 from eco12369.notifications.services import outbox_write
 
@@ -133,6 +133,18 @@ def transcode(data: bytes, *, suffix: str, args: list[str]) -> bytes | None:
         return target.read_bytes() if target.exists() and target.stat().st_size else None
 
 
+def thumb_fetch(media_id: str, timeout: float) -> CleanPhoto | None:
+    """A video's first frame (``ThumbMediaId``), cleaned as a photo, for the case page's poster. A poster is
+    a nicety: any failure (WeChat refuses it, it is no image, the network) leaves the video without one."""
+    if not media_id:
+        return None
+    try:
+        return _media_fetch(media_id, timeout, DraftPhoto.Kind.IMAGE)
+    except Exception as exc:  # the video itself is kept whatever happens to its poster
+        logger.info("video thumbnail not kept: %s", exc.__class__.__name__)
+        return None
+
+
 def _fetch_into(photo: DraftPhoto, timeout: float) -> None:
     cleaned = _media_fetch(photo.media_id, timeout, photo.kind)
     # A random name, as for case photos: the row id would make every reporter's photo guessable.
@@ -142,13 +154,27 @@ def _fetch_into(photo: DraftPhoto, timeout: float) -> None:
     photo.fetched_at = timezone.now()
     photo.error = ""
     fields = ["file", "content_type", "size", "fetched_at", "error"]
+    thumb = thumb_fetch(photo.thumb_media_id, timeout) if photo.kind == DraftPhoto.Kind.VIDEO else None
+    if thumb is not None:
+        photo.thumb_file.save(
+            random_upload_name("thumb" + thumb.extension), ContentFile(thumb.data), save=False
+        )
+        fields.append("thumb_file")
     if not DraftPhoto.objects.filter(pk=photo.pk).update(**{f: getattr(photo, f) for f in fields}):
         # The draft was submitted or cancelled meanwhile (a submitted photo is attached by its own task).
         photo.file.delete(save=False)
+        if thumb is not None:
+            photo.thumb_file.delete(save=False)
 
 
 def case_photo_attach(
-    *, case_id: int, media_id: str, index: int, last_try: bool = False, kind: str = DraftPhoto.Kind.IMAGE
+    *,
+    case_id: int,
+    media_id: str,
+    index: int,
+    last_try: bool = False,
+    kind: str = DraftPhoto.Kind.IMAGE,
+    thumb_media_id: str = "",
 ) -> str:
     """Huey task body: attach chat photo number ``index`` (not fetched when the report was submitted) to
     the case. Idempotent: the photo is attached once (checked under the case's lock). Raises on network
@@ -171,15 +197,20 @@ def case_photo_attach(
                 case_id, Action.PHOTO_FAILED, f"{name}多次尝试仍未能从微信取回（{exc.__class__.__name__}）。"
             )
         raise
+    thumb = thumb_fetch(thumb_media_id, API_TIMEOUT_SECONDS) if kind == DraftPhoto.Kind.VIDEO else None
     with transaction.atomic():
         case = Case.objects.select_for_update().filter(pk=case_id).first()
         if case is None:
             return "skipped"
         if case.attachments.filter(original_name__startswith=name + ".").exists():
             return "attached"
-        attachment_add(
-            case=case, photo=SimpleUploadedFile(name + cleaned.extension, cleaned.data, cleaned.content_type)
+        upload: SimpleUploadedFile = SimpleUploadedFile(
+            name + cleaned.extension, cleaned.data, cleaned.content_type
         )
+        if thumb is not None:
+            poster = SimpleUploadedFile(f"{name}封面{thumb.extension}", thumb.data, thumb.content_type)
+            upload = UploadWithPoster(upload.name or "", cleaned.data, cleaned.content_type, poster=poster)
+        attachment_add(case=case, photo=upload)
         _photo_event(case_id, Action.PHOTO_ATTACH, f"{name}在提交后从微信取回，已附入本件。")
     return "attached"
 

@@ -106,8 +106,11 @@ class DraftPhoto(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="photos")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.IMAGE)
     media_id = models.CharField(max_length=200)
+    # A video's first frame (ThumbMediaId), fetched with it and kept as the case's poster of the video.
+    thumb_media_id = models.CharField(max_length=200, blank=True)
     pic_url = models.URLField(max_length=1000, blank=True)
     file = models.FileField(upload_to="wechat/drafts/%Y/%m/", blank=True)
+    thumb_file = models.FileField(upload_to="wechat/drafts/%Y/%m/", blank=True)
     content_type = models.CharField(max_length=100, blank=True)
     size = models.PositiveIntegerField(default=0)
     fetched_at = models.DateTimeField(null=True, blank=True)

@@ -12,6 +12,7 @@ tests start it in a thread (``tests/wechat_fixtures.py``).
 from __future__ import annotations
 
 import base64
+import io
 import json
 import secrets
 import socketserver
@@ -25,6 +26,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import requests
 import xmltodict
+from PIL import Image
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
@@ -37,6 +39,13 @@ MAX_BODY = 12 * 1024 * 1024
 TEXT_MAX_BYTES = 2048  # WeChat refuses longer text content: errcode 45002 "content size out of limit"
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+def video_thumbnail() -> bytes:
+    """The first frame WeChat serves for a video's ``ThumbMediaId``: a small JPEG (a grey frame here)."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "#5a6b5d").save(out, format="JPEG", quality=80)
+    return out.getvalue()
 
 
 @dataclass
@@ -235,7 +244,7 @@ class Simulator:
     def send_video(self, openid: str, data: bytes, short: bool = False) -> dict[str, Any]:
         """A video (or short video) as WeChat pushes it: MediaId and the ThumbMediaId of its first frame."""
         media_id = self.add_media(data, "video/mp4")
-        thumb_id = self.add_media(b"", "image/jpeg")
+        thumb_id = self.add_media(video_thumbnail(), "image/jpeg")
         return self.send_to_platform(
             openid=openid,
             msg_type="shortvideo" if short else "video",

@@ -52,9 +52,18 @@ def fetch_draft_photo(photo_id: int) -> None:
 
 
 @db_task(retries=6, retry_delay=300, context=True)
-def attach_chat_photo(case_id: int, media_id: str, index: int, kind: str = "image", task: Any = None) -> None:
+def attach_chat_photo(
+    case_id: int, media_id: str, index: int, kind: str = "image", thumb_media_id: str = "", task: Any = None
+) -> None:
     """A chat photo, voice message or video not fetched when its report was submitted: attached to the
     case once fetched. Retried for half an hour while WeChat cannot be reached (WeChat keeps the media 3
     days)."""
     last_try = task is not None and not task.retries
-    media.case_photo_attach(case_id=case_id, media_id=media_id, index=index, last_try=last_try, kind=kind)
+    media.case_photo_attach(
+        case_id=case_id,
+        media_id=media_id,
+        index=index,
+        last_try=last_try,
+        kind=kind,
+        thumb_media_id=thumb_media_id,
+    )

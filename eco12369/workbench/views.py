@@ -341,7 +341,12 @@ def case_context(
         "case": case,
         "reporter": reporter_display(user=user, case=case),
         "deadline": deadline_view(case, now),
-        "attachments": [a for a in attachments if a.kind == Attachment.Kind.PHOTO],
+        # A video's poster is shown on the video (``poster``), not again on its own.
+        "attachments": [
+            a
+            for a in attachments
+            if a.kind == Attachment.Kind.PHOTO and a.pk not in {b.poster_id for b in attachments}
+        ],
         "evidence": [a for a in attachments if a.kind == Attachment.Kind.EVIDENCE],
         "can_attach_evidence": can_attach_evidence(case=case, user=user),
         "evidence_error": evidence_error,

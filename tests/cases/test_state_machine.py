@@ -39,7 +39,16 @@ from .conftest import FIVE_PARTS, Staff, snapshot
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = dt.datetime(2026, 3, 2, 10, 0, tzinfo=TZ)  # deadlines stay within years the calendar knows
-CASE_TEMPLATES = {"acknowledged", "accepted", "extended", "duplicate", "closed", "answered", "handed_over"}
+CASE_TEMPLATES = {
+    "acknowledged",
+    "accepted",
+    "extended",
+    "duplicate",
+    "closed",
+    "answered",
+    "handed_over",
+    "withdrawn",  # the reporter's own withdrawal, confirmed to them (issue 14)
+}
 REPLY_TEMPLATES = {
     "closed": Reply.Kind.HANDLING,
     "answered": Reply.Kind.ANSWER,

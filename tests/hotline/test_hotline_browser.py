@@ -57,6 +57,9 @@ def test_a_call_is_recorded_from_the_keyboard_alone(
     page.wait_for_url(re.compile(r".*/hotline/call/done/TJ\d+/$"))
     number = page.locator("#read-back-number").inner_text()
     case = Case.objects.get(number=number)
+    expect(page.locator("#read-back-code")).to_have_text(
+        case.query_code
+    )  # read to the caller with the number
     assert (case.channel, case.category, case.region.name) == (Channel.PHONE, "noise", "河西区")
     assert (case.reporter_phone, case.reporter_name, case.reported_party) == (
         "13700001111",

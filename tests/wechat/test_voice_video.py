@@ -18,6 +18,7 @@ from eco12369.cases.models import Case
 from eco12369.notifications.models import OutboxMessage
 from eco12369.wechat.models import DraftPhoto
 from eco12369.wechat.simulator import Simulator
+from tests.photo_metadata import assert_clean_and_upright, phone_jpeg
 
 from .conftest import WeChatServer
 
@@ -165,4 +166,66 @@ def test_the_simulator_sends_voice_and_video_as_wechat_does(
     case = Case.objects.get()
     assert case.number in ack and said in case.description
     kinds = sorted(a.content_type for a in case.attachments.all())
-    assert kinds == (["audio/mpeg", "video/mp4"] if shutil.which("ffmpeg") else ["audio/amr", "video/mp4"])
+    voice_type = "audio/mpeg" if shutil.which("ffmpeg") else "audio/amr"
+    assert kinds == sorted([voice_type, "image/jpeg", "video/mp4"])  # the video's poster: its ThumbMediaId
+    assert case.attachments.get(content_type="video/mp4").poster.content_type == "image/jpeg"
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["fetched-before-submit", "fetched-after-submit"])
+def test_a_videos_thumbnail_is_its_poster_on_the_case_page(
+    wechat: WeChatServer,
+    wechat_simulator: Simulator,
+    tianjin: None,
+    media_root: Any,
+    tmp_path: Path,
+    django_capture_on_commit_callbacks: Any,
+    make_user: Any,
+    late: bool,
+) -> None:
+    """WeChat's ThumbMediaId (the video's first frame) is fetched with the video, cleaned as any photo
+    (a phone's JPEG with GPS in EXIF here), stored with it and shown as the video's poster, not as a photo
+    of its own; also when the video is fetched only after 提交."""
+    clip = mp4(tmp_path)
+    thumb_id = wechat_simulator.add_media(phone_jpeg(), "image/jpeg")
+    xml = wechat.xml(
+        OPENID,
+        "video",
+        MediaId=wechat_simulator.add_media(clip, "video/mp4"),
+        ThumbMediaId=thumb_id,
+        MsgId=next(_ids),
+    )
+    with django_capture_on_commit_callbacks(execute=not late):
+        assert "已收到第1段视频" in wechat.reply(wechat.push(xml))
+    wechat.reply(wechat.text(OPENID, "化工厂后墙的管子往外冒黄烟，视频里拍到了"))
+    with django_capture_on_commit_callbacks(execute=True):
+        wechat.reply(wechat.text(OPENID, "提交"))
+    case = Case.objects.get()
+    video_file = case.attachments.get(content_type="video/mp4")
+    assert video_file.poster is not None and video_file.poster.original_name == "微信视频1封面.jpg"
+    with video_file.poster.file.open("rb") as fh:
+        assert_clean_and_upright(fh.read())
+    staff = Client()
+    staff.force_login(make_user("operator", district_name=None))  # no location: the city centre's
+    page = staff.get(f"/cases/{case.number}/").content.decode()
+    poster_url = f"/cases/{case.number}/photos/{video_file.poster.pk}/"
+    assert f'poster="{poster_url}"' in page and page.count(poster_url) == 1  # not listed as a photo
+    served = staff.get(poster_url)
+    assert served.status_code == 200 and served["Content-Type"] == "image/jpeg"
+
+
+def test_a_thumbnail_wechat_refuses_leaves_the_video_without_a_poster(
+    wechat: WeChatServer,
+    wechat_simulator: Simulator,
+    tianjin: None,
+    media_root: Any,
+    tmp_path: Path,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        wechat.reply(
+            video(wechat, wechat_simulator.add_media(mp4(tmp_path), "video/mp4"))
+        )  # ThumbMediaId unknown
+    wechat.reply(wechat.text(OPENID, "排污口冒泡泡，视频为证"))
+    wechat.reply(wechat.text(OPENID, "提交"))
+    video_file = Case.objects.get().attachments.get()
+    assert video_file.content_type == "video/mp4" and video_file.poster is None

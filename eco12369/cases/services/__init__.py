@@ -44,6 +44,7 @@ from .calendar import (
 )
 from .intake import (
     Intake,
+    UploadWithPoster,
     attachment_add,
     case_create,
     case_number_next,
@@ -65,6 +66,7 @@ __all__ = [
     "WITHDRAW_REASON_MAX",
     "Intake",
     "TransitionError",
+    "UploadWithPoster",
     "attachment_add",
     "calendar_year_enter",
     "case_accept",

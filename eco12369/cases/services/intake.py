@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -73,6 +73,15 @@ class Intake:
     recorded_by: User | None = None
 
 
+class UploadWithPoster(SimpleUploadedFile):
+    """A video for ``Intake.photos`` with its poster (the picture shown before it plays): both are stored,
+    the video's attachment pointing to the poster's."""
+
+    def __init__(self, name: str, content: bytes, content_type: str, *, poster: UploadedFile) -> None:
+        super().__init__(name, content, content_type)
+        self.poster = poster
+
+
 _SAFE_EXTENSION = re.compile(r"\.[a-z0-9]{1,5}")
 
 
@@ -113,7 +122,13 @@ def attachment_add(
 ) -> Attachment:
     """Attach a (cleaned) photo, or checked evidence (``cases.evidence``), to the case. Stored under
     MEDIA_ROOT (outside the web root) with a random name, whatever name the channel gave it; only the
-    workbench's authorised photo view reads it back."""
+    workbench's authorised photo view reads it back. A video with its poster (``UploadWithPoster``): the
+    poster is stored too, as the video's ``poster``."""
+    poster = (
+        attachment_add(case=case, photo=photo.poster, kind=kind, uploaded_by=uploaded_by)
+        if isinstance(photo, UploadWithPoster)
+        else None
+    )
     attachment = Attachment(
         case=case,
         kind=kind,
@@ -121,6 +136,7 @@ def attachment_add(
         original_name=(photo.name or "")[:200],
         content_type=photo.content_type or "application/octet-stream",
         size=photo.size or 0,
+        poster=poster,
     )
     attachment.file.save(random_upload_name(photo.name or ""), photo, save=False)
     attachment.save()
