@@ -23,6 +23,7 @@ from eco12369.notifications.models import OutboxMessage
 from eco12369.orgs.models import Region, User
 from eco12369.orgs.tianjin import tianjin_load
 from eco12369.oversight.models import CaseFingerprint
+from eco12369.stats.rollups import rollups_recount, rollups_stored
 
 TZ = ZoneInfo("Asia/Shanghai")
 MakeCase = Callable[..., Case]
@@ -239,6 +240,7 @@ def test_bulk_intake_makes_each_case_as_case_create_does(
     assert OutboxMessage.objects.filter(case=cases[3], template="acknowledged").count() == 1
     assert not OutboxMessage.objects.filter(case__in=cases[:3]).exists()
     assert audit_verify(write_anchor=False).ok
+    assert rollups_stored() == rollups_recount()  # the dashboard's rollups follow (on_case_changed)
 
 
 @pytest.mark.django_db
