@@ -101,7 +101,7 @@ def test_guessing_codes_is_limited_per_wechat_account(wechat: WeChatServer, phon
     assert texts.CODE_BOUND in other
     # The window over, the guesser may try again (and is told the case belongs to another WeChat).
     conv = Conversation.objects.get(blind_q("openid", guesser))
-    assert conv.code_failures == CODE_TRIES
+    assert conv.code_failures == CODE_TRIES and conv.code_failures_since is not None
     Conversation.objects.filter(pk=conv.pk).update(
         code_failures_since=conv.code_failures_since - dt.timedelta(minutes=61)
     )

@@ -168,7 +168,8 @@ def test_the_simulator_sends_voice_and_video_as_wechat_does(
     kinds = sorted(a.content_type for a in case.attachments.all())
     voice_type = "audio/mpeg" if shutil.which("ffmpeg") else "audio/amr"
     assert kinds == sorted([voice_type, "image/jpeg", "video/mp4"])  # the video's poster: its ThumbMediaId
-    assert case.attachments.get(content_type="video/mp4").poster.content_type == "image/jpeg"
+    poster = case.attachments.get(content_type="video/mp4").poster
+    assert poster is not None and poster.content_type == "image/jpeg"
 
 
 @pytest.mark.parametrize("late", [False, True], ids=["fetched-before-submit", "fetched-after-submit"])
