@@ -13,7 +13,9 @@ state (that is the workflow's)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -57,3 +59,22 @@ def case_changed_hooks_run(before: Case | None, after: Case) -> None:
     """Call every ``on_case_changed`` hook: ``case_create`` (``before`` None) and ``workflow.transition``."""
     for hook in on_case_changed:
         hook(before, after)
+
+
+_bulk_intake: ContextVar[bool] = ContextVar("eco_bulk_intake", default=False)
+
+
+@contextlib.contextmanager
+def bulk_intake() -> Iterator[None]:
+    """Mark the cases created inside as one bulk intake (``services.cases_create_bulk``): a hook may then
+    pool its follow-up work for the whole batch instead of doing it per case."""
+    token = _bulk_intake.set(True)
+    try:
+        yield
+    finally:
+        _bulk_intake.reset(token)
+
+
+def in_bulk_intake() -> bool:
+    """Whether the case being created is part of a bulk intake (see ``bulk_intake``)."""
+    return _bulk_intake.get()

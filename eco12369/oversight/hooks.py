@@ -6,9 +6,9 @@ calls explicitly inside its transaction:
    at once, inside the creating transaction, so a report arriving a second later already finds it;
 2. on commit, the Huey task ``duplicates_find_task`` is enqueued; it scores the candidates and stores
    ``DuplicateCandidate`` rows. The WeChat callback's 5-second budget is not spent on it, and a rolled
-   back intake enqueues nothing. The cases created in one transaction share the queueing: one task for a
-   single case (every channel's intake), ``duplicates_find_many_task`` per ``FINDER_BATCH`` cases for a
-   bulk intake (``cases.services.cases_create_bulk``: queueing a task per case cost more than creating
+   back intake enqueues nothing. A single intake (every channel's) queues one task for its case; the
+   cases of a bulk intake (inside ``cases.hooks.bulk_intake``) share the queueing of their transaction,
+   ``duplicates_find_many_task`` per ``FINDER_BATCH`` cases (``cases.services.cases_create_bulk``: queueing a task per case cost more than creating
    the case, about 5 ms each with Huey's SQLite storage).
 
 Cases written another way (a bulk import) must call ``cases.hooks.case_created_hooks_run`` for each case,
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from eco12369.cases.hooks import in_bulk_intake
 from eco12369.cases.models import Case
 
 from .duplicates import fingerprint_write
@@ -29,7 +30,12 @@ FINDER_BATCH = 200  # cases per queued finder task of a bulk intake
 
 def case_created(case: Case) -> None:
     fingerprint_write(case=case, new=True)
-    _finder_queue(case.pk)
+    if in_bulk_intake():
+        _finder_queue(case.pk)
+        return
+    case_id = case.pk
+    # A queue outage must not fail the intake that committed.
+    transaction.on_commit(lambda: duplicates_find_task(case_id), robust=True)
 
 
 class _FinderQueue:

@@ -26,7 +26,7 @@ from eco12369.orgs.models import Agency, Region, User
 
 from .. import deadlines, notices
 from ..events import case_event_record
-from ..hooks import case_changed_hooks_run, case_created_hooks_run
+from ..hooks import bulk_intake, case_changed_hooks_run, case_created_hooks_run
 from ..models import (
     Action,
     Attachment,
@@ -343,11 +343,12 @@ def cases_create_bulk(*, intakes: Sequence[Intake]) -> list[Case]:
             for photo in intake.photos:
                 attachment_add(case=case, photo=photo)
         CaseEvent.objects.bulk_create(events, batch_size=BULK_BATCH)
-        for case in cases:
-            if case.reporter_openid:
-                outbox_write(case=case, template="acknowledged", text=notices.acknowledged(case))
-            case_created_hooks_run(case)
-            case_changed_hooks_run(None, case)  # the dashboard's rollups (stats)
+        with bulk_intake():
+            for case in cases:
+                if case.reporter_openid:
+                    outbox_write(case=case, template="acknowledged", text=notices.acknowledged(case))
+                case_created_hooks_run(case)
+                case_changed_hooks_run(None, case)  # the dashboard's rollups (stats)
         audit_record_many(
             [_receive_audit(intake, case, case.agency) for intake, case in zip(intakes, cases, strict=True)],
             batch_size=BULK_BATCH,
