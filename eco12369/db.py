@@ -8,6 +8,7 @@ RELEASE around the INSERT inside a transaction, and a SELECT after it: three or 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connections, router
@@ -59,3 +60,19 @@ def increment_returning(model: type[Model], *, field: str, where: dict[str, Any]
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return None if row is None else int(row[0])
+
+
+def update_columns(obj: Model, fields: Iterable[str]) -> None:
+    """``obj.save(update_fields=fields)`` as one hand-written ``UPDATE … WHERE pk = …``: the same values
+    (``auto_now`` and other ``pre_save`` included), no signals, none of the ORM's query compiling (the
+    WeChat callback's per-message writes). The row must exist."""
+    meta = type(obj)._meta
+    alias = router.db_for_write(type(obj), instance=obj)
+    connection = connections[alias]
+    qn = connection.ops.quote_name
+    changed = [meta.get_field(name) for name in fields]
+    values = [f.get_db_prep_save(f.pre_save(obj, add=False), connection=connection) for f in changed]  # type: ignore[union-attr]
+    assignments = ", ".join(f"{qn(f.column)} = %s" for f in changed)  # type: ignore[union-attr]
+    sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"  # type: ignore[union-attr]  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, obj.pk])

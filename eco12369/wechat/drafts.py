@@ -55,9 +55,10 @@ def description_length(text: str) -> int:
     return sum(1 for ch in text if ch.isalnum())
 
 
-def draft_discard(conv: Conversation) -> None:
-    """Throw away ``conv``'s draft (text, place, photos and, after commit, their files); the caller saves."""
-    photos = list(conv.photos.all())
+def draft_discard(conv: Conversation, photos: list[DraftPhoto] | None = None) -> None:
+    """Throw away ``conv``'s draft (text, place, photos and, after commit, their files); the caller saves.
+    ``photos``: the draft's photos when the caller has just read them (all of them)."""
+    photos = list(conv.photos.all()) if photos is None else photos
     names = [f.name for p in photos for f in (p.file, p.thumb_file) if f]
     DraftPhoto.objects.filter(pk__in=[p.pk for p in photos]).delete()
     conv.state = Conversation.State.IDLE
@@ -80,7 +81,8 @@ def draft_submit(conv: Conversation, inbound: InboundMessage) -> tuple[str, Case
     if length < DESCRIPTION_MIN:  # the H5 form's minimum (issue 12, D1)
         return texts.TOO_SHORT.format(count=length, minimum=DESCRIPTION_MIN), None
     district = region_at(conv.draft_latitude, conv.draft_longitude)
-    photos, pending = _draft_photo_files(conv)
+    drafted = list(conv.photos.order_by("id"))
+    photos, pending = _draft_photo_files(drafted)
     description = conv.draft_text
     try:
         case = case_create(
@@ -98,7 +100,7 @@ def draft_submit(conv: Conversation, inbound: InboundMessage) -> tuple[str, Case
         )
     except TransitionError as exc:
         return exc.message, None
-    draft_discard(conv)
+    draft_discard(conv, drafted)
     if pending:
         case_id = case.pk
 
@@ -113,7 +115,7 @@ def draft_submit(conv: Conversation, inbound: InboundMessage) -> tuple[str, Case
 _IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}  # cleaned photos' extensions
 
 
-def _draft_photo_files(conv: Conversation) -> tuple[list[Any], list[tuple[int, str, str, str]]]:
+def _draft_photo_files(drafted: list[DraftPhoto]) -> tuple[list[Any], list[tuple[int, str, str, str]]]:
     """The draft's photos already fetched, as uploads (a video with its poster), and (number, media_id,
     kind, thumb media_id) of those not fetched yet: a task attaches them to the case after it is filed
     (WeChat keeps media 3 days). Nothing is downloaded here, inside the callback's transaction and the
@@ -121,7 +123,7 @@ def _draft_photo_files(conv: Conversation) -> tuple[list[Any], list[tuple[int, s
     files: list[Any] = []
     pending: list[tuple[int, str, str, str]] = []
     numbers: dict[str, int] = {}
-    for photo in conv.photos.order_by("id"):
+    for photo in drafted:
         index = numbers[photo.kind] = numbers.get(photo.kind, 0) + 1  # 微信照片1, 微信语音1, …
         if photo.fetched_at is None or not photo.file:
             pending.append((index, photo.media_id, photo.kind, photo.thumb_media_id))

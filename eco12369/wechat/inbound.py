@@ -27,13 +27,13 @@ import re
 import time
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from eco12369.crypto import blind_index
-from eco12369.db import insert_if_absent
-from eco12369.notifications.models import OutboxMessage
-from eco12369.notifications.services import outbox_mark_passive, outbox_release_waiting
+from eco12369.db import insert_if_absent, update_columns
+from eco12369.notifications.services import outbox_mark_passive_acknowledgement, outbox_release_waiting
 
 from . import texts
 from .callback import CallbackError, Envelope
@@ -128,23 +128,20 @@ def inbound_receive(*, envelope: Envelope, started: float | None = None) -> str:
         if kind in WINDOW_OPENING_KINDS or kind == "event:subscribe":
             # A channel may be open now (a reporter who follows again may get subscription notices).
             outbox_release_waiting(openid_digest=digest)
-        conv.save(update_fields=CONVERSATION_STATE)  # not the openid: neither encrypted nor indexed again
+        update_columns(conv, CONVERSATION_STATE)  # not the openid: neither encrypted nor indexed again
         if case is not None:
             inbound.case = case
-            ack = (
-                OutboxMessage.objects.filter(case=case, template=OutboxMessage.Template.ACKNOWLEDGED)
-                .order_by("id")
-                .first()
-            )
-            if ack is not None and time.monotonic() - started < PASSIVE_BUDGET_SECONDS:
-                outbox_mark_passive(message=ack)
-                reply = ack.text
+            ack = None
+            if time.monotonic() - started < PASSIVE_BUDGET_SECONDS:
+                ack = outbox_mark_passive_acknowledgement(case_id=case.pk)
+            if ack is not None:
+                reply = ack
             else:
                 # Too late for a passive reply WeChat would still accept: the outbox delivers it.
                 inbound.status = InboundMessage.Status.DEFERRED
                 reply = ""
         inbound.reply_text = reply
-        inbound.save(update_fields=["case", "status", "reply_text"])
+        update_columns(inbound, ["case", "status", "reply_text"])
     return reply
 
 
@@ -165,13 +162,25 @@ CONVERSATION_STATE = tuple(
 )
 
 
+def _conversation_sql(connection: BaseDatabaseWrapper) -> str:
+    """``SELECT … FOR UPDATE`` of one conversation by its digest, every column but the openid (its stored
+    openid is not read back, nor decrypted: it is the sender's, which the request has in clear). Written
+    once from the model's metadata: compiling the ORM's query cost more CPU than the rest of a message."""
+    meta, qn = Conversation._meta, connection.ops.quote_name
+    columns = ", ".join(qn(f.column) for f in meta.concrete_fields if f.name != "openid")
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    digest = qn(meta.get_field("openid_digest").column)  # type: ignore[union-attr]
+    return f"SELECT {columns} FROM {qn(meta.db_table)} WHERE {digest} = %s{lock}"  # noqa: S608
+
+
 def _conversation_locked(openid: str, digest: str) -> Conversation:
-    """The reporter's conversation, locked, found by ``digest`` (``blind_index(openid)``). Its stored openid
-    is not read back (nor decrypted): it is the sender's, which the request has in clear."""
-    locked = Conversation.objects.select_for_update().defer("openid")
-    conv = locked.filter(openid_digest=digest).first()
-    if conv is None:  # a first message (or two at once: one insert is skipped, both then lock the row)
+    """The reporter's conversation, locked, found by ``digest`` (``blind_index(openid)``)."""
+    alias = router.db_for_write(Conversation)
+    sql = _conversation_sql(connections[alias])
+    found = list(Conversation.objects.raw(sql, [digest], using=alias))
+    if not found:  # a first message (or two at once: one insert is skipped, both then lock the row)
         insert_if_absent(Conversation(openid=openid))  # unique on openid_digest
-        conv = locked.get(openid_digest=digest)
+        found = list(Conversation.objects.raw(sql, [digest], using=alias))
+    (conv,) = found
     conv.openid = openid
     return conv

@@ -24,6 +24,14 @@ def cases_of_reporter(*, openid: str) -> QuerySet[Case]:
     )
 
 
+def recent_cases_of_reporter(*, openid: str, limit: int = 5) -> list[Case]:
+    """The reporter's latest cases, newest first, with what their public status needs (number, state,
+    outcome) and nothing else: ``查询`` without a number lists them."""
+    return list(
+        reporter_cases_all(openid=openid).order_by("-received_at").only("number", "state", "outcome")[:limit]
+    )
+
+
 def case_for_reporter(*, openid: str, number: str) -> Case | None:
     """The case with ``number`` only if ``openid`` reported it (the check is in the same query)."""
     if not openid or not number:

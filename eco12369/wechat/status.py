@@ -14,7 +14,12 @@ from eco12369.cases.services import BIND_ALREADY, BIND_DONE, BIND_OTHER, case_re
 
 from . import texts
 from .models import Conversation
-from .selectors import approved_reply_of, case_for_reporter, case_merged_for_reporter, cases_of_reporter
+from .selectors import (
+    approved_reply_of,
+    case_for_reporter,
+    case_merged_for_reporter,
+    recent_cases_of_reporter,
+)
 
 # Guessing query codes (issue 14): at most ``CODE_TRIES`` wrong codes per WeChat account in ``CODE_WINDOW``;
 # after that every 查询 with a code is refused, right or wrong, until the window ends. With 31**10 codes
@@ -31,7 +36,7 @@ def reporter_status(openid: str, number: str | None) -> str:
     """The answer to ``查询 [编号]``: the reporter's recent cases, or one of them (or the case theirs was
     merged into); never another reporter's."""
     if not number:
-        recent = list(cases_of_reporter(openid=openid).order_by("-received_at")[:5])
+        recent = recent_cases_of_reporter(openid=openid)
         if not recent:
             return texts.NO_CASES
         lines = [f"{c.number}（{public_status(c).label}）" for c in recent]
