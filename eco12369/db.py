@@ -72,7 +72,7 @@ def update_columns(obj: Model, fields: Iterable[str]) -> None:
     qn = connection.ops.quote_name
     changed = [meta.get_field(name) for name in fields]
     values = [f.get_db_prep_save(f.pre_save(obj, add=False), connection=connection) for f in changed]  # type: ignore[union-attr]
-    assignments = ", ".join(f"{qn(f.column)} = %s" for f in changed)  # type: ignore[union-attr]
+    assignments = ", ".join(f"{qn(f.column)} = %s" for f in changed)  # type: ignore[union-attr,arg-type]
     sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"  # type: ignore[union-attr]  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [*values, obj.pk])

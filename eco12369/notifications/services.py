@@ -115,7 +115,7 @@ def outbox_mark_passive_acknowledgement(*, case_id: int) -> str | None:
     connection = connections[router.db_for_write(OutboxMessage)]
     qn = connection.ops.quote_name
     col = {
-        name: qn(meta.get_field(name).column)  # type: ignore[union-attr]
+        name: qn(meta.get_field(name).column)  # type: ignore[union-attr,arg-type]
         for name in ("status", "channel", "channel_reason", "sent_at", "attempts", "case", "template", "text")
     }
     now = timezone.now()
@@ -156,7 +156,7 @@ def outbox_release_waiting(*, openid_digest: str) -> int:
     meta = OutboxMessage._meta
     connection = connections[router.db_for_write(OutboxMessage)]
     qn = connection.ops.quote_name
-    col = {name: qn(meta.get_field(name).column) for name in ("status", "next_attempt_at", "openid_digest")}  # type: ignore[union-attr]
+    col = {name: qn(meta.get_field(name).column) for name in ("status", "next_attempt_at", "openid_digest")}  # type: ignore[union-attr,arg-type]
     sql = (
         f"UPDATE {qn(meta.db_table)} SET {col['status']} = %s, {col['next_attempt_at']} = NULL "  # noqa: S608
         f"WHERE {col['openid_digest']} = %s AND {col['status']} = %s RETURNING {qn(meta.pk.column)}"  # type: ignore[union-attr]
