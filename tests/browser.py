@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.constants import PASSWORD
+
 CHROMIUM = os.environ.get("ECO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -116,3 +118,31 @@ def axe_violations(pg: object) -> list[str]:
         targets = "; ".join(_node(n) for n in v["nodes"][:4])
         lines.append(f"{v['id']} ({v['impact']}, {len(v['nodes'])} elements): {v['help']} — {targets}")
     return lines
+
+
+def sign_in(page: Any, base: str, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form as ``username``, starting from no session.
+
+    Leave the last page first: a request it still has in flight (the header's unread count) would set the
+    previous user's session cookie again after the cookies are cleared, and the next page would open as the
+    previous user. Then wait until the browser has left the login page: a pattern that also matches /login/
+    would let the next ``goto`` race the login POST."""
+    page.goto("about:blank")
+    page.context.clear_cookies()
+    response = page.goto(base + "/login/")
+    assert response is not None and response.status == 200, (
+        response and response.status,
+        page.content()[:2000],
+    )
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def sign_in_by_cookie(page: Any, base: str, session_key: str, cookie_name: str) -> None:
+    """Replace the browser's session with ``session_key`` (a session made by the test client's
+    ``force_login``), leaving the last page first for the reason ``sign_in`` gives."""
+    page.goto("about:blank")
+    page.context.clear_cookies()
+    page.context.add_cookies([{"name": cookie_name, "value": session_key, "url": base}])

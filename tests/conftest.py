@@ -14,10 +14,10 @@ from eco12369.cases.services import Intake, case_create
 from eco12369.orgs.models import Agency, Region, User
 from eco12369.orgs.services import staff_create
 from eco12369.orgs.tianjin import tianjin_load
+from tests.constants import PASSWORD
 
 pytest_plugins = ["tests.browser", "tests.wechat_fixtures"]
 
-PASSWORD = "Eco12369-test!"
 _counter = itertools.count(1)
 
 

@@ -16,18 +16,10 @@ from eco12369.cases import services
 from eco12369.cases.models import Case, Channel
 from eco12369.followup.models import Follow
 from eco12369.orgs.models import User
-from tests.conftest import PASSWORD
+from tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 BAD = Path(__file__).with_name("data") / "forwarded_12345_bad.csv"
-
-
-def sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"^https?://[^/]+/$"))  # the home dashboard
 
 
 def test_a_call_is_recorded_from_the_keyboard_alone(

@@ -19,6 +19,7 @@ from eco12369.cases.models import Case, Outcome, SupervisionOrder
 from eco12369.orgs.models import User
 from eco12369.oversight.periods import current_month
 from eco12369.oversight.services import spot_check_draw
+from tests.browser import sign_in_by_cookie
 
 from .conftest import Bureau, City, answered, handled
 
@@ -31,8 +32,7 @@ def sign_in(page: Any, base: str, user: User) -> None:
     client = Client()
     client.force_login(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.clear_cookies()
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": base}])
+    sign_in_by_cookie(page, base, cookie.value, settings.SESSION_COOKIE_NAME)
 
 
 def visit(page: Any, url: str, name: str) -> None:

@@ -11,19 +11,11 @@ import pytest
 from eco12369.cases.models import Case
 from eco12369.orgs.geo import districts
 from eco12369.orgs.models import Region
-from tests.conftest import PASSWORD
+from tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHARTS = ("#chart-trend", "#chart-category", "#chart-districts", "#dash-map")
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"^https?://[^/]+/$"))
 
 
 def series_sizes(page, selector: str) -> list[int]:

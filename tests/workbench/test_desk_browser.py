@@ -10,19 +10,11 @@ import openpyxl
 import pytest
 
 from eco12369.cases.models import Case, State
-from tests.conftest import PASSWORD
+from tests.browser import sign_in
 
 from .conftest import advance
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"^https?://[^/]+/$"))  # the home dashboard
 
 
 def listed(page) -> list[str]:

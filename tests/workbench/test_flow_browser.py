@@ -8,7 +8,7 @@ import re
 import pytest
 
 from eco12369.cases.models import Case, State
-from tests.conftest import PASSWORD
+from tests.browser import sign_in as browser_sign_in
 
 from .conftest import FIVE_PARTS
 
@@ -16,11 +16,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def sign_in(page, base: str, username: str) -> None:
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"^https?://[^/]+/$"))  # the home dashboard
+    """Sign in (the home dashboard opens) and go to the queues."""
+    browser_sign_in(page, base, username)
     page.click("nav.sidenav a:has-text('待办队列')")
     page.wait_for_url(re.compile(r".*/queues/$"))
 
@@ -94,12 +91,7 @@ def test_actions_work_without_javascript(live_server, browser, heping, make_case
     context = browser.new_context(java_script_enabled=False, locale="zh-CN")
     page = context.new_page()
     try:
-        page.goto(live_server.url + "/login/")
-        page.fill("input[name=username]", heping.operator.username)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(re.compile(r"^https?://[^/]+/$"))  # the home dashboard
-        page.click("nav.sidenav a:has-text('待办队列')")
+        sign_in(page, live_server.url, heping.operator.username)
         page.click("a.tab-confirm")
         page.click(f"a.case-link:has-text('{case.number}')")
         # A refused input is shown in place, with the message, and changes nothing.

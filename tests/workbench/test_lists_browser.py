@@ -9,8 +9,9 @@ import re
 import pytest
 
 from eco12369.workbench.models import SavedView
+from tests.browser import sign_in
 
-from .test_desk_browser import listed, sign_in
+from .test_desk_browser import listed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -50,7 +51,6 @@ def test_save_a_view_and_open_it_from_the_menu(live_server, page, heping, make_c
     assert page.input_value("select[name=category]") == "air"
 
     # The colleague of the same bureau finds it under 本机构共享.
-    page.context.clear_cookies()
     sign_in(page, live_server.url, heping.head.username)
     page.goto(live_server.url + "/search/")
     page.click("#saved-views > summary")
