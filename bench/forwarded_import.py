@@ -3,6 +3,7 @@
     .venv/bin/python bench/forwarded_import.py                 # 10,000 rows into a fresh SQLite database
     .venv/bin/python bench/forwarded_import.py --rows 2000     # another size
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/eco_bench_import .venv/bin/python bench/forwarded_import.py
+        # PostgreSQL: an empty database created beforehand (createdb); it is migrated and left, drop it after
 
 A file of ``--rows`` forwarded rows (the 12345 hotline's columns: varied districts, categories, date formats,
 anonymous and named reporters, about 2% bad rows) is read (the preview) and imported by the real services

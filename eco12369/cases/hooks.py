@@ -9,10 +9,17 @@ receivers: no path of the package creates cases that way; ``case_created_hooks_r
 must call for each case).
 
 A hook raising rolls the change back with it, as the receivers did. Hooks must not write to a case's
-state (that is the workflow's)."""
+state (that is the workflow's).
+
+A bulk intake (``services.cases_create_bulk``: thousands of forwarded cases) still calls the hooks case by
+case, inside ``bulk_intake()``; a hook may then pool what it writes in a ``BulkWork`` of its own
+(``bulk_work``), which is flushed once at the end of the intake, in its transaction, so that the intake
+costs a few statements per hook rather than a few per case. The rows written must be those the hook writes
+for a single case."""
 
 from __future__ import annotations
 
+import abc
 import contextlib
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -61,20 +68,60 @@ def case_changed_hooks_run(before: Case | None, after: Case) -> None:
         hook(before, after)
 
 
-_bulk_intake: ContextVar[bool] = ContextVar("eco_bulk_intake", default=False)
+class BulkWork(abc.ABC):
+    """Work a hook pools over the cases of one bulk intake and does once at its end (``bulk_work``):
+    the rows the hook would have written case by case, written in a few statements. ``flush`` runs in the
+    bulk intake's transaction, after the last case's hooks, and only if no case raised; what it writes
+    commits or rolls back with the cases, and an ``on_commit`` it registers is dropped on rollback.
+
+    Nothing may read pooled work before it is flushed: a hook that pools its writes must not be one whose
+    rows another hook of the same intake reads."""
+
+    @abc.abstractmethod
+    def flush(self) -> None:
+        """Write what was pooled (called once per bulk intake)."""
+
+
+W = TypeVar("W", bound=BulkWork)
+
+
+class _BulkIntake:
+    """The work pooled by the hooks during one ``bulk_intake``: one instance per kind, in order of first use."""
+
+    def __init__(self) -> None:
+        self.work: dict[type[BulkWork], BulkWork] = {}
+
+    def flush(self) -> None:
+        for work in self.work.values():
+            work.flush()
+
+
+_bulk_intake: ContextVar[_BulkIntake | None] = ContextVar("eco_bulk_intake", default=None)
 
 
 @contextlib.contextmanager
 def bulk_intake() -> Iterator[None]:
-    """Mark the cases created inside as one bulk intake (``services.cases_create_bulk``): a hook may then
-    pool its follow-up work for the whole batch instead of doing it per case."""
-    token = _bulk_intake.set(True)
+    """Mark the cases created inside as one bulk intake (``services.cases_create_bulk``, inside its
+    transaction): a hook may then pool its writes for the whole intake (``bulk_work``) instead of making
+    them per case. The pooled work is flushed when the block ends without an exception; on an exception it
+    is dropped (the transaction rolls the cases back)."""
+    bulk = _BulkIntake()
+    token = _bulk_intake.set(bulk)
     try:
         yield
     finally:
         _bulk_intake.reset(token)
+    bulk.flush()  # outside the marking: what a flush does is not part of the intake's pooling
 
 
-def in_bulk_intake() -> bool:
-    """Whether the case being created is part of a bulk intake (see ``bulk_intake``)."""
-    return _bulk_intake.get()
+def bulk_work(kind: type[W]) -> W | None:
+    """The current bulk intake's ``kind`` of pooled work (made with ``kind()`` at its first use), or
+    ``None`` outside a bulk intake: then the hook does its work at once, as for a single case."""
+    bulk = _bulk_intake.get()
+    if bulk is None:
+        return None
+    work = bulk.work.get(kind)
+    if work is None:
+        work = bulk.work[kind] = kind()
+    assert isinstance(work, kind)
+    return work

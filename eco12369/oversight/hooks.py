@@ -6,10 +6,13 @@ calls explicitly inside its transaction:
    at once, inside the creating transaction, so a report arriving a second later already finds it;
 2. on commit, the Huey task ``duplicates_find_task`` is enqueued; it scores the candidates and stores
    ``DuplicateCandidate`` rows. The WeChat callback's 5-second budget is not spent on it, and a rolled
-   back intake enqueues nothing. A single intake (every channel's) queues one task for its case; the
-   cases of a bulk intake (inside ``cases.hooks.bulk_intake``) share the queueing of their transaction,
-   ``duplicates_find_many_task`` per ``FINDER_BATCH`` cases (``cases.services.cases_create_bulk``: queueing a task per case cost more than creating
-   the case, about 5 ms each with Huey's SQLite storage).
+   back intake enqueues nothing.
+
+The cases of a bulk intake (``cases.services.cases_create_bulk``, inside ``cases.hooks.bulk_intake``) pool
+both (``cases.hooks.bulk_work``): their fingerprints and bigrams are written when the intake's last case
+is made, a thousand rows per INSERT (``duplicates.fingerprints_create``: the same rows as case by case),
+and one ``on_commit`` queues ``duplicates_find_many_task`` per ``FINDER_BATCH`` of them (queueing a task
+per case cost more than creating the case, about 5 ms each with Huey's SQLite storage).
 
 Cases written another way (a bulk import) must call ``cases.hooks.case_created_hooks_run`` for each case,
 or write the fingerprints themselves; the management command ``duplicates_backfill`` writes any missing.
@@ -17,60 +20,53 @@ or write the fingerprints themselves; the management command ``duplicates_backfi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
 
-from eco12369.cases.hooks import in_bulk_intake
+from eco12369.cases.hooks import BulkWork, bulk_work
 from eco12369.cases.models import Case
 
-from .duplicates import fingerprint_write
+from .duplicates import fingerprint_write, fingerprints_create
 from .tasks import duplicates_find_many_task, duplicates_find_task
 
 FINDER_BATCH = 200  # cases per queued finder task of a bulk intake
 
 
 def case_created(case: Case) -> None:
-    fingerprint_write(case=case, new=True)
-    if in_bulk_intake():
-        _finder_queue(case.pk)
+    bulk = bulk_work(_BulkFingerprints)
+    if bulk is not None:
+        bulk.cases.append(case)
         return
+    fingerprint_write(case=case, new=True)
     case_id = case.pk
     # A queue outage must not fail the intake that committed.
     transaction.on_commit(lambda: duplicates_find_task(case_id), robust=True)
 
 
+@dataclass
 class _FinderQueue:
-    """The cases created in one transaction, queued for the finder when it commits (an ``on_commit``
-    callback). A queue outage must not fail the intake that committed (``robust``)."""
+    """The ``on_commit`` callback of a bulk intake: its cases queued for the finder, ``FINDER_BATCH`` per
+    task. A case of a savepoint rolled back later stays in the queue; the finder skips a case that does
+    not exist."""
 
-    def __init__(self) -> None:
-        self.ids: list[int] = []
-        self.flushed = False
+    ids: list[int]
 
     def __call__(self) -> None:
-        self.flushed = True  # a case created after this (a callback of the commit) starts a new queue
-        ids, self.ids = self.ids, []
-        if len(ids) == 1:
-            duplicates_find_task(ids[0])
+        if len(self.ids) == 1:
+            duplicates_find_task(self.ids[0])
             return
-        for start in range(0, len(ids), FINDER_BATCH):
-            duplicates_find_many_task(ids[start : start + FINDER_BATCH])
+        for start in range(0, len(self.ids), FINDER_BATCH):
+            duplicates_find_many_task(self.ids[start : start + FINDER_BATCH])
 
 
-def _finder_queue(case_id: int) -> None:
-    """Add ``case_id`` to the queue of the current transaction, registering that queue's ``on_commit`` with
-    the first case. The queue belongs to the transaction while its callback is registered on the
-    connection: Django drops it on rollback (then the next case starts a new queue). A case of a savepoint
-    rolled back later stays in the queue; the finder skips a case that does not exist."""
-    connection = transaction.get_connection()
-    queue = getattr(connection, "eco_finder_queue", None)
-    if (
-        queue is not None
-        and not queue.flushed
-        and any(func is queue for _sids, func, _robust in connection.run_on_commit)
-    ):
-        queue.ids.append(case_id)
-        return
-    queue = _FinderQueue()
-    queue.ids.append(case_id)
-    connection.eco_finder_queue = queue  # type: ignore[attr-defined]
-    transaction.on_commit(queue, robust=True)  # outside a transaction: called at once
+class _BulkFingerprints(BulkWork):
+    """The cases of a bulk intake: their fingerprints written and the finder queued once, at its end."""
+
+    def __init__(self) -> None:
+        self.cases: list[Case] = []
+
+    def flush(self) -> None:
+        fingerprints_create(self.cases)
+        # A queue outage must not fail the intake that committed; a rollback drops the callback.
+        transaction.on_commit(_FinderQueue([case.pk for case in self.cases]), robust=True)

@@ -9,7 +9,9 @@ grid cell of its point). ``case_changed`` is registered in ``cases.hooks.on_case
 difference of the two contributions (nothing for most transitions; a re-route moves the case to another
 region's rows, an acceptance that corrects the category to another category's row). One statement per
 table, an ``INSERT … ON CONFLICT DO UPDATE`` that adds to the row (PostgreSQL and SQLite alike), so two
-transactions counting into the same row never lose a count.
+transactions counting into the same row never lose a count. The cases of a bulk intake
+(``cases.services.cases_create_bulk``) pool their counts and add them at its end, still one statement per
+table (``cases.hooks.bulk_work``).
 
 ``rollups_rebuild`` recounts everything from the cases (``manage.py stats_rollups_rebuild``, and the
 migration that created the tables); ``rollups_recount`` is the same recount without writing, to compare.
@@ -32,6 +34,7 @@ from django.db.models import Count, Model
 from django.db.models.functions import TruncDate
 
 from eco12369.cases.deadlines import TZ
+from eco12369.cases.hooks import BulkWork, bulk_work
 from eco12369.cases.models import Case
 
 from .models import DailyCaseCount, MonthlyCaseCount, MonthlyGridCount
@@ -77,25 +80,28 @@ TABLES: dict[str, tuple[type[Model], tuple[str, ...]]] = {
 }
 
 
+ADD_BATCH = 1000  # rows per ``INSERT … ON CONFLICT`` statement
+
+
 def _add(table: str, rows: list[tuple[Any, ...]]) -> None:
-    """Add each row's last value to the count of the row with its key (created when missing)."""
+    """Add each row's last value to the count of the row with its key (created when missing). The keys of
+    ``rows`` are distinct (one statement may not update a row twice)."""
     model, key = TABLES[table]
     q = connection.ops.quote_name
     columns = [*key, "count"]
-    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
     name = q(model._meta.db_table)
     # Only the model's own names and placeholders go into the text; the values are parameters.
     cols, conflict, n = ", ".join(q(c) for c in columns), ", ".join(q(c) for c in key), q("count")
-    sql = f"INSERT INTO {name} ({cols}) VALUES {placeholders} ON CONFLICT ({conflict}) DO UPDATE SET {n} = {name}.{n} + excluded.{n}"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in rows for value in row])
+    for start in range(0, len(rows), ADD_BATCH):
+        batch = rows[start : start + ADD_BATCH]
+        placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(batch))
+        sql = f"INSERT INTO {name} ({cols}) VALUES {placeholders} ON CONFLICT ({conflict}) DO UPDATE SET {n} = {name}.{n} + excluded.{n}"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for row in batch for value in row])
 
 
-def case_changed(before: Case | None, after: Case) -> None:
-    """The ``on_case_changed`` hook: move the case's counts from what it was to what it is."""
-    delta = contributions(after)
-    if before is not None:
-        delta.subtract(contributions(before))
+def _apply(delta: Contributions) -> None:
+    """Add ``delta`` to the rollups: one statement per table."""
     by_table: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     # One order for every transaction (tables, then keys): two transactions that lock the same rows lock
     # them in the same order, so they wait for each other and never deadlock.
@@ -104,6 +110,29 @@ def case_changed(before: Case | None, after: Case) -> None:
             by_table[table].append((*key, n))
     for table, rows in by_table.items():
         _add(table, rows)
+
+
+class _BulkDelta(BulkWork):
+    """The counts of a bulk intake's cases, added in one statement per table at its end."""
+
+    def __init__(self) -> None:
+        self.delta: Contributions = Counter()
+
+    def flush(self) -> None:
+        _apply(self.delta)
+
+
+def case_changed(before: Case | None, after: Case) -> None:
+    """The ``on_case_changed`` hook: move the case's counts from what it was to what it is (for a case of a
+    bulk intake, pooled with the intake's other cases: ``cases.hooks.bulk_work``)."""
+    delta = contributions(after)
+    if before is not None:
+        delta.subtract(contributions(before))
+    bulk = bulk_work(_BulkDelta)
+    if bulk is not None:
+        bulk.delta.update(delta)
+        return
+    _apply(delta)
 
 
 # ------------------------------------------------------------------------------------------ recount

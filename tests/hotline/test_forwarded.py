@@ -12,16 +12,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.test import Client
 from openpyxl import Workbook, load_workbook
 
 from eco12369.audit.models import AuditEntry
 from eco12369.audit.services import audit_verify
-from eco12369.cases import deadlines, services
-from eco12369.cases.models import Case, CaseEvent, Channel
+from eco12369.cases import deadlines, hooks, services
+from eco12369.cases.models import Case, CaseEvent, Channel, Source
+from eco12369.cases.workflow import TransitionError
 from eco12369.hotline.models import ImportBatch
+from eco12369.hotline.services import import_confirm, import_run
 from eco12369.orgs.models import User
-from eco12369.oversight.models import DuplicateCandidate
+from eco12369.oversight.models import CaseFingerprint, CaseGram, DuplicateCandidate
+from eco12369.stats.rollups import rollups_recount, rollups_stored
 from tests.workbench.conftest import FIVE_PARTS
 
 if TYPE_CHECKING:
@@ -142,6 +146,128 @@ def test_a_clean_reimport_says_nothing_will_change(client_in: Client) -> None:
     assert "确认导入" not in html
 
 
+# Three noise reports of one building site on one day (one rollup row each counts three), two located in
+# one grid cell, reports from other days and months, named and anonymous reporters.
+SITE = "\n".join(
+    [
+        BAD.decode().splitlines()[0],
+        "12345-TJ-20261201-0101,2026-12-01 09:30,投诉,环境保护-噪声扰民,南开区,某某建筑工地（三号楼）,"
+        "南开区鞍山西道与白堤路交口,117.161,39.121,,工地晚上十一点多还在打桩,王女士,13920001234,否",
+        "12345-TJ-20261201-0102,2026-12-01 11:00,投诉,环境保护-噪声扰民,南开区,某某建筑工地,南开区鞍山西道,"
+        "117.162,39.122,,又在打桩了,,,是",
+        "12345-TJ-20261201-0103,2026-12-01 22:15,投诉,噪声,南开区,XX建筑工地,南开区白堤路,,,,"
+        "半夜施工，吵得睡不着,李先生,13800138000,否",
+        "12345-TJ-20261130-0104,2026-11-30 08:00,举报,水污染,滨海新区,***化工,大港石化路,117.45,38.84,,"
+        "排污口往河里放黄水,刘**,022-2555 0101,否",
+        "12345-TJ-20261112-0105,2026-11-12 14:00,投诉,环境保护-大气污染,西青区,天津XX塑料制品厂,"
+        "西青区张家窝镇工业园,,,,厂里烧东西冒黑烟,,,是",
+        "12345-TJ-20261201-0106,2026-12-01 13:45,咨询,,河西区,,,,,,请问装修噪音几点以后不能施工？,,,",
+        "12345-TJ-20261130-0107,2026-11-30 18:20,投诉,油烟,红桥区,某饭店,红桥区芥园道,117.13,39.16,,"
+        "油烟直排到居民楼,,,否",
+    ]
+).encode()
+
+
+class _Undone(Exception):
+    """Rolls a block back on purpose."""
+
+
+def _written() -> dict[str, Any]:
+    """What creating the cases wrote, keyed by what both ways of creating them give alike (case numbers,
+    external numbers): fingerprints, bigrams, the dashboard's rollups, timeline events and audit entries."""
+    grams: dict[str, list[str]] = {}
+    for number, gram in CaseGram.objects.values_list("case__external_number", "gram"):
+        grams.setdefault(number, []).append(gram)
+    return {
+        "fingerprints": {
+            f.case.external_number: (f.party_key, f.street_key, f.geo_cell, f.received_at, f.tokenized)
+            for f in CaseFingerprint.objects.select_related("case")
+        },
+        "grams": {number: sorted(g) for number, g in grams.items()},
+        "rollups": rollups_stored(),
+        "events": sorted(
+            (e.case.number, e.action, e.actor_id, e.at, e.from_state, e.to_state, e.note, repr(e.data))
+            for e in CaseEvent.objects.select_related("case")
+        ),
+        "audit": sorted(
+            (a.action, a.actor_id, a.actor_label, a.object_type, a.object_id, repr(a.detail))
+            for a in AuditEntry.objects.filter(action="case.receive")
+        ),
+    }
+
+
+@time_machine.travel(NOW, tick=False)
+def test_an_import_writes_what_creating_its_cases_one_by_one_writes(client_in: Client, centre: User) -> None:
+    """The import's bulk intake pools the creation hooks' writes (fingerprints and bigrams, rollup counts)
+    into a few statements: the rows are those of creating the same cases one by one with ``case_create``."""
+    with pytest.raises(_Undone), transaction.atomic():
+        upload(client_in, SITE)
+        batch = confirm(client_in)
+        assert (batch.status, batch.created, batch.failed) == ("done", 7, 0)
+        imported = list(Case.objects.order_by("id"))
+        bulk = _written()
+        raise _Undone
+    assert not Case.objects.exists() and not CaseFingerprint.objects.exists()
+    assert rollups_stored() == {"day": {}, "month": {}, "grid": {}}
+
+    for case in imported:  # the same cases in the same order: the same numbers
+        services.case_create(
+            intake=services.Intake(
+                channel=case.channel,
+                source=case.source,
+                external_number=case.external_number,
+                kind=case.kind,
+                category=case.category,
+                district=case.region,
+                reported_party=case.reported_party,
+                address=case.address,
+                latitude=case.latitude,
+                longitude=case.longitude,
+                occurred_at=case.occurred_at,
+                description=case.description,
+                reporter_name=case.reporter_name,
+                reporter_phone=case.reporter_phone,
+                anonymous=case.anonymous,
+                received_at=case.received_at,
+                channel_label=str(Source(case.source).label),
+                recorded_by=centre,
+            )
+        )
+    single = _written()
+    assert single == bulk
+    assert len(bulk["fingerprints"]) == 7 and len(bulk["events"]) == len(bulk["audit"]) == 7
+    assert bulk["grams"]["12345-TJ-20261201-0101"]  # something to compare: bigrams of party and address
+    nankai = Case.objects.get(external_number="12345-TJ-20261201-0101").region_id
+    assert bulk["rollups"]["day"][(dt.date(2026, 12, 1), nankai, "noise", Channel.FORWARDED)] == 3
+    assert 2 in bulk["rollups"]["grid"].values()  # the two located reports of the site share a cell
+    assert bulk["rollups"] == rollups_recount()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_an_import_chunk_that_fails_leaves_nothing_and_queues_nothing(
+    client_in: Client, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A creation hook failing on the third case of a bulk intake rolls the whole chunk back: no case, no
+    fingerprint, bigram or rollup count pooled for the first two, and no duplicate finder queued."""
+    seen: list[Case] = []
+
+    def failing_third(case: Case) -> None:
+        seen.append(case)
+        if len(seen) == 3:
+            raise TransitionError("查重服务故障")
+
+    monkeypatch.setattr(hooks, "on_case_created", [*hooks.on_case_created, failing_third])
+    upload(client_in, SITE)
+    batch = ImportBatch.objects.latest("id")
+    with django_capture_on_commit_callbacks(execute=False) as queued, pytest.raises(TransitionError):
+        import_run(batch_id=import_confirm(actor=batch.uploaded_by, batch=batch).pk)
+    assert len(seen) == 3
+    assert not Case.objects.exists()
+    assert not CaseFingerprint.objects.exists() and not CaseGram.objects.exists()
+    assert rollups_stored() == {"day": {}, "month": {}, "grid": {}}
+    assert queued == []
+
+
 @time_machine.travel(NOW, tick=False)
 def test_excel_with_date_cells_gbk_csv_and_a_file_that_is_not_the_template(client_in: Client) -> None:
     book = Workbook()
@@ -255,6 +381,8 @@ def test_a_number_imported_meanwhile_is_skipped_and_the_duplicate_finder_runs_fo
     assert (batch.status, batch.created, batch.skipped, batch.failed) == ("done", 4, 1, 7)
     finder = [f for f in queued if type(f).__name__ == "_FinderQueue"]
     assert len(finder) == 1  # one queue for the bulk intake, not a task per case
+    imported = Case.objects.filter(source="hotline_12345").exclude(external_number="12345-TJ-20261201-0013")
+    assert sorted(finder[0].ids) == sorted(imported.values_list("id", flat=True))
     assert Case.objects.filter(external_number="12345-TJ-20261201-0013").count() == 1
     noise = Case.objects.get(external_number="12345-TJ-20261201-0007")
     assert DuplicateCandidate.objects.filter(case=noise, candidate=earlier).exists()

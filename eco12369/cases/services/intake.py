@@ -286,7 +286,8 @@ def cases_create_bulk(*, intakes: Sequence[Intake]) -> list[Case]:
     work per case is batched: numbers are allocated a block per day, the owning agency and the deadline
     computed once per district and per day, cases, events and audit entries inserted ``BULK_BATCH`` rows
     per statement. ``case_created_hooks_run`` and ``case_changed_hooks_run`` are called for each case
-    explicitly (``bulk_create`` calls no ``post_save``; cases/hooks.py). Raises ``TransitionError`` if any intake is invalid (nothing is
+    explicitly (``bulk_create`` calls no ``post_save``; cases/hooks.py), inside ``bulk_intake()``: the
+    hooks pool their writes (fingerprints, rollup counts) and make them once, at the end. Raises ``TransitionError`` if any intake is invalid (nothing is
     created), ``IntegrityError`` if an external number exists already (the caller checks first)."""
     if not intakes:
         return []
