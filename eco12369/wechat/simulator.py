@@ -407,6 +407,31 @@ class Simulator:
             self.state.held -= 1
             return not getattr(release, "drop", False)
 
+    def _refuse_send(self, sr: StartResponse, q: dict[str, str]) -> list[bytes] | None:
+        """What every message-sending API checks first, in order: the access token, the network (a held send
+        waits; one released as dropped is lost) and an injected failure. The response when one refuses."""
+        error = self._check_token(q)
+        if error:
+            return self._json(sr, error)
+        if not self._wait_if_held():
+            return self._json(
+                sr,
+                {"errcode": -1, "errmsg": "system error (simulated network loss)"},
+                "503 Service Unavailable",
+            )
+        error = self._injected_error()
+        if error:
+            return self._json(sr, error)
+        return None
+
+    def _record_sent(self, rec: Received, *, who: str, **extra: Any) -> None:
+        """WeChat has received ``rec``: kept for the tests and shown in the reporter's conversation."""
+        with self.state.lock:
+            self.state.received.append(rec)
+            self.state.conversation.setdefault(rec.openid, []).append(
+                {"who": who, "text": rec.text, "at": rec.at, **extra}
+            )
+
     # ---- API endpoints
     def _token(
         self, environ: dict[str, Any], sr: StartResponse, q: dict[str, str], body: bytes
@@ -437,18 +462,9 @@ class Simulator:
     def _custom_send(
         self, environ: dict[str, Any], sr: StartResponse, q: dict[str, str], body: bytes
     ) -> list[bytes]:
-        error = self._check_token(q)
-        if error:
-            return self._json(sr, error)
-        if not self._wait_if_held():
-            return self._json(
-                sr,
-                {"errcode": -1, "errmsg": "system error (simulated network loss)"},
-                "503 Service Unavailable",
-            )
-        error = self._injected_error()
-        if error:
-            return self._json(sr, error)
+        refused = self._refuse_send(sr, q)
+        if refused is not None:
+            return refused
         try:
             data = json.loads(body.decode("utf-8"))
             openid = data["touser"]
@@ -462,29 +478,17 @@ class Simulator:
             return self._json(sr, {"errcode": 44002, "errmsg": "empty post data or invalid json"})
         if msgtype == "text" and len(str(text).encode("utf-8")) > TEXT_MAX_BYTES:
             return self._json(sr, {"errcode": 45002, "errmsg": "content size out of limit"})
-        rec = Received(kind="custom", openid=openid, text=text, at=time.time(), payload=data)
-        with self.state.lock:
-            self.state.received.append(rec)
-            self.state.conversation.setdefault(openid, []).append(
-                {"who": "custom", "text": text, "at": rec.at}
-            )
+        self._record_sent(
+            Received(kind="custom", openid=openid, text=text, at=time.time(), payload=data), who="custom"
+        )
         return self._json(sr, {"errcode": 0, "errmsg": "ok"})
 
     def _bizsend(
         self, environ: dict[str, Any], sr: StartResponse, q: dict[str, str], body: bytes
     ) -> list[bytes]:
-        error = self._check_token(q)
-        if error:
-            return self._json(sr, error)
-        if not self._wait_if_held():
-            return self._json(
-                sr,
-                {"errcode": -1, "errmsg": "system error (simulated network loss)"},
-                "503 Service Unavailable",
-            )
-        error = self._injected_error()
-        if error:
-            return self._json(sr, error)
+        refused = self._refuse_send(sr, q)
+        if refused is not None:
+            return refused
         try:
             data = json.loads(body.decode("utf-8"))
             openid = data["touser"]
@@ -492,12 +496,11 @@ class Simulator:
         except (ValueError, KeyError, TypeError):
             return self._json(sr, {"errcode": 47001, "errmsg": "data format error"})
         text = "；".join(str(v) for v in fields.values())
-        rec = Received(kind="subscribe", openid=openid, text=text, at=time.time(), payload=data)
-        with self.state.lock:
-            self.state.received.append(rec)
-            self.state.conversation.setdefault(openid, []).append(
-                {"who": "notify", "text": text, "at": rec.at, "page": data.get("page", "")}
-            )
+        self._record_sent(
+            Received(kind="subscribe", openid=openid, text=text, at=time.time(), payload=data),
+            who="notify",
+            page=data.get("page", ""),
+        )
         return self._json(sr, {"errcode": 0, "errmsg": "ok"})
 
     def _menu_create(
@@ -593,21 +596,10 @@ class Simulator:
             openid = self.state.codes.pop(q.get("code", ""), None)  # a code is good once
         if openid is None:
             return self._json(sr, {"errcode": 40029, "errmsg": "invalid code"})
-        token = "SIMOAUTH_" + secrets.token_urlsafe(16)
         refresh = "SIMREFRESH_" + secrets.token_urlsafe(16)
         with self.state.lock:
-            self.state.oauth_tokens[token] = openid
             self.state.oauth_tokens[refresh] = openid
-        return self._json(
-            sr,
-            {
-                "access_token": token,
-                "expires_in": 7200,
-                "refresh_token": refresh,
-                "openid": openid,
-                "scope": "snsapi_base",
-            },
-        )
+        return self._oauth_grant(sr, openid, refresh)
 
     def _oauth_refresh(
         self, environ: dict[str, Any], sr: StartResponse, q: dict[str, str], body: bytes
@@ -616,6 +608,10 @@ class Simulator:
             openid = self.state.oauth_tokens.get(q.get("refresh_token", ""))
         if openid is None:
             return self._json(sr, {"errcode": 40030, "errmsg": "invalid refresh_token"})
+        return self._oauth_grant(sr, openid, q["refresh_token"])
+
+    def _oauth_grant(self, sr: StartResponse, openid: str, refresh: str) -> list[bytes]:
+        """A new web access token for ``openid``, answered with its refresh token."""
         token = "SIMOAUTH_" + secrets.token_urlsafe(16)
         with self.state.lock:
             self.state.oauth_tokens[token] = openid
@@ -624,7 +620,7 @@ class Simulator:
             {
                 "access_token": token,
                 "expires_in": 7200,
-                "refresh_token": q["refresh_token"],
+                "refresh_token": refresh,
                 "openid": openid,
                 "scope": "snsapi_base",
             },
