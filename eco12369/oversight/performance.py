@@ -20,6 +20,7 @@ from django.db.models import Count, F, Q, QuerySet
 from eco12369.cases.models import CaseEvent, Reply
 from eco12369.dbrouting import replica_reads
 from eco12369.orgs.models import Agency, Role, User
+from eco12369.stats import kpis
 
 from .periods import Period
 
@@ -48,9 +49,7 @@ class StaffRow:
 
     @property
     def on_time_rate(self) -> float | None:
-        if not self.timed:
-            return None
-        return round(100.0 * (self.confirmed_on_time + self.handled_on_time) / self.timed, 1)
+        return kpis.rate(self.confirmed_on_time + self.handled_on_time, self.timed)
 
 
 def performance_agencies(*, viewer: User) -> QuerySet[Agency]:
