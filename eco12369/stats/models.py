@@ -119,7 +119,18 @@ class MonthlyReportEvent(models.Model):
         return str(self.ACTION_LABELS.get(self.action, self.action))
 
 
-class DailyCaseCount(models.Model):
+class RollupCount(models.Model):
+    """A row of a dashboard rollup (``stats.rollups``): the number of cases in ``region`` that share the
+    subclass's other key columns (its unique constraint names them with ``region``)."""
+
+    region = models.ForeignKey(Region, verbose_name=_("所属区"), on_delete=models.CASCADE, related_name="+")
+    count = models.IntegerField(_("件数"), default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DailyCaseCount(RollupCount):
     """The dashboard's intake rollup (issue 15): how many of the cases received on ``day`` (Asia/Shanghai)
     are now in ``region`` with ``category`` and ``channel``. Written by ``stats.rollups`` from the
     ``cases.hooks.on_case_changed`` hook (case_create and every transition, in their transaction: a
@@ -127,10 +138,8 @@ class DailyCaseCount(models.Model):
     the cases by ``manage.py stats_rollups_rebuild``. The dashboard reads these rows, never the cases."""
 
     day = models.DateField(_("接收日期"))
-    region = models.ForeignKey(Region, verbose_name=_("所属区"), on_delete=models.CASCADE, related_name="+")
     category = models.CharField(_("污染类别"), max_length=20)
     channel = models.CharField(_("渠道"), max_length=20)
-    count = models.IntegerField(_("件数"), default=0)
 
     class Meta:
         verbose_name = _("每日接收统计")
@@ -146,15 +155,13 @@ class DailyCaseCount(models.Model):
         return f"{self.day} {self.region_id} {self.category} {self.channel}: {self.count}"
 
 
-class MonthlyCaseCount(models.Model):
+class MonthlyCaseCount(RollupCount):
     """``DailyCaseCount`` by month (``month`` is its first day): what the month's figures and the 12-month
     trend read, a few hundred rows a month whatever the number of cases. Kept like ``DailyCaseCount``."""
 
     month = models.DateField(_("月份"))
-    region = models.ForeignKey(Region, verbose_name=_("所属区"), on_delete=models.CASCADE, related_name="+")
     category = models.CharField(_("污染类别"), max_length=20)
     channel = models.CharField(_("渠道"), max_length=20)
-    count = models.IntegerField(_("件数"), default=0)
 
     class Meta:
         verbose_name = _("每月接收统计")
@@ -169,16 +176,14 @@ class MonthlyCaseCount(models.Model):
         return f"{self.month:%Y-%m} {self.region_id} {self.category} {self.channel}: {self.count}"
 
 
-class MonthlyGridCount(models.Model):
+class MonthlyGridCount(RollupCount):
     """The dashboard map's points (issue 15): cases received in ``month`` (its first day) with a location,
     per region and grid cell of ``GRID_DEGREES`` (``lat_cell = floor(latitude / GRID_DEGREES)``): the
     clustering is this grid, kept up to date like ``DailyCaseCount``."""
 
     month = models.DateField(_("月份"))
-    region = models.ForeignKey(Region, verbose_name=_("所属区"), on_delete=models.CASCADE, related_name="+")
     lat_cell = models.IntegerField()
     lon_cell = models.IntegerField()
-    count = models.IntegerField(_("件数"), default=0)
 
     class Meta:
         verbose_name = _("每月位置网格统计")

@@ -30,14 +30,14 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Model
+from django.db.models import Count
 from django.db.models.functions import TruncDate
 
 from eco12369.cases.deadlines import TZ
 from eco12369.cases.hooks import BulkWork, bulk_work
 from eco12369.cases.models import Case
 
-from .models import DailyCaseCount, MonthlyCaseCount, MonthlyGridCount
+from .models import DailyCaseCount, MonthlyCaseCount, MonthlyGridCount, RollupCount
 
 # About 2 km north-south (and 1.7 km east-west at Tianjin's latitude): the map's clusters.
 GRID_DEGREES = Decimal("0.02")
@@ -73,7 +73,7 @@ def contributions(case: Case) -> Contributions:
     return out
 
 
-TABLES: dict[str, tuple[type[Model], tuple[str, ...]]] = {
+TABLES: dict[str, tuple[type[RollupCount], tuple[str, ...]]] = {
     DAY: (DailyCaseCount, ("day", "region_id", "category", "channel")),
     MONTH: (MonthlyCaseCount, ("month", "region_id", "category", "channel")),
     GRID: (MonthlyGridCount, ("month", "region_id", "lat_cell", "lon_cell")),
