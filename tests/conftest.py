@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -78,3 +79,37 @@ def make_case(tianjin: None) -> Callable[..., Case]:
         return case_create(intake=Intake(district=district(district_name) if district_name else None, **kw))
 
     return make
+
+
+@dataclass
+class Bureau:
+    """A district bureau's case staff, one of each role (``make_bureau``)."""
+
+    district: str
+    operator: User
+    handler: User
+    reviewer: User
+    head: User
+
+    @property
+    def department(self) -> Any:
+        return self.handler.department
+
+
+@pytest.fixture
+def make_bureau(make_user: Callable[..., User]) -> Callable[[str], Bureau]:
+    def make(district: str) -> Bureau:
+        return Bureau(
+            district=district,
+            operator=make_user("operator", district_name=district, display_name=f"{district}操作员"),
+            handler=make_user("handler", district_name=district, display_name=f"{district}承办人"),
+            reviewer=make_user("reviewer", district_name=district, display_name=f"{district}分管领导"),
+            head=make_user("head", district_name=district, display_name=f"{district}负责人"),
+        )
+
+    return make
+
+
+@pytest.fixture
+def heping(make_bureau: Callable[[str], Bureau]) -> Bureau:
+    return make_bureau("和平区")

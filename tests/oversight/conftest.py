@@ -1,4 +1,5 @@
-"""Actors and helpers for the oversight tests; every case is moved through the real services."""
+"""Actors and helpers for the oversight tests; every case is moved through the real services. The bureaus'
+staff (``Bureau``, ``make_bureau``, ``heping``) are the shared ones of tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from eco12369.cases.models import Case
 from eco12369.notifications.models import OutboxMessage
 from eco12369.notifications.services import outbox_mark_passive
 from eco12369.orgs.models import User
+from tests.conftest import Bureau
 
 FIVE_PARTS = {
     "party_facts": "天津某化工有限公司，位于和平区，主要生产涂料。",
@@ -24,39 +26,11 @@ FIVE_PARTS = {
 
 
 @dataclass
-class Bureau:
-    district: str
-    operator: User
-    handler: User
-    reviewer: User
-    head: User
-
-
-@dataclass
 class City:
     operator: User
     reviewer: User
     head: User
     handler: User
-
-
-@pytest.fixture
-def make_bureau(make_user: Callable[..., User]) -> Callable[[str], Bureau]:
-    def make(district: str) -> Bureau:
-        return Bureau(
-            district=district,
-            operator=make_user("operator", district_name=district, display_name=f"{district}操作员"),
-            handler=make_user("handler", district_name=district, display_name=f"{district}承办人"),
-            reviewer=make_user("reviewer", district_name=district, display_name=f"{district}分管领导"),
-            head=make_user("head", district_name=district, display_name=f"{district}负责人"),
-        )
-
-    return make
-
-
-@pytest.fixture
-def heping(make_bureau: Callable[[str], Bureau]) -> Bureau:
-    return make_bureau("和平区")
 
 
 @pytest.fixture

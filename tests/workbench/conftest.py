@@ -1,11 +1,10 @@
-"""Fixtures for the workbench tests: a staffed bureau in 和平区 and one in 河西区, and cases moved through
-the workflow by the real services."""
+"""Fixtures for the workbench tests: a staffed bureau in 河西区 (和平区's, ``heping``, is the shared one of
+tests/conftest.py), and cases moved through the workflow by the real services."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,7 +12,7 @@ import pytest
 
 from eco12369.cases import services
 from eco12369.cases.models import Case
-from eco12369.orgs.models import User
+from tests.conftest import Bureau
 
 TZ = ZoneInfo("Asia/Shanghai")
 # A Monday with known working days around it (chinesecalendar covers the year).
@@ -28,41 +27,9 @@ FIVE_PARTS = {
 }
 
 
-@dataclass
-class Bureau:
-    district: str
-    operator: User
-    handler: User
-    reviewer: User
-    head: User
-
-    @property
-    def department(self) -> Any:
-        return self.handler.department
-
-
 @pytest.fixture
-def bureau_staff(make_user: Callable[..., User]) -> Callable[[str], Bureau]:
-    def make(district: str) -> Bureau:
-        return Bureau(
-            district=district,
-            operator=make_user("operator", district_name=district, display_name=f"{district}操作员"),
-            handler=make_user("handler", district_name=district, display_name=f"{district}承办人"),
-            reviewer=make_user("reviewer", district_name=district, display_name=f"{district}分管领导"),
-            head=make_user("head", district_name=district, display_name=f"{district}负责人"),
-        )
-
-    return make
-
-
-@pytest.fixture
-def heping(bureau_staff: Callable[[str], Bureau]) -> Bureau:
-    return bureau_staff("和平区")
-
-
-@pytest.fixture
-def hexi(bureau_staff: Callable[[str], Bureau]) -> Bureau:
-    return bureau_staff("河西区")
+def hexi(make_bureau: Callable[[str], Bureau]) -> Bureau:
+    return make_bureau("河西区")
 
 
 def advance(case: Case, staff: Bureau, to: str) -> Case:
