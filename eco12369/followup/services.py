@@ -109,25 +109,36 @@ def _locked_pending(rating: Rating) -> Rating:
     return locked
 
 
+def _review_text(text: str, *, missing: str, too_long: str) -> str:
+    """A review decision's reason or note, stripped; refused when empty or longer than ``REVIEW_TEXT_MAX``."""
+    text = (text or "").strip()
+    if not text:
+        raise FollowupError(missing, status=HTTPStatus.UNPROCESSABLE_ENTITY)
+    if len(text) > REVIEW_TEXT_MAX:
+        raise FollowupError(too_long, status=HTTPStatus.UNPROCESSABLE_ENTITY)
+    return text
+
+
+def _review_save(locked: Rating, *, review: str, actor: User, note: str) -> None:
+    """Write the city centre's decision on the (locked, still pending) rating."""
+    locked.review = review
+    locked.reviewed_by = actor
+    locked.reviewed_at = timezone.now()
+    locked.review_note = note
+    locked.save(update_fields=["review", "reviewed_by", "reviewed_at", "review_note"])
+
+
 def review_reopen(*, rating: Rating, actor: User, reason: str) -> Case:
     """The city centre reopens the case of an unsatisfied rating to its bureau, with a reason."""
     if not access.can_decide_reviews(actor):
         raise FollowupError(
             "只有市举报受理中心的平台操作人员或负责人可以重新交办。", status=HTTPStatus.FORBIDDEN
         )
-    reason = (reason or "").strip()
-    if not reason:
-        raise FollowupError(REOPEN_REASON_MISSING, status=HTTPStatus.UNPROCESSABLE_ENTITY)
-    if len(reason) > REVIEW_TEXT_MAX:
-        raise FollowupError(REOPEN_REASON_TOO_LONG, status=HTTPStatus.UNPROCESSABLE_ENTITY)
+    reason = _review_text(reason, missing=REOPEN_REASON_MISSING, too_long=REOPEN_REASON_TOO_LONG)
     with transaction.atomic():
         locked = _locked_pending(rating)
         case = case_reopen(case=locked.case, actor=actor, reason=reason)  # TransitionError rolls back
-        locked.review = Rating.Review.REOPENED
-        locked.reviewed_by = actor
-        locked.reviewed_at = timezone.now()
-        locked.review_note = reason
-        locked.save(update_fields=["review", "reviewed_by", "reviewed_at", "review_note"])
+        _review_save(locked, review=Rating.Review.REOPENED, actor=actor, note=reason)
     return case
 
 
@@ -138,18 +149,10 @@ def review_dismiss(*, rating: Rating, actor: User, note: str) -> Rating:
         raise FollowupError(
             "只有市举报受理中心的平台操作人员或负责人可以作出复核决定。", status=HTTPStatus.FORBIDDEN
         )
-    note = (note or "").strip()
-    if not note:
-        raise FollowupError(DISMISS_NOTE_MISSING, status=HTTPStatus.UNPROCESSABLE_ENTITY)
-    if len(note) > REVIEW_TEXT_MAX:
-        raise FollowupError(DISMISS_NOTE_TOO_LONG, status=HTTPStatus.UNPROCESSABLE_ENTITY)
+    note = _review_text(note, missing=DISMISS_NOTE_MISSING, too_long=DISMISS_NOTE_TOO_LONG)
     with transaction.atomic():
         locked = _locked_pending(rating)
-        locked.review = Rating.Review.DISMISSED
-        locked.reviewed_by = actor
-        locked.reviewed_at = timezone.now()
-        locked.review_note = note
-        locked.save(update_fields=["review", "reviewed_by", "reviewed_at", "review_note"])
+        _review_save(locked, review=Rating.Review.DISMISSED, actor=actor, note=note)
         _event(locked.case, Action.REVIEW_DISMISS, note, {"rating": locked.pk}, actor=actor)
     return locked
 
