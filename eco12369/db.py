@@ -8,11 +8,63 @@ RELEASE around the INSERT inside a transaction, and a SELECT after it: three or 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
 
 from django.db import connections, router
-from django.db.models import Model
+from django.db.models import Field, Model
+
+M = TypeVar("M", bound=Model)
+
+
+def _insert_sql(obj: Model, *, rows: int = 1, conflict: str = "", returning: bool = True) -> tuple[str, Any]:
+    meta = type(obj)._meta
+    connection = connections[router.db_for_write(type(obj), instance=obj)]
+    fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(obj, f.attname) is None)]
+    qn = connection.ops.quote_name
+    # Identifiers come from the model's metadata (quoted), values are parameters.
+    columns = ", ".join(qn(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    tail = f" RETURNING {qn(meta.pk.column)}" if returning else ""  # type: ignore[union-attr]
+    sql = f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {', '.join([row] * rows)}{conflict}{tail}"  # noqa: S608
+    return sql, fields
+
+
+def _values(obj: Model, fields: list[Any], connection: Any) -> list[Any]:
+    return [f.get_db_prep_save(f.pre_save(obj, add=True), connection=connection) for f in fields]
+
+
+def _inserted(obj: Model, pk: Any, alias: str) -> None:
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = alias
+
+
+def insert(obj: Model) -> None:
+    """``obj.save()`` of an unsaved ``obj`` as one hand-written ``INSERT … RETURNING pk`` (``obj.pk`` is then
+    set): field defaults and ``auto_now(_add)`` apply as in ``save()``; no signals are sent (nothing in the
+    platform listens to these models' saves: cases/hooks.py), none of the ORM's query compiling (the
+    hot paths: the WeChat callback's case intake). A unique constraint's violation raises
+    ``IntegrityError`` as ``save()`` does."""
+    alias = router.db_for_write(type(obj), instance=obj)
+    connection = connections[alias]
+    sql, fields = _insert_sql(obj)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _values(obj, fields, connection))
+        row = cursor.fetchone()
+    _inserted(obj, row[0], alias)
+
+
+def insert_many(objs: Sequence[Model]) -> None:
+    """``bulk_create(objs)`` of a few unsaved instances of one model as one hand-written ``INSERT``, no ids
+    read back (the rows' keys are their own: a case's bigrams)."""
+    if not objs:
+        return
+    alias = router.db_for_write(type(objs[0]), instance=objs[0])
+    connection = connections[alias]
+    sql, fields = _insert_sql(objs[0], rows=len(objs), returning=False)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [v for obj in objs for v in _values(obj, fields, connection)])
 
 
 def insert_if_absent(obj: Model) -> bool:
@@ -20,25 +72,15 @@ def insert_if_absent(obj: Model) -> bool:
 
     True when it was inserted (``obj.pk`` is then set), False when a conflicting row exists (nothing
     written). Field defaults and ``auto_now(_add)`` apply as in ``save()``; no signals are sent."""
-    model = type(obj)
-    meta = model._meta
-    alias = router.db_for_write(model, instance=obj)
+    alias = router.db_for_write(type(obj), instance=obj)
     connection = connections[alias]
-    fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(obj, f.attname) is None)]
-    values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection=connection) for f in fields]  # type: ignore[attr-defined]
-    qn = connection.ops.quote_name
-    # Identifiers come from the model's metadata (quoted), values are parameters.
-    table, pk = qn(meta.db_table), qn(meta.pk.column)  # type: ignore[union-attr]
-    columns, placeholders = ", ".join(qn(f.column) for f in fields), ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING {pk}"  # noqa: S608
+    sql, fields = _insert_sql(obj, conflict=" ON CONFLICT DO NOTHING")
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(sql, _values(obj, fields, connection))
         row = cursor.fetchone()
     if row is None:
         return False
-    obj.pk = row[0]
-    obj._state.adding = False
-    obj._state.db = alias
+    _inserted(obj, row[0], alias)
     return True
 
 
@@ -62,10 +104,16 @@ def increment_returning(model: type[Model], *, field: str, where: dict[str, Any]
     return None if row is None else int(row[0])
 
 
-def update_columns(obj: Model, fields: Iterable[str]) -> None:
+def update_columns(
+    obj: Model, fields: Iterable[str], *, before: tuple[str, list[Any]] | None = None
+) -> list[Any]:
     """``obj.save(update_fields=fields)`` as one hand-written ``UPDATE … WHERE pk = …``: the same values
     (``auto_now`` and other ``pre_save`` included), no signals, none of the ORM's query compiling (the
-    WeChat callback's per-message writes). The row must exist."""
+    WeChat callback's per-message writes). The row must exist.
+
+    ``before``: another write (SQL, params) ``RETURNING`` one column, run first, in the same transaction:
+    on PostgreSQL in the same statement (a data-modifying ``WITH``: one round trip), elsewhere on its own.
+    Its returned values are returned ([] without ``before``)."""
     meta = type(obj)._meta
     alias = router.db_for_write(type(obj), instance=obj)
     connection = connections[alias]
@@ -75,4 +123,42 @@ def update_columns(obj: Model, fields: Iterable[str]) -> None:
     assignments = ", ".join(f"{qn(f.column)} = %s" for f in changed)  # type: ignore[union-attr,arg-type]
     sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"  # type: ignore[union-attr]  # noqa: S608
     with connection.cursor() as cursor:
+        if before is None:
+            cursor.execute(sql, [*values, obj.pk])
+            return []
+        first, first_params = before
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                # Both statements are the callers' own SQL, their values parameters.
+                f"WITH b AS ({first}) {sql} RETURNING ARRAY(SELECT * FROM b)",  # noqa: S608
+                [*first_params, *values, obj.pk],
+            )
+            row = cursor.fetchone()
+            return list(row[0]) if row is not None else []
+        cursor.execute(first, first_params)
+        returned = [r[0] for r in cursor.fetchall()]
         cursor.execute(sql, [*values, obj.pk])
+    return returned
+
+
+_CONVERTERS: dict[tuple[str, type[Model], tuple[str, ...]], list[tuple[Any, list[Any]]]] = {}
+
+
+def from_row(model: type[M], fields: Sequence[Field[Any, Any]], row: Sequence[Any], alias: str) -> M:
+    """The ``model`` instance of ``row``, the values of ``fields`` read by hand-written SQL, converted as the
+    ORM's compiler converts them (SQLite's decimals and datetimes, the encrypted fields' decryption)."""
+    connection = connections[alias]
+    key = (alias, model, tuple(f.attname for f in fields))
+    if key not in _CONVERTERS:
+        table = model._meta.db_table
+        found = []
+        for field in fields:
+            col = field.get_col(table)
+            found.append((col, [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]))
+        _CONVERTERS[key] = found
+    values = []
+    for value, (col, converters) in zip(row, _CONVERTERS[key], strict=True):
+        for converter in converters:
+            value = converter(value, col, connection)
+        values.append(value)
+    return model.from_db(alias, list(key[2]), values)

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from django.conf import settings
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .models import CalendarYear, Case, State, WorkdayOverride
 
@@ -40,15 +42,28 @@ class Deadline:
 
 
 class WorkCalendar:
-    """Answers 'is this a working day?' for a span of dates with at most two queries."""
+    """Answers 'is this a working day?' for a span of dates with one query (the span's overrides and the
+    entered years, a ``UNION ALL`` written once from the models' metadata: every new case computes its
+    deadline, and compiling two ORM queries cost more than running them)."""
 
     def __init__(self, start: dt.date, end: dt.date) -> None:
-        self.overrides = dict(
-            WorkdayOverride.objects.filter(date__range=(start, end)).values_list("date", "is_workday")
-        )
-        self.entered_years = set(
-            CalendarYear.objects.filter(year__range=(start.year, end.year)).values_list("year", flat=True)
-        )
+        self.overrides: dict[dt.date, bool] = {}
+        self.entered_years: set[int] = set()
+        connection = connections[router.db_for_read(WorkdayOverride)]
+        if connection.alias not in _CALENDAR_SQL:
+            _CALENDAR_SQL[connection.alias] = _calendar_sql(connection)
+        sql, date_field = _CALENDAR_SQL[connection.alias]
+        start_value = date_field.get_db_prep_value(start, connection=connection)
+        end_value = date_field.get_db_prep_value(end, connection=connection)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [start_value, end_value, start.year, end.year])
+            rows = cursor.fetchall()
+        for date, is_workday, year in rows:
+            if year is not None:
+                self.entered_years.add(int(year))
+                continue
+            # The driver's values as the ORM gives them (SQLite: text dates, integer booleans).
+            self.overrides[_to_date(date, date_field, connection)] = bool(is_workday)
         self.provisional = False
 
     def is_workday(self, day: dt.date) -> bool:
@@ -60,6 +75,35 @@ class WorkCalendar:
             except NotImplementedError:
                 self.provisional = True
         return day.weekday() < 5
+
+
+_CALENDAR_SQL: dict[str, tuple[str, Any]] = {}
+
+
+def _calendar_sql(connection: BaseDatabaseWrapper) -> tuple[str, Any]:
+    """The overrides of a span of dates and the entered years of its years, as (date, is_workday, NULL)
+    and (NULL, NULL, year) rows."""
+    qn = connection.ops.quote_name
+    override, year = WorkdayOverride._meta, CalendarYear._meta
+    date_field, workday_field = override.get_field("date"), override.get_field("is_workday")
+    year_column = qn(year.get_field("year").column)  # type: ignore[union-attr]
+    date_column, workday_column = qn(date_field.column), qn(workday_field.column)  # type: ignore[union-attr]
+    sql = (
+        f"SELECT {date_column}, {workday_column}, NULL FROM {qn(override.db_table)} "  # noqa: S608
+        f"WHERE {date_column} BETWEEN %s AND %s "
+        f"UNION ALL SELECT NULL, NULL, {year_column} FROM {qn(year.db_table)} "
+        f"WHERE {year_column} BETWEEN %s AND %s"
+    )
+    return sql, date_field
+
+
+def _to_date(value: Any, field: Any, connection: BaseDatabaseWrapper) -> dt.date:
+    col = field.get_col(field.model._meta.db_table)
+    for converter in [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]:
+        value = converter(value, col, connection)
+    if isinstance(value, str):  # a backend without a converter for dates (SQLite)
+        value = dt.date.fromisoformat(value)
+    return value  # type: ignore[no-any-return]
 
 
 def year_is_known(year: int) -> bool:

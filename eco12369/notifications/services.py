@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.db import connections, router, transaction
 from django.utils import timezone
@@ -15,6 +15,7 @@ from django.utils import timezone
 from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 from eco12369.crypto import blind_q
+from eco12369.db import insert
 from eco12369.orgs.models import User
 
 from .models import DeliveryAttempt, OutboxMessage
@@ -72,13 +73,14 @@ def outbox_write(
         raise ValueError(f"unknown outbox template: {template}")
     if reply is not None and reply.status != APPROVED:
         raise ValueError("only an approved reply may reach a reporter")
-    message = OutboxMessage.objects.create(
+    message = OutboxMessage(
         case_id=case.pk if case is not None else None,
         reply_id=reply.pk if reply is not None else None,
         openid=recipient,
         template=template,
         text=text,
     )
+    insert(message)  # message.save(), one hand-written INSERT
     outbox_enqueue_on_commit(message_id=message.pk)
     return message
 
@@ -109,8 +111,9 @@ def outbox_mark_passive(*, message: OutboxMessage) -> None:
 
 def outbox_mark_passive_acknowledgement(*, case_id: int) -> str | None:
     """The new case's acknowledgement goes out as the callback's passive reply: mark it sent (as
-    ``outbox_mark_passive``) and return its text; None when the case has no pending acknowledgement.
-    One ``UPDATE … RETURNING`` finds and marks it (the callback's hot path)."""
+    ``outbox_mark_passive``), record the delivery, and return its text; None when the case has no pending
+    acknowledgement. The callback's hot path: one ``UPDATE … RETURNING`` finds and marks it and the delivery
+    record is inserted with it (PostgreSQL: one statement, a data-modifying ``WITH``; elsewhere two)."""
     meta = OutboxMessage._meta
     connection = connections[router.db_for_write(OutboxMessage)]
     qn = connection.ops.quote_name
@@ -119,11 +122,12 @@ def outbox_mark_passive_acknowledgement(*, case_id: int) -> str | None:
         for name in ("status", "channel", "channel_reason", "sent_at", "attempts", "case", "template", "text")
     }
     now = timezone.now()
-    sql = (
+    pk = qn(meta.pk.column)  # type: ignore[union-attr]
+    update = (
         f"UPDATE {qn(meta.db_table)} SET {col['status']} = %s, {col['channel']} = %s, "  # noqa: S608
         f"{col['channel_reason']} = %s, {col['sent_at']} = %s, {col['attempts']} = 1 "
         f"WHERE {col['case']} = %s AND {col['template']} = %s AND {col['status']} = %s "
-        f"RETURNING {qn(meta.pk.column)}, {col['text']}"  # type: ignore[union-attr]
+        f"RETURNING {pk}, {col['text']}"
     )
     params = [
         str(OutboxMessage.Status.SENT),
@@ -134,15 +138,32 @@ def outbox_mark_passive_acknowledgement(*, case_id: int) -> str | None:
         str(OutboxMessage.Template.ACKNOWLEDGED),
         str(OutboxMessage.Status.PENDING),
     ]
+    attempt = DeliveryAttempt(at=now, channel=OutboxMessage.Channel.PASSIVE, ok=True)
+    fields = [f for f in DeliveryAttempt._meta.concrete_fields if not f.primary_key and f.name != "message"]
+    values = [f.get_db_prep_save(f.pre_save(attempt, add=True), connection=connection) for f in fields]  # type: ignore[attr-defined]
+    attempts = qn(DeliveryAttempt._meta.db_table)
+    columns = ", ".join(qn(f.column) for f in fields)
+    message_column = qn(DeliveryAttempt._meta.get_field("message").column)  # type: ignore[union-attr]
+    placeholders = ", ".join(["%s"] * len(fields))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            # The delivery record of the first row marked (one acknowledgement per case; ids in order).
+            cursor.execute(
+                f"WITH m AS ({update}), a AS (INSERT INTO {attempts} ({message_column}, {columns}) "  # noqa: S608
+                f"SELECT {pk}, {placeholders} FROM m ORDER BY {pk} LIMIT 1) SELECT {pk}, {col['text']} FROM m",
+                [*params, *values],
+            )
+            rows = cursor.fetchall()
+            return str(min(rows)[1]) if rows else None
+        cursor.execute(update, params)
         rows = cursor.fetchall()
-    if not rows:
-        return None
-    (message_id, text), *_ = sorted(rows)
-    DeliveryAttempt.objects.create(
-        message_id=message_id, at=now, channel=OutboxMessage.Channel.PASSIVE, ok=True
-    )
+        if not rows:
+            return None
+        message_id, text = min(rows)
+        cursor.execute(
+            f"INSERT INTO {attempts} ({message_column}, {columns}) VALUES (%s, {placeholders})",  # noqa: S608
+            [message_id, *values],
+        )
     return str(text)
 
 
@@ -151,6 +172,25 @@ def outbox_release_waiting(*, openid_digest: str) -> int:
     ``openid_digest``: the reporter's blind index, which the callback computes once per request."""
     if not openid_digest:
         return 0
+    sql, params = outbox_release_waiting_sql(openid_digest=openid_digest)
+    with connections[router.db_for_write(OutboxMessage)].cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    return outbox_released(ids)
+
+
+def outbox_released(ids: list[int]) -> int:
+    """Deliver the messages ``outbox_release_waiting_sql`` released (its returned ids) when the transaction
+    commits; how many."""
+    for message_id in sorted(ids):
+        outbox_enqueue_on_commit(message_id=message_id)
+    return len(ids)
+
+
+def outbox_release_waiting_sql(*, openid_digest: str) -> tuple[str, list[Any]]:
+    """``outbox_release_waiting``'s statement, (SQL, params), ``RETURNING`` the released ids: the callback
+    runs it with its conversation's UPDATE (``db.update_columns(before=…)``) and passes the ids to
+    ``outbox_released``."""
     # One statement on every message a reporter sends (the callback's hot path), written by hand: the ORM
     # has no UPDATE … RETURNING, and compiling its SELECT and UPDATE cost more CPU than running them.
     meta = OutboxMessage._meta
@@ -161,14 +201,7 @@ def outbox_release_waiting(*, openid_digest: str) -> int:
         f"UPDATE {qn(meta.db_table)} SET {col['status']} = %s, {col['next_attempt_at']} = NULL "  # noqa: S608
         f"WHERE {col['openid_digest']} = %s AND {col['status']} = %s RETURNING {qn(meta.pk.column)}"  # type: ignore[union-attr]
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql, [str(OutboxMessage.Status.PENDING), openid_digest, str(OutboxMessage.Status.WAITING)]
-        )
-        ids = sorted(row[0] for row in cursor.fetchall())
-    for message_id in ids:
-        outbox_enqueue_on_commit(message_id=message_id)
-    return len(ids)
+    return sql, [str(OutboxMessage.Status.PENDING), openid_digest, str(OutboxMessage.Status.WAITING)]
 
 
 def outbox_mark_shown_on_h5(*, openid: str) -> int:

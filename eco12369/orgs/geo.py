@@ -19,8 +19,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from .models import Region
+from django.db import connections, router
+
+from eco12369.db import from_row
+
+from .models import Agency, Region
 
 DEFAULT_FILE = Path(__file__).with_name("data") / "tianjin_districts.geojson"
 BORDER_TOLERANCE_KM = 2.0
@@ -124,3 +129,49 @@ def region_at(latitude: float | Decimal | None, longitude: float | Decimal | Non
     if name is None:
         return None
     return Region.objects.filter(name=name, level=Region.Level.DISTRICT).first()
+
+
+def _region_and_bureau_sql(alias: str) -> str:
+    qn = connections[alias].ops.quote_name
+    region, agency = Region._meta, Agency._meta
+    r_cols = ", ".join(f"r.{qn(f.column)}" for f in region.concrete_fields)
+    a_cols = ", ".join(f"a.{qn(f.column)}" for f in agency.concrete_fields)
+
+    def c(meta: Any, name: str) -> str:
+        return qn(meta.get_field(name).column)  # type: ignore[no-any-return]
+
+    # One district per name (Region's order, code) and its bureau (Agency's order within a region, name).
+    return (
+        f"SELECT {r_cols}, {a_cols} FROM {qn(region.db_table)} r LEFT JOIN {qn(agency.db_table)} a "  # noqa: S608
+        f"ON a.{c(agency, 'region')} = r.{c(region, 'id')} AND a.{c(agency, 'kind')} = %s "
+        f"WHERE r.{c(region, 'name')} = %s AND r.{c(region, 'level')} = %s "
+        f"ORDER BY r.{c(region, 'code')}, a.{c(agency, 'name')} LIMIT 1"
+    )
+
+
+_SQL: dict[str, str] = {}
+
+
+def region_and_bureau_at(
+    latitude: float | Decimal | None, longitude: float | Decimal | None
+) -> tuple[Region | None, Agency | None]:
+    """``region_at`` and that district's bureau (``Agency.Kind.DISTRICT_BUREAU``, None when it has none) in
+    one statement: the WeChat callback files a case with both on its hot path."""
+    if latitude is None or longitude is None:
+        return None, None
+    name = district_for(latitude, longitude)
+    if name is None:
+        return None, None
+    alias = router.db_for_read(Region)
+    if alias not in _SQL:
+        _SQL[alias] = _region_and_bureau_sql(alias)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_SQL[alias], [str(Agency.Kind.DISTRICT_BUREAU), name, str(Region.Level.DISTRICT)])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    region_fields, agency_fields = Region._meta.concrete_fields, Agency._meta.concrete_fields
+    region = from_row(Region, region_fields, row[: len(region_fields)], alias)
+    if row[len(region_fields)] is None:
+        return region, None
+    return region, from_row(Agency, agency_fields, row[len(region_fields) :], alias)

@@ -27,6 +27,7 @@ from django.db.models import Value
 from django.utils import timezone
 
 from eco12369.cases.models import Case, State
+from eco12369.db import insert, insert_many
 from eco12369.orgs.models import Region
 
 from .duplicate_scoring import (
@@ -101,10 +102,12 @@ def fingerprint_write(*, case: Case, new: bool = False) -> CaseFingerprint:
     no tokenising. Runs inside the creating transaction."""
     values, grams = _fingerprint_parts(case)
     if new:
-        fingerprint = CaseFingerprint.objects.create(case_id=case.pk, **values)
-    else:
-        fingerprint, _ = CaseFingerprint.objects.update_or_create(case_id=case.pk, defaults=values)
-        CaseGram.objects.filter(case_id=case.pk).delete()
+        fingerprint = CaseFingerprint(case_id=case.pk, **values)
+        insert(fingerprint)  # one hand-written INSERT each: a new case's hot path
+        insert_many(grams)
+        return fingerprint
+    fingerprint, _ = CaseFingerprint.objects.update_or_create(case_id=case.pk, defaults=values)
+    CaseGram.objects.filter(case_id=case.pk).delete()
     CaseGram.objects.bulk_create(grams)
     return fingerprint
 

@@ -13,7 +13,7 @@ from eco12369.cases.classify import guess_category, outside_scope_hint
 from eco12369.cases.models import DESCRIPTION_MIN, TEXT_MAX, Case, Channel
 from eco12369.cases.services import Intake, UploadWithPoster, case_create
 from eco12369.cases.workflow import TransitionError
-from eco12369.orgs.geo import region_at
+from eco12369.orgs.geo import region_and_bureau_at
 
 from . import texts
 from .media import MEDIA_NAMES
@@ -80,7 +80,7 @@ def draft_submit(conv: Conversation, inbound: InboundMessage) -> tuple[str, Case
     length = description_length(conv.draft_text)
     if length < DESCRIPTION_MIN:  # the H5 form's minimum (issue 12, D1)
         return texts.TOO_SHORT.format(count=length, minimum=DESCRIPTION_MIN), None
-    district = region_at(conv.draft_latitude, conv.draft_longitude)
+    district, bureau = region_and_bureau_at(conv.draft_latitude, conv.draft_longitude)
     drafted = list(conv.photos.order_by("id"))
     photos, pending = _draft_photo_files(drafted)
     description = conv.draft_text
@@ -91,6 +91,7 @@ def draft_submit(conv: Conversation, inbound: InboundMessage) -> tuple[str, Case
                 description=description,
                 category=guess_category(conv.draft_text),
                 district=district,
+                bureau=bureau,
                 address=conv.draft_label,
                 latitude=conv.draft_latitude,
                 longitude=conv.draft_longitude,

@@ -13,11 +13,14 @@ The acknowledgement written by ``case_create`` goes out as the passive reply and
 sent in the same transaction, so it is never sent twice. If the request ran long (over
 ``PASSIVE_BUDGET_SECONDS``), the row stays pending and the outbox delivers it instead.
 
-De-duplication: inserting ``InboundMessage`` (unique ``dedupe_key``) is the lock. A second delivery of the
-same MsgId, even concurrent, fails that insert and creates nothing. If it arrives later than WeChat's
-retry interval (WeChat retries only when it did not get our answer in time), it gets the same passive
-reply again, which is what WeChat shows the reporter once; an earlier (concurrent) duplicate gets the
-empty answer ``success``.
+De-duplication: the conversation's row lock serialises a reporter's messages, and ``InboundMessage``'s
+unique ``dedupe_key`` (MsgId; for events, sender + CreateTime + event) is written once, last, with the reply.
+A second delivery of the same message, even a concurrent one, waits for the first on the conversation's
+lock; its own record's INSERT then finds the key taken and everything it did is rolled back (nothing is
+created twice). If it arrives later than WeChat's retry interval (WeChat retries only when it did not get
+our answer in time), it gets the same passive reply again, which is what WeChat shows the reporter once; an
+earlier (concurrent) duplicate gets the empty answer ``success``. (Until issue 16 the record was inserted
+first, as the lock, and updated with the reply at the end: one statement more on every message.)
 """
 
 from __future__ import annotations
@@ -32,8 +35,12 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from eco12369.crypto import blind_index
-from eco12369.db import insert_if_absent, update_columns
-from eco12369.notifications.services import outbox_mark_passive_acknowledgement, outbox_release_waiting
+from eco12369.db import from_row, insert_if_absent, update_columns
+from eco12369.notifications.services import (
+    outbox_mark_passive_acknowledgement,
+    outbox_release_waiting_sql,
+    outbox_released,
+)
 
 from . import texts
 from .callback import CallbackError, Envelope
@@ -100,49 +107,74 @@ def inbound_receive(*, envelope: Envelope, started: float | None = None) -> str:
     # all found by it (the openid is stored encrypted or not at all).
     digest = blind_index(openid)
     key = dedupe_key(fields, digest)
-    with transaction.atomic():
-        # Each insert is the lock against its replay: one statement, skipped when the key exists.
-        if not insert_if_absent(SeenNonce(key=envelope.nonce_key)):
-            # WeChat's own retry may be the very same request, nonce included: a message already recorded
-            # is answered as any retry is (nothing written). A new message under a used nonce is refused.
-            if InboundMessage.objects.filter(dedupe_key=key).exists():
-                return _duplicate_reply(key)
-            raise CallbackError(403, "重复的请求（nonce 已使用） / replayed request (nonce already used)")
-        inbound = InboundMessage(
-            dedupe_key=key,
-            openid_digest=digest,
-            msg_type=str(fields["MsgType"]).lower(),
-            event=str(fields.get("Event", ""))[:60],
-            msg_id=str(fields.get("MsgId", ""))[:64],
-            content=str(fields.get("Content", ""))[:MAX_DRAFT_TEXT],
-            wechat_created_at=envelope.created_at,
-            raw=sender_removed(envelope.xml, openid)[:20000],
-        )
-        if not insert_if_absent(inbound):
-            return _duplicate_reply(key)
-        conv = _conversation_locked(openid, digest)
-        handler = HANDLERS[kind]
-        reply, case = handler(conv, inbound, fields)
-        if kind in WINDOW_OPENING_KINDS:
-            conv.last_inbound_at = timezone.now()
-        if kind in WINDOW_OPENING_KINDS or kind == "event:subscribe":
-            # A channel may be open now (a reporter who follows again may get subscription notices).
-            outbox_release_waiting(openid_digest=digest)
-        update_columns(conv, CONVERSATION_STATE)  # not the openid: neither encrypted nor indexed again
-        if case is not None:
-            inbound.case = case
-            ack = None
-            if time.monotonic() - started < PASSIVE_BUDGET_SECONDS:
-                ack = outbox_mark_passive_acknowledgement(case_id=case.pk)
-            if ack is not None:
-                reply = ack
-            else:
-                # Too late for a passive reply WeChat would still accept: the outbox delivers it.
-                inbound.status = InboundMessage.Status.DEFERRED
-                reply = ""
-        inbound.reply_text = reply
-        update_columns(inbound, ["case", "status", "reply_text"])
+    inbound = InboundMessage(
+        dedupe_key=key,
+        openid_digest=digest,
+        msg_type=str(fields["MsgType"]).lower(),
+        event=str(fields.get("Event", ""))[:60],
+        msg_id=str(fields.get("MsgId", ""))[:64],
+        content=str(fields.get("Content", ""))[:MAX_DRAFT_TEXT],
+        wechat_created_at=envelope.created_at,
+        raw=sender_removed(envelope.xml, openid)[:20000],
+    )
+    try:
+        with transaction.atomic():
+            # The nonce's insert is the lock against the request's replay: one statement, skipped when the
+            # key exists.
+            if not insert_if_absent(SeenNonce(key=envelope.nonce_key)):
+                # WeChat's own retry may be the very same request, nonce included: a message already
+                # recorded is answered as any retry is (nothing written). A new message under a used nonce
+                # is refused.
+                if InboundMessage.objects.filter(dedupe_key=key).exists():
+                    return _duplicate_reply(key)
+                raise CallbackError(403, "重复的请求（nonce 已使用） / replayed request (nonce already used)")
+            # The conversation's lock serialises a reporter's messages: a second delivery of this message
+            # (a concurrent one too) waits here until this one has committed.
+            conv = _conversation_locked(openid, digest)
+            reply = _handle(kind, conv, inbound, fields, started)
+            inbound.reply_text = reply
+            # The record, with its reply, is written once, last: its unique ``dedupe_key`` makes a second
+            # delivery a no-op. A delivery that finds the key taken (it waited on the conversation's lock
+            # for the first) rolls back everything it did.
+            if not insert_if_absent(inbound):
+                raise _Duplicate
+    except _Duplicate:
+        return _duplicate_reply(key)
     return reply
+
+
+class _Duplicate(Exception):
+    """The message was recorded by an earlier delivery: roll this one's work back."""
+
+
+def _handle(
+    kind: str, conv: Conversation, inbound: InboundMessage, fields: dict[str, Any], started: float
+) -> str:
+    """Run the handler of ``kind`` on the locked ``conv``; the passive reply (``inbound`` gets its case and
+    status)."""
+    digest = conv.openid_digest
+    reply, case = HANDLERS[kind](conv, inbound, fields)
+    if kind in WINDOW_OPENING_KINDS:
+        conv.last_inbound_at = timezone.now()
+    # Not the openid: neither encrypted nor indexed again.
+    if kind in WINDOW_OPENING_KINDS or kind == "event:subscribe":
+        # A channel may be open now (a reporter who follows again may get subscription notices): the
+        # waiting notices are released with the conversation's UPDATE (PostgreSQL: one statement).
+        release = outbox_release_waiting_sql(openid_digest=digest)
+        outbox_released(update_columns(conv, CONVERSATION_STATE, before=release))
+    else:
+        update_columns(conv, CONVERSATION_STATE)
+    if case is None:
+        return reply
+    inbound.case = case
+    ack = None
+    if time.monotonic() - started < PASSIVE_BUDGET_SECONDS:
+        ack = outbox_mark_passive_acknowledgement(case_id=case.pk)
+    if ack is not None:
+        return ack
+    # Too late for a passive reply WeChat would still accept: the outbox delivers it.
+    inbound.status = InboundMessage.Status.DEFERRED
+    return ""
 
 
 def _duplicate_reply(key: str) -> str:
@@ -162,25 +194,52 @@ CONVERSATION_STATE = tuple(
 )
 
 
-def _conversation_sql(connection: BaseDatabaseWrapper) -> str:
-    """``SELECT … FOR UPDATE`` of one conversation by its digest, every column but the openid (its stored
-    openid is not read back, nor decrypted: it is the sender's, which the request has in clear). Written
-    once from the model's metadata: compiling the ORM's query cost more CPU than the rest of a message."""
+# The columns the callback reads of a conversation: all but the openid (its stored openid is not read back,
+# nor decrypted: it is the sender's, which the request has in clear).
+_CONVERSATION_READ = tuple(f for f in Conversation._meta.concrete_fields if f.name != "openid")
+
+
+def _conversation_sql(connection: BaseDatabaseWrapper) -> tuple[str, str]:
+    """``SELECT … FOR UPDATE`` of one conversation by its digest, and the ``INSERT … ON CONFLICT DO NOTHING
+    RETURNING`` of a first message's, both giving the ``_CONVERSATION_READ`` columns. Written once from the
+    model's metadata: compiling the ORM's queries cost more CPU than the rest of a message."""
     meta, qn = Conversation._meta, connection.ops.quote_name
-    columns = ", ".join(qn(f.column) for f in meta.concrete_fields if f.name != "openid")
+    columns = ", ".join(qn(f.column) for f in _CONVERSATION_READ)
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     digest = qn(meta.get_field("openid_digest").column)  # type: ignore[union-attr]
-    return f"SELECT {columns} FROM {qn(meta.db_table)} WHERE {digest} = %s{lock}"  # noqa: S608
+    table = qn(meta.db_table)
+    written = [f for f in meta.concrete_fields if not f.primary_key]
+    insert = (
+        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in written)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(written))}) ON CONFLICT DO NOTHING RETURNING {columns}"
+    )
+    return f"SELECT {columns} FROM {table} WHERE {digest} = %s{lock}", insert  # noqa: S608
+
+
+_CONVERSATION_SQL: dict[str, tuple[str, str]] = {}
 
 
 def _conversation_locked(openid: str, digest: str) -> Conversation:
-    """The reporter's conversation, locked, found by ``digest`` (``blind_index(openid)``)."""
+    """The reporter's conversation, locked, found by ``digest`` (``blind_index(openid)``): one statement,
+    two for a reporter's first message (the row inserted by it is locked by the insert)."""
     alias = router.db_for_write(Conversation)
-    sql = _conversation_sql(connections[alias])
-    found = list(Conversation.objects.raw(sql, [digest], using=alias))
-    if not found:  # a first message (or two at once: one insert is skipped, both then lock the row)
-        insert_if_absent(Conversation(openid=openid))  # unique on openid_digest
-        found = list(Conversation.objects.raw(sql, [digest], using=alias))
-    (conv,) = found
+    connection = connections[alias]
+    if alias not in _CONVERSATION_SQL:
+        _CONVERSATION_SQL[alias] = _conversation_sql(connection)
+    select, insert = _CONVERSATION_SQL[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(select, [digest])
+        row = cursor.fetchone()
+        if row is None:  # a first message (or two at once: one insert is skipped, the other's row is locked)
+            new = Conversation(openid=openid)
+            written = [f for f in Conversation._meta.concrete_fields if not f.primary_key]
+            values = [f.get_db_prep_save(f.pre_save(new, add=True), connection=connection) for f in written]  # type: ignore[attr-defined]
+            cursor.execute(insert, values)
+            row = cursor.fetchone()
+            if row is None:
+                cursor.execute(select, [digest])
+                row = cursor.fetchone()
+    assert row is not None
+    conv = from_row(Conversation, _CONVERSATION_READ, row, alias)
     conv.openid = openid
     return conv

@@ -20,7 +20,7 @@ from eco12369.cases.models import Case, CaseEvent, CaseNumberSequence, State
 from eco12369.cases.services import Intake, case_create, cases_create_bulk
 from eco12369.cases.workflow import TransitionError
 from eco12369.notifications.models import OutboxMessage
-from eco12369.orgs.models import Region, User
+from eco12369.orgs.models import Agency, Region, User
 from eco12369.orgs.tianjin import tianjin_load
 from eco12369.oversight.models import CaseFingerprint
 from eco12369.stats.rollups import rollups_recount, rollups_stored
@@ -251,3 +251,29 @@ def test_bulk_intake_with_one_bad_intake_creates_nothing(tianjin: None) -> None:
     with pytest.raises(TransitionError, match="转办来源"):
         cases_create_bulk(intakes=[good, bad])
     assert not Case.objects.exists() and not CaseNumberSequence.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_channel_that_found_the_bureau_with_the_district_gets_it_and_no_other(tianjin: None) -> None:
+    """``Intake.bureau`` (the WeChat callback finds district and bureau in one statement) must be the
+    district's own bureau: any other agency is refused and nothing is created."""
+    hexi, heping = Region.objects.get(name="河西区"), Region.objects.get(name="和平区")
+    hexi_bureau = Agency.objects.get(region=hexi, kind=Agency.Kind.DISTRICT_BUREAU)
+    case = case_create(
+        intake=Intake(
+            channel="wechat_chat", description="河边工厂夜里排放黑水", district=hexi, bureau=hexi_bureau
+        )
+    )
+    assert case.agency == hexi_bureau and case.region == hexi
+    for district, wrong in (
+        (heping, hexi_bureau),  # another district's bureau
+        (None, hexi_bureau),  # a bureau without its district
+        (hexi, Agency.objects.get(kind=Agency.Kind.CITY_CENTRE)),  # not a bureau
+    ):
+        with pytest.raises(TransitionError):
+            case_create(
+                intake=Intake(
+                    channel="wechat_chat", description="河边工厂夜里排放黑水", district=district, bureau=wrong
+                )
+            )
+    assert Case.objects.count() == 1

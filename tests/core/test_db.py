@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from eco12369.audit.models import AuditHead
 from eco12369.cases.models import CaseNumberSequence
-from eco12369.db import increment_returning, insert_if_absent
+from eco12369.db import increment_returning, insert, insert_if_absent, insert_many, update_columns
 from eco12369.wechat.models import SeenNonce
 
 pytestmark = pytest.mark.django_db
@@ -37,3 +38,33 @@ def test_increment_returning_counts_up_and_says_when_there_is_no_row() -> None:
     counted = [increment_returning(CaseNumberSequence, field="last", where={"day": day}) for _ in range(3)]
     assert counted == [1, 2, 3]
     assert CaseNumberSequence.objects.get(day=day).last == 3
+
+
+def test_insert_writes_the_row_as_save_would_and_refuses_a_duplicate_key() -> None:
+    nonce = SeenNonce(key="1795619185:def")
+    insert(nonce)
+    assert nonce.pk is not None and not nonce._state.adding
+    stored = SeenNonce.objects.get(pk=nonce.pk)
+    assert stored.key == "1795619185:def" and stored.seen_at == nonce.seen_at  # the default applied once
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert(SeenNonce(key="1795619185:def"))  # unlike insert_if_absent, a conflict is an error
+    insert_many([SeenNonce(key="a"), SeenNonce(key="b")])
+    assert set(SeenNonce.objects.values_list("key", flat=True)) == {"1795619185:def", "a", "b"}
+
+
+def test_update_columns_runs_the_statement_before_it_and_returns_what_that_returned() -> None:
+    head = AuditHead(id=7, last_hash="0" * 64)
+    insert_if_absent(head)
+    insert_if_absent(CaseNumberSequence(day=dt.date(2026, 11, 26), last=4))
+    head.last_hash = "a" * 64
+    returned = update_columns(
+        head,
+        ["last_hash"],
+        before=(
+            'UPDATE "cases_casenumbersequence" SET "last" = "last" + 1 RETURNING "last"',
+            [],
+        ),
+    )
+    assert returned == [5]
+    assert AuditHead.objects.get(id=7).last_hash == "a" * 64
+    assert CaseNumberSequence.objects.get().last == 5

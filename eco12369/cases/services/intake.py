@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from eco12369.audit.services import AuditItem, audit_record, audit_record_many
-from eco12369.db import increment_returning, insert_if_absent
+from eco12369.db import increment_returning, insert, insert_if_absent
 from eco12369.notifications.services import outbox_write
 from eco12369.orgs.models import Agency, Region, User
 
@@ -71,6 +71,9 @@ class Intake:
     external_number: str = ""
     # Staff who took the report (the hotline operator, the importer of forwarded cases); None: the reporter.
     recorded_by: User | None = None
+    # The district's bureau when the channel found it with ``district`` (``orgs.geo.region_and_bureau_at``,
+    # the WeChat callback's one statement for both); None: ``owning_agency_for(district)`` finds it.
+    bureau: Agency | None = None
 
 
 class UploadWithPoster(SimpleUploadedFile):
@@ -233,7 +236,14 @@ def case_create(*, intake: Intake) -> Case:
     (for WeChat reporters) the acknowledgement in the outbox, all in one transaction."""
     description = _intake_checked(intake)
     received_at = intake.received_at or timezone.now()
-    agency = owning_agency_for(intake.district)
+    bureau = intake.bureau
+    if bureau is not None and (
+        intake.district is None
+        or bureau.region_id != intake.district.pk
+        or bureau.kind != Agency.Kind.DISTRICT_BUREAU
+    ):
+        raise TransitionError("受理机构与所在区不符。")
+    agency = bureau if bureau is not None else owning_agency_for(intake.district)
     confirm = deadlines.confirmation_deadline(received_at)
     # Inside a caller's transaction (the WeChat callback, Open311) the case is part of it: no savepoint.
     with transaction.atomic(savepoint=False):
@@ -245,7 +255,7 @@ def case_create(*, intake: Intake) -> Case:
             received_at=received_at,
             confirm=confirm,
         )
-        case.save()
+        insert(case)  # case.save(), without compiling the ORM's INSERT (the callback's hot path)
         for photo in intake.photos:
             attachment_add(case=case, photo=photo)
         case_event_record(
