@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -16,15 +17,23 @@ from django.utils import timezone
 from eco12369.cases.models import Case, Outcome, State
 from eco12369.notifications.models import OutboxMessage
 from eco12369.oversight.duplicate_scoring import (
+    CANDIDATE_THRESHOLD,
     DUPLICATE_THRESHOLD,
+    FEATURES,
+    WEIGHTS,
+    features,
+    lookup_grams,
+    neighbour_keys,
+    normalise_address,
     normalise_party,
     pair_score,
     sketch_from_dict,
 )
-from eco12369.oversight.duplicates import duplicates_find
+from eco12369.oversight.duplicates import candidate_ids, candidate_rows, duplicates_find, score_bound
 from eco12369.oversight.models import AssessmentScheme, CaseFingerprint, CaseGram, DuplicateCandidate
 
 PAIRS = Path(__file__).resolve().parents[2] / "bench" / "data" / "duplicate_pairs.jsonl"
+TUNE = Path(__file__).resolve().parents[1] / "data" / "duplicates" / "tune.jsonl"
 
 
 def test_generated_set_is_a_secondary_check() -> None:
@@ -486,3 +495,64 @@ def test_the_earlier_report_is_found_among_many_look_alikes(
     assert found[earlier.pk].score >= DUPLICATE_THRESHOLD
     best = max(found.values(), key=lambda c: c.score)
     assert best.candidate_id == earlier.pk
+
+
+def test_the_score_bound_is_never_below_the_pair_model() -> None:
+    """duplicates_find scores only the pairs whose cheap bound (``score_bound``) reaches
+    CANDIDATE_THRESHOLD. The bound must never be below the model's log-odds, whatever the features and
+    weights become: checked on the tune split and the generated set (when the scoring model changes and
+    this fails, ``score_bound`` must follow it)."""
+    pairs = [
+        json.loads(line)
+        for path in (TUNE, PAIRS)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    limit = math.log(CANDIDATE_THRESHOLD / (1 - CANDIDATE_THRESHOLD))
+    excluded = 0
+    for pair in pairs:
+        new, old = sketch_from_dict(pair["b"]), sketch_from_dict(pair["a"])
+        values = features(new=new, old=old)
+        log_odds = WEIGHTS["bias"] + sum(WEIGHTS[name] * values[name] for name in FEATURES)
+        bound = score_bound(new=new, old=old)
+        assert bound >= log_odds - 1e-9, (pair.get("id"), bound, log_odds)
+        excluded += bound < limit
+    # It is worth its cost: most pairs of different matters are excluded without scoring.
+    different = sum(1 for pair in pairs if pair["label"] == "different")
+    assert excluded >= different // 2, (excluded, different)
+
+
+def test_the_one_statement_look_up_finds_what_candidate_ids_finds(make_case: Callable[..., Case]) -> None:
+    """On PostgreSQL the finder looks up, ranks and reads its candidates in one statement
+    (``candidate_rows``): the same cases as ``candidate_ids``, here where common bigrams fill their share
+    and the rarer bigrams' cases are counted against them."""
+    now = timezone.now()
+    for number, (firm, road) in enumerate(
+        (firm, road) for firm in _TOWN_FIRMS for road in _TOWN_ROADS for _ in range(2)
+    ):
+        make_case(
+            "静海区",
+            reported_party=f"{firm}轧钢厂",
+            address=f"静海区{road}{number}号",
+            latitude=Decimal("38.77") + Decimal(number % 7) / 1000,
+            longitude=Decimal("116.95"),
+            category="other",
+            description=f"{firm}{_TOWN_COMPLAINTS[number % len(_TOWN_COMPLAINTS)]}",
+            received_at=now - dt.timedelta(days=3, minutes=number),
+        )
+    new = make_case(
+        "静海区",
+        reported_party="鑫源轧钢",
+        address="大邱庄镇津福公路",
+        latitude=Decimal("38.771"),
+        longitude=Decimal("116.951"),
+        category="other",
+        description="轧钢厂晚上冒黑烟",
+    )
+    grams = lookup_grams(normalise_party(new.reported_party), normalise_address(new.address))
+    cells = neighbour_keys(float(new.latitude), float(new.longitude))  # type: ignore[arg-type]
+    ids = candidate_ids(case=new, grams=grams, geo_cell_keys=cells)
+    rows = candidate_rows(case=new, grams=grams, cells=cells)
+    assert len(ids) >= 40
+    assert {row.id for row in rows} == {new.pk, *ids}
+    assert next(row for row in rows if row.id == new.pk).region_name == "静海区"
