@@ -202,7 +202,7 @@ def _sketch_row(row: _Row, description: str) -> Sketch:
     return _row_sketch(row, description, tokens=tokens, concept_set=concept_set, problems=problems)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=4096)
 def _tokenized_sketch(row: _Row) -> Sketch:
     """The sketch of an earlier case whose fingerprint holds its tokens, kept for the next finds (a case is
     a candidate of many later ones; the key is the whole row, so an edited case is sketched anew)."""
@@ -709,11 +709,30 @@ def _store(*, case_pk: int, own: tuple[str, str, str] | None, candidates: list[D
             DuplicateCandidate.objects.filter(case_id=case_pk).delete()
             DuplicateCandidate.objects.bulk_create(candidates)
         return
+    fields = [DuplicateCandidate._meta.get_field(name) for name in _STORED_FIELDS]
+    params: list[Any] = [*own, case_pk] if own is not None else []
+    params.append(case_pk)
+    for c in candidates:
+        params += [f.get_db_prep_save(getattr(c, f.attname), connection=connection) for f in fields]  # type: ignore[union-attr]
+    sql = _store_sql(own=own is not None, relaxed=not connection.in_atomic_block, rows=len(candidates))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if candidates:
+            ids = dict((candidate_id, pk) for pk, candidate_id in cursor.fetchall())
+            for c in candidates:
+                c.pk = ids[c.candidate_id]
+                c._state.adding = False
+                c._state.db = connection.alias
+
+
+@lru_cache(maxsize=64)
+def _store_sql(*, own: bool, relaxed: bool, rows: int) -> str:
+    """``_store``'s PostgreSQL statement: the fingerprint's tokens (``own``), the old candidates deleted,
+    ``rows`` new ones inserted. Identifiers from the models' metadata (quoted); every value a parameter."""
     qn = connection.ops.quote_name
     table = qn(DuplicateCandidate._meta.db_table)
     ctes: list[str] = []
-    params: list[Any] = []
-    if own is not None:
+    if own:
         fp_table = qn(CaseFingerprint._meta.db_table)
         tokens, concepts, problems, tokenized, fp_case = (
             _column(CaseFingerprint, name) for name in ("tokens", "concepts", "problems", "tokenized", "case")
@@ -722,38 +741,25 @@ def _store(*, case_pk: int, own: tuple[str, str, str] | None, candidates: list[D
             f"fingerprint AS (UPDATE {fp_table} SET {tokens} = %s, {concepts} = %s, {problems} = %s, "  # noqa: S608
             f"{tokenized} = true WHERE {fp_case} = %s)"
         )
-        params += [*own, case_pk]
     ctes.append(f"gone AS (DELETE FROM {table} WHERE {_column(DuplicateCandidate, 'case')} = %s RETURNING 1)")  # noqa: S608
-    params.append(case_pk)
     ready = "(SELECT count(*) FROM gone) >= 0"
-    if not connection.in_atomic_block:
+    if relaxed:
         # The statement is a transaction of its own, and what it writes is derived (the finder writes it
         # again when run again): its commit need not wait for the WAL to reach the disk. A crash in the
         # next fraction of a second (wal_writer_delay) may lose it; it cannot corrupt or reorder anything.
         ctes.insert(0, "relaxed AS (SELECT set_config('synchronous_commit', 'off', true))")
         ready += " AND (SELECT count(*) FROM relaxed) = 1"
-    if candidates:
-        fields = [DuplicateCandidate._meta.get_field(name) for name in _STORED_FIELDS]
-        columns = ", ".join(qn(f.column) for f in fields)  # type: ignore[arg-type,union-attr]
-        # Each value cast to its column's type: a column of NULLs in a VALUES list would be text.
-        row = "(" + ", ".join(f"CAST(%s AS {f.cast_db_type(connection)})" for f in fields) + ")"  # type: ignore[union-attr]
-        pk, candidate = qn(DuplicateCandidate._meta.pk.column), _column(DuplicateCandidate, "candidate")  # type: ignore[arg-type,union-attr]
-        main = (
-            f"INSERT INTO {table} ({columns}) SELECT * FROM (VALUES {', '.join([row] * len(candidates))}) AS v "  # noqa: S608
-            f"WHERE {ready} RETURNING {pk}, {candidate}"
-        )
-        for c in candidates:
-            params += [f.get_db_prep_save(getattr(c, f.attname), connection=connection) for f in fields]  # type: ignore[union-attr]
-    else:
-        main = f"SELECT {ready}"
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(ctes)} {main}", params)
-        if candidates:
-            ids = dict((candidate_id, pk) for pk, candidate_id in cursor.fetchall())
-            for c in candidates:
-                c.pk = ids[c.candidate_id]
-                c._state.adding = False
-                c._state.db = connection.alias
+    if not rows:
+        return f"WITH {', '.join(ctes)} SELECT {ready}"
+    fields = [DuplicateCandidate._meta.get_field(name) for name in _STORED_FIELDS]
+    columns = ", ".join(qn(f.column) for f in fields)  # type: ignore[arg-type,union-attr]
+    # Each value cast to its column's type: a column of NULLs in a VALUES list would be text.
+    row = "(" + ", ".join(f"CAST(%s AS {f.cast_db_type(connection)})" for f in fields) + ")"  # type: ignore[union-attr]
+    pk, candidate = qn(DuplicateCandidate._meta.pk.column), _column(DuplicateCandidate, "candidate")  # type: ignore[arg-type,union-attr]
+    return (
+        f"WITH {', '.join(ctes)} INSERT INTO {table} ({columns}) "  # noqa: S608
+        f"SELECT * FROM (VALUES {', '.join([row] * rows)}) AS v WHERE {ready} RETURNING {pk}, {candidate}"
+    )
 
 
 def _fingerprints_complete(rows: list[_Row], descriptions: dict[int, str]) -> None:

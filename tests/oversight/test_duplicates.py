@@ -556,3 +556,37 @@ def test_the_one_statement_look_up_finds_what_candidate_ids_finds(make_case: Cal
     assert len(ids) >= 40
     assert {row.id for row in rows} == {new.pk, *ids}
     assert next(row for row in rows if row.id == new.pk).region_name == "静海区"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_finder_outside_a_transaction_stores_and_replaces_its_candidates(
+    make_case: Callable[..., Case],
+) -> None:
+    """The Huey task runs the finder outside any transaction (on PostgreSQL its store is then one
+    statement that commits on its own). Run again, it replaces its candidates: the same pairs, re-found,
+    do not collide with the old rows."""
+    first = _report(
+        make_case,
+        reported_party="天津市宏达化工有限公司",
+        address="西青区大寺工业园88号",
+        latitude=Decimal("39.081000"),
+        longitude=Decimal("117.105000"),
+        description="宏达化工每天夜里通过暗管往河里偷排污水，河水发黑发臭，请尽快查处。",
+    )
+    new = _report(
+        make_case,
+        reported_party="宏达化工厂",
+        address="大寺工业园88号附近",
+        latitude=Decimal("39.081900"),
+        longitude=Decimal("117.105600"),
+        description="这家厂晚上偷排废水，排污口那里的水又黑又臭，希望环保部门管一管！",
+    )
+    CaseFingerprint.objects.filter(case=new).update(tokens="", tokenized=False)
+    found = duplicates_find(case=new)
+    again = duplicates_find(case=new)
+    stored = list(DuplicateCandidate.objects.filter(case=new))
+    assert [c.candidate_id for c in found] == [c.candidate_id for c in again] == [first.pk]
+    assert [(c.pk, c.candidate_id, c.score) for c in stored] == [(again[0].pk, first.pk, again[0].score)]
+    assert stored[0].score >= DUPLICATE_THRESHOLD
+    fingerprint = CaseFingerprint.objects.get(case=new)
+    assert fingerprint.tokenized and "偷排" in fingerprint.tokens.split()
