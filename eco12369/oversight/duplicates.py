@@ -247,9 +247,11 @@ def score_bound(*, new: Sketch, old: Sketch) -> float:
     cost. The bound stops being refined once it is below the threshold (it is then a looser bound).
     tests/oversight/test_duplicates.py checks it against the full score on the tune split."""
     bound = WEIGHTS["bias"] + sum(max(0.0, WEIGHTS[name]) for name in FEATURES)
+    problem = problem_overlap(new.problems, old.problems)
     bound = _settled(
         bound,
-        problem_diff=float(problem_overlap(new.problems, old.problems) == 0.0),
+        problem=problem or 0.0,
+        problem_diff=float(problem == 0.0),
         trade_diff=float(trade_overlap(new.trades, old.trades) == 0.0),
         region_diff=float(bool(new.region and old.region and new.region != old.region)),
     )
