@@ -54,6 +54,8 @@ from .saved_views import SEARCH, views_menu
 PAGE_SIZE = 20
 FULL_NUMBER = re.compile(r"[A-Z]{1,8}\d{14}")  # prefix, day of receipt (8 digits), daily sequence (6)
 LIST_COLUMNS = ("region",)
+# Not shown in a list: the reporter's encrypted fields stay in the database, not decrypted per row.
+LIST_DEFERRED = ("reporter_name", "reporter_phone", "reporter_openid")
 
 
 def _is_partial(request: HttpRequest, target: str) -> bool:
@@ -133,7 +135,10 @@ def queue(request: HttpRequest, key: str | None = None) -> HttpResponse | FileRe
         q.key: capped_count(q.cases(user, now)) if q.capped else q.cases(user, now).count() for q in queues
     }
     page = keyset_page(
-        request, qs.select_related(*LIST_COLUMNS), sort.ordering() if sort else current.ordering, PAGE_SIZE
+        request,
+        qs.select_related(*LIST_COLUMNS).defer(*LIST_DEFERRED),
+        sort.ordering() if sort else current.ordering,
+        PAGE_SIZE,
     )
     context = {
         "queues": [
@@ -203,7 +208,9 @@ def search(request: HttpRequest) -> HttpResponse | FileResponse:
         first = not (request.GET.get("after") or request.GET.get("before"))
         need = min(total, PAGE_SIZE + 1) if first and total <= SEARCH_COUNT_CAP else None
         windows = [(Q(received_at__gte=now - window), need) for window in RECENT_WINDOWS]
-    page = keyset_page(request, qs.select_related(*LIST_COLUMNS), ordering, PAGE_SIZE, windows=windows)
+    page = keyset_page(
+        request, qs.select_related(*LIST_COLUMNS).defer(*LIST_DEFERRED), ordering, PAGE_SIZE, windows=windows
+    )
     context = {
         "form": form,
         "page": page,
