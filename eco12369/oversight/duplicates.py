@@ -147,18 +147,14 @@ def fingerprints_create(cases: Sequence[Case]) -> None:
     CaseGram.objects.bulk_create(grams, batch_size=FINGERPRINT_BATCH)
 
 
+# The columns of an earlier case the finder reads, before its region's (``_ROW_FIELDS``) and after them.
+_CASE_HEAD = ("id", "reported_party", "address", "latitude", "longitude", "category")
+_CASE_TAIL = ("received_at", "state", "closed_at")
 _ROW_FIELDS = (
-    "id",
-    "reported_party",
-    "address",
-    "latitude",
-    "longitude",
-    "category",
+    *_CASE_HEAD,
     "region__name",
     "region__level",
-    "received_at",
-    "state",
-    "closed_at",
+    *_CASE_TAIL,
     "fingerprint__tokens",
     "fingerprint__concepts",
     "fingerprint__problems",
@@ -587,21 +583,7 @@ def _lookup_sql(*, party: bool) -> str:
                 "tokenized",
             )
         },
-        **{
-            f"c_{f}": _column(Case, f)
-            for f in (
-                "id",
-                "reported_party",
-                "address",
-                "latitude",
-                "longitude",
-                "category",
-                "region",
-                "received_at",
-                "state",
-                "closed_at",
-            )
-        },
+        **{f"c_{f}": _column(Case, f) for f in (*_CASE_HEAD, "region", *_CASE_TAIL)},
         "r_id": _column(Region, "id"),
         "r_name": _column(Region, "name"),
         "r_level": _column(Region, "level"),
