@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -120,20 +121,31 @@ def axe_violations(pg: object) -> list[str]:
     return lines
 
 
-def sign_in(page: Any, base: str, username: str, password: str = PASSWORD) -> None:
-    """Sign in through the login form as ``username``, starting from no session.
+def signed_out(page: Any, base: str) -> None:
+    """Leave the browser on the login form with no session.
 
-    Leave the last page first: a request it still has in flight (the header's unread count) would set the
-    previous user's session cookie again after the cookies are cleared, and the next page would open as the
-    previous user. Then wait until the browser has left the login page: a pattern that also matches /login/
-    would let the next ``goto`` race the login POST."""
+    Clearing the cookies is not enough on its own: a request the last page still had in flight (the header's
+    unread count) can set the previous user's session cookie again after they are cleared, and /login/ then
+    sends that user home. So open /login/ until it shows the form: the anonymous login page makes no request
+    of its own, so once it is shown nothing of the previous user is in flight any more."""
     page.goto("about:blank")
-    page.context.clear_cookies()
-    response = page.goto(base + "/login/")
-    assert response is not None and response.status == 200, (
-        response and response.status,
-        page.content()[:2000],
-    )
+    for _attempt in range(5):
+        page.context.clear_cookies()
+        response = page.goto(base + "/login/")
+        assert response is not None and response.status == 200, (
+            response and response.status,
+            page.content()[:2000],
+        )
+        if urlsplit(page.url).path == "/login/" and page.locator("input[name=username]").count():
+            return
+    raise AssertionError(f"/login/ kept opening {page.url} as a signed-in user")
+
+
+def sign_in(page: Any, base: str, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form as ``username``, starting from no session (``signed_out``); then wait
+    until the browser has left the login page: a pattern that also matches /login/ would let the next
+    ``goto`` race the login POST."""
+    signed_out(page, base)
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
@@ -142,7 +154,7 @@ def sign_in(page: Any, base: str, username: str, password: str = PASSWORD) -> No
 
 def sign_in_by_cookie(page: Any, base: str, session_key: str, cookie_name: str) -> None:
     """Replace the browser's session with ``session_key`` (a session made by the test client's
-    ``force_login``), leaving the last page first for the reason ``sign_in`` gives."""
-    page.goto("about:blank")
+    ``force_login``), from no session (``signed_out``: nothing of the previous user is in flight)."""
+    signed_out(page, base)
     page.context.clear_cookies()
     page.context.add_cookies([{"name": cookie_name, "value": session_key, "url": base}])
