@@ -76,18 +76,35 @@ def _report(make_case: Callable[..., Case], **kw: Any) -> Case:
     return make_case("西青区", **kw)
 
 
+def _hongda_sewage(make_case: Callable[..., Case]) -> Case:
+    """宏达化工 by its legal name, with coordinates: waste water into the river at night."""
+    return _report(
+        make_case,
+        reported_party="天津市宏达化工有限公司",
+        address="西青区大寺工业园88号",
+        latitude=Decimal("39.081000"),
+        longitude=Decimal("117.105000"),
+        description="宏达化工每天夜里通过暗管往河里偷排污水，河水发黑发臭，请尽快查处。",
+    )
+
+
+def _hongda_sewage_again(make_case: Callable[..., Case]) -> Case:
+    """The same matter from another reporter: the party by its trade name, a place ~100 m away."""
+    return _report(
+        make_case,
+        reported_party="宏达化工厂",
+        address="大寺工业园88号附近",
+        latitude=Decimal("39.081900"),
+        longitude=Decimal("117.105600"),
+        description="这家厂晚上偷排废水，排污口那里的水又黑又臭，希望环保部门管一管！",
+    )
+
+
 def test_a_new_case_gets_scored_candidates_on_commit(
     make_case: Callable[..., Case], django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        first = _report(
-            make_case,
-            reported_party="天津市宏达化工有限公司",
-            address="西青区大寺工业园88号",
-            latitude=Decimal("39.081000"),
-            longitude=Decimal("117.105000"),
-            description="宏达化工每天夜里通过暗管往河里偷排污水，河水发黑发臭，请尽快查处。",
-        )
+        first = _hongda_sewage(make_case)
         other = _report(
             make_case,
             reported_party="天津市宏达化工有限公司",
@@ -97,14 +114,7 @@ def test_a_new_case_gets_scored_candidates_on_commit(
         )
     assert CaseFingerprint.objects.get(case=first).party_key == "宏达化工"
     with django_capture_on_commit_callbacks(execute=True):
-        new = _report(
-            make_case,
-            reported_party="宏达化工厂",
-            address="大寺工业园88号附近",
-            latitude=Decimal("39.081900"),
-            longitude=Decimal("117.105600"),
-            description="这家厂晚上偷排废水，排污口那里的水又黑又臭，希望环保部门管一管！",
-        )
+        new = _hongda_sewage_again(make_case)
         # The fingerprint is written with the case; the scoring waits for the commit.
         assert CaseFingerprint.objects.filter(case=new).exists()
         assert not DuplicateCandidate.objects.filter(case=new).exists()
@@ -565,22 +575,8 @@ def test_the_finder_outside_a_transaction_stores_and_replaces_its_candidates(
     """The Huey task runs the finder outside any transaction (on PostgreSQL its store is then one
     statement that commits on its own). Run again, it replaces its candidates: the same pairs, re-found,
     do not collide with the old rows."""
-    first = _report(
-        make_case,
-        reported_party="天津市宏达化工有限公司",
-        address="西青区大寺工业园88号",
-        latitude=Decimal("39.081000"),
-        longitude=Decimal("117.105000"),
-        description="宏达化工每天夜里通过暗管往河里偷排污水，河水发黑发臭，请尽快查处。",
-    )
-    new = _report(
-        make_case,
-        reported_party="宏达化工厂",
-        address="大寺工业园88号附近",
-        latitude=Decimal("39.081900"),
-        longitude=Decimal("117.105600"),
-        description="这家厂晚上偷排废水，排污口那里的水又黑又臭，希望环保部门管一管！",
-    )
+    first = _hongda_sewage(make_case)
+    new = _hongda_sewage_again(make_case)
     CaseFingerprint.objects.filter(case=new).update(tokens="", tokenized=False)
     found = duplicates_find(case=new)
     again = duplicates_find(case=new)
