@@ -236,12 +236,12 @@ _LOG_ODDS_STORED = math.log((CANDIDATE_THRESHOLD - 1e-4) / (1 - CANDIDATE_THRESH
 
 def score_bound(*, new: Sketch, old: Sketch) -> float:
     """An upper bound of the pair model's log-odds (``duplicate_scoring.features`` and ``WEIGHTS``) from
-    the components that cost next to nothing (problem, trade, district, then distance, then the
+    the components that cost next to nothing (problem and trade, then distance, then the
     addresses); every other feature (each 0..1) is taken at its most favourable value. A pair whose bound
     is below ``CANDIDATE_THRESHOLD`` could not be stored and is not scored: most candidates of the look-up
     are excluded so (another problem, another trade, far away), and scoring them was the finder's main
     cost. The bound stops being refined once it is below the threshold (it is then a looser bound).
-    tests/oversight/test_duplicates.py checks it against the full score on the tune split."""
+    tests/oversight/test_duplicates.py checks it against the full score on the labelled corpus."""
     bound = WEIGHTS["bias"] + sum(max(0.0, WEIGHTS[name]) for name in FEATURES)
     problem = problem_overlap(new.problems, old.problems)
     bound = _settled(
@@ -249,7 +249,6 @@ def score_bound(*, new: Sketch, old: Sketch) -> float:
         problem=problem or 0.0,
         problem_diff=float(problem == 0.0),
         trade_diff=float(trade_overlap(new.trades, old.trades) == 0.0),
-        region_diff=float(bool(new.region and old.region and new.region != old.region)),
     )
     if bound < _LOG_ODDS_STORED:
         return bound

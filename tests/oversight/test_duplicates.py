@@ -33,7 +33,8 @@ from eco12369.oversight.duplicates import candidate_ids, candidate_rows, duplica
 from eco12369.oversight.models import AssessmentScheme, CaseFingerprint, CaseGram, DuplicateCandidate
 
 PAIRS = Path(__file__).resolve().parents[2] / "bench" / "data" / "duplicate_pairs.jsonl"
-TUNE = Path(__file__).resolve().parents[1] / "data" / "duplicates" / "tune.jsonl"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "duplicates"
+TUNE = [CORPUS / "tune.jsonl", CORPUS / "tune_h.jsonl", CORPUS / "tune_b.jsonl"]  # the tuning files
 
 
 def test_generated_set_is_a_secondary_check() -> None:
@@ -510,11 +511,11 @@ def test_the_earlier_report_is_found_among_many_look_alikes(
 def test_the_score_bound_is_never_below_the_pair_model() -> None:
     """duplicates_find scores only the pairs whose cheap bound (``score_bound``) reaches
     CANDIDATE_THRESHOLD. The bound must never be below the model's log-odds, whatever the features and
-    weights become: checked on the tune split and the generated set (when the scoring model changes and
+    weights become: checked on the tuning files and the generated set (when the scoring model changes and
     this fails, ``score_bound`` must follow it)."""
     pairs = [
         json.loads(line)
-        for path in (TUNE, PAIRS)
+        for path in (*TUNE, PAIRS)
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]

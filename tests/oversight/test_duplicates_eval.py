@@ -1,5 +1,5 @@
-"""duplicates_eval (issue 13): the labelled corpus written by hand, the pair scorer fitted on its tune split,
-the end-to-end path through case_create and duplicates_find, and candidate recall."""
+"""duplicates_eval (issue 13): the labelled corpus written by hand, the pair scorer fitted on its three
+tuning files, the end-to-end path through case_create and duplicates_find, and candidate recall."""
 
 from __future__ import annotations
 
@@ -17,16 +17,20 @@ from eco12369.oversight.duplicate_scoring import (
     WEIGHTS,
     cross_validate,
     fit_weights,
-    labelled_rows,
+    labelled_pairs,
+    leave_one_file_out,
+    model_rows,
     normalise_party,
     pair_score,
+    prf,
     problems,
     sketch_from_dict,
     trades,
 )
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "duplicates"
-TUNE = CORPUS / "tune.jsonl"
+# The tuning corpus: three files written apart, by different writers (tests/data/duplicates/README.md).
+TUNE = [CORPUS / "tune.jsonl", CORPUS / "tune_h.jsonl", CORPUS / "tune_b.jsonl"]
 
 # Written the way reporters write: a party by trade and street against its legal name, 某 and XX, a typo,
 # traditional characters, one factory with two problems, one chain in two districts, a repeat after closing.
@@ -196,39 +200,60 @@ def test_no_single_component_caps_the_score() -> None:
     assert score.party is None or score.party < 0.5
 
 
-def _tune_pairs() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in TUNE.read_text("utf-8").splitlines() if line.strip()]
+def _tune_files() -> list[list[dict[str, Any]]]:
+    return [
+        [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()] for path in TUNE
+    ]
 
 
-def test_the_weights_in_code_are_the_fit_on_the_tune_split() -> None:
-    """WEIGHTS and DUPLICATE_THRESHOLD are what ``duplicates_eval --fit`` chooses on the tune split (l2 and
-    threshold by cross-validation, on the pairs the time rules leave to the model)."""
-    pairs = _tune_pairs()
-    assert len(pairs) >= 480 and len({p["id"] for p in pairs}) == len(pairs)
-    rows = labelled_rows(pairs)
+def test_the_weights_in_code_are_the_fit_on_the_tuning_files() -> None:
+    """WEIGHTS and DUPLICATE_THRESHOLD are what ``duplicates_eval --fit`` chooses on the three tuning files
+    (l2 and threshold by cross-validation, on the pairs the time rules leave to the model)."""
+    files = _tune_files()
+    pairs = [pair for file in files for pair in file]
+    assert len(pairs) >= 850 and len({p["id"] for p in pairs}) == len(pairs)
+    rows = model_rows(labelled_pairs(pairs))
     assert 0.95 * len(pairs) <= len(rows) < len(pairs)  # the pairs the time rules decide are left out
     l2, threshold, f1 = cross_validate(rows)
-    assert f1 >= 0.95, f1
+    assert f1 >= 0.93, f1
     assert fit_weights(rows, l2=l2) == WEIGHTS
     assert threshold == duplicate_scoring.DUPLICATE_THRESHOLD
 
 
+def test_leave_one_file_out_holds_on_the_file_left_out() -> None:
+    """The figure that says how the scorer does on wording it has not seen: the whole procedure (l2,
+    threshold, fit) run on two tuning files, the third scored, for each file. Pooled F1 was 0.902 before
+    the scorer was made to generalise (2026-12-07) and 0.936 after; no file may fall below 0.85."""
+    counts = leave_one_file_out([labelled_pairs(file) for file in _tune_files()])
+    for tp, fp, fn in counts:
+        assert prf(tp, fp, fn)[2] >= 0.85, counts
+    assert prf(*(sum(c[k] for c in counts) for k in range(3)))[2] >= 0.93, counts
+
+
 def test_fit_command_prints_the_weights_in_code() -> None:
-    lines = _run(str(TUNE), "--fit")
+    lines = _run(*map(str, TUNE), "--fit")
     assert lines[0].startswith("# ") and "nested f1=" in lines[0]
+    held = [line for line in lines if line.startswith("# leave-one-file-out ")]
+    assert [line.split(":")[0] for line in held] == [
+        "# leave-one-file-out tune.jsonl",
+        "# leave-one-file-out tune_h.jsonl",
+        "# leave-one-file-out tune_b.jsonl",
+        "# leave-one-file-out pooled",
+    ]
+    start = lines.index("WEIGHTS: dict[str, float] = {")
     printed = {
         name.strip().strip('"'): float(value.rstrip(","))
-        for name, value in (line.split(":") for line in lines[2:-2])
+        for name, value in (line.split(":") for line in lines[start + 1 : lines.index("}")])
     }
     assert printed == WEIGHTS
     assert lines[-1] == f"DUPLICATE_THRESHOLD = {duplicate_scoring.DUPLICATE_THRESHOLD}"
 
 
-def test_tune_split_f1_and_candidate_recall_end_to_end(tianjin: None) -> None:
+def test_tuning_files_f1_and_candidate_recall_end_to_end(tianjin: None) -> None:
     """Scoring pairs and the real path agree: every pair the scorer calls a duplicate or repeat is found by
-    duplicates_find (candidate recall >= 0.98 on the tune split)."""
-    pure = _run(str(TUNE))
-    e2e = _run(str(TUNE), "--end-to-end")
+    duplicates_find (candidate recall >= 0.98 on the three tuning files, read by one run)."""
+    pure = _run(*map(str, TUNE))
+    e2e = _run(*map(str, TUNE), "--end-to-end")
     f1 = float(pure[-1].split("f1=")[1])
     assert f1 >= 0.93, pure[-1]
     pure_rows, e2e_rows = _verdicts(pure), _verdicts(e2e)

@@ -1,8 +1,8 @@
-"""Evaluate the duplicate finder on a labelled file of pairs (JSON lines, see ``duplicate_scoring``).
+"""Evaluate the duplicate finder on labelled files of pairs (JSON lines, see ``duplicate_scoring``).
 
     manage.py duplicates_eval tests/data/duplicates/tune.jsonl                # score each pair
     manage.py duplicates_eval tests/data/duplicates/tune.jsonl --end-to-end   # case_create + duplicates_find
-    manage.py duplicates_eval tests/data/duplicates/tune.jsonl --fit          # refit the weights
+    manage.py duplicates_eval tests/data/duplicates/tune*.jsonl --fit         # refit the weights
 
 One JSON line per pair ``{"id", "verdict", "score", "components"}`` and a last line
 ``precision=P recall=R f1=F`` scoring the verdict ``duplicate`` against everything else.
@@ -28,9 +28,12 @@ from eco12369.oversight.duplicate_scoring import (
     DUPLICATE_THRESHOLD,
     cross_validate,
     fit_weights,
-    labelled_rows,
+    labelled_pairs,
+    leave_one_file_out,
+    model_rows,
     nested_cross_validate,
     pair_score,
+    prf,
     sketch_from_dict,
 )
 from eco12369.oversight.duplicates import duplicates_find
@@ -72,10 +75,7 @@ def figures(outcomes: list[Outcome]) -> tuple[float, float, float]:
     tp = sum(1 for o in outcomes if o.verdict == "duplicate" and o.label == "duplicate")
     fp = sum(1 for o in outcomes if o.verdict == "duplicate" and o.label != "duplicate")
     fn = sum(1 for o in outcomes if o.verdict != "duplicate" and o.label == "duplicate")
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
+    return prf(tp, fp, fn)
 
 
 def score_pairs(pairs: list[dict[str, Any]]) -> list[Outcome]:
@@ -171,23 +171,26 @@ class Command(BaseCommand):
     help = "在人工标注的举报对（JSON lines）上评估查重：逐对输出结论、得分和各分项，最后一行为准确率、召回率和F1。"
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("file", type=Path)
+        parser.add_argument("files", type=Path, nargs="+", metavar="file")
         parser.add_argument(
             "--end-to-end",
             action="store_true",
             help="两件举报都经case_create创建（事务回滚），再运行duplicates_find",
         )
         parser.add_argument(
-            "--fit", action="store_true", help="在该文件上交叉验证并拟合权重，打印可粘贴的WEIGHTS"
+            "--fit",
+            action="store_true",
+            help="在这些文件上交叉验证（含逐文件留出）并拟合权重，打印可粘贴的WEIGHTS",
         )
 
-    def handle(self, *args: Any, file: Path, end_to_end: bool, fit: bool, **options: Any) -> None:
-        if not file.is_file():
-            raise CommandError(f"文件不存在：{file}")
-        pairs = pairs_read(file)
+    def handle(self, *args: Any, files: list[Path], end_to_end: bool, fit: bool, **options: Any) -> None:
+        for file in files:
+            if not file.is_file():
+                raise CommandError(f"文件不存在：{file}")
         if fit:
-            self._fit(pairs)
+            self._fit([(file.name, pairs_read(file)) for file in files])
             return
+        pairs = [pair for file in files for pair in pairs_read(file)]
         outcomes = pairs_end_to_end(pairs) if end_to_end else score_pairs(pairs)
         for o in outcomes:
             line = {"id": o.id, "verdict": o.verdict, "score": round(o.score, 4), "components": o.components}
@@ -195,15 +198,28 @@ class Command(BaseCommand):
         precision, recall, f1 = figures(outcomes)
         self.stdout.write(f"precision={precision:.3f} recall={recall:.3f} f1={f1:.3f}")
 
-    def _fit(self, pairs: list[dict[str, Any]]) -> None:
-        rows = labelled_rows(pairs)
+    def _fit(self, files: list[tuple[str, list[dict[str, Any]]]]) -> None:
+        labelled = [labelled_pairs(pairs) for _, pairs in files]
+        rows = [row for pairs in labelled for row in model_rows(pairs)]
+        total = sum(len(pairs) for _, pairs in files)
         l2, threshold, f1 = cross_validate(rows)
         nested = nested_cross_validate(rows)
         weights = fit_weights(rows, l2=l2)
         self.stdout.write(
-            f"# {len(rows)} of {len(pairs)} pairs left to the model by the time rules; repeated 5-fold "
+            f"# {len(rows)} of {total} pairs left to the model by the time rules; repeated 5-fold "
             f"cross-validation: l2={l2} threshold={threshold} f1={f1:.4f}; nested f1={nested:.4f}"
         )
+        if len(files) > 1:
+            counts = leave_one_file_out(labelled)
+            for (name, _), (tp, fp, fn) in zip(files, counts, strict=True):
+                precision, recall, file_f1 = prf(tp, fp, fn)
+                self.stdout.write(
+                    f"# leave-one-file-out {name}: precision={precision:.3f} recall={recall:.3f} f1={file_f1:.3f}"
+                )
+            precision, recall, pooled = prf(*(sum(c[k] for c in counts) for k in range(3)))
+            self.stdout.write(
+                f"# leave-one-file-out pooled: precision={precision:.3f} recall={recall:.3f} f1={pooled:.3f}"
+            )
         self.stdout.write("WEIGHTS: dict[str, float] = {")
         for name, value in weights.items():
             self.stdout.write(f'    "{name}": {value},')
