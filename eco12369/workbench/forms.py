@@ -6,12 +6,14 @@ Forms only check the shape of the input; the rules (who, when, which state) are 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator, MaxValueValidator
 from django.db.models import QuerySet
+from django.forms import BoundField
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -348,6 +350,32 @@ def _date(label: str) -> forms.DateField:
     return forms.DateField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
+# The search form's drop-downs, in the order of the page (``SearchForm.selects``).
+SELECT_FIELDS = (
+    "district",
+    "state",
+    "kind",
+    "category",
+    "agency",
+    "department",
+    "person",
+    "channel",
+    "source",
+    "timing",
+    "supervised",
+    "duplicate",
+    "satisfaction",
+)
+
+
+@dataclass(frozen=True)
+class SearchSelect:
+    """One drop-down of the search form: its field and its options (value, label, selected)."""
+
+    field: BoundField
+    options: list[tuple[str, str, bool]]
+
+
 class SearchForm(forms.Form):
     q = forms.CharField(
         label="关键词",
@@ -423,6 +451,28 @@ class SearchForm(forms.Form):
         person.label_from_instance = lambda obj: (  # type: ignore[method-assign]
             f"{obj.display_name}（{obj.username}）" if obj.display_name else str(obj.username)
         )
+
+    def selects(self) -> list[SearchSelect]:
+        """The drop-downs of the filter form as plain lists, which the search template loops over.
+
+        Django's ``Select`` widget renders every option through its own template (with its attributes'
+        template): the form's 13 lists, a city's districts, agencies, departments and staff among them,
+        took about 50 ms of the page's 130 ms at the bench. The page's loop writes the same HTML (the tests
+        compare it with the widgets'): the choices are read once, each field's query runs once."""
+        out = []
+        for name in SELECT_FIELDS:
+            bound = self[name]
+            value = bound.value()
+            current = "" if value is None else str(value)
+            options: list[tuple[str, str, bool]] = []
+            taken = False  # one selected option, as the widget does
+            for choice, label in bound.field.choices:  # type: ignore[attr-defined]
+                option = str(choice)
+                chosen = not taken and option == current
+                taken = taken or chosen
+                options.append((option, str(label), chosen))
+            out.append(SearchSelect(bound, options))
+        return out
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

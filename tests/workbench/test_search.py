@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
+from django import forms
 from django.test import Client
+from django.test.html import parse_html
 from django.urls import reverse
 
 from eco12369.cases.models import Case
 from eco12369.orgs.models import Region
+from eco12369.workbench.forms import SearchForm
 
 from .conftest import MONDAY, advance
 from .test_queues import link, must_link, numbers_on
@@ -137,3 +141,47 @@ def test_pages_newest_first_across_the_recent_windows(client: Client, heping, ma
         third = client.get(reverse("workbench:search") + must_link(second, "next"))
     assert "共 10+ 件" in first.content.decode()
     assert len(numbers_on(third)) == 2 and link(third, "next") is None
+
+
+def _filter_params(heping) -> list[dict[str, str]]:
+    region = Region.objects.get(name="和平区")
+    return [
+        {},
+        {
+            "state": "closed",
+            "district": str(region.pk),
+            "person": str(heping.handler.pk),
+            "timing": "overdue",
+        },
+        {"department": str(heping.department.pk), "satisfaction": "none", "q": "<b>"},
+        {"district": "999999", "category": "nonsense"},  # invalid choices: the fields show their errors
+    ]
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_the_filter_drop_downs_are_the_widgets_html(client: Client, heping, cases, case) -> None:
+    """The search page writes its drop-downs itself (``SearchForm.selects``); each is the HTML Django's
+    ``Select`` widget renders for the same field and input: options, the selected one, the help text's
+    reference, the error mark."""
+    params = _filter_params(heping)[case]
+    client.force_login(heping.operator)
+    body = client.get(reverse("workbench:search"), params).content.decode()
+    form = SearchForm(params or None, user=heping.operator)
+    selects = [name for name, field in form.fields.items() if isinstance(field, forms.ChoiceField)]
+    assert len(selects) == 13
+    for name in selects:
+        found = re.search(rf'<select name="{name}".*?</select>', body, re.S)
+        assert found is not None, name
+        assert parse_html(found.group(0)) == parse_html(str(form[name])), name
+        if form.is_bound and name in form.errors:
+            assert f'<div class="field field-{name} has-error">' in body
+
+
+def test_the_filter_drop_downs_are_not_rendered_option_by_option(client: Client, heping, cases) -> None:
+    """One template loop writes the options: not Django's per-option widget templates (about 50 ms of the
+    search page at a million cases, bench/run.py)."""
+    client.force_login(heping.operator)
+    response = client.get(reverse("workbench:search"), {"state": "closed"})
+    names = {t.name for t in response.templates}
+    assert "workbench/_search_area.html" in names
+    assert not {n for n in names if n and n.startswith("django/forms/widgets/select")}, names
