@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connections
-from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
+from django.db.models import BooleanField, ExpressionWrapper, F, Func, Q, QuerySet, Value
 from django.utils import timezone
 
 from eco12369.crypto import blind_q
@@ -128,6 +129,14 @@ def _contains(field: str, text: str, vendor: str) -> Q:
 TEXT_FIELDS = ("description", "public_summary", "reported_party", "address")
 
 
+def _text_contains(text: str) -> Q:
+    """Any free-text field contains ``text`` (case-insensitive): the LIKEs alone, no index."""
+    contains = Q()
+    for field in TEXT_FIELDS:
+        contains |= Q(**{f"{field}__icontains": text})
+    return contains
+
+
 def cases_matching_text(qs: QuerySet[Case], text: str) -> QuerySet[Case]:
     """The cases of ``qs`` whose description, public summary, reported party or address contains ``text``
     (Chinese or not, case-insensitive): each field's pairs index answers its part on PostgreSQL (a
@@ -140,9 +149,7 @@ def cases_matching_text(qs: QuerySet[Case], text: str) -> QuerySet[Case]:
     text = text.strip()
     if not text:
         return qs
-    contains = Q()
-    for field in TEXT_FIELDS:
-        contains |= Q(**{f"{field}__icontains": text})
+    contains = _text_contains(text)
     if len(text) < 2 or connections[qs.db].vendor != "postgresql":
         return qs.filter(contains)
     narrowed = Q()
@@ -155,3 +162,96 @@ def party_contains(qs: QuerySet[Case], text: str) -> QuerySet[Case]:
     """The cases of ``qs`` whose reported party contains ``text`` (case-insensitive). On PostgreSQL the
     GIN index of character pairs narrows the rows first, so the search does not scan every case."""
     return qs.filter(_contains("reported_party", text.strip(), connections[qs.db].vendor))
+
+
+def newest_matching_text(
+    ordered: QuerySet[Case], text: str, *, limit: int, scan: int
+) -> tuple[list[tuple[int, int]], bool]:
+    """The first ``limit`` cases of ``ordered`` (a query set in its list's order) whose free text contains
+    ``text`` (``cases_matching_text``), looked for among its first ``scan`` rows only: each one's id and
+    its place in ``ordered`` (1 for its first row); and whether the walk reached the end of ``ordered``
+    (then, with fewer than ``limit``, they are all its matches). Fewer than ``limit`` before the end say
+    nothing of the rows beyond ``scan``.
+
+    For a common word (one case in fifteen holds 排污): the database walks the list's index from its start,
+    checks each row by the LIKEs and stops at ``limit`` matches or ``scan`` rows, whichever comes first,
+    where the pairs indexes would first collect every match of the province (67,000 rows)."""
+    hit = ExpressionWrapper(_text_contains(text.strip()), output_field=BooleanField())
+    first = ordered.annotate(text_hit=hit).values_list("id", "text_hit")[:scan]
+    sql, params = first.query.get_compiler(using=ordered.db).as_sql()
+    # ``sql`` is the ORM's, its values in ``params``. The rows are numbered in the order they come; the
+    # last one read (no row after it) comes too, to tell whether the list ended before ``scan``.
+    walk = (
+        "SELECT t.id, t.text_hit, t.place, t.last FROM (SELECT s.id, s.text_hit, "  # noqa: S608
+        "row_number() OVER () AS place, lead(s.id) OVER () IS NULL AS last "
+        f"FROM ({sql}) s) t WHERE t.text_hit OR t.last LIMIT %s"
+    )
+    with connections[ordered.db].cursor() as cursor:
+        cursor.execute(walk, (*params, limit + 1))
+        rows = cursor.fetchall()
+    found = [(pk, place) for pk, matches, place, _ in rows if matches][:limit]
+    ended = any(last and place < scan for _, _, place, last in rows)
+    return found, ended and len(found) < limit
+
+
+# The statistics of the pairs indexes (PostgreSQL's ANALYZE of each index's expression): per field, the
+# share of cases holding each common pair, and the share taken for a pair not listed.
+PAIRS_INDEXES = {
+    "description": "case_description_bigrams",
+    "public_summary": "case_public_summary_bigrams",
+    "reported_party": "case_party_bigrams",
+    "address": "case_address_bigrams",
+}
+PAIR_STATS_SECONDS = 600.0  # read again after this long: ANALYZE changes them slowly
+_pair_stats: dict[str, tuple[float, dict[str, tuple[dict[str, float], float]]]] = {}
+
+PAIR_STATS_SQL = """
+SELECT tablename, most_common_elems::text::text[], most_common_elem_freqs
+FROM pg_stats
+WHERE schemaname = current_schema() AND tablename = ANY(%s)
+"""
+
+
+def _pairs_statistics(using: str) -> dict[str, tuple[dict[str, float], float]]:
+    now = time.monotonic()
+    cached = _pair_stats.get(using)
+    if cached is not None and now - cached[0] < PAIR_STATS_SECONDS:
+        return cached[1]
+    fields = {index: field for field, index in PAIRS_INDEXES.items()}
+    stats: dict[str, tuple[dict[str, float], float]] = {}
+    with connections[using].cursor() as cursor:
+        cursor.execute(PAIR_STATS_SQL, [list(fields)])
+        for index, elems, freqs in cursor.fetchall():
+            # freqs: one per element, then the smallest and largest of them and the share of empty arrays.
+            # A pair not listed is rarer than the rarest listed: PostgreSQL's planner takes half its share
+            # (at most 0.5 %), and so does this.
+            elems, freqs = elems or [], freqs or []
+            listed = float(freqs[len(elems)]) if len(freqs) > len(elems) else 0.0
+            stats[fields[index]] = (dict(zip(elems, freqs, strict=False)), min(listed / 2, 0.005))
+    _pair_stats[using] = (now, stats)
+    return stats
+
+
+def pair_statistics_forget() -> None:
+    """Read the pairs indexes' statistics again at the next estimate (after an ANALYZE)."""
+    _pair_stats.clear()
+
+
+def text_share(text: str, *, using: str) -> float | None:
+    """At most about what share of the cases hold ``text`` in their free text, from the statistics of the
+    pairs indexes (a field holds the text only where it holds every pair of it: the share of its rarest
+    pair); ``None`` without statistics (SQLite, a table not analysed yet). Only chooses how to search:
+    the rows found are the same either way."""
+    text = text.strip().upper()
+    if connections[using].vendor != "postgresql":
+        return None
+    if len(text) < 2:
+        return 1.0  # a single character: found everywhere
+    stats = _pairs_statistics(using)
+    if set(stats) != set(TEXT_FIELDS):
+        return None
+    pairs = {text[i : i + 2] for i in range(len(text) - 1)}
+    share = 0.0
+    for shares, unlisted in stats.values():
+        share += min(shares.get(pair, unlisted) for pair in pairs)
+    return min(share, 1.0)

@@ -134,6 +134,30 @@ def _link(params: QueryDict, name: str | None = None, cursor: str = "") -> str:
     return out.urlencode()
 
 
+def _position(request: HttpRequest, model_field: Field[Any, Any]) -> tuple[tuple[Any, int] | None, bool]:
+    """The request's cursor (``None``: the first page) and whether the page is read forward."""
+    for name in (AFTER, BEFORE):
+        raw = request.GET.get(name)
+        if raw:
+            cursor = cursor_decode(raw, model_field)
+            return cursor, cursor is None or name == AFTER
+    return None, True
+
+
+def forward_rows(request: HttpRequest, qs: QuerySet[Any], ordering: Sequence[str]) -> QuerySet[Any] | None:
+    """``qs`` in ``ordering`` from where the request's forward page starts (its first row on, or the rows
+    after its ``after`` cursor), as ``keyset_page`` reads it; ``None`` for a page read backwards."""
+    key = Key.of(ordering)
+    model_field = key.model_field(qs.model)
+    cursor, forward = _position(request, model_field)
+    if not forward:
+        return None
+    ordered = qs.order_by(*key.ordering(nullable=model_field.null))
+    if cursor is not None:
+        ordered = ordered.filter(key.beyond(cursor[0], cursor[1], forward=True, nullable=model_field.null))
+    return ordered
+
+
 def keyset_page(
     request: HttpRequest,
     qs: QuerySet[Any],
@@ -149,16 +173,7 @@ def keyset_page(
     (``None``: a whole page and one more); see ``RECENT_WINDOWS`` of the search."""
     key = Key.of(ordering)
     model_field = key.model_field(qs.model)
-    cursor: tuple[Any, int] | None = None
-    forward = True
-    for name in (AFTER, BEFORE):
-        raw = request.GET.get(name)
-        if raw:
-            cursor = cursor_decode(raw, model_field)
-            forward = name == AFTER
-            break
-    if cursor is None:
-        forward = True
+    cursor, forward = _position(request, model_field)
     ordered = qs.order_by(*key.ordering(nullable=model_field.null, reverse=not forward))
     if cursor is not None:
         ordered = ordered.filter(key.beyond(cursor[0], cursor[1], forward=forward, nullable=model_field.null))

@@ -4,14 +4,21 @@ character pairs (migration 0006) answers, so a province's million names are not 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import html
+import re
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.db import connection
 from django.test import Client
 
 from eco12369.cases.models import Case
-from eco12369.cases.selectors import cases_matching_text, party_contains
+from eco12369.cases.selectors import (
+    cases_matching_text,
+    pair_statistics_forget,
+    party_contains,
+    text_share,
+)
 from eco12369.orgs.models import User
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +84,125 @@ def test_free_text_reads_four_pairs_indexes_and_checks_each_row_by_like_alone(
         assert f"case_{field}_bigrams" in text, text
     filters = [line for line in plan if line.strip().startswith("Filter:")]
     assert filters and not any("eco_bigrams" in line for line in filters), text
+
+
+@pytest.fixture
+def fresh_statistics() -> Iterator[None]:
+    """The pairs indexes' statistics are read again (they are kept by the process)."""
+    pair_statistics_forget()
+    yield
+    pair_statistics_forget()
+
+
+def _analysed_common_word(make_case: Callable[..., Case]) -> list[Case]:
+    """45 cases about 排污 (one of them in the address only) among 60, newest last; then ANALYZE, which
+    lists 排污 among the pairs that are common in the descriptions."""
+    made = []
+    for k in range(60):
+        if k % 4 == 3:
+            made.append(make_case(description=f"工地夜间施工噪声扰民{k}", reported_party="某工地"))
+        elif k == 10:
+            made.append(make_case(description="河边有人倾倒垃圾", address="排污口旁"))
+        else:
+            made.append(make_case(description=f"某厂偷偷排污{k}，河水发黑", reported_party=f"某厂{k}"))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_case")
+    return made
+
+
+def _walks(queries: list[dict[str, str]]) -> list[str]:
+    return [q["sql"] for q in queries if "row_number() OVER ()" in q["sql"]]
+
+
+def test_a_common_word_is_found_by_walking_the_newest_cases(
+    make_case: Callable[..., Case], make_user: Callable[..., User], fresh_statistics: None, monkeypatch
+) -> None:
+    """?q= of a word the statistics of the pairs indexes call common: the page (and the count, when a walk
+    reaches the cap) come from walking the newest cases, not from the pairs indexes, which collect every
+    match first; the rows and the count are those of the usual search, page after page."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the statistics of the pairs indexes are PostgreSQL's (CI runs this on PostgreSQL)")
+    from django.test.utils import CaptureQueriesContext
+
+    from eco12369.workbench import views
+
+    made = _analysed_common_word(make_case)
+    assert (text_share("排污", using=connection.alias) or 0) > 0.5
+    expected = list(
+        cases_matching_text(Case.objects.all(), "排污")
+        .order_by("-received_at", "-id")
+        .values_list("number", flat=True)
+    )
+    assert len(expected) == 45 and made[10].number in expected
+    client = Client()
+    client.force_login(make_user("operator", district_name=None))  # the city centre: every case
+    seen: list[str] = []
+    url = "/search/?q=%E6%8E%92%E6%B1%A1"
+    with CaptureQueriesContext(connection) as queries:
+        while url:
+            body = client.get(url).content.decode()
+            seen += _numbers(body)
+            assert "共 45 件" in body  # every page: a walk through the whole list counted them
+            after = re.search(r'href="(\?[^"]*)"[^>]*rel="next"', body)
+            url = "/search/" + html.unescape(after.group(1)) if after else ""
+    assert seen == expected
+    assert len(_walks(queries.captured_queries)) == 6  # each of the 3 pages: its rows, the count
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+    # A cap below the matches: the count's walk stops at the cap.
+    monkeypatch.setattr(views, "SEARCH_COUNT_CAP", 10)
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get("/search/", {"q": "排污"}).content.decode()
+    assert "共 10+ 件" in body
+    assert _numbers(body) == expected[:20]
+    walks = _walks(queries.captured_queries)
+    assert len(walks) == 2 and walks[1].endswith("LIMIT 12")  # the cap and one more, and the last row
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+
+
+def _numbers(body: str) -> list[str]:
+    return list(dict.fromkeys(re.findall(r'class="case-link" href="/cases/([A-Z0-9]+)/"', body)))
+
+
+def test_a_rare_word_is_counted_by_the_walk_through_a_short_list(
+    make_case: Callable[..., Case], make_user: Callable[..., User], fresh_statistics: None
+) -> None:
+    """A walk that reaches the end of the list has seen every match: its count is exact, no other query."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the statistics of the pairs indexes are PostgreSQL's (CI runs this on PostgreSQL)")
+    from django.test.utils import CaptureQueriesContext
+
+    made = _analysed_common_word(make_case)
+    client = Client()
+    client.force_login(make_user("operator", district_name=None))
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get("/search/", {"q": "排污", "reported_party": "某厂1"}).content.decode()
+    expected = [c.number for c in reversed(made) if c.reported_party.startswith("某厂1")]
+    assert len(expected) == 7 and "共 7 件" in body and _numbers(body) == expected
+    assert len(_walks(queries.captured_queries)) == 1
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+
+
+def test_a_word_the_statistics_misjudge_costs_one_walk_then_is_searched_the_usual_way(
+    make_case: Callable[..., Case], make_user: Callable[..., User], fresh_statistics: None, monkeypatch
+) -> None:
+    """The statistics call 排污 common, but the newest cases do not hold it (they were analysed before):
+    one bounded walk finds too few for a page, then the pairs indexes count and page it; same rows."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the statistics of the pairs indexes are PostgreSQL's (CI runs this on PostgreSQL)")
+    from django.test.utils import CaptureQueriesContext
+
+    from eco12369.workbench import lists
+
+    made = _analysed_common_word(make_case)
+    for k in range(45):
+        make_case(description=f"餐馆油烟扰民{k}", reported_party="某饭店")
+    monkeypatch.setattr(lists, "TEXT_PAGE_WALK", 60)  # of 105 cases: the 45 newest and 15 about 排污
+    expected = [c.number for c in reversed(made) if "排污" in c.description + c.address][:20]
+    client = Client()
+    client.force_login(make_user("operator", district_name=None))
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get("/search/", {"q": "排污"}).content.decode()
+    assert "共 45 件" in body and _numbers(body) == expected
+    walks = _walks(queries.captured_queries)
+    assert len(walks) == 1 and "LIMIT 60" in walks[0]
+    assert [q for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
