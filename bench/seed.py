@@ -63,6 +63,10 @@ if str(ROOT) not in sys.path:
 
 from eco12369.devkeys import use_key_file  # noqa: E402  (no Django import: safe before setup)
 
+# The case's query code, as ``cases.models.query_code_new`` makes it (that module needs Django set up).
+QUERY_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+QUERY_CODE_LENGTH = 10
+
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = 86400.0
 HOUR = 3600.0
@@ -201,7 +205,8 @@ COLUMNS: dict[str, list[str]] = {
         "id number channel kind category state outcome region_id agency_id department_id handover_agency_id "
         "duplicate_of_id reported_party address latitude longitude occurred_at description reporter_name "
         "reporter_phone reporter_openid reporter_openid_digest anonymous received_at confirm_due confirmed_at "
-        "accepted_at close_due extension_days closed_at due_at warn_at deadline_provisional created_at updated_at"
+        "accepted_at close_due extension_days closed_at due_at warn_at deadline_provisional created_at updated_at "
+        "query_code"
     ).split(),
     "cases.CaseEvent": "id case_id action actor_id actor_agency_id at from_state to_state note data".split(),
     "cases.Reply": (
@@ -293,9 +298,30 @@ def _pg_value(v: Any) -> str:
     return str(v).translate(_ESCAPE)
 
 
+_HMS = [f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)]
+_DAYS: dict[int, str] = {}
+_modf = math.modf
+
+
 def _pg_moment(v: Any) -> str:
-    """Timestamps are kept as POSIX seconds while generating; written as UTC ISO text."""
-    return "\\N" if v is None else dt.datetime.fromtimestamp(v, dt.UTC).isoformat()
+    """Timestamps are kept as POSIX seconds while generating; written as UTC ISO text, exactly as
+    ``datetime.fromtimestamp(v, UTC).isoformat()`` writes them (the same rounding to the microsecond), at a
+    fraction of its cost. Text (a moment formatted once and written in several rows) passes unchanged."""
+    if v is None:
+        return "\\N"
+    if v.__class__ is str:
+        return v
+    frac, whole = _modf(v)
+    us = round(frac * 1e6)
+    s = int(whole)
+    if us >= 1_000_000:
+        s += 1
+        us -= 1_000_000
+    d, s = divmod(s, 86400)
+    day = _DAYS.get(d)
+    if day is None:
+        day = _DAYS[d] = (dt.date(1970, 1, 1) + dt.timedelta(days=d)).isoformat()
+    return f"{day}T{_HMS[s]}.{us:06d}+00:00" if us else f"{day}T{_HMS[s]}+00:00"
 
 
 def _sqlite_moment(ops: Any) -> Callable[[Any], Any]:
@@ -332,8 +358,16 @@ class Table:
 
         ops = self.connection.ops
         position = {name: i for i, name in enumerate(self.columns)}
-        env: dict[str, Any] = {"_append": self.rows.append, "_s": _pg_text, "_m": _pg_moment, "_g": _pg_value}
-        parts: list[str] = []
+        env: dict[str, Any] = {
+            "_append": self.rows.append,
+            "_s": _pg_text,
+            "_m": _pg_moment,
+            "_g": _pg_value,
+            "_bad": _NEEDS_ESCAPE,
+        }
+        parts: list[str] = []  # SQLite: the values; PostgreSQL: each field's COPY text, unescaped
+        escaped: list[str] = []  # PostgreSQL: each field's COPY text, escaped (the rare slow path)
+        texts: list[str] = []  # PostgreSQL: the values that may need escaping
         for n, f in enumerate(self.fields):
             moment = f.get_internal_type() == "DateTimeField"
             if f.attname not in position:
@@ -344,6 +378,7 @@ class Table:
                     value = ops.adapt_datetimefield_value(value)
                 env[f"_L{n}"] = _pg_value(value) if self.pg else value
                 parts.append(f"_L{n}")
+                escaped.append(f"_L{n}")
                 continue
             v = f"v{position[f.attname]}"
             if not self.pg:
@@ -359,20 +394,37 @@ class Table:
                     parts.append(v)
             elif moment:
                 parts.append(f"_m({v})")
+                escaped.append(f"_m({v})")
             elif f.null or isinstance(f, models.DecimalField | models.DateField):
-                parts.append(f"_g({v})")
+                # int, float, Decimal, date and str all write their COPY text with str()
+                parts.append(f"('\\\\N' if {v} is None else str({v}))")
+                escaped.append(f"_g({v})")
+                if isinstance(f, models.CharField | models.TextField | models.JSONField):
+                    texts.append(f"({v} or '')")
             elif isinstance(f, models.BooleanField):
                 parts.append(f"('t' if {v} else 'f')")
+                escaped.append(f"('t' if {v} else 'f')")
             elif isinstance(f, models.CharField | models.TextField | models.JSONField):
-                parts.append(f"_s({v})")
+                parts.append(v)
+                escaped.append(f"_s({v})")
+                texts.append(v)
             else:
                 parts.append(f"str({v})")
+                escaped.append(f"str({v})")
         params = ", ".join(f"v{i}" for i in range(len(self.columns)))
         if self.pg:
-            body = "_append('\\t'.join((" + ", ".join(parts) + ",)) + '\\n')"
+            # The text values of a row are checked at once for what COPY's text format must escape; only
+            # such rare rows are escaped field by field.
+            check = f"_bad(''.join(({', '.join(texts)},)))" if texts else "False"
+            source = (
+                f"def add({params}):\n"
+                f"    if {check}:\n"
+                f"        _append('\\t'.join(({', '.join(escaped)},)))\n"
+                "    else:\n"
+                f"        _append('\\t'.join(({', '.join(parts)},)))\n"
+            )
         else:
-            body = "_append((" + ", ".join(parts) + ",))"
-        source = f"def add({params}):\n    {body}\n"
+            source = f"def add({params}):\n    _append(({', '.join(parts)},))\n"
         exec(compile(source, f"<seed row {self.model._meta.label}>", "exec"), env)
         add: Callable[..., None] = env["add"]
         return add
@@ -392,7 +444,7 @@ class Table:
         with self.connection.cursor() as cursor:
             if self.pg:
                 with cursor.cursor.copy(f'COPY "{self.table}" ({columns}) FROM STDIN') as copy:
-                    copy.write("".join(self.rows).encode())
+                    copy.write(("\n".join(self.rows) + "\n").encode())
             else:
                 marks = ", ".join("?" for _ in self.fields)
                 cursor.executemany(f'INSERT INTO "{self.table}" ({columns}) VALUES ({marks})', self.rows)
@@ -541,6 +593,8 @@ class Seeder:
         pool_size: int | None = None,
         jobs: int = 1,
         slice_size: int = 50000,
+        index_jobs: int | None = None,
+        index_memory: str = "1GB",
     ) -> None:
         from django.db import connection
         from django.utils import timezone
@@ -555,6 +609,9 @@ class Seeder:
         # Worker processes (PostgreSQL only: SQLite has one writer at a time).
         self.jobs = max(1, jobs) if connection.vendor == "postgresql" else 1
         self.slice_size = max(1, slice_size)
+        # Index builds after the copy: one more than the writers (a build waits on the disk now and then).
+        self.index_jobs = max(1, index_jobs if index_jobs is not None else self.jobs + 1)
+        self.index_memory = index_memory
         self.rebuild_indexes = rebuild_indexes and connection.vendor == "postgresql"
         self.connection = connection
         self.pool_size = pool_size or max(60, min(8000, cases // 120))
@@ -683,6 +740,18 @@ class Seeder:
         if text is None:
             text = self._day_texts[day] = self._date(day).strftime("%Y%m%d")
         return text
+
+    def _local_texts(self, deadline: float) -> tuple[str, str]:
+        """A deadline as the accept event's data holds it, and as the acceptance notice writes its date
+        (cached: deadlines are the ends of days)."""
+        hit = self._deadline_texts.get(deadline)
+        if hit is None:
+            local = dt.datetime.fromtimestamp(deadline, TZ)
+            hit = self._deadline_texts[deadline] = (
+                f'{{"close_due": "{local.isoformat()}"}}',
+                f"{local:%Y年%m月%d日}",
+            )
+        return hit
 
     def confirm_due(self, ts: float) -> tuple[float, bool]:
         """Art. 7: the end of the 2nd working day after the day of receipt."""
@@ -842,6 +911,7 @@ class Seeder:
             self.entries_by_district[name] for name in sorted(self.entries_by_district) if name
         ]
         self._day_texts: dict[int, str] = {}
+        self._deadline_texts: dict[float, tuple[str, str]] = {}
         self.prefix = self._number_prefix()
         self.now = self.end.timestamp()
 
@@ -915,9 +985,15 @@ class Seeder:
         self.pick_path = _weighted(self.rng, PATHS)
         self.t = {m._meta.label: Table(m, connection, COLUMNS[m._meta.label]) for m in self._models()}
         self.rating = self.t.get("followup.Rating")
+        # Each case's own query code (a stream of its own: the other draws stay those of a given seed).
+        self.pick_code = random.Random(self.seed * 7_000_003 + start).choices
+        from eco12369.oversight.duplicate_scoring import cell_key, grid_cell
+
+        self.cell_key, self.grid_cell = cell_key, grid_cell
         self.last_by_entry: dict[int, tuple[int, str, float]] = {}
         self.slice_last: dict[int, float] = {}
         pg = connection.vendor == "postgresql"
+        self.moment: Callable[[float], Any] = _pg_moment if pg else float
         with connection.cursor() as cursor:
             if pg:
                 cursor.execute("SET synchronous_commit = off")
@@ -976,8 +1052,7 @@ class Seeder:
 
     def _case(self, i: int, ts: float) -> None:
         """One case and everything its life so far left in the database (see the module docstring)."""
-        from eco12369.oversight.duplicate_scoring import cell_key, grid_cell
-
+        cell_key, grid_cell = self.cell_key, self.grid_cell
         rng = self.rng
         random_ = rng.random
         uniform = rng.uniform
@@ -1004,6 +1079,7 @@ class Seeder:
         staff = owner.staff
         case_id = self.base["cases.Case"] + i
         number = f"{self.prefix}{self._day_text(ts)}{self.seqs[i]:06d}"
+        ts_m = self.moment(ts)  # formatted once, written in several rows
         channel = self.pick_channel()
         lat = lon = None
         if entry.lat is not None and entry.lon is not None:
@@ -1064,7 +1140,7 @@ class Seeder:
                     "received",
                     "accepted",
                     staff.operator,
-                    f'{{"close_due": "{dt.datetime.fromtimestamp(base_due, TZ).isoformat()}"}}',
+                    self._local_texts(base_due)[0],
                 )
             )
             assign_at = confirm_at + uniform(0.05, 2.0) * DAY
@@ -1192,7 +1268,7 @@ class Seeder:
             openid_cipher,
             digest,
             anonymous,
-            ts,
+            ts_m,
             confirm_due,
             confirmed_at,
             accepted_at if is_accepted else None,
@@ -1202,8 +1278,9 @@ class Seeder:
             due_at,
             warn_at,
             provisional,
-            ts,
+            ts_m,
             last[0],
+            "".join(self.pick_code(QUERY_CODE_ALPHABET, k=QUERY_CODE_LENGTH)),
         )
         # --- the duplicate finder's fingerprint (the keys of oversight.duplicates.fingerprint_values)
         t["oversight.CaseFingerprint"].add(
@@ -1211,15 +1288,16 @@ class Seeder:
             entry.party_key,
             entry.street_key,
             cell_key(grid_cell(lat, lon)) if lat is not None and lon is not None else "",
-            ts,
+            ts_m,
             entry.tokens,
             entry.concepts,
             entry.problems,
             True,
         )
         gram_base = self.base["oversight.CaseGram"] + i * PER_CASE["oversight.CaseGram"]
+        add_gram = t["oversight.CaseGram"].add
         for k, gram in enumerate(entry.grams):
-            t["oversight.CaseGram"].add(gram_base + k, case_id, gram, ts)
+            add_gram(gram_base + k, case_id, gram, ts_m)
         if original is not None and closed:
             t["oversight.DuplicateCandidate"].add(
                 self.base["oversight.DuplicateCandidate"] + i,
@@ -1275,7 +1353,7 @@ class Seeder:
                 action,
                 actor,
                 None if actor is None else owner.agency_id,
-                at,
+                at if pos else ts_m,
                 from_state,
                 to_state,
                 note,
@@ -1355,7 +1433,7 @@ class Seeder:
             ts + 2,
         )
         if is_accepted and accepted_at is not None:
-            due_day = dt.datetime.fromtimestamp(self.close_due(accepted_at, 0)[0], TZ)
+            due_day = self._local_texts(self.close_due(accepted_at, 0)[0])[1]
             add_outbox(
                 outbox_base + 1,
                 case_id,
@@ -1363,7 +1441,7 @@ class Seeder:
                 openid_cipher,
                 digest,
                 "accepted",
-                f"您的举报（编号 {number}）已由{owner.agency_name}受理，将于{due_day:%Y年%m月%d日}前办结并答复您。",
+                f"您的举报（编号 {number}）已由{owner.agency_name}受理，将于{due_day}前办结并答复您。",
                 "sent",
                 "custom" if confirm_at - ts < 2 * DAY else "subscribe",
                 "",
@@ -1396,8 +1474,8 @@ class Seeder:
                 "text",
                 str(msg_id),
                 "提交",
-                ts,
-                ts,
+                ts_m,
+                ts_m,
                 "processed",
                 ack,
                 case_id,
@@ -1524,13 +1602,48 @@ class Seeder:
         return found
 
     def _create_indexes(self, indexes: list[tuple[str, str]]) -> None:
+        """Build the dropped indexes again, ``index_jobs`` at a time (each in its own connection, with its
+        own sort memory), the indexes of the largest tables first so that the last to finish are small."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from django.db import connections
+
         t0 = time.perf_counter()
         with self.connection.cursor() as cursor:
-            cursor.execute("SET maintenance_work_mem = '512MB'")
-            for _name, definition in indexes:
-                cursor.execute(definition)
-            cursor.execute("RESET maintenance_work_mem")
-        self.say(f"seed: built {len(indexes)} indexes in {time.perf_counter() - t0:.0f}s")
+            cursor.execute(
+                "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c "
+                "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'"
+            )
+            size = dict(cursor.fetchall())
+        table_of = re.compile(r" ON (?:ONLY )?(?:[\w.]+\.)?\"?(\w+)\"? ")
+
+        def weight(definition: str) -> int:
+            found = table_of.search(definition)
+            return int(size.get(found.group(1), 0)) if found else 0
+
+        todo = sorted(indexes, key=lambda item: -weight(item[1]))
+        took: list[tuple[float, str]] = []
+
+        def build(item: tuple[str, str]) -> None:
+            # A thread of its own: Django gives it its own connection, closed when done.
+            try:
+                with connections["default"].cursor() as cursor:
+                    cursor.execute(f"SET maintenance_work_mem = '{self.index_memory}'")
+                    cursor.execute("SET max_parallel_maintenance_workers = 0")  # the jobs are the parallelism
+                    started = time.perf_counter()
+                    cursor.execute(item[1])
+                    took.append((time.perf_counter() - started, item[0]))
+            finally:
+                connections.close_all()
+
+        with ThreadPoolExecutor(max_workers=self.index_jobs) as pool:
+            for future in [pool.submit(build, item) for item in todo]:
+                future.result()
+        slowest = ", ".join(f"{name} {seconds:.0f}s" for seconds, name in sorted(took, reverse=True)[:5])
+        self.say(
+            f"seed: built {len(indexes)} indexes in {time.perf_counter() - t0:.0f}s, {self.index_jobs} at a "
+            f"time (slowest: {slowest})"
+        )
 
     def _reset_sequences(self, models: Iterable[Any]) -> None:
         from django.core.management.color import no_style
@@ -1554,17 +1667,59 @@ def _seed_slice(bounds: tuple[int, int]) -> tuple[int, dict[str, int], dict[int,
     return _SEEDER.run_slice(bounds)
 
 
+def rollups_count_sql() -> dict[str, int]:
+    """PostgreSQL: the dashboard's rollups counted from the cases in the database, one ``INSERT … SELECT …
+    GROUP BY`` per table: the keys of ``stats.rollups.contributions`` (the local day in Asia/Shanghai, its
+    month, ``floor(latitude / GRID_DEGREES)``, exact in ``numeric``), without reading the cases into Python.
+    The rollup tables must be empty (a fresh seed)."""
+    from django.db import connection, transaction
+
+    from eco12369.stats.rollups import DAY, GRID, GRID_DEGREES, MONTH, TABLES
+
+    q = connection.ops.quote_name
+    cases = q("cases_case")
+    local_day = "(c.received_at AT TIME ZONE 'Asia/Shanghai')::date"
+    month = f"date_trunc('month', {local_day})::date"
+    grid = f"floor(c.latitude / {GRID_DEGREES})::int, floor(c.longitude / {GRID_DEGREES})::int"
+    selects = {
+        DAY: f"SELECT {local_day}, c.region_id, c.category, c.channel, count(*) FROM {cases} c GROUP BY 1, 2, 3, 4",
+        MONTH: f"SELECT {month}, c.region_id, c.category, c.channel, count(*) FROM {cases} c GROUP BY 1, 2, 3, 4",
+        GRID: (
+            f"SELECT {month}, c.region_id, {grid}, count(*) FROM {cases} c "
+            "WHERE c.latitude IS NOT NULL AND c.longitude IS NOT NULL GROUP BY 1, 2, 3, 4"
+        ),
+    }
+    written: dict[str, int] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '256MB'")  # the day rollup's hash aggregate stays in memory
+        for table, select in selects.items():
+            model, key = TABLES[table]
+            columns = ", ".join(q(k) for k in key)  # the attribute names, which are the columns
+            cursor.execute(f"INSERT INTO {q(model._meta.db_table)} ({columns}, {q('count')}) {select}")
+            written[table] = cursor.rowcount
+    return written
+
+
 def seed(**kwargs: Any) -> Result:
     """Seed into Django's default database (already set up). See ``Seeder`` for the arguments.
 
     The cases go in with ``COPY``, past the services that keep the dashboard's rollups (``stats.rollups``),
-    so the rollups are counted again from the cases at the end, as ``manage.py stats_rollups_rebuild`` does."""
+    so the rollups are counted again from the cases at the end, as ``manage.py stats_rollups_rebuild`` does
+    (on PostgreSQL into the empty rollups of a fresh seed by SQL alone: ``rollups_count_sql``)."""
+    from django.db import connection
+
+    from eco12369.stats.models import DailyCaseCount, MonthlyCaseCount, MonthlyGridCount
     from eco12369.stats.rollups import rollups_rebuild
 
+    fresh = not (
+        DailyCaseCount.objects.exists()
+        or MonthlyCaseCount.objects.exists()
+        or MonthlyGridCount.objects.exists()
+    )
     result = Seeder(**kwargs).run()
     say = kwargs.get("progress", print) or (lambda _msg: None)
     started = time.perf_counter()
-    written = rollups_rebuild()
+    written = rollups_count_sql() if connection.vendor == "postgresql" and fresh else rollups_rebuild()
     result.rows.update({f"stats rollup {table}": n for table, n in written.items()})
     say(f"seed: dashboard rollups counted in {time.perf_counter() - started:.1f}s ({written})")
     return result

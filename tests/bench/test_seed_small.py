@@ -13,10 +13,10 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from bench.seed import Result, seed
+from bench.seed import COLUMNS, Result, Table, seed
 from eco12369.cases import deadlines
-from eco12369.cases.models import Case, CaseEvent, Reply, State
-from eco12369.cases.selectors import cases_of_reporter
+from eco12369.cases.models import QUERY_CODE_ALPHABET, QUERY_CODE_LENGTH, Case, CaseEvent, Reply, State
+from eco12369.cases.selectors import case_by_number_and_code, cases_of_reporter
 from eco12369.cases.services import Intake, case_create
 from eco12369.cases.workflow import refresh_deadline_fields
 from eco12369.crypto import decrypt
@@ -24,6 +24,8 @@ from eco12369.orgs.models import Region, User
 from eco12369.oversight.duplicates import duplicates_find, fingerprint_values
 from eco12369.oversight.models import CaseFingerprint
 from eco12369.stats.figures import Month, monthly_figures
+from eco12369.stats.rollups import rollups_recount, rollups_stored
+from eco12369.wechat.models import Conversation
 
 CASES = 2000
 
@@ -84,6 +86,16 @@ def test_rows_follow_the_platforms_rules(seeded: Result, make_case: Callable[...
         stored = cursor.fetchone()[0]
     assert stored.startswith(("enc1:", "enc2:")) and decrypt(stored) == reported.reporter_openid
     assert reported in cases_of_reporter(openid=reported.reporter_openid)
+
+    # Each case has a query code of its own, and the public look-up by number and code finds it.
+    codes = list(Case.objects.values_list("query_code", flat=True))
+    assert len(set(codes)) == CASES
+    assert all(len(c) == QUERY_CODE_LENGTH and set(c) <= set(QUERY_CODE_ALPHABET) for c in codes)
+    assert case_by_number_and_code(number=reported.number, code=reported.query_code.lower()) == reported
+
+    # The dashboard's rollups (counted by SQL on PostgreSQL) hold what the cases add up to.
+    stored = rollups_stored()
+    assert stored == rollups_recount() and sum(stored["day"].values()) == CASES
 
     # Numbering continues after the seeded days: a new case today gets the next free number.
     new = make_case()
@@ -152,3 +164,22 @@ def test_workbench_report_and_duplicates_work_on_it(
     )
     found = duplicates_find(case=case)
     assert earlier.pk in {c.candidate_id for c in found}
+
+
+def test_copy_rows_escape_what_the_text_format_must(tianjin: None) -> None:
+    """On PostgreSQL a row is written as COPY text unescaped unless one of its text values holds a tab, a line
+    break or a backslash: those values are read back as they were, and NULLs stay NULL."""
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    table = Table(Conversation, connection, COLUMNS["wechat.Conversation"])
+    start = table.next_id()
+    texts = ["普通的草稿", "制表\t符", "换行\n和回车\r", "反斜杠\\N 与 \\", "\\N"]
+    moment = dt.datetime(2026, 3, 1, 8, 30, 15, 250001, tzinfo=dt.UTC)
+    for k, text in enumerate(texts):
+        table.add(
+            start + k, f"openid{k}", f"digest{k}", "idle", True, False, None, text, "", moment.timestamp()
+        )
+    table.flush()
+    rows = Conversation.objects.filter(pk__gte=start).order_by("pk")
+    assert [r.draft_text for r in rows] == texts
+    assert all(r.last_inbound_at is None and r.updated_at == moment for r in rows)
