@@ -32,11 +32,11 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from eco12369.cases.models import Case, State
-from eco12369.db import insert, insert_many
+from eco12369.db import from_row, insert, insert_many, prepared_cursor
 from eco12369.orgs.models import Region
 
 from .duplicate_scoring import (
@@ -97,6 +97,54 @@ def case_grams(
 ) -> list[CaseGram]:
     grams = lookup_grams(normalise_party(reported_party), normalise_address(address))
     return [CaseGram(case_id=case_id, gram=g, received_at=received_at) for g in grams]
+
+
+# What ``duplicates_find`` reads of the new case and of its fingerprint (``finder_case``).
+_OWN_CASE = (
+    "id",
+    "region",
+    "reported_party",
+    "address",
+    "latitude",
+    "longitude",
+    "description",
+    "category",
+    "received_at",
+)
+_OWN_FINGERPRINT = ("case", "tokens", "concepts", "problems", "tokenized")
+
+
+@lru_cache(maxsize=1)
+def _finder_case_sql() -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]]]:
+    """``finder_case``'s statement and the fields of its columns, in the models' field order (as
+    ``Model.from_db`` takes them). Identifiers from the models' metadata (quoted)."""
+    qn = connection.ops.quote_name
+    case_fields = [f for f in Case._meta.concrete_fields if f.name in _OWN_CASE]
+    fp_fields = [f for f in CaseFingerprint._meta.concrete_fields if f.name in _OWN_FINGERPRINT]
+    columns = [f"c.{qn(f.column)}" for f in case_fields] + [f"f.{qn(f.column)}" for f in fp_fields]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {qn(Case._meta.db_table)} AS c "  # noqa: S608  (identifiers quoted)
+        f"LEFT JOIN {qn(CaseFingerprint._meta.db_table)} AS f ON f.{_column(CaseFingerprint, 'case')} = c.{_column(Case, 'id')} "
+        f"WHERE c.{_column(Case, 'id')} = %s"
+    )
+    return sql, case_fields, fp_fields
+
+
+def finder_case(case_id: int) -> Case | None:
+    """The case as the finder's task reads it: the columns ``duplicates_find`` uses (the others deferred) and
+    its fingerprint, None when the case is gone. One hand-written statement: the ORM's query for the case
+    and its fingerprint (fifty columns, three of them decrypted) cost more CPU to compile and read than
+    the finder's look-up."""
+    sql, case_fields, fp_fields = _finder_case_sql()
+    with prepared_cursor(connection) as cursor:
+        cursor.execute(sql, [case_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    case = from_row(Case, case_fields, row[: len(case_fields)], connection.alias)
+    if row[len(case_fields)] is not None:
+        case.fingerprint = from_row(CaseFingerprint, fp_fields, row[len(case_fields) :], connection.alias)
+    return case
 
 
 def _fingerprint_parts(case: Case) -> tuple[dict[str, Any], list[CaseGram]]:
@@ -242,7 +290,7 @@ def score_bound(*, new: Sketch, old: Sketch) -> float:
     are excluded so (another problem, another trade, far away), and scoring them was the finder's main
     cost. The bound stops being refined once it is below the threshold (it is then a looser bound).
     tests/oversight/test_duplicates.py checks it against the full score on the labelled corpus."""
-    bound = WEIGHTS["bias"] + sum(max(0.0, WEIGHTS[name]) for name in FEATURES)
+    bound = _BOUND_TOP
     problem = problem_overlap(new.problems, old.problems)
     bound = _settled(
         bound,
@@ -269,12 +317,18 @@ def score_bound(*, new: Sketch, old: Sketch) -> float:
     )
 
 
+# Each feature's weight and its most favourable contribution (the weights are constants of the model).
+_WEIGHT_TOP = {name: (WEIGHTS[name], max(0.0, WEIGHTS[name])) for name in FEATURES}
+_BOUND_TOP = WEIGHTS["bias"] + sum(top for _, top in _WEIGHT_TOP.values())
+
+
 def _settled(bound: float, **values: float) -> float:
     """``bound`` with the features ``values`` at their value instead of their most favourable one."""
     for name, value in values.items():
-        if name in FEATURES:
-            weight = WEIGHTS[name]
-            bound += weight * value - max(0.0, weight)
+        settled = _WEIGHT_TOP.get(name)
+        if settled is not None:
+            weight, top = settled
+            bound += weight * value - top
     return bound
 
 
@@ -482,13 +536,26 @@ def candidate_rows(*, case: Case, grams: list[str], cells: list[str]) -> list[_R
         "end": case.received_at,
         "self": case.pk,
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(_lookup_sql(party=bool(party_key)), params)
-        rows = [_Row(*values) for values in cursor.fetchall()]
+        rows = [_lookup_row(*values) for values in cursor.fetchall()]
     if any(row.id != case.pk for row in rows):
         return rows
     ids = _newest_of_district(case)
     return _rows([case.pk, *ids]) if ids else []
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _moment(micros: int | None) -> dt.datetime | None:
+    return None if micros is None else _EPOCH + dt.timedelta(microseconds=micros)
+
+
+def _lookup_row(*values: Any) -> _Row:
+    """A row of ``_lookup_sql``: ``_ROW_FIELDS`` with the times in microseconds since the epoch."""
+    row = _Row(*values)
+    return row._replace(received_at=_moment(row.received_at), closed_at=_moment(row.closed_at))  # type: ignore[arg-type]
 
 
 _PARTY_POSTINGS = """
@@ -544,10 +611,10 @@ _LOOKUP = """
         ORDER BY r.received_at DESC LIMIT {place_limit}
     ),
     found AS (
-        SELECT case_id FROM shared UNION SELECT case_id FROM nearby UNION SELECT %(self)s
+        SELECT case_id FROM shared UNION SELECT case_id FROM nearby UNION SELECT CAST(%(self)s AS {pk_type})
     )
     SELECT c.{c_id}, c.{c_reported_party}, c.{c_address}, c.{c_latitude}, c.{c_longitude}, c.{c_category},
-           rg.{r_name}, rg.{r_level}, c.{c_received_at}, c.{c_state}, c.{c_closed_at},
+           rg.{r_name}, rg.{r_level}, {micros_received_at}, c.{c_state}, {micros_closed_at},
            f.{f_tokens}, f.{f_concepts}, f.{f_problems}, f.{f_tokenized}
     FROM found
     JOIN {case} AS c ON c.{c_id} = found.case_id
@@ -583,6 +650,13 @@ def _lookup_sql(*, party: bool) -> str:
             )
         },
         **{f"c_{f}": _column(Case, f) for f in (*_CASE_HEAD, "region", *_CASE_TAIL)},
+        # The times as microseconds since the epoch (exact: extract gives a numeric), made datetimes again by
+        # ``_lookup_row``: psycopg's text parser of a timestamptz (Django's loader) cost ~10 µs a value.
+        **{
+            f"micros_{f}": f"(extract(epoch FROM c.{_column(Case, f)}) * 1000000)::bigint"
+            for f in ("received_at", "closed_at")
+        },
+        "pk_type": Case._meta.pk.db_type(connection),  # type: ignore[union-attr]
         "r_id": _column(Region, "id"),
         "r_name": _column(Region, "name"),
         "r_level": _column(Region, "level"),
@@ -695,10 +769,10 @@ def _store(*, case_pk: int, own: tuple[str, str, str] | None, candidates: list[D
     fields = [DuplicateCandidate._meta.get_field(name) for name in _STORED_FIELDS]
     params: list[Any] = [*own, case_pk] if own is not None else []
     params.append(case_pk)
-    for c in candidates:
-        params += [f.get_db_prep_save(getattr(c, f.attname), connection=connection) for f in fields]  # type: ignore[union-attr]
-    sql = _store_sql(own=own is not None, relaxed=not connection.in_atomic_block, rows=len(candidates))
-    with connection.cursor() as cursor:
+    for f in fields if candidates else ():  # one array per column
+        params.append([f.get_db_prep_save(getattr(c, f.attname), connection=connection) for c in candidates])  # type: ignore[union-attr]
+    sql = _store_sql(own=own is not None, relaxed=not connection.in_atomic_block, rows=bool(candidates))
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         if candidates:
             ids = dict((candidate_id, pk) for pk, candidate_id in cursor.fetchall())
@@ -708,10 +782,11 @@ def _store(*, case_pk: int, own: tuple[str, str, str] | None, candidates: list[D
                 c._state.db = connection.alias
 
 
-@lru_cache(maxsize=64)
-def _store_sql(*, own: bool, relaxed: bool, rows: int) -> str:
-    """``_store``'s PostgreSQL statement: the fingerprint's tokens (``own``), the old candidates deleted,
-    ``rows`` new ones inserted. Identifiers from the models' metadata (quoted); every value a parameter."""
+@lru_cache(maxsize=8)
+def _store_sql(*, own: bool, relaxed: bool, rows: bool) -> str:
+    """``_store``'s PostgreSQL statement: the fingerprint's tokens (``own``), the old candidates deleted, the
+    new ones (``rows``) inserted, each column an array parameter (one statement text for any number of
+    rows: prepared once). Identifiers from the models' metadata (quoted); every value a parameter."""
     qn = connection.ops.quote_name
     table = qn(DuplicateCandidate._meta.db_table)
     ctes: list[str] = []
@@ -736,12 +811,12 @@ def _store_sql(*, own: bool, relaxed: bool, rows: int) -> str:
         return f"WITH {', '.join(ctes)} SELECT {ready}"
     fields = [DuplicateCandidate._meta.get_field(name) for name in _STORED_FIELDS]
     columns = ", ".join(qn(f.column) for f in fields)  # type: ignore[arg-type,union-attr]
-    # Each value cast to its column's type: a column of NULLs in a VALUES list would be text.
-    row = "(" + ", ".join(f"CAST(%s AS {f.cast_db_type(connection)})" for f in fields) + ")"  # type: ignore[union-attr]
+    # Each array cast to its column's type: an array of NULLs would be text.
+    arrays = ", ".join(f"CAST(%s AS {f.cast_db_type(connection)}[])" for f in fields)  # type: ignore[union-attr]
     pk, candidate = qn(DuplicateCandidate._meta.pk.column), _column(DuplicateCandidate, "candidate")  # type: ignore[arg-type,union-attr]
     return (
         f"WITH {', '.join(ctes)} INSERT INTO {table} ({columns}) "  # noqa: S608
-        f"SELECT * FROM (VALUES {', '.join([row] * rows)}) AS v WHERE {ready} RETURNING {pk}, {candidate}"
+        f"SELECT * FROM unnest({arrays}) AS v WHERE {ready} RETURNING {pk}, {candidate}"
     )
 
 

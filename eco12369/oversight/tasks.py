@@ -6,13 +6,13 @@ from huey.contrib.djhuey import db_task
 
 from eco12369.cases.models import Case
 
-from .duplicates import duplicates_find
+from .duplicates import duplicates_find, finder_case
 
 
 @db_task(retries=2, retry_delay=30)
 def duplicates_find_task(case_id: int) -> int:
     """Find and store the duplicate candidates of a new case; returns how many were stored."""
-    case = Case.objects.filter(pk=case_id).select_related("fingerprint").first()
+    case = finder_case(case_id)
     if case is None:
         return 0
     return len(duplicates_find(case=case))
