@@ -626,6 +626,7 @@ def _share_a_place(a: Collection[str], b: Collection[str]) -> bool:
     return any(_same_place_name(x, y) for x in a for y in b)
 
 
+@lru_cache(maxsize=4096)  # the finder's bound and the pair's score ask for the same pair
 def place_conflicts(a: str, b: str) -> tuple[bool, bool]:
     """(two different roads, two different towns or villages/estates): each side names some of one kind
     and they share none (津沽路 / 雅润路 in one town, 小沙窝村 / 大沙窝村 in one town); one road written with or without its district or town in front
@@ -645,6 +646,7 @@ def place_conflicts(a: str, b: str) -> tuple[bool, bool]:
     )
 
 
+@lru_cache(maxsize=4096)  # the finder's bound and the pair's score ask for the same pair
 def address_similarity(a: str, b: str) -> float:
     """Normalised addresses: the street part compared by character n-grams (one containing the other counts
     as the same street, 区/镇/乡 written or not); two different house numbers on one street are two

@@ -231,7 +231,7 @@ class _Row(NamedTuple):
 
 
 def _concept_set(stored: str | None) -> frozenset[str]:
-    return frozenset(c for c in (stored or "").split(",") if c)
+    return frozenset(filter(None, (stored or "").split(",")))
 
 
 def _district(name: str | None, level: str | None) -> str:
@@ -523,7 +523,8 @@ def _rows(ids: list[int]) -> list[_Row]:
 
 def candidate_rows(*, case: Case, grams: list[str], cells: list[str]) -> list[_Row]:
     """The rows of the candidates (``candidate_ids``) and, when there are any, of ``case`` itself (its
-    district). On PostgreSQL the look-up, the ranking and the rows are one statement (``_lookup_sql``)."""
+    district). On PostgreSQL the look-up, the ranking and the rows are one statement (``_lookup_sql``), and
+    the newest of the district (``_newest_of_district``) another when that finds none (``_district_sql``)."""
     if connection.vendor != "postgresql":
         ids = candidate_ids(case=case, grams=grams, geo_cell_keys=cells)
         return _rows([case.pk, *ids]) if ids else []
@@ -538,24 +539,34 @@ def candidate_rows(*, case: Case, grams: list[str], cells: list[str]) -> list[_R
     }
     with prepared_cursor(connection) as cursor:
         cursor.execute(_lookup_sql(party=bool(party_key)), params)
-        rows = [_lookup_row(*values) for values in cursor.fetchall()]
+        rows = [_lookup_row(values) for values in cursor.fetchall()]
     if any(row.id != case.pk for row in rows):
         return rows
-    ids = _newest_of_district(case)
-    return _rows([case.pk, *ids]) if ids else []
+    params = {
+        "region": case.region_id,
+        "start": case.received_at - dt.timedelta(days=WINDOW_DAYS),
+        "end": case.received_at,
+        "self": case.pk,
+    }
+    with prepared_cursor(connection) as cursor:
+        cursor.execute(_district_sql(region=case.region_id is not None), params)
+        rows = [_lookup_row(values) for values in cursor.fetchall()]
+    return rows if any(row.id != case.pk for row in rows) else []
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def _moment(micros: int | None) -> dt.datetime | None:
-    return None if micros is None else _EPOCH + dt.timedelta(microseconds=micros)
+_TIMES = (_Row._fields.index("received_at"), _Row._fields.index("closed_at"))
 
 
-def _lookup_row(*values: Any) -> _Row:
+def _lookup_row(values: Sequence[Any]) -> _Row:
     """A row of ``_lookup_sql``: ``_ROW_FIELDS`` with the times in microseconds since the epoch."""
-    row = _Row(*values)
-    return row._replace(received_at=_moment(row.received_at), closed_at=_moment(row.closed_at))  # type: ignore[arg-type]
+    row = list(values)
+    for i in _TIMES:
+        if row[i] is not None:
+            row[i] = _EPOCH + dt.timedelta(microseconds=row[i])
+    return _Row._make(row)
 
 
 _PARTY_POSTINGS = """
@@ -612,7 +623,21 @@ _LOOKUP = """
     ),
     found AS (
         SELECT case_id FROM shared UNION SELECT case_id FROM nearby UNION SELECT CAST(%(self)s AS {pk_type})
-    )
+    )"""
+
+# ``_newest_of_district`` in the statement's form (the case itself read with them).
+_DISTRICT = """
+    WITH found AS (
+        SELECT case_id FROM (
+            SELECT c.{c_id} AS case_id FROM {case} AS c
+            WHERE c.{c_region} {region_match} AND c.{c_received_at} >= %(start)s AND c.{c_received_at} <= %(end)s
+              AND NOT c.{c_id} = %(self)s
+            ORDER BY c.{c_received_at} DESC LIMIT {region_limit}
+        ) AS newest
+        UNION SELECT CAST(%(self)s AS {pk_type})
+    )"""
+
+_ROWS = """
     SELECT c.{c_id}, c.{c_reported_party}, c.{c_address}, c.{c_latitude}, c.{c_longitude}, c.{c_category},
            rg.{r_name}, rg.{r_level}, {micros_received_at}, c.{c_state}, {micros_closed_at},
            f.{f_tokens}, f.{f_concepts}, f.{f_problems}, f.{f_tokenized}
@@ -624,13 +649,32 @@ _LOOKUP = """
 
 
 @lru_cache(maxsize=2)
+def _district_sql(*, region: bool) -> str:
+    """``_newest_of_district`` and the rows (``region``: the case has a district) as one PostgreSQL
+    statement."""
+    names = _lookup_names()
+    where = "= %(region)s" if region else "IS NULL"
+    return _DISTRICT.format(region_match=where, **names) + _ROWS.format(**names)
+
+
+@lru_cache(maxsize=2)
 def _lookup_sql(*, party: bool) -> str:
     """``candidate_ids`` and the candidates' rows as one PostgreSQL statement: the bigrams' and the
     party's postings (``_postings``), the rarer bigrams' cases counted against the common ones
     (``_sharing_most``: the same ranking, ties broken alike), the cells' newest, the rows. Identifiers
     from the models' metadata (quoted); every value a parameter."""
+    names = _lookup_names()
+    # The statement's identifiers and limits are the code's own (quoted names, integers): no value of a case
+    # enters it but as a parameter.
+    party_postings = _PARTY_POSTINGS.format(**names) if party else ""
+    return _LOOKUP.format(party_postings=party_postings, **names) + _ROWS.format(**names)
+
+
+@lru_cache(maxsize=1)
+def _lookup_names() -> dict[str, Any]:
+    """The identifiers (quoted, from the models' metadata) and limits of the finder's statements."""
     qn = connection.ops.quote_name
-    names = {
+    return {
         "casegram": qn(CaseGram._meta.db_table),
         "fingerprint": qn(CaseFingerprint._meta.db_table),
         "case": qn(Case._meta.db_table),
@@ -667,11 +711,8 @@ def _lookup_sql(*, party: bool) -> str:
         "place_limit": PLACE_LIMIT,
         "party_bonus": PARTY_BONUS,
         "party_key": _PARTY,
+        "region_limit": REGION_SCAN_LIMIT,
     }
-    # The statement's identifiers and limits are the code's own (quoted names, integers): no value of a case
-    # enters it but as a parameter.
-    party_postings = _PARTY_POSTINGS.format(**names) if party else ""
-    return _LOOKUP.format(party_postings=party_postings, **names)
 
 
 def duplicates_find(*, case: Case, store: bool = True) -> list[DuplicateCandidate]:
