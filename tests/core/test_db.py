@@ -1,15 +1,24 @@
-"""Single-statement writes (eco12369/db.py): insert unless present, increment and read back."""
+"""Single-statement writes (eco12369/db.py): insert unless present, increment and read back; statements
+prepared once per connection."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from eco12369.audit.models import AuditHead
 from eco12369.cases.models import CaseNumberSequence
-from eco12369.db import increment_returning, insert, insert_if_absent, insert_many, update_columns
+from eco12369.db import (
+    increment_returning,
+    insert,
+    insert_if_absent,
+    insert_many,
+    prepared_cursor,
+    update_columns,
+)
 from eco12369.wechat.models import SeenNonce
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +77,24 @@ def test_update_columns_runs_the_statement_before_it_and_returns_what_that_retur
     assert returned == [5]
     assert AuditHead.objects.get(id=7).last_hash == "a" * 64
     assert CaseNumberSequence.objects.get().last == 5
+
+
+def test_a_prepared_cursor_answers_as_an_ordinary_one_and_is_prepared_once_on_postgresql() -> None:
+    """The duplicate finder's statements go through ``prepared_cursor``: the same answers as an ordinary
+    cursor, logged like one; on PostgreSQL each statement is prepared once per connection (and Django's own
+    cursors are not)."""
+    insert_if_absent(SeenNonce(key="1795619185:prepared"))
+    sql = "SELECT count(*) FROM wechat_seennonce WHERE key = %s"
+    with CaptureQueriesContext(connection) as ctx:
+        for _ in range(3):
+            with prepared_cursor(connection) as cursor:
+                cursor.execute(sql, ["1795619185:prepared"])
+                assert cursor.fetchone() == (1,)
+    assert len(ctx) == 3
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ["1795619185:prepared"])
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert [s for s in prepared if "wechat_seennonce" in s] == [sql.replace("%s", "$1")]
