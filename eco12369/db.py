@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import psycopg
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import Field, Model
 
 M = TypeVar("M", bound=Model)
@@ -184,10 +185,19 @@ class _PreparingCursor(psycopg.Cursor[Any]):
         return super().execute(query, params, prepare=True, binary=binary)
 
 
+class _PreparedDebugWrapper(CursorDebugWrapper):
+    """Django's logging cursor, logging the statement as written (with its placeholders; the parameters are
+    logged beside it): psycopg keeps no text of a prepared execution for ``last_executed_query``."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        with self.debug_sql(sql, params):
+            return self._execute_with_wrappers(sql, params, many=False, executor=self._execute)
+
+
 @contextmanager
 def prepared_cursor(connection: BaseDatabaseWrapper) -> Iterator[Any]:
-    """A cursor (Django's wrapper: logged, errors translated) whose statements PostgreSQL plans once per
-    connection: psycopg binds the parameters server-side and prepares each statement the first time the
+    """A cursor (Django's wrapper: errors translated; logged as written, the parameters beside) whose
+    statements PostgreSQL plans once per connection: psycopg binds the parameters server-side and prepares each statement the first time the
     connection runs it (its cache holds 100 per connection); PostgreSQL then plans the statement for its
     first five executions and keeps a generic plan when it costs no more than theirs. For a long statement
     run on every call of a hot path, where planning costs as much as executing (the duplicate finder's
@@ -209,7 +219,9 @@ def prepared_cursor(connection: BaseDatabaseWrapper) -> Iterator[Any]:
         # Django's own cursors bind client-side and never prepare.
         raw_connection.prepare_threshold = _NEVER
     raw = _PreparingCursor(raw_connection)
-    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
-    cursor = wrap(raw)  # type: ignore[arg-type]
+    if connection.queries_logged:
+        cursor = _PreparedDebugWrapper(raw, connection)
+    else:
+        cursor = connection.make_cursor(raw)  # type: ignore[arg-type]
     with cursor:
         yield cursor

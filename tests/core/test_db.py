@@ -93,6 +93,7 @@ def test_a_prepared_cursor_answers_as_an_ordinary_one_and_is_prepared_once_on_po
     assert len(ctx) == 3
     if connection.vendor != "postgresql":
         return
+    assert [q["sql"] for q in ctx.captured_queries] == [sql] * 3  # as written: psycopg keeps no text of it
     with connection.cursor() as cursor:
         cursor.execute(sql, ["1795619185:prepared"])
         cursor.execute("SELECT statement FROM pg_prepared_statements")
