@@ -24,6 +24,7 @@ cases are read (see ``stats.dashboard``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from decimal import ROUND_FLOOR, Decimal
@@ -54,6 +55,7 @@ def grid_cell(value: Decimal | float) -> int:
     return int((Decimal(str(value)) / GRID_DEGREES).to_integral_value(rounding=ROUND_FLOOR))
 
 
+@functools.lru_cache(maxsize=8192)  # the map: hundreds of points a view, a few thousand cells in a city
 def cell_centre(cell: int) -> float:
     return float((Decimal(cell) + Decimal("0.5")) * GRID_DEGREES)
 

@@ -27,12 +27,14 @@ from eco12369.orgs.models import Agency, Region, Role, User
 from eco12369.pages import capped_count, count_label
 from eco12369.stats import dashboard as figures
 
-from .queues import queues_for
+from .queues import handler_only, queues_for
 
 # The queues of work waiting for someone (the closed cases are history, not work: not on the dashboard).
 WORK_QUEUES = ("confirm", "accepted", "handling", "in_review")
 DEADLINE_QUEUES = ("due_soon", "overdue")
 OLDEST = 5
+# What the table of the oldest waiting cases shows (and the ids that order them): not the whole case.
+OLDEST_COLUMNS = ("number", "state", "reported_party", "received_at", "region__name")
 
 MEASURES = {
     "intake": "本月接收",
@@ -69,12 +71,20 @@ class Period:
         }
 
 
-def _queue_cards(user: User, now: dt.datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The user's work queues with their counts, and the oldest cases waiting in them (one query each)."""
+def _queue_cards(
+    user: User, now: dt.datetime, known: dict[str, int]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The user's work queues with their counts, and the oldest cases waiting in them (one query each;
+    none for a queue whose count is ``known`` already)."""
     queues = [q for q in queues_for(user) if q.key in WORK_QUEUES + DEADLINE_QUEUES]
     cards = []
     for queue in queues:
-        count = capped_count(queue.cases(user, now)) if queue.capped else queue.cases(user, now).count()
+        if queue.key in known:
+            count = known[queue.key]
+        elif queue.capped:
+            count = capped_count(queue.cases(user, now))
+        else:
+            count = queue.cases(user, now).count()
         cards.append(
             {
                 "queue": queue,
@@ -89,7 +99,12 @@ def _queue_cards(user: User, now: dt.datetime) -> tuple[list[dict[str, Any]], li
     waiting: list[Case] = []
     for queue in queues:
         if queue.key in WORK_QUEUES:
-            waiting += queue.cases(user, now).select_related("region").order_by("received_at", "id")[:OLDEST]
+            waiting += (
+                queue.cases(user, now)
+                .select_related("region")
+                .only(*OLDEST_COLUMNS)
+                .order_by("received_at", "id")[:OLDEST]
+            )
     waiting.sort(key=lambda case: (case.received_at, case.pk))
     oldest = [
         {
@@ -102,7 +117,7 @@ def _queue_cards(user: User, now: dt.datetime) -> tuple[list[dict[str, Any]], li
     return cards, oldest
 
 
-def _overview(user: User, now: dt.datetime, measure: str) -> dict[str, Any]:
+def _overview(user: User, now: dt.datetime, measure: str, deadlines: figures.Deadlines) -> dict[str, Any]:
     agency = user.agency
     assert agency is not None
     region_id = None if agency.kind == Agency.Kind.CITY_CENTRE else agency.region_id
@@ -110,7 +125,6 @@ def _overview(user: User, now: dt.datetime, measure: str) -> dict[str, Any]:
     period = Period(today=today, month=figures.month_start(today))
     intake = figures.intake(region_id=region_id, today=today)
     trend = figures.trend(region_id=region_id, today=today)
-    deadlines = figures.deadlines(cases=cases_visible_to(user=user), now=now)
     grid = figures.grid(region_id=region_id, today=today)
     districts = Region.objects.filter(level=Region.Level.DISTRICT).order_by("code")
     if region_id is not None:
@@ -238,8 +252,15 @@ def _overview(user: User, now: dt.datetime, measure: str) -> dict[str, Any]:
 
 def dashboard_context(user: User, now: dt.datetime, *, measure: str = "") -> dict[str, Any]:
     measure = measure if measure in MEASURES else DEFAULT_MEASURE
-    cards, oldest = _queue_cards(user, now)
+    overview = sees_overview(user)
+    deadlines = figures.deadlines(cases=cases_visible_to(user=user), now=now) if overview else None
+    known: dict[str, int] = {}
+    if deadlines is not None and not handler_only(user):
+        # The queues due soon and overdue of anyone but a department's handler hold the user's visible open
+        # cases due soon and overdue: the overview's deadlines have counted them already.
+        known = {key: deadlines.total(key) for key in DEADLINE_QUEUES}
+    cards, oldest = _queue_cards(user, now, known)
     context: dict[str, Any] = {"queue_cards": cards, "oldest": oldest, "overview": None}
-    if sees_overview(user):
-        context["overview"] = _overview(user, now, measure)
+    if deadlines is not None:
+        context["overview"] = _overview(user, now, measure, deadlines)
     return context

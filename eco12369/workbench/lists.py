@@ -6,14 +6,18 @@ never repeats or skips a row), the search filters and the Excel export of the li
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Field, OuterRef, Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 
+from eco12369.cases.deadlines import DeadlineView, deadline_view
 from eco12369.cases.models import OPEN_STATES, Case, CaseEvent, SupervisionOrder
 from eco12369.cases.selectors import (
     cases_matching_text,
@@ -90,6 +94,57 @@ def header(request: HttpRequest, current: Sort | None) -> list[dict[str, Any]]:
             }
         )
     return cells
+
+
+# ------------------------------------------------------------------------------------------- rows
+# The columns of a list row whose value is a choice: shown by its label.
+LABELLED = ("kind", "category", "state", "outcome")
+
+
+@functools.lru_cache(maxsize=32)
+def _choice_labels(field: str, language: str | None) -> dict[str, str]:
+    """The labels of a case field's choices in ``language``: read once per process and language
+    (``get_FOO_display`` rebuilds the whole choice list, made hashable, for every cell of every row)."""
+    model_field = Case._meta.get_field(field)
+    assert isinstance(model_field, Field)
+    return {str(value): str(label) for value, label in model_field.flatchoices}
+
+
+@dataclass(frozen=True)
+class ListRow:
+    """A row of a case list as the table shows it (``_case_table.html``): the case, its deadline, its
+    links and its choices' labels, worked out once here rather than per cell in the template."""
+
+    case: Case
+    deadline: DeadlineView
+    href: str
+    preview_href: str
+    labels: dict[str, str]
+
+
+def _link_maker(url_name: str) -> Any:
+    """``number -> URL`` for a URL whose only argument is a case number: reversed once per list, not per
+    row (a case number is letters and digits, which need no quoting)."""
+    marker = "0"
+    head, _, tail = reverse(url_name, args=[marker]).rpartition(marker)
+    return lambda number: f"{head}{number}{tail}"
+
+
+def list_rows(cases: Iterable[Case], now: dt.datetime) -> list[ListRow]:
+    labels = {name: _choice_labels(name, get_language()) for name in LABELLED}
+    case_href, preview_href = _link_maker("workbench:case"), _link_maker("workbench:case_preview")
+    rows = []
+    for case in cases:
+        row_labels = {}
+        for name, choices in labels.items():
+            value = getattr(case, name)
+            row_labels[name] = choices.get(value, value)
+        rows.append(
+            ListRow(
+                case, deadline_view(case, now), case_href(case.number), preview_href(case.number), row_labels
+            )
+        )
+    return rows
 
 
 def _day_start(day: dt.date) -> dt.datetime:

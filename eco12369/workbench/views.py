@@ -75,8 +75,8 @@ SEARCH_ORDERING = ("-received_at", "-id")
 RECENT_WINDOWS = (dt.timedelta(days=31), dt.timedelta(days=366), dt.timedelta(days=3 * 366))
 
 
-def _rows(page: KeysetPage, now: dt.datetime) -> list[dict[str, Any]]:
-    return [{"case": case, "deadline": deadline_view(case, now)} for case in page.object_list]
+def _rows(page: KeysetPage, now: dt.datetime) -> list[lists.ListRow]:
+    return lists.list_rows(page.object_list, now)
 
 
 # ------------------------------------------------------------------------------------ sign-in

@@ -135,9 +135,10 @@ def test_district_head_sees_the_district_only_and_every_number_is_its_list(
 ) -> None:
     client.force_login(heping.head)
     with at(NOW):
-        # the operator's 17, and: today's and the month's rollup, the 12 months' rollup, the deadlines (open
-        # cases, by index), the map grid, the district's name
-        with django_assert_num_queries(23):
+        # the operator's 17, less the counts due soon and overdue (the overview's deadlines hold them), and:
+        # today's and the month's rollup, the 12 months' rollup, the deadlines (open cases by index: due soon,
+        # overdue), the map grid, the district's name
+        with django_assert_num_queries(22):
             response = client.get(reverse("workbench:home"))
         text = response.content.decode()
         overview = response.context["overview"]
@@ -163,13 +164,31 @@ def test_district_head_sees_the_district_only_and_every_number_is_its_list(
         assert desk["hexi"].number not in text and "河西区" not in text
 
 
+def test_city_centre_handler_sees_the_city_overview_but_counts_only_their_own_deadline_queues(
+    client: Client, make_user, desk
+) -> None:
+    """The overview's deadlines are the city's; a handler's queues due soon and overdue are their
+    department's, counted as such (not taken from the overview)."""
+    handler = make_user("handler", district_name=None)
+    client.force_login(handler)
+    with at(NOW):
+        response = client.get(reverse("workbench:home"))
+        overview = response.context["overview"]
+        assert overview is not None and overview["overdue"] >= 1
+        tiles = dict(DATA_COUNT.findall(response.content.decode()))
+        for key in ("due_soon", "overdue"):
+            href = reverse("workbench:queue_tab", args=[key])
+            assert tiles[href] == str(listed(client, href)), key
+        assert tiles[reverse("workbench:queue_tab", args=["overdue"])] == "0"
+
+
 def test_city_sees_every_district_and_the_links_match(
     client: Client, make_user, desk, django_assert_num_queries
 ) -> None:
     city = make_user("operator", "head", district_name=None)
     client.force_login(city)
     with at(NOW):
-        with django_assert_num_queries(23):  # as the district head's: only the filters differ
+        with django_assert_num_queries(22):  # as the district head's: only the filters differ
             response = client.get(reverse("workbench:home"))
         text = response.content.decode()
         overview = response.context["overview"]
