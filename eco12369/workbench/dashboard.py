@@ -15,11 +15,14 @@ that select the same cases (``/search/?…``, the filters of ``forms.SearchForm`
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 
 from eco12369.cases.models import Case, Category, Channel, State
 from eco12369.cases.selectors import cases_visible_to
@@ -52,6 +55,22 @@ def sees_overview(user: User) -> bool:
     return agency.kind == Agency.Kind.CITY_CENTRE or (
         agency.kind == Agency.Kind.DISTRICT_BUREAU and user.has_role(Role.HEAD)
     )
+
+
+# What ``json_script`` escapes in the JSON it puts in a <script> tag, and how.
+SCRIPT_ESCAPES = (("<", "\\u003C"), (">", "\\u003E"), ("&", "\\u0026"))
+
+
+def script_json(value: Any) -> SafeString:
+    """``value`` as ``{{ value|json_script }}`` writes it inside its tag, character for character. Django
+    escapes with ``str.translate``, which goes character by character through a mapping to longer strings:
+    over 10 ms for the city's chart data (60 kB, the map's points); three ``str.replace`` take a fraction
+    of a millisecond."""
+    text = json.dumps(value, cls=DjangoJSONEncoder)
+    for char, escaped in SCRIPT_ESCAPES:
+        text = text.replace(char, escaped)
+    # Safe: JSON, with the three characters that could end the <script> tag escaped.
+    return mark_safe(text)
 
 
 def search_url(**params: Any) -> str:
@@ -247,6 +266,7 @@ def _overview(user: User, now: dt.datetime, measure: str, deadlines: figures.Dea
         ],
         "measure_label": MEASURES[measure],
         "chart_data": chart_data,
+        "chart_json": script_json(chart_data),
     }
 
 
