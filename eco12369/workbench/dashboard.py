@@ -27,10 +27,10 @@ from django.utils.safestring import SafeString, mark_safe
 from eco12369.cases.models import Case, Category, Channel, State
 from eco12369.cases.selectors import cases_visible_to
 from eco12369.orgs.models import Agency, Region, Role, User
-from eco12369.pages import capped_count, count_label
+from eco12369.pages import count_label
 from eco12369.stats import dashboard as figures
 
-from .queues import handler_only, queues_for
+from .queues import handler_only, queue_counts, queues_for
 
 # The queues of work waiting for someone (the closed cases are history, not work: not on the dashboard).
 WORK_QUEUES = ("confirm", "accepted", "handling", "in_review")
@@ -93,17 +93,13 @@ class Period:
 def _queue_cards(
     user: User, now: dt.datetime, known: dict[str, int]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The user's work queues with their counts, and the oldest cases waiting in them (one query each;
-    none for a queue whose count is ``known`` already)."""
+    """The user's work queues with their counts (``queues.queue_counts``; ``known``: counted already), and
+    the oldest cases waiting in them (one query per queue)."""
     queues = [q for q in queues_for(user) if q.key in WORK_QUEUES + DEADLINE_QUEUES]
+    counts = queue_counts(user, now, queues, known)
     cards = []
     for queue in queues:
-        if queue.key in known:
-            count = known[queue.key]
-        elif queue.capped:
-            count = capped_count(queue.cases(user, now))
-        else:
-            count = queue.cases(user, now).count()
+        count = counts[queue.key]
         cards.append(
             {
                 "queue": queue,

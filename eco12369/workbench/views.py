@@ -48,7 +48,7 @@ from .forms import ACTION_FORMS, ActionForm, LoginForm, SearchForm
 from .keyset import POSITION_PARAMS, KeysetPage, keyset_page
 from .lists import sort_of
 from .outbox import can_retry_notices
-from .queues import QUEUES_BY_KEY, Queue, default_queue, queues_for, works_on_cases
+from .queues import QUEUES_BY_KEY, Queue, default_queue, queue_counts, queues_for, works_on_cases
 from .saved_views import SEARCH, views_menu
 
 PAGE_SIZE = 20
@@ -131,9 +131,7 @@ def queue(request: HttpRequest, key: str | None = None) -> HttpResponse | FileRe
     qs = current.cases(user, now).order_by(*(sort.ordering() if sort else current.ordering))
     if request.GET.get("format") == "xlsx":
         return export_cases(request, qs, user=user, list_name=f"queue:{current.key}", title=current.label)
-    counts = {
-        q.key: capped_count(q.cases(user, now)) if q.capped else q.cases(user, now).count() for q in queues
-    }
+    counts = queue_counts(user, now, queues)
     page = keyset_page(
         request,
         qs.select_related(*LIST_COLUMNS).defer(*LIST_DEFERRED),

@@ -102,9 +102,10 @@ def test_operator_sees_own_queues_and_oldest_cases(
 ) -> None:
     client.force_login(heping.operator)
     with at(NOW):
-        # session, user, roles, agency; the six queue counts, the oldest of each of the four work queues;
-        # the session's renewal (3)
-        with django_assert_num_queries(17):
+        # session, user, roles, agency; the six queue counts in three queries (the four work queues grouped
+        # by state in one, due soon, overdue), the oldest of each of the four work queues; the session's
+        # renewal (3)
+        with django_assert_num_queries(14):
             response = client.get(reverse("workbench:home"))
         text = response.content.decode()
         assert response.status_code == 200
@@ -135,10 +136,10 @@ def test_district_head_sees_the_district_only_and_every_number_is_its_list(
 ) -> None:
     client.force_login(heping.head)
     with at(NOW):
-        # the operator's 17, less the counts due soon and overdue (the overview's deadlines hold them), and:
+        # the operator's 14, less the counts due soon and overdue (the overview's deadlines hold them), and:
         # today's and the month's rollup, the 12 months' rollup, the deadlines (open cases by index: due soon,
         # overdue), the map grid, the district's name
-        with django_assert_num_queries(22):
+        with django_assert_num_queries(19):
             response = client.get(reverse("workbench:home"))
         text = response.content.decode()
         overview = response.context["overview"]
@@ -188,7 +189,7 @@ def test_city_sees_every_district_and_the_links_match(
     city = make_user("operator", "head", district_name=None)
     client.force_login(city)
     with at(NOW):
-        with django_assert_num_queries(22):  # as the district head's: only the filters differ
+        with django_assert_num_queries(19):  # as the district head's: only the filters differ
             response = client.get(reverse("workbench:home"))
         text = response.content.decode()
         overview = response.context["overview"]
