@@ -61,10 +61,11 @@ from .duplicate_scoring import (
     pair_score,
     place_conflicts,
     problem_overlap,
+    problems_differ,
     sketch,
     street_key,
     text_features,
-    trade_overlap,
+    trades_differ,
 )
 from .models import CaseFingerprint, CaseGram, DuplicateCandidate
 
@@ -295,8 +296,8 @@ def score_bound(*, new: Sketch, old: Sketch) -> float:
     bound = _settled(
         bound,
         problem=problem or 0.0,
-        problem_diff=float(problem == 0.0),
-        trade_diff=float(trade_overlap(new.trades, old.trades) == 0.0),
+        problem_diff=float(problems_differ(new, old, problem)),
+        trade_diff=float(trades_differ(new, old)),
     )
     if bound < _LOG_ODDS_STORED:
         return bound

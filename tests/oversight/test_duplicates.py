@@ -21,6 +21,7 @@ from eco12369.oversight.duplicate_scoring import (
     DUPLICATE_THRESHOLD,
     FEATURES,
     WEIGHTS,
+    WINDOW_DAYS,
     features,
     lookup_grams,
     neighbour_keys,
@@ -34,7 +35,8 @@ from eco12369.oversight.models import AssessmentScheme, CaseFingerprint, CaseGra
 
 PAIRS = Path(__file__).resolve().parents[2] / "bench" / "data" / "duplicate_pairs.jsonl"
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "duplicates"
-TUNE = [CORPUS / "tune.jsonl", CORPUS / "tune_h.jsonl", CORPUS / "tune_b.jsonl"]  # the tuning files
+# The tuning files.
+TUNE = [CORPUS / f"{name}.jsonl" for name in ("tune", "tune_h", "tune_b", "tune_c", "tune_d")]
 
 
 def test_generated_set_is_a_secondary_check() -> None:
@@ -128,19 +130,29 @@ def test_a_new_case_gets_scored_candidates_on_commit(
     assert other.pk not in by_case or by_case[other.pk].score < DUPLICATE_THRESHOLD
 
 
-def test_no_candidates_outside_the_time_window(
+def test_an_open_case_is_a_candidate_as_long_as_it_can_be_open(
     make_case: Callable[..., Case], django_capture_on_commit_callbacks: Any
 ) -> None:
-    old_time = timezone.now() - dt.timedelta(days=45)
+    """Art. 12: 60 days to close after acceptance, at most 30 more by extension, and the days to confirm: an
+    open case received 94 days before is a duplicate candidate, one received 96 days before is not."""
+    assert WINDOW_DAYS == 95
     with django_capture_on_commit_callbacks(execute=True):
-        _report(
+        within = _report(
             make_case,
             reported_party="宏达化工",
             description="宏达化工偷排污水，河水发黑。",
-            received_at=old_time,
+            received_at=timezone.now() - dt.timedelta(days=94),
+        )
+        beyond = _report(
+            make_case,
+            reported_party="宏达化工",
+            description="宏达化工偷排污水，河水发黑。",
+            received_at=timezone.now() - dt.timedelta(days=96),
         )
         new = _report(make_case, reported_party="宏达化工", description="宏达化工偷排污水，河水发黑。")
-    assert not DuplicateCandidate.objects.filter(case=new).exists()
+    found = {c.candidate_id: c for c in DuplicateCandidate.objects.filter(case=new)}
+    assert found[within.pk].kind == DuplicateCandidate.Kind.DUPLICATE and found[within.pk].likely
+    assert beyond.pk not in found
 
 
 def test_a_rolled_back_intake_enqueues_nothing(
@@ -200,6 +212,7 @@ def test_operator_sees_candidates_with_scores_and_marks_the_duplicate(
     with django_assert_max_num_queries(13):  # 12 + the repeat threshold of the scheme in force
         body = client.get(url).content.decode()
     assert first.number in body and "很可能是同一事项" in body and "疑似重复（原件未办结）" in body
+    assert "原件未办结的（接收后95日内" in body  # the window as long as a case can be open (Art. 12)
     candidate = DuplicateCandidate.objects.get(case=new, candidate=first)
     assert f"{candidate.score:.2f}" in body
     # Why, component by component, in Chinese.

@@ -14,7 +14,7 @@ from eco12369.pages import query_without_page, request_user, require
 
 from .. import access, selectors
 from ..assessment import repeat_threshold_in_force
-from ..duplicate_scoring import DUPLICATE_THRESHOLD
+from ..duplicate_scoring import DUPLICATE_THRESHOLD, WINDOW_DAYS
 from ..duplicates import duplicates_find
 from .common import case_or_404, paged
 
@@ -41,6 +41,7 @@ def duplicates(request: HttpRequest, number: str) -> HttpResponse:
             "case": case,
             "candidates": candidates,
             "threshold": DUPLICATE_THRESHOLD,
+            "window_days": WINDOW_DAYS,
             "mark_refused": refusal(case, user, "mark_duplicate"),
             "repeat_count": selectors.repeated_party_count_for(case=case),
             "repeat_threshold": repeat_threshold_in_force(),
