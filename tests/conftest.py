@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
+from django.test.testcases import LiveServerThread
 
 from eco12369.cases.models import Case
 from eco12369.cases.services import Intake, case_create
@@ -20,6 +25,80 @@ from tests.constants import PASSWORD
 pytest_plugins = ["tests.browser", "tests.wechat_fixtures"]
 
 _counter = itertools.count(1)
+
+
+class _ReleasedOnClose:
+    """A WSGI response that gives the server's lock back once it has been sent (the server always calls
+    ``close``, also when the client went away)."""
+
+    def __init__(self, result: Iterable[bytes], lock: threading.Lock) -> None:
+        self._result, self._lock = result, lock
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._result)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._result, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._lock.release()
+
+
+class OneRequestAtATimeServer(ThreadedWSGIServer):
+    """The live server for an in-memory SQLite test database: its request threads share the test's one
+    connection (pytest-django hands it over), and two requests at once (a page and the fetch it starts)
+    interleave their savepoints on it: "no such savepoint", a session save that fails, a 400. Connections
+    stay threaded (a browser's idle keep-alive sockets block nothing); the application runs for one
+    request at a time, from its call until its response has been sent."""
+
+    def set_app(self, application: Any) -> None:
+        lock = threading.Lock()
+
+        def one_at_a_time(environ: dict[str, Any], start_response: Any) -> _ReleasedOnClose:
+            lock.acquire()
+            try:
+                return _ReleasedOnClose(application(environ, start_response), lock)
+            except BaseException:
+                lock.release()
+                raise
+
+        super().set_app(one_at_a_time)
+
+
+if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    LiveServerThread.server_class = OneRequestAtATimeServer
+
+
+_truncate = PostgresOperations.sql_flush
+_superuser: dict[str, bool] = {}
+
+
+def _delete_flush(
+    self: PostgresOperations, style: Any, tables: list[str], *, reset_sequences: bool = False, **kw: Any
+) -> list[str]:
+    """How a transactional test (``live_server``, ``transactional_db``) empties the PostgreSQL test database
+    after itself: ``DELETE`` from each table, with the constraint and row triggers off for the flush's
+    transaction (``session_replication_role``, a superuser's setting, as the CI's ``postgres`` is),
+    instead of Django's one ``TRUNCATE`` of every table. TRUNCATE makes new files for each of the ~500
+    tables and indexes: 2–3 s a test, where these tables hold a few rows. Anything else (sequences to
+    reset, not a superuser) is Django's TRUNCATE."""
+    alias = self.connection.alias
+    if alias not in _superuser:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            row = cursor.fetchone()
+        _superuser[alias] = bool(row and row[0])
+    if reset_sequences or not tables or not _superuser[alias]:
+        return _truncate(self, style, tables, reset_sequences=reset_sequences, **kw)
+    return [
+        "SET LOCAL session_replication_role = replica",
+        *(f"DELETE FROM {self.quote_name(table)}" for table in tables),  # noqa: S608 (table names)
+    ]
+
+
+PostgresOperations.sql_flush = _delete_flush  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True)
