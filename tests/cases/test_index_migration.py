@@ -1,0 +1,61 @@
+"""Migration cases 0014 replaces three deadline indexes of the cases table: on PostgreSQL concurrently, beside
+the old ones, so a deployment keeps taking reports while it runs."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
+
+BEFORE = [("cases", "0013_bind_wechat_and_video_poster")]
+AFTER = [("cases", "0014_case_list_indexes")]
+NAMES = ("case_agency_state_due", "case_state_due", "case_region_state_due")
+
+
+def definitions() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'cases_case' AND indexname LIKE 'case_%%due%%'"
+            )
+        else:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases_case' AND name LIKE 'case_%due%'"
+            )
+        return {name: " ".join(sql.split()) for name, sql in cursor.fetchall()}
+
+
+def migrate(targets: list[tuple[str, str]]) -> None:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_deadline_indexes_are_rebuilt_and_back_with_no_index_left_over() -> None:
+    assert MigrationLoader(connection).get_migration("cases", "0014_case_list_indexes").atomic is False
+    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    try:
+        migrate(BEFORE)
+        old = definitions()
+        assert set(old) == set(NAMES), old
+        assert not any("warn_at" in sql or "INCLUDE" in sql for sql in old.values()), old
+        migrate(AFTER)
+        new = definitions()
+        assert set(new) == set(NAMES), new  # no "…_new" index left behind
+        assert "region_id" in new["case_agency_state_due"]
+        if connection.vendor == "postgresql":
+            assert "INCLUDE (warn_at, region_id)" in new["case_state_due"], new
+            assert "INCLUDE (warn_at)" in new["case_region_state_due"], new
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                    "WHERE c.relname = ANY(%s) AND i.indisvalid",
+                    [list(NAMES)],
+                )
+                assert cursor.fetchone()[0] == 3
+        migrate(BEFORE)
+        assert definitions() == old
+    finally:
+        migrate(leaves)
