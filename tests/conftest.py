@@ -68,7 +68,7 @@ class OneRequestAtATimeServer(ThreadedWSGIServer):
 
 
 if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    LiveServerThread.server_class = OneRequestAtATimeServer
+    LiveServerThread.server_class = OneRequestAtATimeServer  # type: ignore[attr-defined]
 
 
 _truncate = PostgresOperations.sql_flush
@@ -94,11 +94,11 @@ def _delete_flush(
         return _truncate(self, style, tables, reset_sequences=reset_sequences, **kw)
     return [
         "SET LOCAL session_replication_role = replica",
-        *(f"DELETE FROM {self.quote_name(table)}" for table in tables),  # noqa: S608 (table names)
+        *(f"DELETE FROM {self.quote_name(table)}" for table in tables),
     ]
 
 
-PostgresOperations.sql_flush = _delete_flush  # type: ignore[method-assign]
+PostgresOperations.sql_flush = _delete_flush  # type: ignore[method-assign,assignment]
 
 
 @pytest.fixture(autouse=True)
