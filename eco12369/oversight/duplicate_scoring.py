@@ -45,6 +45,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -164,7 +165,7 @@ def without_landmark(name: str) -> str:
 def normalise_party(name: str) -> str:
     """天津市宏达化工有限公司, 宏达化工厂, （天津）宏达化工 → 宏达化工; 大邱庄某轧钢厂 → 大邱庄轧钢; 這家廠, ***,
     不知名 → "". Empty when nothing that names a party is left."""
-    text = _VAGUE.sub("", _clean(without_landmark(name)))
+    text = _VAGUE.sub("", numerals(_clean(without_landmark(name))))
     m = _place_prefix().match(text)
     if m and len(text) - m.end() >= 2:
         text = text[m.end() :]
@@ -183,12 +184,45 @@ _STREET = re.compile(
 )
 
 
+_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+# Chinese numerals counting something in an address (十八号, 三号路, 二十一栋, 第三大街): written in digits.
+_CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百]+(?=号|排|栋|幢|层|单元|条|巷|支路|马路|经路|纬路|大街|米)")
+# How far and which way from a place (往西100米, 东侧50米): not the place.
+_OFFSET = re.compile(r"(?:往|向|朝)?[东西南北]{1,2}(?:边|侧|面)?(?:约|大约)?\d+米(?:处|左右)?")
+
+
+def _cn_number(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if "百" in text or "十" in text:
+        total, digit = 0, 0
+        for c in text:
+            if c == "百":
+                total += (digit or 1) * 100
+                digit = 0
+            elif c == "十":
+                total += (digit or 1) * 10
+                digit = 0
+            else:
+                digit = _CN_DIGITS[c]
+        return str(total + digit)
+    return "".join(str(_CN_DIGITS[c]) for c in text)
+
+
+def numerals(text: str) -> str:
+    """十八号 → 18号, 三号路 → 3号路, 二十一栋 → 21栋: one number, however it is written."""
+    return _CN_NUMBER.sub(_cn_number, text)
+
+
 @lru_cache(maxsize=8192)
 def normalise_address(address: str) -> str:
-    """天津市西青区杨柳青镇柳口路12号附近 → 杨柳青镇柳口路12号."""
-    text = _VAGUE.sub("", _clean(address))
+    """天津市西青区杨柳青镇柳口路十二号附近 → 杨柳青镇柳口路12号; 静海团泊镇 → 团泊镇 (the district's short name in
+    front dropped as its full name is)."""
+    text = _VAGUE.sub("", numerals(_clean(address)))
     text = _place_prefix().sub("", text, count=1)
-    return _ADDRESS_NOISE.sub("", text)
+    m = _district_short().match(text)
+    if m and len(text) - m.end() >= 2:
+        text = text[m.end() :]
+    return _OFFSET.sub("", _ADDRESS_NOISE.sub("", text))
 
 
 def street_key(address: str) -> str:
@@ -228,9 +262,9 @@ def ngram_similarity(a: str, b: str) -> float:
     return 0.5 * dice(char_grams(a, 1), char_grams(b, 1)) + 0.5 * dice(char_grams(a, 2), char_grams(b, 2))
 
 
-# 12号, 第3 (排, 栋 …); not 第三大街, which is a road's name.
+# 12号, 第3 (排, 栋 …); not 3号路 or 第三大街, which are roads' names.
 _HOUSE_NUMBER = re.compile(
-    r"(\d+)号|第([一二三四五六七八九十\d]+)(?![一二三四五六七八九十\d]|大街|大道|路|道|街)"
+    r"(\d+)号(?!路|大街|大道|道|街|线)|第([一二三四五六七八九十\d]+)(?![一二三四五六七八九十\d]|大街|大道|路|道|街)"
 )
 _DIGITS = re.compile(r"\d+")
 # Bigrams that every other address or name has: never used to look candidates up.
@@ -598,6 +632,40 @@ def token_similarity(a: Sequence[str], b: Sequence[str]) -> float:
     return 0.5 * tsr + 0.5 * min(1.0, jaccard * 2)
 
 
+@lru_cache(maxsize=1)
+def _idf() -> tuple[dict[str, float], float]:
+    """jieba's IDF table (``jieba/analyse/idf.txt``, shipped with the package: ~270,000 words, their inverse
+    document frequency in a general Chinese corpus) and its median, for words it does not list. Learned
+    from data, not a hand list: 噪音, 喷漆 and 油烟 weigh much more than 有点, 开始 or 一样."""
+    from jieba import analyse  # noqa: PLC0415  (lazy: ~0.3 s to read)
+
+    path = Path(analyse.__file__).with_name("idf.txt")
+    table: dict[str, float] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word, _, value = line.partition(" ")
+        if value:
+            table[word] = float(value)
+    values = sorted(table.values())
+    return table, values[len(values) // 2]
+
+
+def token_weights(tokens: Iterable[str]) -> dict[str, float]:
+    """Each distinct content word and its IDF (``_idf``)."""
+    table, median = _idf()
+    return {token: table.get(token, median) for token in tokens}
+
+
+def weighted_overlap(a: dict[str, float], b: dict[str, float]) -> float:
+    """0..1: the IDF-weighted Jaccard of two descriptions' content words: sharing a rare word (喷漆, 造粒)
+    counts for much, sharing a common one (晚上, 厉害) for little."""
+    if not a or not b:
+        return 0.0
+    shared = sum(w for t, w in a.items() if t in b)
+    if not shared:
+        return 0.0
+    return shared / (sum(a.values()) + sum(b.values()) - shared)
+
+
 def concept_similarity(a: frozenset[str], b: frozenset[str]) -> float | None:
     if not a or not b:
         return None
@@ -630,7 +698,8 @@ def neighbour_keys(lat: float, lon: float) -> list[str]:
 # A place name ends with what kind of place it is; 园, 庄 and 村 inside a road's name (芥园道, 果园新村北道,
 # 张庄大道) do not end it.
 _NAMED_PLACE = re.compile(
-    r"[\u4e00-\u9fff]{1,6}?(?:街道|大街|大道|公路|路|道|街|镇|乡|(?:村|庄|园)(?!大街|大道|路|道|街)|工业区|开发区|产业区"
+    r"[\u4e00-\u9fff\d]{1,6}?(?:街道|大街|大道|公路|路|道|街|镇|乡|(?:村|庄|园)(?![东西南北中]?(?:大街|大道|路|道|街))"
+    r"|工业区|开发区|产业区"
     r"|经济区)"
 )
 # Words joining two roads of a crossing (友谊路与围堤道交口, 芥园道和西青道): not part of either name.
@@ -649,12 +718,37 @@ def named_places(address: str) -> frozenset[str]:
 _ADMINISTRATIVE = re.compile("街道|[区镇乡]")
 
 
+_PLACE_KIND = re.compile("(?:大街|大道|公路|路|道|街)$")
+
+
+@lru_cache(maxsize=8192)
+def _place_stem(name: str) -> str:
+    """A place's name without the district in front (静海团泊镇 → 团泊), 区/镇/乡/街道, and the kind of road:
+    路, 道, 街 and 大街 are written at will (张贵庄街 / 张贵庄路, 新北街 / 新北路; in Tianjin 街 is also a
+    街道, 金桥街 / 金桥街道)."""
+    m = _district_short().match(name)
+    if m and len(name) - m.end() >= 2:
+        name = name[m.end() :]
+    stem = _ADMINISTRATIVE.sub("", name)
+    return _PLACE_KIND.sub("", stem) if len(stem) >= 3 else stem
+
+
+def _subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(c in it for c in short)
+
+
 def _same_place_name(a: str, b: str) -> bool:
     """One road (or town) named with or without what lies around it: 南城路 / 宝坻南城路 / 宝坻区南城路,
-    知景道 / 张家窝知景道 (one ends with the other, at least three characters left)."""
-    a, b = _ADMINISTRATIVE.sub("", a), _ADMINISTRATIVE.sub("", b)
+    知景道 / 张家窝知景道 (one ends with the other), 团泊镇 / 静海团泊镇, or shortened (水上公园北道 / 水上北道:
+    the shorter's characters in order, the first one shared)."""
+    a, b = _place_stem(a), _place_stem(b)
     short, long = sorted((a, b), key=len)
-    return short == long or (len(short) >= 3 and long.endswith(short))
+    if short == long:
+        return True
+    if len(short) < 2:
+        return False
+    return long.endswith(short) or (short[0] == long[0] and len(short) >= 3 and _subsequence(short, long))
 
 
 def _share_a_place(a: Collection[str], b: Collection[str]) -> bool:
@@ -739,6 +833,8 @@ class Sketch:
     trades_named: bool = field(default=False, compare=False)  # the trades read from the party, not the text
     # The characters of the description's content words that say what is sensed (味, 臭, 烟, 尘, 声, 水 …).
     senses: frozenset[str] = field(default=frozenset(), compare=False)
+    # The content words and their IDF (``token_weights``).
+    weights: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 def sketch(
@@ -788,6 +884,7 @@ def sketch(
         legal=bool(_LEGAL.search(folded_party)),
         trades_named=bool(named_trades),
         senses=senses(token_list),
+        weights=token_weights(token_list),
     )
 
 
@@ -859,9 +956,18 @@ def party_similarity(a: Sketch, b: Sketch) -> float | None:
     if name_a == name_b:
         return 1.0
     similarity = max(ngram_similarity(name_a, name_b), _sequence_similarity(sound(name_a), sound(name_b)))
-    if name_a in name_b or name_b in name_a:
+    if name_a in name_b or name_b in name_a or _initials_of(name_a, name_b) or _initials_of(name_b, name_a):
         similarity = max(similarity, 0.9)
     return similarity
+
+
+def _initials_of(letters: str, name: str) -> bool:
+    """``letters`` (two or more Latin letters, nothing else) are the pinyin initials of characters of
+    ``name``, in order: HX / 华鑫, XY / 新宇 (reporters abbreviate a name so)."""
+    if len(letters) < 2 or not letters.isascii() or not letters.isalpha() or name.isascii():
+        return False
+    initials = iter("".join(syllable[:1] for syllable in sound(name)))
+    return all(c in initials for c in letters)
 
 
 def place_similarity(a: Sketch, b: Sketch) -> tuple[float | None, float | None]:
@@ -919,6 +1025,7 @@ def problem_overlap(a: frozenset[str], b: frozenset[str]) -> float | None:
 FEATURES = (
     "party",
     "name_conflict",
+    "rest_conflict",
     "address",
     "address_known",
     "number_conflict",
@@ -930,6 +1037,7 @@ FEATURES = (
     "problem",
     "problem_diff",
     "text_unrelated",
+    "text_idf",
 )
 
 
@@ -937,17 +1045,31 @@ BRAND_CONFLICT = 0.34  # two trade names less alike than this are two parties (�
 TEXT_LOW = 0.2  # below this the two descriptions share next to nothing
 
 
+_LATIN = re.compile("[a-z]")
+
+
+def _scripts_differ(a: str, b: str) -> bool:
+    """One name in Latin letters, the other not (KFC / 肯德基, Holiland / 好利来, HX化工 / 华鑫化工): their
+    characters cannot tell whether they are one party."""
+    return bool(_LATIN.search(a)) != bool(_LATIN.search(b))
+
+
 def name_conflict(a: Sketch, b: Sketch, party: float | None) -> bool:
-    """The two reports name two businesses: two trade names that differ (鑫源 / 德润, ``party`` below
-    ``BRAND_CONFLICT``), or what the parties say beyond their place shares no character and no syllable
-    (卫津路某快餐店 / 卫津路某打印店, 六纬路火锅 / 六纬路烤鸭店) while the trades do not say they are one
-    (饭店 / 餐馆 share no character but one trade). Character by character, no word list: a trade the
-    lists do not know still tells two businesses apart."""
-    if a.described or b.described:
+    """The two reports name two businesses by two trade names that differ (鑫源 / 德润, ``party`` below
+    ``BRAND_CONFLICT``); a name in Latin letters against one in characters is no conflict."""
+    if a.described or b.described or _scripts_differ(a.party, b.party):
         return False
-    if a.brand and b.brand and (party or 0.0) < BRAND_CONFLICT:
-        return True
-    if a.legal or b.legal:
+    return a.brand and b.brand and (party or 0.0) < BRAND_CONFLICT
+
+
+def rest_conflict(a: Sketch, b: Sketch) -> bool:
+    """What the parties say beyond their place shares no character and no syllable (卫津路某快餐店 /
+    卫津路某打印店, 六纬路火锅 / 六纬路烤鸭店) while the trades do not say they are one (饭店 / 餐馆 share no
+    character but one trade). Character by character, no word list: a trade the lists do not know still
+    tells two businesses apart. Weaker evidence than two trade names (``name_conflict``): a reporter who
+    does not know the name describes the party in words of their own (面包房 / 烘焙店), so the model weighs
+    it apart."""
+    if a.described or b.described or a.legal or b.legal or _scripts_differ(a.party, b.party):
         return False
     if not a.rest or not b.rest or a.rest & b.rest or a.rest_sounds & b.rest_sounds:
         return False
@@ -985,6 +1107,7 @@ def features(*, new: Sketch, old: Sketch) -> dict[str, float]:
         "party": party or 0.0,
         "party_known": float(party is not None),  # shown with the party, not an input of the model
         "name_conflict": float(name_conflict(new, old, party)),
+        "rest_conflict": float(rest_conflict(new, old)),
         "address": address or 0.0,
         "address_known": float(address is not None),
         "number_conflict": float(bool(number_a and number_b and number_a.group(0) != number_b.group(0))),
@@ -996,6 +1119,7 @@ def features(*, new: Sketch, old: Sketch) -> dict[str, float]:
         "problem": problem or 0.0,
         "problem_diff": float(problems_differ(new, old, problem)),
         "text_unrelated": float(unrelated),
+        "text_idf": weighted_overlap(new.weights, old.weights),
         "text": text,  # shown to the operator, not an input of the model
     }
 
@@ -1018,6 +1142,7 @@ WEIGHTS: dict[str, float] = {
     "bias": 1.314,
     "party": 0.0,
     "name_conflict": -3.727,
+    "rest_conflict": -3.727,
     "address": 3.535,
     "address_known": -2.72,
     "number_conflict": -3.275,
@@ -1029,6 +1154,7 @@ WEIGHTS: dict[str, float] = {
     "problem": 1.149,
     "problem_diff": -6.411,
     "text_unrelated": -0.053,
+    "text_idf": 0.0,
 }
 DUPLICATE_THRESHOLD = 0.5  # probability from which a pair reports the same matter (chosen with WEIGHTS)
 
@@ -1131,10 +1257,11 @@ def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
 
 
 # The sign each weight must have: more alike never lowers the score, a conflict never raises it.
-POSITIVE = frozenset({"party", "address", "geo", "problem"})
+POSITIVE = frozenset({"party", "address", "geo", "problem", "text_idf"})
 NEGATIVE = frozenset(
     {
         "name_conflict",
+        "rest_conflict",
         "text_unrelated",
         "number_conflict",
         "road_conflict",
