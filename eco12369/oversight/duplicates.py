@@ -51,6 +51,7 @@ from .duplicate_scoring import (
     case_problems,
     cell_key,
     closeness,
+    districts_differ,
     grid_cell,
     haversine_m,
     lookup_grams,
@@ -298,17 +299,25 @@ def score_bound(*, new: Sketch, old: Sketch) -> float:
         problem=problem or 0.0,
         problem_diff=float(problems_differ(new, old, problem)),
         trade_diff=float(trades_differ(new, old)),
+        district_conflict=float(districts_differ(new, old)),
+        # place × problem: at most the problem until the place is known.
+        place_problem=problem or 0.0,
     )
     if bound < _LOG_ODDS_STORED:
         return bound
+    place_weight = WEIGHTS["place_problem"] * (problem or 0.0)  # what the place's 1 − similarity takes off
     geo = None
     if new.lat is not None and new.lon is not None and old.lat is not None and old.lon is not None:
         geo = closeness(haversine_m(new.lat, new.lon, old.lat, old.lon))
     bound = _settled(bound, geo=geo or 0.0, geo_known=float(geo is not None))
+    if geo is not None:
+        bound -= place_weight * (1.0 - geo)
     if bound < _LOG_ODDS_STORED:
         return bound
     address = address_similarity(new.address, old.address) if new.address and old.address else None
     road_conflict, area_conflict = place_conflicts(new.address, old.address)
+    if geo is None:
+        bound -= place_weight * (1.0 - (address or 0.0))
     return _settled(
         bound,
         address=address or 0.0,

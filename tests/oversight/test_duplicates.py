@@ -36,7 +36,10 @@ from eco12369.oversight.models import AssessmentScheme, CaseFingerprint, CaseGra
 PAIRS = Path(__file__).resolve().parents[2] / "bench" / "data" / "duplicate_pairs.jsonl"
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "duplicates"
 # The tuning files.
-TUNE = [CORPUS / f"{name}.jsonl" for name in ("tune", "tune_h", "tune_b", "tune_c", "tune_d")]
+TUNE = [
+    CORPUS / f"{name}.jsonl"
+    for name in ("tune", "tune_h", "tune_b", "tune_c", "tune_d", "tune_e", "tune_f", "tune_g")
+]
 
 
 def test_generated_set_is_a_secondary_check() -> None:

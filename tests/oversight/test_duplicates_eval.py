@@ -1,4 +1,4 @@
-"""duplicates_eval (issue 13): the labelled corpus written by hand, the pair scorer fitted on its five
+"""duplicates_eval (issue 13): the labelled corpus written by hand, the pair scorer fitted on its eight
 tuning files, the end-to-end path through case_create and duplicates_find, and candidate recall."""
 
 from __future__ import annotations
@@ -30,8 +30,11 @@ from eco12369.oversight.duplicate_scoring import (
 )
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "duplicates"
-# The tuning corpus: five files written apart, by different writers (tests/data/duplicates/README.md).
-TUNE = [CORPUS / f"{name}.jsonl" for name in ("tune", "tune_h", "tune_b", "tune_c", "tune_d")]
+# The tuning corpus: eight files written apart, by different writers (tests/data/duplicates/README.md).
+TUNE = [
+    CORPUS / f"{name}.jsonl"
+    for name in ("tune", "tune_h", "tune_b", "tune_c", "tune_d", "tune_e", "tune_f", "tune_g")
+]
 
 # Written the way reporters write: a party by trade and street against its legal name, 某 and XX, a typo,
 # traditional characters, one factory with two problems, one chain in two districts, a repeat after closing.
@@ -208,7 +211,7 @@ def _tune_files() -> list[list[dict[str, Any]]]:
 
 
 # The fit, the leave-one-file-out figures and the command that prints them touch no database: pure Python over
-# the five tuning files (a minute or more each). The suite's SQLite run covers them; CI's PostgreSQL run
+# the eight tuning files (a minute or more each). The suite's SQLite run covers them; CI's PostgreSQL run
 # (``DATABASE_URL``) leaves them out rather than compute the same numbers again.
 no_database = pytest.mark.skipif(
     os.environ.get("DATABASE_URL", "").startswith("postgres"),
@@ -218,7 +221,7 @@ no_database = pytest.mark.skipif(
 
 @no_database
 def test_the_weights_in_code_are_the_fit_on_the_tuning_files() -> None:
-    """WEIGHTS and DUPLICATE_THRESHOLD are what ``duplicates_eval --fit`` chooses on the five tuning files
+    """WEIGHTS and DUPLICATE_THRESHOLD are what ``duplicates_eval --fit`` chooses on the eight tuning files
     (l2 and threshold by cross-validation, on the pairs the time rules leave to the model)."""
     files = _tune_files()
     pairs = [pair for file in files for pair in file]
@@ -234,13 +237,15 @@ def test_the_weights_in_code_are_the_fit_on_the_tuning_files() -> None:
 @no_database
 def test_leave_one_file_out_holds_on_the_file_left_out() -> None:
     """The figure that says how the scorer does on wording it has not seen: the whole procedure (l2,
-    threshold, fit) run on four tuning files, the fifth scored, for each file. On the five files pooled F1
-    was 0.900 before the open-case window of 95 days and the neutral described parties (2026-12-07), 0.924
-    after (worst file 0.847, tune_c.jsonl); no file may fall below 0.84."""
+    threshold, fit) run on seven tuning files, the eighth scored, for each file. On the eight files (tune_e,
+    tune_f, tune_g folded in on 2026-12-07) pooled F1 was 0.916 (worst file 0.830, tune_g.jsonl) before
+    numbers and road kinds were normalised in addresses, Latin names stopped counting as a name conflict,
+    the two conflicts of names were weighed apart and one place with one problem became a feature; 0.930
+    after (worst file 0.876, tune_f.jsonl); no file may fall below 0.87."""
     counts = leave_one_file_out([labelled_pairs(file) for file in _tune_files()])
     for tp, fp, fn in counts:
-        assert prf(tp, fp, fn)[2] >= 0.84, counts
-    assert prf(*(sum(c[k] for c in counts) for k in range(3)))[2] >= 0.92, counts
+        assert prf(tp, fp, fn)[2] >= 0.87, counts
+    assert prf(*(sum(c[k] for c in counts) for k in range(3)))[2] >= 0.925, counts
 
 
 @no_database
@@ -254,6 +259,9 @@ def test_fit_command_prints_the_weights_in_code() -> None:
         "# leave-one-file-out tune_b.jsonl",
         "# leave-one-file-out tune_c.jsonl",
         "# leave-one-file-out tune_d.jsonl",
+        "# leave-one-file-out tune_e.jsonl",
+        "# leave-one-file-out tune_f.jsonl",
+        "# leave-one-file-out tune_g.jsonl",
         "# leave-one-file-out pooled",
     ]
     start = lines.index("WEIGHTS: dict[str, float] = {")
@@ -267,7 +275,7 @@ def test_fit_command_prints_the_weights_in_code() -> None:
 
 def test_tuning_files_f1_and_candidate_recall_end_to_end(tianjin: None) -> None:
     """Scoring pairs and the real path agree: every pair the scorer calls a duplicate or repeat is found by
-    duplicates_find (candidate recall >= 0.98 on the five tuning files, read by one run)."""
+    duplicates_find (candidate recall >= 0.98 on the eight tuning files, read by one run)."""
     pure = _run(*map(str, TUNE))
     e2e = _run(*map(str, TUNE), "--end-to-end")
     f1 = float(pure[-1].split("f1=")[1])
