@@ -389,8 +389,9 @@ def test_backfill_writes_missing_fingerprints(make_case: Callable[..., Case]) ->
         latitude=Decimal("39.14"),
     )
     CaseFingerprint.objects.filter(case=case).delete()  # as for a case written with bulk_create
-    out = StringIO()
-    call_command("duplicates_backfill", stdout=out)
+    out, progress = StringIO(), StringIO()
+    call_command("duplicates_backfill", stdout=out, stderr=progress)
+    assert "进度：1/1件" in progress.getvalue()
     fingerprint = CaseFingerprint.objects.get(case=case)
     assert (fingerprint.party_key, fingerprint.street_key, fingerprint.geo_cell) == (
         "鑫源喷涂",
@@ -399,10 +400,10 @@ def test_backfill_writes_missing_fingerprints(make_case: Callable[..., Case]) ->
     )
     assert "1件" in out.getvalue()
     assert set(CaseGram.objects.filter(case=case).values_list("gram", flat=True)) >= {"鑫源", "杨柳", "柳青"}
-    call_command("duplicates_backfill", stdout=StringIO())  # idempotent
+    call_command("duplicates_backfill", stdout=StringIO(), stderr=StringIO())  # idempotent
     assert CaseFingerprint.objects.filter(case=case).count() == 1
     CaseFingerprint.objects.filter(case=case).update(party_key="stale")
-    call_command("duplicates_backfill", "--refresh", stdout=StringIO())
+    call_command("duplicates_backfill", "--refresh", stdout=StringIO(), stderr=StringIO())
     assert CaseFingerprint.objects.get(case=case).party_key == "鑫源喷涂"
     assert CaseGram.objects.filter(case=case, gram="鑫源").count() == 1
 

@@ -1,8 +1,11 @@
 """Write the missing duplicate-finder fingerprints and look-up bigrams (cases created with bulk_create or
-before the app); ``--refresh`` rewrites them for every case (after the normalisation changed)."""
+before the app); ``--refresh`` rewrites them for every case (after the normalisation changed). Safe while the
+platform runs: each batch reads its cases inside its transaction with their rows locked, so an edit of a
+case's party or address waits for the batch or comes after it, never under it. Prints its progress."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -24,18 +27,19 @@ class Command(BaseCommand):
         cases = Case.objects.order_by("pk")
         if not refresh:
             cases = cases.filter(fingerprint__isnull=True)
-        written, last = 0, 0
+        total = cases.count()
+        written, last, started = 0, 0, time.monotonic()
         while True:
-            rows = list(
-                cases.filter(pk__gt=last).values(
-                    "pk", "reported_party", "address", "latitude", "longitude", "received_at"
-                )[:batch]
-            )
-            if not rows:
-                break
-            last = rows[-1]["pk"]
-            ids = [row["pk"] for row in rows]
             with transaction.atomic():
+                rows = list(
+                    cases.filter(pk__gt=last)
+                    .select_for_update(of=("self",))
+                    .values("pk", "reported_party", "address", "latitude", "longitude", "received_at")[:batch]
+                )
+                if not rows:
+                    break
+                last = rows[-1]["pk"]
+                ids = [row["pk"] for row in rows]
                 if refresh:
                     CaseFingerprint.objects.filter(case_id__in=ids).delete()
                 CaseGram.objects.filter(case_id__in=ids).delete()
@@ -67,4 +71,7 @@ class Command(BaseCommand):
                     ]
                 )
             written += len(rows)
+            elapsed = time.monotonic() - started
+            left = elapsed / written * max(total - written, 0)
+            self.stderr.write(f"进度：{written}/{total}件，已用{elapsed:.0f}秒，约剩{left:.0f}秒")
         self.stdout.write(f"已补写{written}件举报件的查重特征。")
