@@ -1206,7 +1206,19 @@ def main() -> int:
         say("VACUUM ANALYZE, CHECKPOINT")
         t0 = time.perf_counter()
         with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+            if connection.vendor != "postgresql":
+                cursor.execute("ANALYZE")
+            elif result.vacuumed:
+                # The seed vacuumed and analysed its own tables (with its index builds): the rest here.
+                cursor.execute(
+                    "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+                    "AND relkind = 'r' AND NOT relname = ANY(%s)",
+                    [result.vacuumed],
+                )
+                for (name,) in cursor.fetchall():
+                    cursor.execute(f'VACUUM ANALYZE "{name}"')
+            else:
+                cursor.execute("VACUUM ANALYZE")
             if connection.vendor == "postgresql":
                 # Write the bulk load's pages out now: a checkpoint falling inside a measurement would make
                 # every commit there wait behind gigabytes the platform did not write.

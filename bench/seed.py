@@ -32,11 +32,18 @@ per eight cases, at most 60,000; many people report more than once), each encryp
 all of that reporter's cases: the columns hold real ciphertexts, but one reporter's cases share them.
 10 % of cases are anonymous (empty fields). The audit trail is not seeded (its hash chain stays empty).
 
-On PostgreSQL rows go in with ``COPY`` (psycopg 3 ``cursor.copy``) and sequences are reset afterwards;
-``--rebuild-indexes`` (used by ``bench/run.py`` on its scratch database) drops the secondary indexes of
-the seeded tables first and builds them again at the end, and skips foreign-key triggers while copying
-(``session_replication_role = replica``, superuser only; the rows are consistent by construction). On
-SQLite rows go in with ``executemany`` in large transactions (``synchronous=OFF`` while seeding).
+On PostgreSQL the cases, their timelines, replies and the rest that needs the case's own draws go in with
+``COPY`` (psycopg 3 ``cursor.copy``) from ``--jobs`` worker processes, each a slice of the cases at a time;
+what follows from the copied rows alone (fingerprints, look-up bigrams, the callback's records, the outbox)
+is written by ``INSERT … SELECT`` from them in the same transaction (the values Python writes on SQLite: a
+test compares the two). Reporter identities are encrypted once, before the workers start. Sequences are reset
+afterwards. ``--rebuild-indexes`` (used by ``bench/run.py`` on its scratch database) drops the secondary
+indexes of the seeded tables first, skips foreign-key triggers while copying (``session_replication_role =
+replica``, superuser only; the rows are consistent by construction), and at the end vacuums each table,
+builds its indexes again and analyses it, with the dashboard's rollups, in one pool of connections that
+keeps both cores busy (``Seeder._finish``). Session settings only (``synchronous_commit = off`` while
+copying, ``maintenance_work_mem`` per build): the server's configuration is not touched. On SQLite rows go
+in with ``executemany`` in large transactions (``synchronous=OFF`` while seeding).
 """
 
 from __future__ import annotations
@@ -243,6 +250,16 @@ COLUMNS: dict[str, list[str]] = {
     ).split(),
 }
 EXTENSION_REASONS = ["需等待第三方监测报告", "涉及多部门联合调查", "企业整改需要一定周期"]
+# The acknowledgement (outbox, and the callback's immediate reply to "提交").
+ACK = (
+    "您的举报已收到，编号 {number}。我们将在2个工作日内确认处理，"
+    "您可回复“查询 {number}”了解进度。感谢您对环境保护工作的支持！"
+)
+# The notices of the outbox: accepted (with the agency and the day it must close by), closed.
+ACCEPTED = "您的举报（编号 {number}）已由{agency}受理，将于{due}前办结并答复您。"
+CLOSED = "您的举报（编号 {number}）已办结，办理结果请回复“查询 {number}”查看。"
+# The callback's record of a WeChat chat's "提交": its MsgId is this plus the case id.
+MSG_ID_BASE = 6_000_000_000_000_000
 
 
 # Rows per case at most (their ids are base + case index * this + k): events 11 (receive, accept, assign,
@@ -577,6 +594,7 @@ class Result:
     last_case_id: int
     start: dt.datetime
     end: dt.datetime
+    vacuumed: list[str] = field(default_factory=list)  # tables the seed vacuumed and analysed itself
 
 
 class Seeder:
@@ -595,6 +613,9 @@ class Seeder:
         slice_size: int = 50000,
         index_jobs: int | None = None,
         index_memory: str = "1GB",
+        gin_memory: str = "2GB",
+        tail: Callable[[], Any] | None = None,
+        sql_rows: bool = True,
     ) -> None:
         from django.db import connection
         from django.utils import timezone
@@ -612,8 +633,14 @@ class Seeder:
         # Index builds after the copy: one more than the writers (a build waits on the disk now and then).
         self.index_jobs = max(1, index_jobs if index_jobs is not None else self.jobs + 1)
         self.index_memory = index_memory
+        self.gin_memory = gin_memory
+        # Run with the index builds when they are rebuilt (the dashboard's rollups: ``seed``), else after.
+        self.tail = tail
         self.rebuild_indexes = rebuild_indexes and connection.vendor == "postgresql"
         self.connection = connection
+        self.sql_rows = False  # set per slice (``run_slice``)
+        self.sql_rows_allowed = sql_rows  # False: every row from Python, as on SQLite (tests compare the two)
+        self.vacuumed: list[str] = []  # tables vacuumed and analysed by the seed itself (``_finish``)
         self.pool_size = pool_size or max(60, min(8000, cases // 120))
 
     # ------------------------------------------------------------------ reference data and staff
@@ -804,6 +831,26 @@ class Seeder:
             value = self.reporter_cipher[key] = encrypt(self.reporter_plain[who][part])
         return value
 
+    def _encrypt_reporters(self) -> None:
+        """Every reporter's identity encrypted once, before the workers fork, by ``jobs`` processes: else
+        each worker would encrypt (nearly) the whole pool again (~15 s of CPU a worker)."""
+        import multiprocessing
+
+        global _SEEDER
+        _SEEDER = self
+        step = max(1, len(self.reporter_plain) // (self.jobs * 4))
+        chunks = [
+            (lo, min(len(self.reporter_plain), lo + step)) for lo in range(0, len(self.reporter_plain), step)
+        ]
+        with multiprocessing.get_context("fork").Pool(self.jobs) as pool:
+            for lo, values in pool.imap_unordered(_encrypt_chunk, chunks):
+                for k, (ciphers, digest) in enumerate(values):
+                    who = lo + k
+                    for part, value in enumerate(ciphers):
+                        self.reporter_cipher[(who, part)] = value
+                    self.reporter_digest[who] = digest
+        _SEEDER = None
+
     def _digest(self, who: int) -> str:
         from eco12369.crypto import blind_index
 
@@ -934,15 +981,23 @@ class Seeder:
                 if ts > self.reporter_last.get(who, 0.0):
                     self.reporter_last[who] = ts
             elapsed = time.perf_counter() - t0
-            rate = done / max(elapsed, 1e-9)
+            rate = done / max(time.perf_counter() - copying, 1e-9)  # since the copy started
             self.say(
-                f"seed: {done:>10,} / {self.n:,} cases  ({elapsed:,.0f}s; ETA {(self.n - done) / rate:,.0f}s)"
+                f"seed: {done:>10,} / {self.n:,} cases  ({elapsed:,.0f}s; copy ETA {(self.n - done) / rate:,.0f}s)"
             )
 
+        copying = time.perf_counter()
         if self.jobs > 1 and len(slices) > 1:
             import multiprocessing
 
             global _SEEDER
+            started = time.perf_counter()
+            connections.close_all()
+            self._encrypt_reporters()
+            self.say(
+                f"seed: {len(self.reporter_plain):,} reporters encrypted in {time.perf_counter() - started:.0f}s"
+            )
+            copying = time.perf_counter()
             _SEEDER = self
             connections.close_all()  # each worker opens its own connection
             with multiprocessing.get_context("fork").Pool(self.jobs) as pool:
@@ -955,8 +1010,11 @@ class Seeder:
         with transaction.atomic():
             counts["wechat.Conversation"] += self._conversations(tables["wechat.Conversation"])
             counts["cases.CaseNumberSequence"] += self._sequences(tables["cases.CaseNumberSequence"])
-        if dropped:
-            self._create_indexes(dropped)
+        if self.rebuild_indexes:
+            self._finish(
+                dropped, [m._meta.db_table for m in models], [("rollups", self.tail)] if self.tail else []
+            )
+            self.tail = None
         self._reset_sequences(models)
         seconds = time.perf_counter() - t0
         self.say(
@@ -971,6 +1029,7 @@ class Seeder:
             last_case_id=self.base["cases.Case"] + self.n - 1,
             start=dt.datetime.fromtimestamp(self.stamps[0], TZ) if self.stamps else self.end,
             end=self.end,
+            vacuumed=self.vacuumed,
         )
 
     def run_slice(self, bounds: tuple[int, int]) -> tuple[int, dict[str, int], dict[int, float]]:
@@ -994,9 +1053,13 @@ class Seeder:
         self.slice_last: dict[int, float] = {}
         pg = connection.vendor == "postgresql"
         self.moment: Callable[[float], Any] = _pg_moment if pg else float
+        # PostgreSQL: fingerprints, look-up bigrams and the callback's records are written by SQL from the
+        # cases just copied (``_derived_rows``), not row by row from Python.
+        self.sql_rows = pg and self.sql_rows_allowed
         with connection.cursor() as cursor:
             if pg:
                 cursor.execute("SET synchronous_commit = off")
+                self._pool_table(cursor)
                 if self.rebuild_indexes:
                     try:
                         with transaction.atomic():
@@ -1016,6 +1079,8 @@ class Seeder:
                     generating += time.perf_counter() - t1
                     for table in self.t.values():
                         table.flush()
+                    if self.sql_rows:
+                        self._derived_rows(offset, min(stop, offset + self.batch))
         finally:
             with connection.cursor() as cursor:
                 if pg:
@@ -1035,6 +1100,161 @@ class Seeder:
                 f"seed: slice {start:,}-{stop:,}: {total:.1f}s, generating {generating:.1f}s (pid {os.getpid()})"
             )
         return stop - start, counts, self.slice_last
+
+    def _pool_table(self, cursor: Any) -> None:
+        """PostgreSQL: the report pool with what the duplicate finder derived from each report, in a
+        temporary table of the worker's connection (filled once per connection). A case finds its report
+        by what it copied from it (kind, category, party, address, description), which determines the rest."""
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS seed_pool (kind text, category text, party text, address text, "
+            "description text, party_key text, street_key text, tokens text, concepts text, problems text, "
+            "grams text[])"
+        )
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM seed_pool)")
+        if cursor.fetchone()[0]:
+            return
+        rows: dict[tuple[str, ...], Entry] = {}
+        for e in [*self.pool, *(e for entries in self.others.values() for e in entries)]:
+            rows.setdefault((e.kind, e.category, e.party, e.address, e.description), e)
+        with cursor.cursor.copy("COPY seed_pool FROM STDIN") as copy:
+            for key, e in rows.items():
+                copy.write_row((*key, e.party_key, e.street_key, e.tokens, e.concepts, e.problems, e.grams))
+        cursor.execute("ANALYZE seed_pool")
+
+    def _derived_rows(self, start: int, stop: int) -> None:
+        """PostgreSQL: the rows that follow from cases ``start`` to ``stop - 1`` alone, by ``INSERT …
+        SELECT`` from those cases and the pool (``_pool_table``), with the ids and values ``_case`` gives
+        them on SQLite: the fingerprint (its grid cell as ``duplicate_scoring.grid_cell`` computes it, in
+        double precision), the look-up bigrams, and for a WeChat chat's case the callback's record of its
+        "提交" and the acknowledgement it answered."""
+        from eco12369.oversight.duplicate_scoring import GRID_DEG
+
+        case_base = self.base["cases.Case"]
+        low, high = case_base + start, case_base + stop - 1
+        joined = (
+            "FROM cases_case c JOIN seed_pool p ON p.kind = c.kind AND p.category = c.category "
+            "AND p.party = c.reported_party AND p.address = c.address AND p.description = c.description "
+            "WHERE c.id BETWEEN %(low)s AND %(high)s"
+        )
+        head, middle, tail = ACK.split("{number}")
+        params: dict[str, Any] = {
+            "low": low,
+            "high": high,
+            "case_base": case_base,
+            "grid": GRID_DEG,
+            "gram_base": self.base["oversight.CaseGram"],
+            "per_case": PER_CASE["oversight.CaseGram"],
+            "msg_base": self.base["wechat.InboundMessage"],
+            "msg_id": MSG_ID_BASE,
+            "head": head,
+            "middle": middle,
+            "tail": tail,
+        }
+        statements = {
+            "oversight.CaseFingerprint": (
+                "INSERT INTO oversight_casefingerprint (case_id, party_key, street_key, geo_cell, received_at, "
+                "tokens, concepts, problems, tokenized) "
+                "SELECT c.id, p.party_key, p.street_key, CASE WHEN c.latitude IS NULL OR c.longitude IS NULL "
+                "THEN '' ELSE floor(c.latitude::float8 / %(grid)s)::bigint || ':' || "
+                "floor(c.longitude::float8 / %(grid)s)::bigint END, c.received_at, p.tokens, p.concepts, "
+                f"p.problems, true {joined}"
+            ),
+            "oversight.CaseGram": (
+                "INSERT INTO oversight_casegram (id, case_id, gram, received_at) "
+                "SELECT %(gram_base)s + (c.id - %(case_base)s) * %(per_case)s + g.k - 1, c.id, g.gram, "
+                f"c.received_at {joined.replace('WHERE', 'CROSS JOIN LATERAL unnest(p.grams) WITH ORDINALITY AS g(gram, k) WHERE')}"
+            ),
+            "wechat.InboundMessage": (
+                "INSERT INTO wechat_inboundmessage (id, dedupe_key, openid_digest, msg_type, event, msg_id, "
+                "content, wechat_created_at, received_at, status, reply_text, case_id, raw) "
+                "SELECT %(msg_base)s + (c.id - %(case_base)s), 'msg:' || (%(msg_id)s + c.id), "
+                "c.reporter_openid_digest, 'text', '', (%(msg_id)s + c.id)::text, '提交', c.received_at, "
+                "c.received_at, 'processed', %(head)s || c.number || %(middle)s || c.number || %(tail)s, c.id, '' "
+                "FROM cases_case c WHERE c.id BETWEEN %(low)s AND %(high)s AND c.channel = 'wechat_chat' "
+                "AND c.reporter_openid_digest <> ''"
+            ),
+        }
+        # The outbox (``_case`` on SQLite): the acknowledgement, the acceptance notice (the day to close by
+        # as the accept event's data holds it, before any extension) and the closing notice (with the
+        # case's last reply), for every case of a WeChat reporter.
+        params.update(
+            outbox_base=self.base["notifications.OutboxMessage"],
+            outbox_per_case=PER_CASE["notifications.OutboxMessage"],
+            event_base=self.base["cases.CaseEvent"],
+            event_per_case=PER_CASE["cases.CaseEvent"],
+            reply_base=self.base["cases.Reply"],
+            reply_per_case=PER_CASE["cases.Reply"],
+            passive=PASSIVE_REASON,
+            due_format='YYYY"年"MM"月"DD"日"',
+        )
+        outbox = (
+            "INSERT INTO wechat_outboxmessage (id, case_id, reply_id, openid, openid_digest, template, text, "
+            "status, channel, channel_reason, attempts, next_attempt_at, claim_token, claimed_at, last_error, "
+            "created_at, sent_at) SELECT %(outbox_base)s + (c.id - %(case_base)s) * %(outbox_per_case)s + {k}, "
+            "c.id, {reply}, c.reporter_openid, c.reporter_openid_digest, {template}, {text}, 'sent', {channel}, "
+            "{reason}, 1, NULL, '', NULL, '', {at} + interval '{created} seconds', {at} + interval '{sent} seconds' "
+            "FROM cases_case c {join} WHERE c.id BETWEEN %(low)s AND %(high)s AND c.reporter_openid_digest <> '' "
+            "AND {where}"
+        )
+        chat = "c.channel = 'wechat_chat'"
+        final = " ".join(f"WHEN '{path}' THEN '{template}'" for path, template in FINAL_TEMPLATE.items())
+        statements["notifications.OutboxMessage"] = outbox.format(
+            k=0,
+            reply="NULL",
+            template="'acknowledged'",
+            text=_sql_text(ACK, {"number": "c.number"}, params, "ack"),
+            channel=f"CASE WHEN {chat} THEN 'passive' ELSE 'custom' END",
+            reason=f"CASE WHEN {chat} THEN %(passive)s ELSE '' END",
+            at="c.received_at",
+            created=1,
+            sent=2,
+            join="",
+            where="true",
+        )
+        statements["notifications.OutboxMessage accepted"] = outbox.format(
+            k=1,
+            reply="NULL",
+            template="'accepted'",
+            text=_sql_text(
+                ACCEPTED,
+                {
+                    "number": "c.number",
+                    "agency": "a.name",
+                    "due": "to_char((e.data ->> 'close_due')::timestamptz AT TIME ZONE 'Asia/Shanghai', "
+                    "%(due_format)s)",
+                },
+                params,
+                "accepted",
+            ),
+            channel="CASE WHEN c.confirmed_at - c.received_at < interval '2 days' THEN 'custom' "
+            "ELSE 'subscribe' END",
+            reason="''",
+            at="c.confirmed_at",
+            created=60,
+            sent=62,
+            join="JOIN orgs_agency a ON a.id = c.agency_id JOIN cases_caseevent e "
+            "ON e.id = %(event_base)s + (c.id - %(case_base)s) * %(event_per_case)s + 1",  # the accept event
+            where="c.accepted_at IS NOT NULL",
+        )
+        statements["notifications.OutboxMessage closed"] = outbox.format(
+            k=2,
+            reply="r.last",
+            template=f"CASE c.outcome {final} END",
+            text=_sql_text(CLOSED, {"number": "c.number"}, params, "closed"),
+            channel="'subscribe'",
+            reason="''",
+            at="c.closed_at",
+            created=5,
+            sent=7,
+            join="LEFT JOIN LATERAL (SELECT max(r.id) AS last FROM cases_reply r WHERE r.id BETWEEN "
+            "%(reply_base)s + (c.id - %(case_base)s) * %(reply_per_case)s AND "
+            "%(reply_base)s + (c.id - %(case_base)s) * %(reply_per_case)s + %(reply_per_case)s - 1) r ON true",
+            where="c.state = 'closed'",
+        )
+        with self.connection.cursor() as cursor:
+            for label, sql in statements.items():
+                cursor.execute(sql, params)
+                self.t[label.split()[0]].count += cursor.rowcount
 
     def _number_prefix(self) -> str:
         from django.conf import settings
@@ -1282,22 +1502,24 @@ class Seeder:
             last[0],
             "".join(self.pick_code(QUERY_CODE_ALPHABET, k=QUERY_CODE_LENGTH)),
         )
-        # --- the duplicate finder's fingerprint (the keys of oversight.duplicates.fingerprint_values)
-        t["oversight.CaseFingerprint"].add(
-            case_id,
-            entry.party_key,
-            entry.street_key,
-            cell_key(grid_cell(lat, lon)) if lat is not None and lon is not None else "",
-            ts_m,
-            entry.tokens,
-            entry.concepts,
-            entry.problems,
-            True,
-        )
-        gram_base = self.base["oversight.CaseGram"] + i * PER_CASE["oversight.CaseGram"]
-        add_gram = t["oversight.CaseGram"].add
-        for k, gram in enumerate(entry.grams):
-            add_gram(gram_base + k, case_id, gram, ts_m)
+        # --- the duplicate finder's fingerprint (the keys of oversight.duplicates.fingerprint_values) and
+        # its look-up bigrams: on PostgreSQL written by SQL from the batch's cases (``_derived_rows``)
+        if not self.sql_rows:
+            t["oversight.CaseFingerprint"].add(
+                case_id,
+                entry.party_key,
+                entry.street_key,
+                cell_key(grid_cell(lat, lon)) if lat is not None and lon is not None else "",
+                ts_m,
+                entry.tokens,
+                entry.concepts,
+                entry.problems,
+                True,
+            )
+            gram_base = self.base["oversight.CaseGram"] + i * PER_CASE["oversight.CaseGram"]
+            add_gram = t["oversight.CaseGram"].add
+            for k, gram in enumerate(entry.grams):
+                add_gram(gram_base + k, case_id, gram, ts_m)
         if original is not None and closed:
             t["oversight.DuplicateCandidate"].add(
                 self.base["oversight.DuplicateCandidate"] + i,
@@ -1410,13 +1632,13 @@ class Seeder:
             return
         if ts > self.slice_last.get(who, 0.0):
             self.slice_last[who] = ts
+        chat = channel == "wechat_chat"
+        if self.sql_rows:  # the outbox and the callback's record: ``_derived_rows``
+            self._rating(i, case_id, closed, closed_at)
+            return
         add_outbox = t["notifications.OutboxMessage"].add
         outbox_base = self.base["notifications.OutboxMessage"] + i * PER_CASE["notifications.OutboxMessage"]
-        ack = (
-            f"您的举报已收到，编号 {number}。我们将在2个工作日内确认处理，"
-            f"您可回复“查询 {number}”了解进度。感谢您对环境保护工作的支持！"
-        )
-        chat = channel == "wechat_chat"
+        ack = ACK.format(number=number)
         add_outbox(
             outbox_base,
             case_id,
@@ -1441,7 +1663,7 @@ class Seeder:
                 openid_cipher,
                 digest,
                 "accepted",
-                f"您的举报（编号 {number}）已由{owner.agency_name}受理，将于{due_day}前办结并答复您。",
+                ACCEPTED.format(number=number, agency=owner.agency_name, due=due_day),
                 "sent",
                 "custom" if confirm_at - ts < 2 * DAY else "subscribe",
                 "",
@@ -1457,7 +1679,7 @@ class Seeder:
                 openid_cipher,
                 digest,
                 FINAL_TEMPLATE[path],
-                f"您的举报（编号 {number}）已办结，办理结果请回复“查询 {number}”查看。",
+                CLOSED.format(number=number),
                 "sent",
                 "subscribe",
                 "",
@@ -1466,7 +1688,7 @@ class Seeder:
                 closed_at + 7,
             )
         if chat:
-            msg_id = 6_000_000_000_000_000 + case_id
+            msg_id = MSG_ID_BASE + case_id
             t["wechat.InboundMessage"].add(
                 self.base["wechat.InboundMessage"] + i,
                 f"msg:{msg_id}",
@@ -1480,6 +1702,11 @@ class Seeder:
                 ack,
                 case_id,
             )
+        self._rating(i, case_id, closed, closed_at)
+
+    def _rating(self, i: int, case_id: int, closed: bool, closed_at: float | None) -> None:
+        """The reporter's satisfaction rating of a closed case (some of them)."""
+        rng, random_, uniform, now = self.rng, self.rng.random, self.rng.uniform, self.now
         if closed and closed_at is not None and self.rating is not None and random_() < RATED:
             rated_at = closed_at + uniform(0.02, 10) * DAY
             if rated_at <= now:
@@ -1601,10 +1828,19 @@ class Seeder:
         self.say(f"seed: dropped {len(found)} secondary indexes; they are built again after the copy")
         return found
 
-    def _create_indexes(self, indexes: list[tuple[str, str]]) -> None:
-        """Build the dropped indexes again, ``index_jobs`` at a time (each in its own connection, with its
-        own sort memory), the indexes of the largest tables first so that the last to finish are small."""
-        from concurrent.futures import ThreadPoolExecutor
+    def _finish(
+        self, indexes: list[tuple[str, str]], tables: list[str], extra: list[tuple[str, Callable[[], Any]]]
+    ) -> None:
+        """PostgreSQL, after the copy: each seeded table vacuumed (before its indexes exist: its pages are
+        read once to set hint bits and the visibility map, and no index is scanned), the dropped indexes built
+        again, each table analysed once its indexes exist (their expressions get statistics), and ``extra``
+        (the dashboard's rollups), all as one pool of ``index_jobs`` connections. A connection takes the ready
+        step (its table vacuumed, for an index; its indexes built, for ANALYZE) that heads the longest chain
+        of work still to do, so the slowest build (the description's bigrams) starts first and the two cores
+        stay busy to the end. Each connection sets its own ``maintenance_work_mem`` (more for GIN builds,
+        which flush their accumulated keys each time it fills) and builds with no parallel workers (the
+        steps are the parallelism)."""
+        import threading
 
         from django.db import connections
 
@@ -1614,35 +1850,111 @@ class Seeder:
                 "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c "
                 "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'"
             )
-            size = dict(cursor.fetchall())
+            size = {name: int(n) for name, n in cursor.fetchall()}
         table_of = re.compile(r" ON (?:ONLY )?(?:[\w.]+\.)?\"?(\w+)\"? ")
-
-        def weight(definition: str) -> int:
+        steps: dict[str, _Step] = {}
+        for table in tables:
+            steps[f"vacuum {table}"] = _Step(f'VACUUM "{table}"', 0.3 * size.get(table, 0) + 1e5)
+        by_table: dict[str, list[str]] = {}
+        for name, definition in indexes:
             found = table_of.search(definition)
-            return int(size.get(found.group(1), 0)) if found else 0
+            table = found.group(1) if found else ""
+            gin = " USING gin " in definition
+            after = {f"vacuum {table}"} if f"vacuum {table}" in steps else set()
+            steps[f"index {name}"] = _Step(
+                definition, (3.0 if gin else 1.0) * size.get(table, 0) + 1e5, after, gin
+            )
+            by_table.setdefault(table, []).append(f"index {name}")
+        for table in tables:
+            steps[f"analyze {table}"] = _Step(
+                f'ANALYZE "{table}"', 0.02 * size.get(table, 0) + 1e5, set(by_table.get(table, []))
+            )
+        for name, run in extra:
+            steps[name] = _Step(run, float(size.get("cases_case", 0)) + 1e5)
+        # The longest chain of work that starts with each step (its own weight and its heaviest follower's).
+        followers: dict[str, list[str]] = {name: [] for name in steps}
+        for name, step in steps.items():
+            for before in step.after:
+                followers[before].append(name)
+        chain: dict[str, float] = {}
 
-        todo = sorted(indexes, key=lambda item: -weight(item[1]))
+        def longest(name: str) -> float:
+            if name not in chain:
+                chain[name] = steps[name].weight + max((longest(f) for f in followers[name]), default=0.0)
+            return chain[name]
+
+        for name in steps:
+            longest(name)
+        total = sum(step.weight for step in steps.values())
+        state = threading.Condition()
+        pending, done = set(steps), set[str]()
+        failed: list[BaseException] = []
         took: list[tuple[float, str]] = []
+        weight_done = 0.0
 
-        def build(item: tuple[str, str]) -> None:
+        def work() -> None:
+            nonlocal weight_done
             # A thread of its own: Django gives it its own connection, closed when done.
             try:
                 with connections["default"].cursor() as cursor:
                     cursor.execute(f"SET maintenance_work_mem = '{self.index_memory}'")
-                    cursor.execute("SET max_parallel_maintenance_workers = 0")  # the jobs are the parallelism
-                    started = time.perf_counter()
-                    cursor.execute(item[1])
-                    took.append((time.perf_counter() - started, item[0]))
+                    cursor.execute("SET max_parallel_maintenance_workers = 0")
+                    while True:
+                        with state:
+                            while True:
+                                ready = [n for n in pending if steps[n].after <= done]
+                                if failed or (not ready and not pending):
+                                    return
+                                if ready:
+                                    name = max(ready, key=lambda n: (chain[n], n))
+                                    pending.remove(name)
+                                    break
+                                state.wait()
+                        step = steps[name]
+                        started = time.perf_counter()
+                        try:
+                            if callable(step.run):
+                                step.run()
+                            elif step.gin:
+                                cursor.execute(f"SET maintenance_work_mem = '{self.gin_memory}'")
+                                cursor.execute(step.run)
+                                cursor.execute(f"SET maintenance_work_mem = '{self.index_memory}'")
+                            else:
+                                cursor.execute(step.run)
+                        except BaseException as error:
+                            with state:
+                                failed.append(error)
+                                state.notify_all()
+                            raise
+                        seconds = time.perf_counter() - started
+                        with state:
+                            done.add(name)
+                            took.append((seconds, name))
+                            weight_done += step.weight
+                            state.notify_all()
+                            count, share = len(done), weight_done / total
+                        if seconds >= 2:
+                            elapsed = time.perf_counter() - t0
+                            self.say(
+                                f"seed: {count}/{len(steps)} finishing steps done ({name}: {seconds:.0f}s; "
+                                f"{elapsed:,.0f}s, ETA {elapsed * (1 - share) / max(share, 1e-9):,.0f}s)"
+                            )
             finally:
                 connections.close_all()
 
-        with ThreadPoolExecutor(max_workers=self.index_jobs) as pool:
-            for future in [pool.submit(build, item) for item in todo]:
-                future.result()
-        slowest = ", ".join(f"{name} {seconds:.0f}s" for seconds, name in sorted(took, reverse=True)[:5])
+        threads = [threading.Thread(target=work) for _ in range(self.index_jobs)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failed:
+            raise failed[0]
+        self.vacuumed = list(tables)
+        slowest = ", ".join(f"{name} {seconds:.0f}s" for seconds, name in sorted(took, reverse=True)[:6])
         self.say(
-            f"seed: built {len(indexes)} indexes in {time.perf_counter() - t0:.0f}s, {self.index_jobs} at a "
-            f"time (slowest: {slowest})"
+            f"seed: {len(tables)} tables vacuumed and analysed, {len(indexes)} indexes built"
+            f"{', ' + ', '.join(n for n, _ in extra) if extra else ''} in {time.perf_counter() - t0:.0f}s, "
+            f"{self.index_jobs} at a time (slowest: {slowest})"
         )
 
     def _reset_sequences(self, models: Iterable[Any]) -> None:
@@ -1655,6 +1967,39 @@ class Seeder:
 
 
 _SEEDER: Seeder | None = None
+
+
+@dataclass
+class _Step:
+    """One step of ``Seeder._finish``: SQL (or a function), its rough cost, the steps it waits for."""
+
+    run: str | Callable[[], Any]
+    weight: float
+    after: set[str] = field(default_factory=set)
+    gin: bool = False
+
+
+def _sql_text(template: str, values: dict[str, str], params: dict[str, Any], key: str) -> str:
+    """A text template (``ACK``) as an SQL expression: its ``{name}`` fields are ``values`` (SQL), the text
+    between them parameters (added to ``params`` under ``key``)."""
+    parts = re.split(r"\{(\w+)\}", template)
+    out = []
+    for k, part in enumerate(parts):
+        if k % 2:
+            out.append(values[part])
+        elif part:
+            params[f"{key}{k}"] = part
+            out.append(f"%({key}{k})s")
+    return " || ".join(out)
+
+
+def _encrypt_chunk(bounds: tuple[int, int]) -> tuple[int, list[tuple[tuple[str, str, str], str]]]:
+    """Worker process entry: reporters ``bounds[0]`` to ``bounds[1] - 1`` encrypted (``_encrypt_reporters``)."""
+    assert _SEEDER is not None
+    s = _SEEDER
+    return bounds[0], [
+        ((s._cipher(w, 0), s._cipher(w, 1), s._cipher(w, 2)), s._digest(w)) for w in range(*bounds)
+    ]
 
 
 def _seed_slice(bounds: tuple[int, int]) -> tuple[int, dict[str, int], dict[int, float]]:
@@ -1716,12 +2061,22 @@ def seed(**kwargs: Any) -> Result:
         or MonthlyCaseCount.objects.exists()
         or MonthlyGridCount.objects.exists()
     )
-    result = Seeder(**kwargs).run()
     say = kwargs.get("progress", print) or (lambda _msg: None)
-    started = time.perf_counter()
-    written = rollups_count_sql() if connection.vendor == "postgresql" and fresh else rollups_rebuild()
+    written: dict[str, int] = {}
+
+    def rollups() -> None:
+        started = time.perf_counter()
+        written.update(
+            rollups_count_sql() if connection.vendor == "postgresql" and fresh else rollups_rebuild()
+        )
+        say(f"seed: dashboard rollups counted in {time.perf_counter() - started:.1f}s ({written})")
+
+    # By SQL into the empty rollups of a fresh seed, with the index builds (they only read the cases).
+    seeder = Seeder(**kwargs, tail=rollups if connection.vendor == "postgresql" and fresh else None)
+    result = seeder.run()
+    if not written:
+        rollups()
     result.rows.update({f"stats rollup {table}": n for table, n in written.items()})
-    say(f"seed: dashboard rollups counted in {time.perf_counter() - started:.1f}s ({written})")
     return result
 
 

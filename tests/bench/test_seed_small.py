@@ -183,3 +183,41 @@ def test_copy_rows_escape_what_the_text_format_must(tianjin: None) -> None:
     rows = Conversation.objects.filter(pk__gte=start).order_by("pk")
     assert [r.draft_text for r in rows] == texts
     assert all(r.last_inbound_at is None and r.updated_at == moment for r in rows)
+
+
+def test_rows_written_by_sql_are_those_python_writes(tianjin: None) -> None:
+    """On PostgreSQL the fingerprints, look-up bigrams, the callback's records and the outbox are written by
+    SQL from the copied cases (and their events and replies); they are the rows the Python path (SQLite's)
+    writes for the same seed, value for value."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQL path is PostgreSQL's")
+    from eco12369.cases.models import CaseNumberSequence
+    from eco12369.notifications.models import OutboxMessage
+    from eco12369.oversight.models import CaseGram
+    from eco12369.wechat.models import InboundMessage
+
+    end = dt.datetime(2026, 3, 15, 9, 30, tzinfo=dt.UTC)
+    models: list[Any] = [CaseFingerprint, CaseGram, InboundMessage, OutboxMessage]
+
+    def dump() -> list[list[tuple[Any, ...]]]:
+        return [
+            sorted(tuple(getattr(r, f.attname) for f in m._meta.concrete_fields) for r in m.objects.all())
+            for m in models
+        ]
+
+    def clear() -> None:
+        tables = [m._meta.db_table for m in (Case, Conversation, CaseNumberSequence)]
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred checks pending
+            cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")  # and every table that refers to a case
+
+    by_sql = seed(cases=600, seed=3, end=end, progress=None, batch=150)
+    rows = dump()
+    clear()
+    by_python = seed(cases=600, seed=3, end=end, progress=None, batch=150, sql_rows=False)
+    assert by_sql.first_case_id == by_python.first_case_id
+    assert rows == dump()
+    assert all(rows)
+    assert {k: v for k, v in by_sql.rows.items() if "." in k} == {
+        k: v for k, v in by_python.rows.items() if "." in k
+    }
