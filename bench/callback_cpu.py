@@ -44,6 +44,9 @@ def main() -> int:
     )
     parser.add_argument("--profile", default="", help="write a cProfile of the callback requests here")
     parser.add_argument(
+        "--profile-kind", default="", choices=("", *KINDS), help="profile only this kind of message"
+    )
+    parser.add_argument(
         "--show-sql", action="store_true", help="print the statements of one message of each kind"
     )
     args = parser.parse_args()
@@ -142,17 +145,32 @@ def main() -> int:
     for _kind, path, body in planned[:20]:  # warm up: imports, connections, caches
         send(path, body)
     cpu: dict[str, list[float]] = {k: [] for k in (*KINDS, REFERENCE)}
+    wall: dict[str, list[float]] = {k: [] for k in (*KINDS, REFERENCE)}
+    sql_wall: dict[str, list[float]] = {k: [] for k in (*KINDS, REFERENCE)}
     queries: dict[str, list[int]] = {k: [] for k in (*KINDS, REFERENCE)}
     profiler = cProfile.Profile(time.process_time) if args.profile else None
+    in_sql = [0.0]
+
+    def timed(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        begun = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            in_sql[0] += time.perf_counter() - begun
+
     for kind, path, body in planned[20:]:
-        with CaptureQueriesContext(connection) as captured:
-            if profiler is not None and kind != REFERENCE:
-                profiler.enable()
-            started = time.process_time()
+        profiled = profiler is not None and kind != REFERENCE and args.profile_kind in ("", kind)
+        in_sql[0] = 0.0
+        with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timed):
+            if profiled:
+                profiler.enable()  # type: ignore[union-attr]
+            started, started_wall = time.process_time(), time.perf_counter()
             send(path, body)
             cpu[kind].append((time.process_time() - started) * 1000)
-            if profiler is not None:
-                profiler.disable()
+            wall[kind].append((time.perf_counter() - started_wall) * 1000)
+            if profiled:
+                profiler.disable()  # type: ignore[union-attr]
+        sql_wall[kind].append(in_sql[0] * 1000)
         queries[kind].append(len(captured.captured_queries))
         if args.show_sql and len(queries[kind]) == 1:
             print(f"-- {kind}: {len(captured.captured_queries)} statements")
@@ -162,12 +180,16 @@ def main() -> int:
         profiler.dump_stats(args.profile)
     mix = {"text": 50, "location": 50, "submit": 50, "query": 10}  # bench/run.py's mix per 50 reporters
     weight = sum(mix.values())
-    print(f"{'message':<28} {'n':>4} {'CPU ms (mean)':>14} {'median':>8} {'SQL':>5}")
+    print(
+        f"{'message':<28} {'n':>4} {'CPU ms (mean)':>14} {'median':>8} {'SQL':>5}"
+        f" {'wall ms':>8} {'in SQL ms':>10}"
+    )
     for kind in (*KINDS, REFERENCE):
         values = cpu[kind]
         print(
             f"{kind:<28} {len(values):>4} {statistics.fmean(values):>14.2f} {statistics.median(values):>8.2f}"
-            f" {statistics.fmean(queries[kind]):>5.1f}"
+            f" {statistics.fmean(queries[kind]):>5.1f} {statistics.median(wall[kind]):>8.2f}"
+            f" {statistics.median(sql_wall[kind]):>10.2f}"
         )
     mean_cpu = sum(statistics.fmean(cpu[k]) * mix[k] for k in KINDS) / weight
     mean_sql = sum(statistics.fmean(queries[k]) * mix[k] for k in KINDS) / weight

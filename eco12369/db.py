@@ -59,6 +59,39 @@ def insert(obj: Model) -> None:
     _inserted(obj, row[0], alias)
 
 
+def insert_computed(
+    obj: Model, *, field: str, expression: str, params: Sequence[Any], with_: tuple[str, Sequence[Any]]
+) -> None:
+    """``insert(obj)`` with the value of ``field`` computed by the database in the same statement: ``with_``
+    (SQL, params) are ``WITH`` queries (``name AS (…)``, a data-modifying one too) and ``expression`` (with
+    its ``params``) the field's value, which may read them. PostgreSQL only. ``obj.pk`` and ``obj.<field>``
+    are set from what was stored. A case's number taken from the day's counter in the case's own INSERT."""
+    alias = router.db_for_write(type(obj), instance=obj)
+    connection = connections[alias]
+    meta = type(obj)._meta
+    fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(obj, f.attname) is None)]
+    computed = meta.get_field(field)
+    qn = connection.ops.quote_name
+    values = _values(obj, fields, connection)
+    placeholders, bound = [], [*with_[1]]
+    for f, value in zip(fields, values, strict=True):
+        if f is computed:
+            placeholders.append(f"({expression})")
+            bound += params
+        else:
+            placeholders.append("%s")
+            bound.append(value)
+    sql = (
+        f"WITH {with_[0]} INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(placeholders)}) RETURNING {qn(meta.pk.column)}, {qn(computed.column)}"  # type: ignore[union-attr,arg-type]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, bound)
+        row = cursor.fetchone()
+    setattr(obj, computed.attname, row[1])  # type: ignore[union-attr]
+    _inserted(obj, row[0], alias)
+
+
 def insert_many(objs: Sequence[Model]) -> None:
     """``bulk_create(objs)`` of a few unsaved instances of one model as one hand-written ``INSERT``, no ids
     read back (the rows' keys are their own: a case's bigrams)."""
@@ -69,6 +102,28 @@ def insert_many(objs: Sequence[Model]) -> None:
     sql, fields = _insert_sql(objs[0], rows=len(objs), returning=False)
     with connection.cursor() as cursor:
         cursor.execute(sql, [v for obj in objs for v in _values(obj, fields, connection)])
+
+
+def insert_with(obj: Model, objs: Sequence[Model]) -> None:
+    """``insert(obj)`` and ``insert_many(objs)`` (rows of another model, which must not refer to ``obj``'s
+    row: they are written with it) in one round trip on PostgreSQL (a data-modifying ``WITH``), two
+    elsewhere. A new case's fingerprint and its bigrams (the WeChat callback's hot path)."""
+    alias = router.db_for_write(type(obj), instance=obj)
+    connection = connections[alias]
+    if not objs or connection.vendor != "postgresql":
+        insert(obj)
+        insert_many(objs)
+        return
+    first, first_fields = _insert_sql(obj)
+    rows, row_fields = _insert_sql(objs[0], rows=len(objs), returning=False)
+    pk = connection.ops.quote_name(type(obj)._meta.pk.column)  # type: ignore[union-attr]
+    params = [*_values(obj, first_fields, connection)]
+    params += [v for other in objs for v in _values(other, row_fields, connection)]
+    with connection.cursor() as cursor:
+        # Both statements come from the models' metadata, every value is a parameter.
+        cursor.execute(f"WITH f AS ({first}) {rows} RETURNING (SELECT {pk} FROM f)", params)  # noqa: S608
+        row = cursor.fetchone()
+    _inserted(obj, row[0], alias)
 
 
 def insert_if_absent(obj: Model) -> bool:
@@ -143,6 +198,47 @@ def update_columns(
         returned = [r[0] for r in cursor.fetchall()]
         cursor.execute(sql, [*values, obj.pk])
     return returned
+
+
+def update_columns_and_insert(
+    obj: Model, fields: Iterable[str], *, before: tuple[str, list[Any]] | None, new: Model
+) -> tuple[list[Any], bool]:
+    """``update_columns(obj, fields, before=before)`` and ``insert_if_absent(new)`` in one round trip on
+    PostgreSQL (one statement: ``before`` and the insert as data-modifying ``WITH`` queries, then the
+    UPDATE), in that order in separate statements elsewhere. What ``before`` returned, and whether ``new``
+    was inserted (False: a row with one of its unique keys exists, nothing of ``new`` written; the caller
+    rolls the rest back if it must). The WeChat callback's last write of each message: its conversation and
+    its record."""
+    meta = type(obj)._meta
+    alias = router.db_for_write(type(obj), instance=obj)
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        returned = update_columns(obj, fields, before=before)
+        return returned, insert_if_absent(new)
+    qn = connection.ops.quote_name
+    changed = [meta.get_field(name) for name in fields]
+    values = [f.get_db_prep_save(f.pre_save(obj, add=False), connection=connection) for f in changed]  # type: ignore[union-attr]
+    assignments = ", ".join(f"{qn(f.column)} = %s" for f in changed)  # type: ignore[union-attr,arg-type]
+    insert_sql, insert_fields = _insert_sql(new, conflict=" ON CONFLICT DO NOTHING")
+    params = [*before[1]] if before is not None else []
+    params += _values(new, insert_fields, connection)
+    queries = ([f"b AS ({before[0]})"] if before is not None else []) + [f"i AS ({insert_sql})"]
+    returned_sql = "ARRAY(SELECT * FROM b)" if before is not None else "NULL"
+    new_pk = qn(type(new)._meta.pk.column)  # type: ignore[union-attr]
+    sql = (
+        # The statements come from the models' metadata and the callers' own SQL; values are parameters.
+        f"WITH {', '.join(queries)} UPDATE {qn(meta.db_table)} SET {assignments} "  # noqa: S608
+        f"WHERE {qn(meta.pk.column)} = %s RETURNING {returned_sql}, (SELECT {new_pk} FROM i)"  # type: ignore[union-attr]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *values, obj.pk])
+        row = cursor.fetchone()
+    assert row is not None, "update_columns_and_insert: the updated row must exist"
+    returned = list(row[0]) if row[0] is not None else []
+    if row[1] is None:
+        return returned, False
+    _inserted(new, row[1], router.db_for_write(type(new), instance=new))
+    return returned, True
 
 
 _CONVERTERS: dict[tuple[str, type[Model], tuple[str, ...]], list[tuple[Any, list[Any]]]] = {}

@@ -36,7 +36,7 @@ from django.db.models import Field, Model
 from django.utils import timezone
 
 from eco12369.cases.models import Case, State
-from eco12369.db import from_row, insert, insert_many, prepared_cursor
+from eco12369.db import from_row, insert_with, prepared_cursor
 from eco12369.orgs.models import Region
 
 from .duplicate_scoring import (
@@ -172,8 +172,7 @@ def fingerprint_write(*, case: Case, new: bool = False) -> CaseFingerprint:
     values, grams = _fingerprint_parts(case)
     if new:
         fingerprint = CaseFingerprint(case_id=case.pk, **values)
-        insert(fingerprint)  # one hand-written INSERT each: a new case's hot path
-        insert_many(grams)
+        insert_with(fingerprint, grams)  # hand-written INSERTs, one statement: a new case's hot path
         return fingerprint
     fingerprint, _ = CaseFingerprint.objects.update_or_create(case_id=case.pk, defaults=values)
     CaseGram.objects.filter(case_id=case.pk).delete()

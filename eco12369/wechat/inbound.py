@@ -35,7 +35,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from eco12369.crypto import blind_index
-from eco12369.db import from_row, insert_if_absent, update_columns
+from eco12369.db import from_row, insert_if_absent, update_columns_and_insert
 from eco12369.notifications.services import (
     outbox_mark_passive_acknowledgement,
     outbox_release_waiting_sql,
@@ -133,10 +133,11 @@ def inbound_receive(*, envelope: Envelope, started: float | None = None) -> str:
             conv = _conversation_locked(openid, digest)
             reply = _handle(kind, conv, inbound, fields, started)
             inbound.reply_text = reply
-            # The record, with its reply, is written once, last: its unique ``dedupe_key`` makes a second
-            # delivery a no-op. A delivery that finds the key taken (it waited on the conversation's lock
-            # for the first) rolls back everything it did.
-            if not insert_if_absent(inbound):
+            # The conversation's new state, and the record with its reply, written once, last, in one
+            # statement (PostgreSQL): the record's unique ``dedupe_key`` makes a second delivery a no-op. A
+            # delivery that finds the key taken (it waited on the conversation's lock for the first) rolls
+            # back everything it did.
+            if not _conversation_save_and_record(kind, conv, inbound):
                 raise _Duplicate
     except _Duplicate:
         return _duplicate_reply(key)
@@ -152,18 +153,9 @@ def _handle(
 ) -> str:
     """Run the handler of ``kind`` on the locked ``conv``; the passive reply (``inbound`` gets its case and
     status)."""
-    digest = conv.openid_digest
     reply, case = HANDLERS[kind](conv, inbound, fields)
     if kind in WINDOW_OPENING_KINDS:
         conv.last_inbound_at = timezone.now()
-    # Not the openid: neither encrypted nor indexed again.
-    if kind in WINDOW_OPENING_KINDS or kind == "event:subscribe":
-        # A channel may be open now (a reporter who follows again may get subscription notices): the
-        # waiting notices are released with the conversation's UPDATE (PostgreSQL: one statement).
-        release = outbox_release_waiting_sql(openid_digest=digest)
-        outbox_released(update_columns(conv, CONVERSATION_STATE, before=release))
-    else:
-        update_columns(conv, CONVERSATION_STATE)
     if case is None:
         return reply
     inbound.case = case
@@ -175,6 +167,20 @@ def _handle(
     # Too late for a passive reply WeChat would still accept: the outbox delivers it.
     inbound.status = InboundMessage.Status.DEFERRED
     return ""
+
+
+def _conversation_save_and_record(kind: str, conv: Conversation, inbound: InboundMessage) -> bool:
+    """Save the conversation the handler changed (not its openid: neither encrypted nor indexed again) and
+    insert the message's record; False when the record's key was taken (nothing of it written). PostgreSQL:
+    one statement."""
+    release = None
+    if kind in WINDOW_OPENING_KINDS or kind == "event:subscribe":
+        # A channel may be open now (a reporter who follows again may get subscription notices): the
+        # waiting notices are released with the conversation's UPDATE.
+        release = outbox_release_waiting_sql(openid_digest=conv.openid_digest)
+    released, recorded = update_columns_and_insert(conv, CONVERSATION_STATE, before=release, new=inbound)
+    outbox_released(released)
+    return recorded
 
 
 def _duplicate_reply(key: str) -> str:

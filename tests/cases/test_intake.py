@@ -46,6 +46,25 @@ def test_case_number_is_prefix_date_of_receipt_in_shanghai_and_daily_sequence(ma
 
 
 @pytest.mark.django_db
+def test_a_day_past_999999_cases_keeps_every_digit_and_bulk_intake_shares_the_counter(
+    make_case: MakeCase,
+) -> None:
+    """The number is taken in the case's INSERT on PostgreSQL (``_case_insert_numbered``), by
+    ``case_numbers_next`` elsewhere and in a bulk intake: both count on the same row, alike."""
+    at = dt.datetime(2026, 11, 25, 9, 0, tzinfo=TZ)
+    make_case(received_at=at)
+    CaseNumberSequence.objects.filter(day=dt.date(2026, 11, 25)).update(last=999998)
+    assert make_case(received_at=at).number == "TJ20261125999999"
+    assert make_case(received_at=at).number == "TJ202611251000000"
+    [bulk] = cases_create_bulk(
+        intakes=[Intake(channel="wechat_h5", description="夜间偷排废水。", received_at=at)]
+    )
+    assert bulk.number == "TJ202611251000001"
+    assert make_case(received_at=at).number == "TJ202611251000002"
+    assert CaseNumberSequence.objects.get(day=dt.date(2026, 11, 25)).last == 1000002
+
+
+@pytest.mark.django_db
 def test_the_prefix_comes_from_the_settings(make_case: MakeCase) -> None:
     with override_settings(ECO={**django_settings.ECO, "CASE_NUMBER_PREFIX": "BJ"}):
         case = make_case(received_at=dt.datetime(2026, 1, 5, 9, 0, tzinfo=TZ))

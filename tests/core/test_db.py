@@ -4,6 +4,7 @@ prepared once per connection."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -16,8 +17,10 @@ from eco12369.db import (
     insert,
     insert_if_absent,
     insert_many,
+    insert_with,
     prepared_cursor,
     update_columns,
+    update_columns_and_insert,
 )
 from eco12369.wechat.models import SeenNonce
 
@@ -77,6 +80,40 @@ def test_update_columns_runs_the_statement_before_it_and_returns_what_that_retur
     assert returned == [5]
     assert AuditHead.objects.get(id=7).last_hash == "a" * 64
     assert CaseNumberSequence.objects.get().last == 5
+
+
+def test_insert_with_writes_both_in_one_statement_on_postgresql() -> None:
+    first = AuditHead(id=3, last_hash="0" * 64)
+    with CaptureQueriesContext(connection) as ctx:
+        insert_with(first, [SeenNonce(key="w1"), SeenNonce(key="w2")])
+    assert len(ctx) == (1 if connection.vendor == "postgresql" else 2)
+    assert first.pk == 3 and not first._state.adding
+    assert AuditHead.objects.get(id=3).last_hash == "0" * 64
+    assert set(SeenNonce.objects.values_list("key", flat=True)) == {"w1", "w2"}
+    insert_with(AuditHead(id=4, last_hash="1" * 64), [])  # no rows: the first one alone
+    assert AuditHead.objects.filter(id=4).exists()
+
+
+def test_update_columns_and_insert_says_whether_the_row_was_new() -> None:
+    head = AuditHead(id=8, last_hash="0" * 64)
+    insert_if_absent(head)
+    insert_if_absent(CaseNumberSequence(day=dt.date(2026, 11, 27), last=1))
+    before: tuple[str, list[Any]] = (
+        'UPDATE "cases_casenumbersequence" SET "last" = "last" + 1 RETURNING "last"',
+        [],
+    )
+    head.last_hash = "b" * 64
+    nonce = SeenNonce(key="u1")
+    with CaptureQueriesContext(connection) as ctx:
+        returned, inserted = update_columns_and_insert(head, ["last_hash"], before=before, new=nonce)
+    assert len(ctx) == (1 if connection.vendor == "postgresql" else 3)
+    assert (returned, inserted) == ([2], True) and nonce.pk is not None
+    assert AuditHead.objects.get(id=8).last_hash == "b" * 64
+    head.last_hash = "c" * 64
+    again = SeenNonce(key="u1")
+    assert update_columns_and_insert(head, ["last_hash"], before=None, new=again) == ([], False)
+    assert again.pk is None and SeenNonce.objects.filter(key="u1").count() == 1
+    assert AuditHead.objects.get(id=8).last_hash == "c" * 64  # the update ran (the caller rolls back)
 
 
 def test_a_prepared_cursor_answers_as_an_ordinary_one_and_is_prepared_once_on_postgresql() -> None:

@@ -16,11 +16,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from eco12369.audit.services import AuditItem, audit_record, audit_record_many
-from eco12369.db import increment_returning, insert, insert_if_absent
+from eco12369.db import increment_returning, insert, insert_computed, insert_if_absent
 from eco12369.notifications.services import outbox_write
 from eco12369.orgs.models import Agency, Region, User
 
@@ -109,6 +109,33 @@ def case_numbers_next(*, day: dt.date, count: int) -> list[str]:
     assert last is not None
     prefix = settings.ECO["CASE_NUMBER_PREFIX"]
     return [f"{prefix}{day:%Y%m%d}{n:06d}" for n in range(last - count + 1, last + 1)]
+
+
+def _case_insert_numbered(case: Case, *, day: dt.date) -> None:
+    """``insert(case)`` with ``day``'s next number. On PostgreSQL in one statement: the day's counter is
+    bumped (or started) by an upsert in the case's own INSERT, so the counter's row, which every new case of
+    the day waits for, is locked one round trip later than with a statement of its own, and one round trip
+    is saved (the WeChat callback's hot path). Elsewhere ``case_number_next`` then ``insert``."""
+    if connections[router.db_for_write(Case)].vendor != "postgresql":
+        case.number = case_number_next(day=day)
+        insert(case)
+        return
+    meta = CaseNumberSequence._meta
+    table = meta.db_table
+    counter = (
+        # The model's own names; the day is a parameter. A value over 999999 keeps all its digits, as
+        # case_numbers_next's ``{n:06d}``.
+        f'n AS (INSERT INTO "{table}" ("day", "last") VALUES (%s, 1) '  # noqa: S608
+        f'ON CONFLICT ("day") DO UPDATE SET "last" = "{table}"."last" + 1 RETURNING "last")'
+    )
+    insert_computed(
+        case,
+        field="number",
+        expression="SELECT %s || CASE WHEN n.last < 1000000 THEN lpad(n.last::text, 6, '0') "
+        "ELSE n.last::text END FROM n",
+        params=[f"{settings.ECO['CASE_NUMBER_PREFIX']}{day:%Y%m%d}"],
+        with_=(counter, [day]),
+    )
 
 
 def owning_agency_for(district: Region | None) -> Agency:
@@ -250,12 +277,13 @@ def case_create(*, intake: Intake) -> Case:
         case = _case_new(
             intake,
             description=description,
-            number=case_number_next(day=deadlines.local_date(received_at)),
+            number="",  # the day's next, taken by the INSERT
             agency=agency,
             received_at=received_at,
             confirm=confirm,
         )
-        insert(case)  # case.save(), without compiling the ORM's INSERT (the callback's hot path)
+        # case.save() with its number, without compiling the ORM's INSERT (the callback's hot path)
+        _case_insert_numbered(case, day=deadlines.local_date(received_at))
         for photo in intake.photos:
             attachment_add(case=case, photo=photo)
         case_event_record(
