@@ -201,43 +201,52 @@ def update_columns(
 
 
 def update_columns_and_insert(
-    obj: Model, fields: Iterable[str], *, before: tuple[str, list[Any]] | None, new: Model
-) -> tuple[list[Any], bool]:
-    """``update_columns(obj, fields, before=before)`` and ``insert_if_absent(new)`` in one round trip on
-    PostgreSQL (one statement: ``before`` and the insert as data-modifying ``WITH`` queries, then the
-    UPDATE), in that order in separate statements elsewhere. What ``before`` returned, and whether ``new``
-    was inserted (False: a row with one of its unique keys exists, nothing of ``new`` written; the caller
-    rolls the rest back if it must). The WeChat callback's last write of each message: its conversation and
-    its record."""
+    obj: Model, fields: Iterable[str], *, before: Sequence[tuple[str, str, list[Any]]] = (), new: Model
+) -> tuple[dict[str, list[Any]], bool]:
+    """``update_columns(obj, fields)`` and ``insert_if_absent(new)``, after the writes ``before`` (name, SQL,
+    params; each ``RETURNING`` its first column), in one round trip on PostgreSQL: one statement, ``before``
+    and the insert as data-modifying ``WITH`` queries (one of ``before`` may read an earlier one by its
+    name), then the UPDATE. Elsewhere in that order in separate statements (``before`` then may not read
+    each other). What each of ``before`` returned (the first column, by name), and whether ``new`` was
+    inserted (False: a row with one of its unique keys exists, nothing of ``new`` written; the caller rolls
+    the rest back if it must). The WeChat callback's last write of each message: its conversation, its
+    record, the release of waiting notices and the acknowledgement sent as the reply."""
     meta = type(obj)._meta
     alias = router.db_for_write(type(obj), instance=obj)
     connection = connections[alias]
+    returned: dict[str, list[Any]] = {}
     if connection.vendor != "postgresql":
-        returned = update_columns(obj, fields, before=before)
+        with connection.cursor() as cursor:
+            for name, sql, params in before:
+                cursor.execute(sql, params)
+                returned[name] = [row[0] for row in cursor.fetchall()]
+        update_columns(obj, fields)
         return returned, insert_if_absent(new)
     qn = connection.ops.quote_name
     changed = [meta.get_field(name) for name in fields]
     values = [f.get_db_prep_save(f.pre_save(obj, add=False), connection=connection) for f in changed]  # type: ignore[union-attr]
     assignments = ", ".join(f"{qn(f.column)} = %s" for f in changed)  # type: ignore[union-attr,arg-type]
     insert_sql, insert_fields = _insert_sql(new, conflict=" ON CONFLICT DO NOTHING")
-    params = [*before[1]] if before is not None else []
+    queries = [f"{name} AS ({sql})" for name, sql, _ in before] + [f"i AS ({insert_sql})"]
+    params = [value for _, _, values_before in before for value in values_before]
     params += _values(new, insert_fields, connection)
-    queries = ([f"b AS ({before[0]})"] if before is not None else []) + [f"i AS ({insert_sql})"]
-    returned_sql = "ARRAY(SELECT * FROM b)" if before is not None else "NULL"
+    # ``x`` is the column each of ``before`` returns first (``RETURNING`` one column).
+    arrays = "".join(f"ARRAY(SELECT x FROM {name} AS t(x)), " for name, _, _ in before)  # noqa: S608
     new_pk = qn(type(new)._meta.pk.column)  # type: ignore[union-attr]
     sql = (
         # The statements come from the models' metadata and the callers' own SQL; values are parameters.
         f"WITH {', '.join(queries)} UPDATE {qn(meta.db_table)} SET {assignments} "  # noqa: S608
-        f"WHERE {qn(meta.pk.column)} = %s RETURNING {returned_sql}, (SELECT {new_pk} FROM i)"  # type: ignore[union-attr]
+        f"WHERE {qn(meta.pk.column)} = %s RETURNING {arrays}(SELECT {new_pk} FROM i)"  # type: ignore[union-attr]
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *values, obj.pk])
         row = cursor.fetchone()
     assert row is not None, "update_columns_and_insert: the updated row must exist"
-    returned = list(row[0]) if row[0] is not None else []
-    if row[1] is None:
+    for (name, _, _), value in zip(before, row, strict=False):
+        returned[name] = list(value)
+    if row[-1] is None:
         return returned, False
-    _inserted(new, row[1], router.db_for_write(type(new), instance=new))
+    _inserted(new, row[-1], router.db_for_write(type(new), instance=new))
     return returned, True
 
 

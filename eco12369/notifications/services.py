@@ -141,11 +141,10 @@ def outbox_mark_passive(*, message: OutboxMessage) -> None:
         )
 
 
-def outbox_mark_passive_acknowledgement(*, case_id: int) -> str | None:
-    """The new case's acknowledgement goes out as the callback's passive reply: mark it sent (as
-    ``outbox_mark_passive``), record the delivery, and return its text; None when the case has no pending
-    acknowledgement. The callback's hot path: one ``UPDATE … RETURNING`` finds and marks it and the delivery
-    record is inserted with it (PostgreSQL: one statement, a data-modifying ``WITH``; elsewhere two)."""
+def _passive_acknowledgement_sql(*, case_id: int) -> tuple[Any, str, list[Any], str, list[Any]]:
+    """The statements of ``outbox_mark_passive_acknowledgement``: the connection, the UPDATE marking the
+    case's pending acknowledgement sent (``RETURNING`` its id and text) and the delivery record's INSERT
+    (its message's id first, then the placeholders of the rest)."""
     meta = OutboxMessage._meta
     connection = connections[router.db_for_write(OutboxMessage)]
     qn = connection.ops.quote_name
@@ -173,22 +172,45 @@ def outbox_mark_passive_acknowledgement(*, case_id: int) -> str | None:
     attempt = DeliveryAttempt(at=now, channel=OutboxMessage.Channel.PASSIVE, ok=True)
     fields = [f for f in DeliveryAttempt._meta.concrete_fields if not f.primary_key and f.name != "message"]
     values = [f.get_db_prep_save(f.pre_save(attempt, add=True), connection=connection) for f in fields]  # type: ignore[attr-defined]
-    attempts = qn(DeliveryAttempt._meta.db_table)
     columns = ", ".join(qn(f.column) for f in fields)
     message_column = qn(DeliveryAttempt._meta.get_field("message").column)  # type: ignore[union-attr]
-    placeholders = ", ".join(["%s"] * len(fields))
+    insert = f"INSERT INTO {qn(DeliveryAttempt._meta.db_table)} ({message_column}, {columns})"
+    return connection, update, params, insert, values
+
+
+def outbox_passive_acknowledgement_queries(*, case_id: int) -> list[tuple[str, str, list[Any]]] | None:
+    """PostgreSQL: ``outbox_mark_passive_acknowledgement`` as ``WITH`` queries (name, SQL, params) for the
+    callback's last statement (``db.update_columns_and_insert``): ``m`` returns the ids of the rows marked
+    (one: a case has one acknowledgement), ``a`` records the delivery of the first. The caller passes the
+    ids to ``outbox_passive_acknowledged``. None elsewhere: call ``outbox_mark_passive_acknowledgement``."""
+    connection, update, params, insert, values = _passive_acknowledgement_sql(case_id=case_id)
+    if connection.vendor != "postgresql":
+        return None
+    pk = connection.ops.quote_name(OutboxMessage._meta.pk.column)  # type: ignore[union-attr]
+    update = update.rsplit(" RETURNING ", 1)[0] + f" RETURNING {pk}"
+    placeholders = ", ".join(["%s"] * len(values))
+    return [
+        ("m", update, params),
+        # The SQL above and the model's names; the values are parameters.
+        ("a", f"{insert} SELECT {pk}, {placeholders} FROM m ORDER BY {pk} LIMIT 1 RETURNING {pk}", values),  # noqa: S608
+    ]
+
+
+def outbox_passive_acknowledged(ids: list[int]) -> None:
+    """The rows ``outbox_passive_acknowledgement_queries`` marked: no delivery task for them on commit."""
+    connection = connections[router.db_for_write(OutboxMessage)]
+    for message_id in ids:
+        _passive_sent(connection, message_id)
+
+
+def outbox_mark_passive_acknowledgement(*, case_id: int) -> str | None:
+    """The new case's acknowledgement goes out as the callback's passive reply: mark it sent (as
+    ``outbox_mark_passive``), record the delivery, and return its text; None when the case has no pending
+    acknowledgement. (The callback, on PostgreSQL, runs these statements in its last one:
+    ``outbox_passive_acknowledgement_queries``.)"""
+    connection, update, params, insert, values = _passive_acknowledgement_sql(case_id=case_id)
+    placeholders = ", ".join(["%s"] * len(values))
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The delivery record of the first row marked (one acknowledgement per case; ids in order).
-            cursor.execute(
-                f"WITH m AS ({update}), a AS (INSERT INTO {attempts} ({message_column}, {columns}) "  # noqa: S608
-                f"SELECT {pk}, {placeholders} FROM m ORDER BY {pk} LIMIT 1) SELECT {pk}, {col['text']} FROM m",
-                [*params, *values],
-            )
-            rows = cursor.fetchall()
-            for row in rows:
-                _passive_sent(connection, row[0])
-            return str(min(rows)[1]) if rows else None
         cursor.execute(update, params)
         rows = cursor.fetchall()
         if not rows:
@@ -196,10 +218,7 @@ def outbox_mark_passive_acknowledgement(*, case_id: int) -> str | None:
         for row in rows:
             _passive_sent(connection, row[0])
         message_id, text = min(rows)
-        cursor.execute(
-            f"INSERT INTO {attempts} ({message_column}, {columns}) VALUES (%s, {placeholders})",  # noqa: S608
-            [message_id, *values],
-        )
+        cursor.execute(f"{insert} VALUES (%s, {placeholders})", [message_id, *values])
     return str(text)
 
 

@@ -34,10 +34,13 @@ from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
+from eco12369.cases import notices
 from eco12369.crypto import blind_index
 from eco12369.db import from_row, insert_if_absent, update_columns_and_insert
 from eco12369.notifications.services import (
     outbox_mark_passive_acknowledgement,
+    outbox_passive_acknowledged,
+    outbox_passive_acknowledgement_queries,
     outbox_release_waiting_sql,
     outbox_released,
 )
@@ -131,13 +134,13 @@ def inbound_receive(*, envelope: Envelope, started: float | None = None) -> str:
             # The conversation's lock serialises a reporter's messages: a second delivery of this message
             # (a concurrent one too) waits here until this one has committed.
             conv = _conversation_locked(openid, digest)
-            reply = _handle(kind, conv, inbound, fields, started)
+            reply, acknowledged = _handle(kind, conv, inbound, fields, started)
             inbound.reply_text = reply
             # The conversation's new state, and the record with its reply, written once, last, in one
-            # statement (PostgreSQL): the record's unique ``dedupe_key`` makes a second delivery a no-op. A
-            # delivery that finds the key taken (it waited on the conversation's lock for the first) rolls
-            # back everything it did.
-            if not _conversation_save_and_record(kind, conv, inbound):
+            # statement (PostgreSQL; with the acknowledgement marked sent as this reply): the record's
+            # unique ``dedupe_key`` makes a second delivery a no-op. A delivery that finds the key taken (it
+            # waited on the conversation's lock for the first) rolls back everything it did.
+            if not _conversation_save_and_record(kind, conv, inbound, acknowledged):
                 raise _Duplicate
     except _Duplicate:
         return _duplicate_reply(key)
@@ -150,36 +153,50 @@ class _Duplicate(Exception):
 
 def _handle(
     kind: str, conv: Conversation, inbound: InboundMessage, fields: dict[str, Any], started: float
-) -> str:
+) -> tuple[str, list[tuple[str, str, list[Any]]]]:
     """Run the handler of ``kind`` on the locked ``conv``; the passive reply (``inbound`` gets its case and
-    status)."""
+    status) and, when it is a new case's acknowledgement, the queries that mark it sent (PostgreSQL: run
+    with the record, ``_conversation_save_and_record``; elsewhere marked here)."""
     reply, case = HANDLERS[kind](conv, inbound, fields)
     if kind in WINDOW_OPENING_KINDS:
         conv.last_inbound_at = timezone.now()
     if case is None:
-        return reply
+        return reply, []
     inbound.case = case
-    ack = None
     if time.monotonic() - started < PASSIVE_BUDGET_SECONDS:
+        queries = outbox_passive_acknowledgement_queries(case_id=case.pk)
+        if queries is not None:
+            # The acknowledgement's text as ``case_create`` wrote it to the outbox (the row is checked to be
+            # there, pending, when it is marked).
+            return notices.acknowledged(case), queries
         ack = outbox_mark_passive_acknowledgement(case_id=case.pk)
-    if ack is not None:
-        return ack
+        if ack is not None:
+            return ack, []
     # Too late for a passive reply WeChat would still accept: the outbox delivers it.
     inbound.status = InboundMessage.Status.DEFERRED
-    return ""
+    return "", []
 
 
-def _conversation_save_and_record(kind: str, conv: Conversation, inbound: InboundMessage) -> bool:
+def _conversation_save_and_record(
+    kind: str, conv: Conversation, inbound: InboundMessage, acknowledged: list[tuple[str, str, list[Any]]]
+) -> bool:
     """Save the conversation the handler changed (not its openid: neither encrypted nor indexed again) and
-    insert the message's record; False when the record's key was taken (nothing of it written). PostgreSQL:
-    one statement."""
-    release = None
+    insert the message's record, after marking the acknowledgement sent (``acknowledged``: its queries);
+    False when the record's key was taken (nothing of it written). PostgreSQL: one statement."""
+    before = list(acknowledged)
     if kind in WINDOW_OPENING_KINDS or kind == "event:subscribe":
         # A channel may be open now (a reporter who follows again may get subscription notices): the
         # waiting notices are released with the conversation's UPDATE.
-        release = outbox_release_waiting_sql(openid_digest=conv.openid_digest)
-    released, recorded = update_columns_and_insert(conv, CONVERSATION_STATE, before=release, new=inbound)
-    outbox_released(released)
+        release, params = outbox_release_waiting_sql(openid_digest=conv.openid_digest)
+        before.append(("b", release, params))
+    returned, recorded = update_columns_and_insert(conv, CONVERSATION_STATE, before=before, new=inbound)
+    if acknowledged:
+        if not returned["a"]:
+            # No pending acknowledgement to send as the reply (case_create writes one for every WeChat
+            # reporter): nothing of this message may stay, or the reply and the outbox would disagree.
+            raise RuntimeError("the new case has no pending acknowledgement to answer with")
+        outbox_passive_acknowledged(returned["m"])
+    outbox_released(returned.get("b", []))
     return recorded
 
 

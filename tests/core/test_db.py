@@ -4,7 +4,6 @@ prepared once per connection."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -98,20 +97,20 @@ def test_update_columns_and_insert_says_whether_the_row_was_new() -> None:
     head = AuditHead(id=8, last_hash="0" * 64)
     insert_if_absent(head)
     insert_if_absent(CaseNumberSequence(day=dt.date(2026, 11, 27), last=1))
-    before: tuple[str, list[Any]] = (
-        'UPDATE "cases_casenumbersequence" SET "last" = "last" + 1 RETURNING "last"',
-        [],
-    )
+    before = [("b", 'UPDATE "cases_casenumbersequence" SET "last" = "last" + 1 RETURNING "last"', [])]
+    if connection.vendor == "postgresql":  # a query may read an earlier one
+        before.append(("c", 'SELECT "last" * 10 FROM b', []))
     head.last_hash = "b" * 64
     nonce = SeenNonce(key="u1")
     with CaptureQueriesContext(connection) as ctx:
         returned, inserted = update_columns_and_insert(head, ["last_hash"], before=before, new=nonce)
     assert len(ctx) == (1 if connection.vendor == "postgresql" else 3)
-    assert (returned, inserted) == ([2], True) and nonce.pk is not None
+    assert returned == ({"b": [2], "c": [20]} if connection.vendor == "postgresql" else {"b": [2]})
+    assert inserted and nonce.pk is not None
     assert AuditHead.objects.get(id=8).last_hash == "b" * 64
     head.last_hash = "c" * 64
     again = SeenNonce(key="u1")
-    assert update_columns_and_insert(head, ["last_hash"], before=None, new=again) == ([], False)
+    assert update_columns_and_insert(head, ["last_hash"], new=again) == ({}, False)
     assert again.pk is None and SeenNonce.objects.filter(key="u1").count() == 1
     assert AuditHead.objects.get(id=8).last_hash == "c" * 64  # the update ran (the caller rolls back)
 
