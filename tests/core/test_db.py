@@ -4,6 +4,7 @@ prepared once per connection."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -97,7 +98,9 @@ def test_update_columns_and_insert_says_whether_the_row_was_new() -> None:
     head = AuditHead(id=8, last_hash="0" * 64)
     insert_if_absent(head)
     insert_if_absent(CaseNumberSequence(day=dt.date(2026, 11, 27), last=1))
-    before = [("b", 'UPDATE "cases_casenumbersequence" SET "last" = "last" + 1 RETURNING "last"', [])]
+    before: list[tuple[str, str, list[Any]]] = [
+        ("b", 'UPDATE "cases_casenumbersequence" SET "last" = "last" + 1 RETURNING "last"', [])
+    ]
     if connection.vendor == "postgresql":  # a query may read an earlier one
         before.append(("c", 'SELECT "last" * 10 FROM b', []))
     head.last_hash = "b" * 64
