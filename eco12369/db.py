@@ -60,12 +60,21 @@ def insert(obj: Model) -> None:
 
 
 def insert_computed(
-    obj: Model, *, field: str, expression: str, params: Sequence[Any], with_: tuple[str, Sequence[Any]]
+    obj: Model,
+    *,
+    field: str,
+    expression: str,
+    params: Sequence[Any],
+    with_: tuple[str, Sequence[Any]],
+    child: Model | None = None,
+    child_fk: str = "",
 ) -> None:
     """``insert(obj)`` with the value of ``field`` computed by the database in the same statement: ``with_``
     (SQL, params) are ``WITH`` queries (``name AS (…)``, a data-modifying one too) and ``expression`` (with
     its ``params``) the field's value, which may read them. PostgreSQL only. ``obj.pk`` and ``obj.<field>``
-    are set from what was stored. A case's number taken from the day's counter in the case's own INSERT."""
+    are set from what was stored. ``child``: a row of another model inserted in the same statement, its
+    foreign key ``child_fk`` (a field name) to ``obj``'s new row filled in by the database (its ``pk`` is
+    set too). A case's number taken from the day's counter in the case's own INSERT, with its first event."""
     alias = router.db_for_write(type(obj), instance=obj)
     connection = connections[alias]
     meta = type(obj)._meta
@@ -81,15 +90,34 @@ def insert_computed(
         else:
             placeholders.append("%s")
             bound.append(value)
-    sql = (
-        f"WITH {with_[0]} INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(placeholders)}) RETURNING {qn(meta.pk.column)}, {qn(computed.column)}"  # type: ignore[union-attr,arg-type]
+    pk, column = qn(meta.pk.column), qn(computed.column)  # type: ignore[union-attr,arg-type]
+    # Names from the models' metadata and the caller's SQL; every value is a parameter.
+    insert = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(placeholders)})"
     )
+    if child is None:
+        sql = f"WITH {with_[0]} {insert} RETURNING {pk}, {column}"
+    else:
+        child_meta = type(child)._meta
+        fk = child_meta.get_field(child_fk)
+        child_fields = [f for f in child_meta.concrete_fields if not f.primary_key]
+        child_values = _values(child, child_fields, connection)
+        bound += [value for f, value in zip(child_fields, child_values, strict=True) if f is not fk]
+        row = ", ".join("(SELECT id FROM o)" if f is fk else "%s" for f in child_fields)
+        sql = (
+            f"WITH {with_[0]}, o AS ({insert} RETURNING {pk} AS id, {column} AS v) "  # noqa: S608
+            f"INSERT INTO {qn(child_meta.db_table)} ({', '.join(qn(f.column) for f in child_fields)}) "
+            f"VALUES ({row}) RETURNING (SELECT id FROM o), (SELECT v FROM o), {qn(child_meta.pk.column)}"  # type: ignore[union-attr]
+        )
     with connection.cursor() as cursor:
         cursor.execute(sql, bound)
-        row = cursor.fetchone()
-    setattr(obj, computed.attname, row[1])  # type: ignore[union-attr]
-    _inserted(obj, row[0], alias)
+        stored = cursor.fetchone()
+    setattr(obj, computed.attname, stored[1])  # type: ignore[union-attr]
+    _inserted(obj, stored[0], alias)
+    if child is not None:
+        setattr(child, fk.attname, obj.pk)  # type: ignore[union-attr]
+        _inserted(child, stored[2], alias)
 
 
 def insert_many(objs: Sequence[Model]) -> None:

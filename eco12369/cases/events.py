@@ -29,6 +29,33 @@ def case_event_record(
     """Write one timeline event of ``case`` (a case, or its id when only the id is at hand). ``from_state``
     and ``to_state`` default to the case's state (an event with no state change); ``at`` to now. The
     actor's agency is recorded as it is at this moment (staff move between agencies)."""
+    event = case_event_new(
+        case=case,
+        action=action,
+        actor=actor,
+        at=at,
+        from_state=from_state,
+        to_state=to_state,
+        note=note,
+        data=data,
+    )
+    insert(event)  # event.save(), one hand-written INSERT (every transition writes one)
+    return event
+
+
+def case_event_new(
+    *,
+    case: Case | int,
+    action: Action,
+    actor: User | None = None,
+    at: dt.datetime | None = None,
+    from_state: State | str | None = None,
+    to_state: State | str | None = None,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """The event ``case_event_record`` writes, not yet written: intake writes a new case's first event in
+    the case's own INSERT (``case`` not yet saved)."""
     action = Action(action)  # refuses a string outside the vocabulary
     if isinstance(case, Case):
         from_state = case.state if from_state is None else from_state
@@ -47,5 +74,4 @@ def case_event_record(
         note=note,
         data=data or {},
     )
-    insert(event)  # event.save(), one hand-written INSERT (every transition writes one)
     return event

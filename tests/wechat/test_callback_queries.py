@@ -40,7 +40,7 @@ def first_text_queries() -> int:
 
 
 def submit_queries() -> int:
-    return 15 if connection.vendor == "postgresql" else 24
+    return 14 if connection.vendor == "postgresql" else 24
 
 
 def test_each_step_of_a_chat_report_takes_a_bounded_number_of_queries(

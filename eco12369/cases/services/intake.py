@@ -25,7 +25,7 @@ from eco12369.notifications.services import outbox_write
 from eco12369.orgs.models import Agency, Region, User
 
 from .. import deadlines, notices
-from ..events import case_event_record
+from ..events import case_event_new
 from ..hooks import bulk_intake, case_changed_hooks_run, case_created_hooks_run
 from ..models import (
     Action,
@@ -111,17 +111,19 @@ def case_numbers_next(*, day: dt.date, count: int) -> list[str]:
     return [f"{prefix}{day:%Y%m%d}{n:06d}" for n in range(last - count + 1, last + 1)]
 
 
-def _case_insert_numbered(case: Case, *, day: dt.date) -> None:
-    """``insert(case)`` with ``day``'s next number. On PostgreSQL in one statement: the day's counter is
-    bumped (or started) by an upsert in the case's own INSERT, so the counter's row, which every new case of
-    the day waits for, is locked one round trip later than with a statement of its own, and one round trip
-    is saved (the WeChat callback's hot path). Elsewhere ``case_number_next`` then ``insert``."""
+def _case_insert_numbered(case: Case, *, day: dt.date, event: CaseEvent) -> None:
+    """``insert(case)`` with ``day``'s next number, and its first ``event``. On PostgreSQL in one statement:
+    the day's counter is bumped (or started) by an upsert in the case's own INSERT, which writes the event
+    too, so the counter's row, which every new case of the day waits for, is locked two round trips later
+    than with statements of their own (the WeChat callback's hot path). Elsewhere ``case_number_next``,
+    then ``insert`` of each."""
     if connections[router.db_for_write(Case)].vendor != "postgresql":
         case.number = case_number_next(day=day)
         insert(case)
+        event.case = case
+        insert(event)
         return
-    meta = CaseNumberSequence._meta
-    table = meta.db_table
+    table = CaseNumberSequence._meta.db_table
     counter = (
         # The model's own names; the day is a parameter. A value over 999999 keeps all its digits, as
         # case_numbers_next's ``{n:06d}``.
@@ -135,7 +137,10 @@ def _case_insert_numbered(case: Case, *, day: dt.date) -> None:
         "ELSE n.last::text END FROM n",
         params=[f"{settings.ECO['CASE_NUMBER_PREFIX']}{day:%Y%m%d}"],
         with_=(counter, [day]),
+        child=event,
+        child_fk="case",
     )
+    event.case = case
 
 
 def owning_agency_for(district: Region | None) -> Agency:
@@ -282,11 +287,7 @@ def case_create(*, intake: Intake) -> Case:
             received_at=received_at,
             confirm=confirm,
         )
-        # case.save() with its number, without compiling the ORM's INSERT (the callback's hot path)
-        _case_insert_numbered(case, day=deadlines.local_date(received_at))
-        for photo in intake.photos:
-            attachment_add(case=case, photo=photo)
-        case_event_record(
+        event = case_event_new(
             case=case,
             action=Action.RECEIVE,
             actor=intake.recorded_by,
@@ -296,6 +297,11 @@ def case_create(*, intake: Intake) -> Case:
             note=_receive_note(intake),
             data=_receive_data(case, agency),
         )
+        # case.save() with its number and its first event, without compiling the ORM's INSERTs (the
+        # callback's hot path)
+        _case_insert_numbered(case, day=deadlines.local_date(received_at), event=event)
+        for photo in intake.photos:
+            attachment_add(case=case, photo=photo)
         if case.reporter_openid:
             outbox_write(case=case, template="acknowledged", text=notices.acknowledged(case))
         # Explicit side effects of a new case (cases/hooks.py): oversight writes the duplicate fingerprint
