@@ -101,12 +101,20 @@ class _Wake:
             outbox_wake(self.message_id)
 
 
+WAKES_KEPT = 256  # wake-ups remembered per connection (``outbox_enqueue_on_commit``)
+
+
 def outbox_enqueue_on_commit(*, message_id: int) -> None:
     connection = transaction.get_connection()
     wake = _Wake(connection, message_id)
     wakes: dict[int, _Wake] | None = getattr(connection, "_eco_outbox_wakes", None)
     if wakes is None:
         wakes = connection._eco_outbox_wakes = {}  # type: ignore[attr-defined]
+    elif len(wakes) >= WAKES_KEPT:
+        # Entries of rolled-back transactions are never removed by their callback (it never runs): on a
+        # long-lived connection they would pile up. Forgetting them all is safe: an entry of the open
+        # transaction forgotten here only costs a delivery task that finds its row already sent.
+        wakes.clear()
     # The latest registration of an id wins: one left by a rolled-back transaction (whose id a database
     # may hand out again) is replaced, never consulted.
     wakes[message_id] = wake

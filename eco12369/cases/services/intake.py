@@ -123,12 +123,18 @@ def _case_insert_numbered(case: Case, *, day: dt.date, event: CaseEvent) -> None
         event.case = case
         insert(event)
         return
-    table = CaseNumberSequence._meta.db_table
+    qn = connections[router.db_for_write(Case)].ops.quote_name
+    meta = CaseNumberSequence._meta
+    table, day_column, last = (
+        qn(meta.db_table),
+        qn(meta.get_field("day").column),
+        qn(meta.get_field("last").column),
+    )
     counter = (
-        # The model's own names; the day is a parameter. A value over 999999 keeps all its digits, as
-        # case_numbers_next's ``{n:06d}``.
-        f'n AS (INSERT INTO "{table}" ("day", "last") VALUES (%s, 1) '  # noqa: S608
-        f'ON CONFLICT ("day") DO UPDATE SET "last" = "{table}"."last" + 1 RETURNING "last")'
+        # The model's own names, quoted; the day is a parameter. A value over 999999 keeps all its digits,
+        # as case_numbers_next's ``{n:06d}``.
+        f"n AS (INSERT INTO {table} ({day_column}, {last}) VALUES (%s, 1) "  # noqa: S608
+        f"ON CONFLICT ({day_column}) DO UPDATE SET {last} = {table}.{last} + 1 RETURNING {last} AS last)"
     )
     insert_computed(
         case,
