@@ -38,7 +38,20 @@ CORPUS = Path(__file__).resolve().parents[1] / "data" / "duplicates"
 # The tuning files.
 TUNE = [
     CORPUS / f"{name}.jsonl"
-    for name in ("tune", "tune_h", "tune_b", "tune_c", "tune_d", "tune_e", "tune_f", "tune_g")
+    for name in (
+        "tune",
+        "tune_h",
+        "tune_b",
+        "tune_c",
+        "tune_d",
+        "tune_e",
+        "tune_f",
+        "tune_g",
+        "tune_i",
+        "tune_j",
+        "tune_k",
+        "tune_l",
+    )
 ]
 
 
