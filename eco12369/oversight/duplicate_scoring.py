@@ -162,6 +162,7 @@ _BRANCH = re.compile(
 _BRANCH_KIND = re.compile("(?:分店|店|项目|分公司|分厂|厂区|校区|院区|园区)$")
 
 
+@lru_cache(maxsize=8192)
 def branch(raw_party: str) -> str:
     """The branch a party names (梅江, 海棠湾, 南开), without its kind word; "" when none."""
     m = _BRANCH.search(fold(raw_party))
@@ -557,16 +558,19 @@ def problems(text: str) -> frozenset[str]:
 SENSE_CHARS = frozenset("味臭腥呛熏烟雾气尘灰土声响吵噪音震水油漆粉粪渣光亮酸")
 
 
+@lru_cache(maxsize=65536)
+def _token_senses(token: str) -> frozenset[str]:
+    """The characters of ``SENSE_CHARS`` in ``token`` when it names a problem; none otherwise (cached: the
+    words of complaints repeat, and a candidate's sketch reads them all)."""
+    pattern, of = _PROBLEM_KEYWORDS
+    if not any(of[m.group(0)] for m in pattern.finditer(token)):
+        return frozenset()
+    return frozenset(c for c in token if c in SENSE_CHARS)
+
+
 def senses(tokens: Iterable[str]) -> frozenset[str]:
     """The characters of ``SENSE_CHARS`` in a description's content words that name a problem."""
-    pattern, of = _PROBLEM_KEYWORDS
-    return frozenset(
-        c
-        for token in tokens
-        if any(of[m.group(0)] for m in pattern.finditer(token))
-        for c in token
-        if c in SENSE_CHARS
-    )
+    return frozenset().union(*map(_token_senses, tokens))
 
 
 # Words with which a reporter describes a party instead of naming it: the party is then told by its trade and

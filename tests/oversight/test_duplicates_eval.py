@@ -411,3 +411,25 @@ def test_a_described_party_is_neutral_and_a_shared_sense_is_one_problem() -> Non
     other = sketch_from_dict(_side("德润橡胶有限公司", "西青区辛口镇工业园", "硫化车间废气异味大", 5))
     assert pair_score(new=other, old=legal).features["name_conflict"] == 1.0
     assert pair_score(new=other, old=legal).verdict == "different"
+
+
+def test_a_thing_named_with_water_is_no_shared_sense_and_two_branches_are_two_sources() -> None:
+    """The 水 of 水枪 names a thing, not what is sensed: a car wash's noise and its waste water are two
+    problems. 楼下烧烤摊 points at a party by where it is (no trade name). Two branches of one chain
+    (（梅江店） / （华苑店）) conflict; one branch written twice does not."""
+    noise = sketch_from_dict(_side("某洗车行", "东丽区万新街", "洗车行的高压水枪和空压机声音大。", 0))
+    water = sketch_from_dict(_side("某洗车行", "东丽区万新街", "洗车的脏水带着泡沫流进绿化带，草都黄了。", 2))
+    assert problems("高压水枪和空压机声音大") == {"noise"}
+    assert pair_score(new=water, old=noise).features["problem_diff"] == 1.0
+    assert pair_score(new=water, old=noise).verdict == "different"
+    stall = sketch_from_dict(_side("楼下烧烤摊", "芳馨园12号楼", "楼下烧烤烟太大了 天天熏", 1))
+    named = sketch_from_dict(
+        _side("鑫鑫烧烤", "河西区梅江芳馨园12号楼底商", "鑫鑫烧烤炭火烟顺着窗户往屋里钻", 0)
+    )
+    assert stall.described and pair_score(new=stall, old=named).features["name_conflict"] == 0.0
+    a = sketch_from_dict(_side("蜀香源火锅（梅江店）", "河西区", "火锅店油烟大", 0))
+    b = sketch_from_dict(_side("蜀香源火锅（华苑店）", "西青区", "火锅店油烟大", 3))
+    c = sketch_from_dict(_side("蜀香源火锅(梅江店)", "河西区", "油烟熏人", 3))
+    assert (a.branch, b.branch) == ("梅江", "华苑")
+    assert pair_score(new=b, old=a).features["branch_conflict"] == 1.0
+    assert pair_score(new=c, old=a).features["branch_conflict"] == 0.0
