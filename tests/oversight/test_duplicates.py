@@ -32,27 +32,9 @@ from eco12369.oversight.duplicate_scoring import (
 )
 from eco12369.oversight.duplicates import candidate_ids, candidate_rows, duplicates_find, score_bound
 from eco12369.oversight.models import AssessmentScheme, CaseFingerprint, CaseGram, DuplicateCandidate
+from tests.oversight.corpus import TUNE
 
 PAIRS = Path(__file__).resolve().parents[2] / "bench" / "data" / "duplicate_pairs.jsonl"
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "duplicates"
-# The tuning files.
-TUNE = [
-    CORPUS / f"{name}.jsonl"
-    for name in (
-        "tune",
-        "tune_h",
-        "tune_b",
-        "tune_c",
-        "tune_d",
-        "tune_e",
-        "tune_f",
-        "tune_g",
-        "tune_i",
-        "tune_j",
-        "tune_k",
-        "tune_l",
-    )
-]
 
 
 def test_generated_set_is_a_secondary_check() -> None:

@@ -28,26 +28,7 @@ from eco12369.oversight.duplicate_scoring import (
     sketch_from_dict,
     trades,
 )
-
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "duplicates"
-# The tuning corpus: twelve files written apart, by different writers (tests/data/duplicates/README.md).
-TUNE = [
-    CORPUS / f"{name}.jsonl"
-    for name in (
-        "tune",
-        "tune_h",
-        "tune_b",
-        "tune_c",
-        "tune_d",
-        "tune_e",
-        "tune_f",
-        "tune_g",
-        "tune_i",
-        "tune_j",
-        "tune_k",
-        "tune_l",
-    )
-]
+from tests.oversight.corpus import TUNE
 
 # Written the way reporters write: a party by trade and street against its legal name, 某 and XX, a typo,
 # traditional characters, one factory with two problems, one chain in two districts, a repeat after closing.
