@@ -1156,7 +1156,9 @@ def main() -> int:
     parser.add_argument("--report-repeats", type=int, default=5)
     parser.add_argument("--duplicate-probes", type=int, default=200)
     parser.add_argument(
-        "--only", default="", help="comma-separated: callback,pages,reports,duplicates,transitions"
+        "--only",
+        default="",
+        help="comma-separated: callback,pages,reports,duplicates,transitions; seed: build the database only",
     )
     args = parser.parse_args()
     started = time.perf_counter()
