@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -59,28 +60,41 @@ def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
     context.close()
 
 
-@pytest.fixture
-def phone_page(browser: object) -> Iterator[object]:
-    """A page at a phone viewport with WeChat's in-app browser user agent."""
-    context = browser.new_context(  # type: ignore[attr-defined]
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="zh-CN",
-        user_agent=(
-            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-            "Mobile/15E148 MicroMessenger/8.0.49(0x18003137) NetType/WIFI Language/zh_CN"
-        ),
-    )
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+    "user_agent": (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Mobile/15E148 MicroMessenger/8.0.49(0x18003137) NetType/WIFI Language/zh_CN"
+    ),
+}
+
+
+@contextmanager
+def phone_page_open(browser: Any) -> Iterator[Any]:
+    """A page at a phone viewport with WeChat's in-app browser user agent, in a context (cookie jar) of its
+    own, closed on leaving."""
+    context = browser.new_context(**PHONE)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     pg.console_errors = errors
     pg.set_default_timeout(15000)
-    yield pg
-    context.close()
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def phone_page(browser: object) -> Iterator[object]:
+    """A page at a phone viewport with WeChat's in-app browser user agent."""
+    with phone_page_open(browser) as pg:
+        yield pg
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -16,7 +16,7 @@ import pytest
 
 from eco12369.orgs.models import User
 from eco12369.wechat.simulator import Simulator
-from tests.browser import axe_violations, sign_in
+from tests.browser import axe_violations, phone_page_open, sign_in
 from tests.security.conftest import B_OPENID, World, world_build
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -140,22 +140,24 @@ def test_reporter_h5_pages_have_no_wcag_violations(
     assert not found, "axe-core found WCAG 2 A/AA violations:\n" + report(found)
 
 
-def test_staff_pages_fit_a_phone(phone_page: Any, live_server: Any, world: World) -> None:
-    """D6: at 390 px no staff page is wider than the screen (wide tables scroll inside their own box)."""
-    page = phone_page
+def test_staff_pages_fit_a_phone(browser: Any, live_server: Any, world: World) -> None:
+    """D6: at 390 px no staff page is wider than the screen (wide tables scroll inside their own box).
+    Each user gets a browser context of their own: a request the last user's page still had in flight
+    cannot hand its session cookie to the next one."""
     base = live_server.url
     wide: dict[str, int] = {}
     closed: dict[str, int] = {}
     for user, urls in staff_pages(world) + other_staff_pages(world):
-        sign_in(page, base, user.username)
-        for url in urls:
-            response = page.goto(base + url)
-            if response is None or response.status != 200:
-                closed[url] = response.status if response else 0
-                continue
-            width = page.evaluate("() => document.documentElement.scrollWidth")
-            if width > 390:
-                wide[url] = width
+        with phone_page_open(browser) as page:
+            sign_in(page, base, user.username)
+            for url in urls:
+                response = page.goto(base + url)
+                if response is None or response.status != 200:
+                    closed[url] = response.status if response else 0
+                    continue
+                width = page.evaluate("() => document.documentElement.scrollWidth")
+                if width > 390:
+                    wide[url] = width
     assert not closed, f"pages that did not open for the user given: {closed}"
     assert not wide, f"pages wider than 390 px: {wide}"
 

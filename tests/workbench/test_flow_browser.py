@@ -68,6 +68,8 @@ def test_operator_handler_reviewer_flow(live_server, page, heping, make_case) ->
     sign_in(page, base, heping.reviewer.username)
     assert page.locator("a.tab.is-active").inner_text().startswith("待审核")
     page.click(f"a.case-link:has-text('{case.number}')")
+    page.wait_for_url(re.compile(rf".*/cases/{case.number}/$"))
+    page.locator(".reply-submitted").wait_for()  # the click starts the navigation; the page may still load
     assert page.locator(".reply-submitted").count() == 1
     assert FIVE_PARTS["inspection"] in page.locator(".reply-submitted").inner_text()
     page.fill("textarea[name=approve-note]", "同意")
