@@ -8,7 +8,10 @@ on what else the machine is doing (a shared machine's load average moves the req
 
 Runs in this process with Django's test client (the whole middleware stack, as gunicorn would) on the
 seeded scratch database; each reporter is new, so cases are added to it (a few hundred). CPU is
-``time.process_time()`` of this process (the database server's own CPU is not in it).
+``time.process_time()`` of this process; "PG CPU" is that of the PostgreSQL server process serving its
+connection (``/proc/<pid>/schedstat``: the server on this machine), which parses, plans and runs the
+statements and flushes the commit; "both" is their sum, what two cores shared by the web workers and the
+database spend per message.
 """
 
 from __future__ import annotations
@@ -148,56 +151,105 @@ def main() -> int:
     wall: dict[str, list[float]] = {k: [] for k in (*KINDS, REFERENCE)}
     sql_wall: dict[str, list[float]] = {k: [] for k in (*KINDS, REFERENCE)}
     queries: dict[str, list[int]] = {k: [] for k in (*KINDS, REFERENCE)}
+    server: dict[str, list[float]] = {k: [] for k in (*KINDS, REFERENCE)}
+    backend = _backend_cpu_reader(connection)
     profiler = cProfile.Profile(time.process_time) if args.profile else None
     in_sql = [0.0]
+    # --show-sql: the database server's CPU per statement, by kind of message and the statement's place
+    statement_cpu: dict[str, dict[int, tuple[str, list[float]]]] = {k: {} for k in (*KINDS, REFERENCE)}
+    executed: list[tuple[str, float]] = []
 
     def timed(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        begun = time.perf_counter()
+        begun, server_begun = time.perf_counter(), backend() if args.show_sql else 0.0
         try:
             return execute(sql, params, many, context)
         finally:
             in_sql[0] += time.perf_counter() - begun
+            if args.show_sql:
+                executed.append((sql, (backend() - server_begun) * 1000))
 
     for kind, path, body in planned[20:]:
         profiled = profiler is not None and kind != REFERENCE and args.profile_kind in ("", kind)
         in_sql[0] = 0.0
+        executed.clear()
         with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timed):
             if profiled:
                 profiler.enable()  # type: ignore[union-attr]
+            server_started = backend()
             started, started_wall = time.process_time(), time.perf_counter()
             send(path, body)
             cpu[kind].append((time.process_time() - started) * 1000)
+            server[kind].append((backend() - server_started) * 1000)
             wall[kind].append((time.perf_counter() - started_wall) * 1000)
             if profiled:
                 profiler.disable()  # type: ignore[union-attr]
         sql_wall[kind].append(in_sql[0] * 1000)
         queries[kind].append(len(captured.captured_queries))
+        for place, (sql, ms) in enumerate(executed):
+            statement_cpu[kind].setdefault(place, (sql, []))[1].append(ms)
         if args.show_sql and len(queries[kind]) == 1:
             print(f"-- {kind}: {len(captured.captured_queries)} statements")
             for q in captured.captured_queries:
                 print("   ", q["sql"][:300])
     if profiler is not None:
         profiler.dump_stats(args.profile)
+    if args.show_sql:
+        print("-- the database server's CPU per statement (mean ms; BEGIN and COMMIT are not among them)")
+        for kind, places in statement_cpu.items():
+            for place, (sql, values) in sorted(places.items()):
+                print(f"   {kind:<10} {place:>2} {statistics.fmean(values):6.3f} ms  n={len(values):<4} {sql[:90]}")
     mix = {"text": 50, "location": 50, "submit": 50, "query": 10}  # bench/run.py's mix per 50 reporters
     weight = sum(mix.values())
     print(
         f"{'message':<28} {'n':>4} {'CPU ms (mean)':>14} {'median':>8} {'SQL':>5}"
-        f" {'wall ms':>8} {'in SQL ms':>10}"
+        f" {'wall ms':>8} {'in SQL ms':>10} {'PG CPU ms':>10} {'both':>7}"
     )
     for kind in (*KINDS, REFERENCE):
         values = cpu[kind]
         print(
             f"{kind:<28} {len(values):>4} {statistics.fmean(values):>14.2f} {statistics.median(values):>8.2f}"
             f" {statistics.fmean(queries[kind]):>5.1f} {statistics.median(wall[kind]):>8.2f}"
-            f" {statistics.median(sql_wall[kind]):>10.2f}"
+            f" {statistics.median(sql_wall[kind]):>10.2f} {statistics.fmean(server[kind]):>10.2f}"
+            f" {statistics.fmean(values) + statistics.fmean(server[kind]):>7.2f}"
         )
     mean_cpu = sum(statistics.fmean(cpu[k]) * mix[k] for k in KINDS) / weight
     mean_sql = sum(statistics.fmean(queries[k]) * mix[k] for k in KINDS) / weight
+    mean_server = sum(statistics.fmean(server[k]) * mix[k] for k in KINDS) / weight
+    reference_cpu, reference_server = statistics.fmean(cpu[REFERENCE]), statistics.fmean(server[REFERENCE])
     print(
         f"{'callback, bench/run.py mix':<28} {'':>4} {mean_cpu:>14.2f} {'':>8} {mean_sql:>5.1f}"
-        f"  ({mean_cpu / statistics.fmean(cpu[REFERENCE]):.1f}× the reference's CPU)"
+        f" {'':>8} {'':>10} {mean_server:>10.2f} {mean_cpu + mean_server:>7.2f}"
+    )
+    print(
+        f"the mix is {mean_cpu / reference_cpu:.1f}× the reference's CPU in this process"
+        + (
+            f", {(mean_cpu + mean_server) / (reference_cpu + reference_server):.1f}× with the database"
+            " server's CPU"
+            if reference_server
+            else " (the database server's CPU was not readable)"
+        )
     )
     return 0
+
+
+def _backend_cpu_reader(connection: Any) -> Any:
+    """A function giving the CPU seconds the database server's process for ``connection`` has used so far
+    (PostgreSQL on this machine: ``/proc/<pid>/schedstat``, nanoseconds); always 0 when that is not
+    readable (SQLite, a remote server)."""
+    if connection.vendor != "postgresql":
+        return lambda: 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    path = Path(f"/proc/{pid}/schedstat")
+
+    def read() -> float:
+        try:
+            return int(path.read_text().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return 0.0
+
+    return read
 
 
 if __name__ == "__main__":
