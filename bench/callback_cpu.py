@@ -197,7 +197,9 @@ def main() -> int:
         print("-- the database server's CPU per statement (mean ms; BEGIN and COMMIT are not among them)")
         for kind, places in statement_cpu.items():
             for place, (sql, values) in sorted(places.items()):
-                print(f"   {kind:<10} {place:>2} {statistics.fmean(values):6.3f} ms  n={len(values):<4} {sql[:90]}")
+                print(
+                    f"   {kind:<10} {place:>2} {statistics.fmean(values):6.3f} ms  n={len(values):<4} {sql[:90]}"
+                )
     mix = {"text": 50, "location": 50, "submit": 50, "query": 10}  # bench/run.py's mix per 50 reporters
     weight = sum(mix.values())
     print(

@@ -46,7 +46,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from eco12369.clientip import client_ip
-from eco12369.db import insert_if_absent
+from eco12369.db import insert_if_absent, prepared_cursor
 
 from .models import AuditEntry, AuditHead
 
@@ -279,7 +279,7 @@ def _append_pg(connection: Any, entry: AuditEntry) -> None:
         f"WITH e AS (INSERT INTO {_ENTRY} ({columns}) VALUES ({placeholders}) RETURNING id) "  # noqa: S608
         f"UPDATE {_HEAD} SET last_hash = %s WHERE id = %s RETURNING (SELECT id FROM e)"
     )
-    with connection.cursor() as cur:
+    with prepared_cursor(connection) as cur:
         for _ in range(2):
             cur.execute(count_sql, [entry.stream])
             row = cur.fetchone()

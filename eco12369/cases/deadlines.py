@@ -18,6 +18,8 @@ from django.conf import settings
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from eco12369.db import prepared_cursor
+
 from .models import CalendarYear, Case, State, WorkdayOverride
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -55,7 +57,7 @@ class WorkCalendar:
         sql, date_field = _CALENDAR_SQL[connection.alias]
         start_value = date_field.get_db_prep_value(start, connection=connection)
         end_value = date_field.get_db_prep_value(end, connection=connection)
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection) as cursor:
             cursor.execute(sql, [start_value, end_value, start.year, end.year])
             rows = cursor.fetchall()
         for date, is_workday, year in rows:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 from eco12369.crypto import blind_q
-from eco12369.db import insert
+from eco12369.db import insert, prepared_cursor
 from eco12369.orgs.models import User
 
 from .models import DeliveryAttempt, OutboxMessage
@@ -218,7 +218,7 @@ def outbox_mark_passive_acknowledgement(*, case_id: int) -> str | None:
     ``outbox_passive_acknowledgement_queries``.)"""
     connection, update, params, insert, values = _passive_acknowledgement_sql(case_id=case_id)
     placeholders = ", ".join(["%s"] * len(values))
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(update, params)
         rows = cursor.fetchall()
         if not rows:

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.db import connections, router
 
-from eco12369.db import from_row
+from eco12369.db import from_row, prepared_cursor
 
 from .models import Agency, Region
 
@@ -165,7 +165,7 @@ def region_and_bureau_at(
     alias = router.db_for_read(Region)
     if alias not in _SQL:
         _SQL[alias] = _region_and_bureau_sql(alias)
-    with connections[alias].cursor() as cursor:
+    with prepared_cursor(connections[alias]) as cursor:
         cursor.execute(_SQL[alias], [str(Agency.Kind.DISTRICT_BUREAU), name, str(Region.Level.DISTRICT)])
         row = cursor.fetchone()
     if row is None:

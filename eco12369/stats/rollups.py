@@ -37,6 +37,7 @@ from django.db.models.functions import TruncDate
 from eco12369.cases.deadlines import TZ
 from eco12369.cases.hooks import BulkWork, bulk_work
 from eco12369.cases.models import Case
+from eco12369.db import prepared_cursor
 
 from .models import DailyCaseCount, MonthlyCaseCount, MonthlyGridCount, RollupCount
 
@@ -130,7 +131,7 @@ def _apply(delta: Contributions) -> None:
             for i, (table, batch) in enumerate(by_table.items())
         ]
         sql = f"WITH {', '.join(parts)} SELECT count(*) FROM r{len(parts) - 1}"  # noqa: S608
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection) as cursor:
             cursor.execute(sql, [value for batch in by_table.values() for row in batch for value in row])
         return
     for table, batch in by_table.items():

@@ -13,7 +13,7 @@ from eco12369.cases.classify import guess_category, outside_scope_hint
 from eco12369.cases.models import DESCRIPTION_MIN, TEXT_MAX, Case, Channel
 from eco12369.cases.services import Intake, UploadWithPoster, case_create
 from eco12369.cases.workflow import TransitionError
-from eco12369.db import from_row
+from eco12369.db import from_row, prepared_cursor
 from eco12369.orgs.geo import region_and_bureau_at
 
 from . import texts
@@ -132,7 +132,7 @@ def _draft_photos(conv: Conversation) -> list[DraftPhoto]:
             f"SELECT {', '.join(qn(f.column) for f in fields)} FROM {qn(DraftPhoto._meta.db_table)} "  # noqa: S608
             f"WHERE {conversation} = %s ORDER BY {qn(DraftPhoto._meta.pk.column)}"  # type: ignore[union-attr]
         )
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(_PHOTO_SQL[alias], [conv.pk])
         rows = cursor.fetchall()
     return [from_row(DraftPhoto, fields, row, alias) for row in rows]

@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from eco12369.cases import notices
 from eco12369.crypto import blind_index
-from eco12369.db import from_row, insert_if_absent, update_columns_and_insert
+from eco12369.db import from_row, insert_if_absent, prepared_cursor, update_columns_and_insert
 from eco12369.notifications.services import (
     outbox_mark_passive_acknowledgement,
     outbox_passive_acknowledged,
@@ -122,18 +122,18 @@ def inbound_receive(*, envelope: Envelope, started: float | None = None) -> str:
     )
     try:
         with transaction.atomic():
-            # The nonce's insert is the lock against the request's replay: one statement, skipped when the
-            # key exists.
-            if not insert_if_absent(SeenNonce(key=envelope.nonce_key)):
+            # The nonce's insert is the lock against the request's replay (skipped when the key exists);
+            # the conversation's lock serialises a reporter's messages: a second delivery of this message
+            # (a concurrent one too) waits here until this one has committed. One statement.
+            fresh, conv = _nonce_and_conversation_locked(envelope.nonce_key, openid, digest)
+            if not fresh:
                 # WeChat's own retry may be the very same request, nonce included: a message already
                 # recorded is answered as any retry is (nothing written). A new message under a used nonce
                 # is refused.
                 if InboundMessage.objects.filter(dedupe_key=key).exists():
                     return _duplicate_reply(key)
                 raise CallbackError(403, "重复的请求（nonce 已使用） / replayed request (nonce already used)")
-            # The conversation's lock serialises a reporter's messages: a second delivery of this message
-            # (a concurrent one too) waits here until this one has committed.
-            conv = _conversation_locked(openid, digest)
+            assert conv is not None
             reply, acknowledged = _handle(kind, conv, inbound, fields, started)
             inbound.reply_text = reply
             # The conversation's new state, and the record with its reply, written once, last, in one
@@ -222,10 +222,12 @@ CONVERSATION_STATE = tuple(
 _CONVERSATION_READ = tuple(f for f in Conversation._meta.concrete_fields if f.name != "openid")
 
 
-def _conversation_sql(connection: BaseDatabaseWrapper) -> tuple[str, str]:
-    """``SELECT … FOR UPDATE`` of one conversation by its digest, and the ``INSERT … ON CONFLICT DO NOTHING
-    RETURNING`` of a first message's, both giving the ``_CONVERSATION_READ`` columns. Written once from the
-    model's metadata: compiling the ORM's queries cost more CPU than the rest of a message."""
+def _conversation_sql(connection: BaseDatabaseWrapper) -> tuple[str, str, str]:
+    """``SELECT … FOR UPDATE`` of one conversation by its digest; the ``INSERT … ON CONFLICT DO NOTHING
+    RETURNING`` of a first message's; and (PostgreSQL) the request's nonce inserted with the conversation
+    locked in one statement (the nonce's new row counted, then the conversation's columns, NULL when it has
+    none yet). Each gives the ``_CONVERSATION_READ`` columns. Written once from the models' metadata:
+    compiling the ORM's queries cost more CPU than the rest of a message."""
     meta, qn = Conversation._meta, connection.ops.quote_name
     columns = ", ".join(qn(f.column) for f in _CONVERSATION_READ)
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
@@ -236,28 +238,55 @@ def _conversation_sql(connection: BaseDatabaseWrapper) -> tuple[str, str]:
         f"INSERT INTO {table} ({', '.join(qn(f.column) for f in written)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(written))}) ON CONFLICT DO NOTHING RETURNING {columns}"
     )
-    return f"SELECT {columns} FROM {table} WHERE {digest} = %s{lock}", insert  # noqa: S608
+    select = f"SELECT {columns} FROM {table} WHERE {digest} = %s{lock}"  # noqa: S608
+    nonce_columns = ", ".join(qn(f.column) for f in _NONCE_WRITTEN)
+    both = (
+        f"WITH n AS (INSERT INTO {qn(SeenNonce._meta.db_table)} ({nonce_columns}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(_NONCE_WRITTEN))}) ON CONFLICT DO NOTHING RETURNING 1), "
+        f"c AS MATERIALIZED ({select}) "
+        f"SELECT (SELECT count(*) FROM n), c.* FROM (SELECT 1) AS one LEFT JOIN c ON true"
+    )
+    return select, insert, both
 
 
-_CONVERSATION_SQL: dict[str, tuple[str, str]] = {}
+_CONVERSATION_SQL: dict[str, tuple[str, str, str]] = {}
+_NONCE_WRITTEN = [f for f in SeenNonce._meta.concrete_fields if not f.primary_key]
 
 
-def _conversation_locked(openid: str, digest: str) -> Conversation:
-    """The reporter's conversation, locked, found by ``digest`` (``blind_index(openid)``): one statement,
-    two for a reporter's first message (the row inserted by it is locked by the insert)."""
+def _nonce_and_conversation_locked(
+    nonce_key: str, openid: str, digest: str
+) -> tuple[bool, Conversation | None]:
+    """Remember the request's nonce (``SeenNonce``) and lock the reporter's conversation, found by ``digest``
+    (``blind_index(openid)``). False (and no conversation created) when the nonce was seen before: a replay
+    or WeChat's retry of the very same request. One statement on PostgreSQL, two for a reporter's first
+    message (the conversation's row inserted by it is locked by the insert); elsewhere one more.
+
+    The nonce's insert is the lock against the request's replay; the conversation's serialises a
+    reporter's messages: a second delivery of a message (a concurrent one too) waits on it until the first
+    has committed."""
     alias = router.db_for_write(Conversation)
     connection = connections[alias]
     if alias not in _CONVERSATION_SQL:
         _CONVERSATION_SQL[alias] = _conversation_sql(connection)
-    select, insert = _CONVERSATION_SQL[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(select, [digest])
-        row = cursor.fetchone()
+    select, insert, both = _CONVERSATION_SQL[alias]
+    nonce = SeenNonce(key=nonce_key)
+    with prepared_cursor(connection) as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(both, [*_insert_values(nonce, _NONCE_WRITTEN, connection), digest])
+            count, *found = cursor.fetchone()
+            fresh = count == 1
+            row: Any = found if found[0] is not None else None
+        else:
+            fresh = insert_if_absent(nonce)
+            row = None
+            if fresh:
+                cursor.execute(select, [digest])
+                row = cursor.fetchone()
+        if not fresh:
+            return False, None
         if row is None:  # a first message (or two at once: one insert is skipped, the other's row is locked)
-            new = Conversation(openid=openid)
             written = [f for f in Conversation._meta.concrete_fields if not f.primary_key]
-            values = [f.get_db_prep_save(f.pre_save(new, add=True), connection=connection) for f in written]  # type: ignore[attr-defined]
-            cursor.execute(insert, values)
+            cursor.execute(insert, _insert_values(Conversation(openid=openid), written, connection))
             row = cursor.fetchone()
             if row is None:
                 cursor.execute(select, [digest])
@@ -265,4 +294,9 @@ def _conversation_locked(openid: str, digest: str) -> Conversation:
     assert row is not None
     conv = from_row(Conversation, _CONVERSATION_READ, row, alias)
     conv.openid = openid
-    return conv
+    return True, conv
+
+
+def _insert_values(obj: Any, fields: list[Any], connection: BaseDatabaseWrapper) -> list[Any]:
+    """The values ``obj.save()`` would insert for ``fields`` (defaults, ``auto_now_add``, encryption)."""
+    return [f.get_db_prep_save(f.pre_save(obj, add=True), connection=connection) for f in fields]

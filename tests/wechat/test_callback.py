@@ -277,6 +277,24 @@ def test_a_used_nonce_refuses_a_new_message_and_answers_a_repeated_one_as_a_retr
     assert _counts() == before
 
 
+def test_a_used_nonce_from_a_sender_never_seen_is_refused_and_starts_no_conversation(
+    wechat: WeChatServer, tianjin: None
+) -> None:
+    """The nonce is remembered and the conversation locked in one statement (PostgreSQL): for a sender with
+    no conversation yet its row carries only the nonce's verdict, which must still refuse the replay and
+    leave nothing behind."""
+    params, body = wechat.build(wechat.xml(OPENID, "text", Content="你好", MsgId=781))
+    assert wechat.reply(wechat.post_raw(params, body))
+    before = _counts()
+    forged = wechat.xml("oNeverWroteBefore01", "text", Content="第一次来信", MsgId=782)
+    res = wechat.push(forged, timestamp=params["timestamp"], nonce=params["nonce"])
+    assert res.status_code == 403 and "nonce" in res.content.decode()
+    assert _counts() == before == NOTHING | {"inbound": 1, "nonces": 1, "conversations": 1}
+    # The sender's next message, under a nonce of its own, is taken as usual.
+    assert "已记录" in wechat.reply(wechat.text("oNeverWroteBefore01", "河边工厂夜里排放黑水，臭味很大"))
+    assert Conversation.objects.count() == 2
+
+
 def test_unknown_message_types_are_answered_politely_and_nothing_is_created(
     wechat: WeChatServer, tianjin: None
 ) -> None:
