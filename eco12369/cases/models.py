@@ -248,6 +248,20 @@ class Case(models.Model):
                 fields=["region", "state", "due_at"], include=["warn_at"], name="case_region_state_due"
             ),
             models.Index(fields=["closed_at"], name="case_closed"),
+            # The oldest cases waiting in each work queue (the home dashboard): an agency's or a department's
+            # open cases in one state, oldest first. Without these the planner walked ``case_received`` from
+            # ten years back, expecting the queue's cases spread over the years when they are the recent
+            # ones (5.4 s for the city centre at 10M cases). Partial: only the open cases (about 1%).
+            models.Index(
+                fields=["agency", "state", "received_at", "id"],
+                condition=models.Q(state__in=OPEN_STATES),
+                name="case_open_agency_received",
+            ),
+            models.Index(
+                fields=["department", "state", "received_at", "id"],
+                condition=models.Q(state__in=OPEN_STATES),
+                name="case_open_department_received",
+            ),
             # On PostgreSQL migration 0006 adds a GIN index of the reported party's character pairs, which
             # makes the workbench's contains-search of the party an index look-up (selectors.party_contains).
         ]

@@ -1,5 +1,5 @@
-"""Migration cases 0014 replaces three deadline indexes of the cases table: on PostgreSQL concurrently, beside
-the old ones, so a deployment keeps taking reports while it runs."""
+"""Migrations cases 0014 (three deadline indexes of the cases table replaced) and 0015 (the open queues'
+indexes added): on PostgreSQL built concurrently, so a deployment keeps taking reports while they run."""
 
 from __future__ import annotations
 
@@ -57,5 +57,43 @@ def test_the_deadline_indexes_are_rebuilt_and_back_with_no_index_left_over() -> 
                 assert cursor.fetchone()[0] == 3
         migrate(BEFORE)
         assert definitions() == old
+    finally:
+        migrate(leaves)
+
+
+OPEN_QUEUE_INDEXES = ("case_open_agency_received", "case_open_department_received")
+
+
+def open_queue_indexes() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT c.relname, pg_get_indexdef(c.oid), i.indisvalid FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = ANY(%s)",
+                [list(OPEN_QUEUE_INDEXES)],
+            )
+            return {name: sql for name, sql, valid in cursor.fetchall() if valid}
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN (%s, %s)",
+            OPEN_QUEUE_INDEXES,
+        )
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_open_queue_indexes_are_partial_built_concurrently_and_removed_again() -> None:
+    """0015: the oldest cases of each work queue (the dashboard) by an index of the open cases only."""
+    migration = MigrationLoader(connection).get_migration("cases", "0015_case_open_queue_indexes")
+    assert migration.atomic is False
+    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    try:
+        migrate([("cases", "0014_case_list_indexes")])
+        assert open_queue_indexes() == {}
+        migrate([("cases", "0015_case_open_queue_indexes")])
+        built = open_queue_indexes()
+        assert set(built) == set(OPEN_QUEUE_INDEXES), built
+        assert "(agency_id, state, received_at, id)" in built["case_open_agency_received"].replace('"', "")
+        for sql in built.values():
+            assert "WHERE" in sql and "in_review" in sql and "closed" not in sql, sql
     finally:
         migrate(leaves)
