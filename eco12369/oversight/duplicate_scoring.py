@@ -657,6 +657,64 @@ def concepts(text: str) -> frozenset[str]:
     return frozenset(concept for word, concept in _CONCEPT_OF.items() if word in text)
 
 
+# What gives off the pollution, finer than the problem (``PROBLEMS``): at one place, the noise of a KTV and of
+# a gym, the smoke of a kitchen's wok and of a charcoal grill, or of a boiler and of burning refuse are two
+# matters. A word said of several sources stands for each of them (音响 … 唱 is singing, a square dance or a
+# shop's promotion; 油烟 comes from a wok or a grill; 渣土车 is building work and lorries), so only two
+# descriptions whose sources share nothing conflict (``sources_differ``). Written from the kinds of
+# complaint, not fitted; read from the description's content words and the party (``sources``).
+SOURCES: dict[str, tuple[str, ...]] = {
+    "singing": _words("ktv k歌 歌厅 歌房 练歌 卡拉ok 唱歌 喊麦 唱 演出 夜总会 酒吧"),
+    "square_dance": _words("广场舞 跳舞 舞队 唱"),
+    "shop_promotion": _words("促销 叫卖 吆喝 唱 演出 搞活动"),
+    "construction": _words(
+        "施工 工地 打桩 浇筑 泵车 混凝土 挖掘机 挖机 破碎锤 盖楼 土方 塔吊 打夯 渣土 渣土车 土方车 拉土 电锯"
+    ),
+    "renovation": _words("装修 电钻 电锤 砸墙 冲击钻 电锯"),
+    "equipment": _words(
+        "油烟机 排烟风机 空调外机 外机 风机 机组 冷却塔 配电室 变压器 水泵 排风扇 排风机 发电机 压缩机 制冷机 冷库"
+    ),
+    "vehicles": _words(
+        "按喇叭 货车 卸货 装卸 怠速 鸣笛 大车 叉车 运输车 大卡车 打着火 不熄火 停车场 渣土 渣土车 土方车 拉土"
+    ),
+    "cooking": _words("油烟机 排烟风机 油烟 炒菜 炒料 后厨 灶 饭馆 饭店 菜馆 火锅 炸"),
+    "charcoal": _words("油烟 炭火 烧烤 烤串 烤肉 撸串 果木 木炭"),
+    "coal": _words("锅炉 烧煤 煤炉 蜂窝煤 燃煤 煤烟 烧锅炉"),
+    "open_burning": _words("焚烧 烧垃圾 烧落叶 烧秸秆 烧东西 烧电线 烧电缆 烧胶 烧塑料 烧废 烧树叶 枯枝"),
+    "painting": _words("喷漆 油漆 刷漆 漆味 喷涂 喷漆房 天那水"),
+    "animals": _words("狗叫 养狗 鸡叫 猪叫 鸽子 狗"),
+    "sewage": _words("下水井 下水道 化粪池 污水井 井盖 冒污水 雨水井 雨水箅子"),
+    "refuse": _words("垃圾站 垃圾中转 垃圾桶 清运 垃圾房 中转站"),
+    "people": _words("打球 篮球 喊叫 划拳 喝酒 打鼓 锣鼓 健身 动感单车 杠铃 跑步机 打牌 麻将 吵架"),
+    "metalwork": _words("切割 打磨 电焊 焊接 电锯 冲床 敲打 钣金"),
+    "pesticide": _words("农药 打药 喷药"),
+}
+# Waste named by where it came from (装修垃圾 is dumped refuse, not renovation work): it stands for no source.
+_SOURCE_NEUTRAL = _words("装修垃圾 建筑垃圾 装修废料")
+_SOURCE_KEYWORDS = _keywords(SOURCES, neutral=_SOURCE_NEUTRAL)
+
+
+def _piece_sources(piece: str) -> set[str]:
+    return _keyword_hits(piece, _SOURCE_KEYWORDS)
+
+
+def sources(tokens: Sequence[str], raw_party: str = "") -> frozenset[str]:
+    """The sources (``SOURCES``) a description's content words name, read word by word and two neighbouring
+    words together (jieba cuts 狗叫 and 烧落叶 in two), with those the party names (欢唱KTV). From the
+    words the fingerprint stores, so it needs no stored field; not cached (~20 µs a description, and a cache
+    of the pieces held ~10 MB for the corpus's 4,400 descriptions)."""
+    kept = list(tokens)
+    for i in range(len(kept) - 1):
+        if kept[i] + kept[i + 1] in _SOURCE_NEUTRAL:
+            kept[i] = kept[i + 1] = ""
+    pieces = [
+        *kept,
+        *(a + b for a, b in itertools.pairwise(kept) if a and b),
+        fold(without_landmark(raw_party)),
+    ]
+    return frozenset(itertools.chain.from_iterable(map(_piece_sources, pieces)))
+
+
 def text_features(description: str, reported_party: str) -> tuple[list[str], frozenset[str]]:
     """What the finder stores of a description: its content words and its pollution concepts."""
     return text_tokens(description, drop=(reported_party or "").strip()), concepts(description)
@@ -851,6 +909,7 @@ class Sketch:
     # The characters of the description's content words that say what is sensed (味, 臭, 烟, 尘, 声, 水 …).
     senses: frozenset[str] = field(default=frozenset(), compare=False)
     branch: str = field(default="", compare=False)  # the branch or phase the party names (``branch``)
+    sources: frozenset[str] = field(default=frozenset(), compare=False)  # what gives off the pollution
 
 
 def sketch(
@@ -901,6 +960,7 @@ def sketch(
         trades_named=bool(named_trades),
         senses=senses(token_list),
         branch=branch(raw_party),
+        sources=sources(token_list, raw_party),
     )
 
 
@@ -1044,7 +1104,13 @@ def problem_overlap(a: frozenset[str], b: frozenset[str]) -> float | None:
 # written by writers who had not seen the scorer, whose errors were mostly two sources at one place): the
 # problem words of how a noise, dust or oil sounds and looks (…响, …声, 扬灰, 油污), the senses read only from
 # words that name a problem, a party pointed at by where it is (楼下烧烤摊) counted as described, and two
-# branches of one chain (``branch_conflict``).
+# branches of one chain (``branch_conflict``). Then two sources of one kind of problem that share nothing
+# (``source_conflict``: a KTV's singing and a gym's music, a wok's fumes and a charcoal grill's smoke; read
+# from ``SOURCES``): leave-one-file-out pooled F1 0.920 → 0.928, the most on the files of the first
+# writers (tune_b 0.897 → 0.907, tune_f 0.899 → 0.939, tune_g 0.907 → 0.943), none on the four newest
+# (i, j, k, l: 0.866 → 0.867 pooled). Static Chinese word vectors were tried first and dropped: mean-pooled
+# over the content words, their cosine tells the pairs of one place and one problem apart no better than
+# chance (AUC 0.50) and left leave-one-file-out where it was.
 FEATURES = (
     "party",
     "name_conflict",
@@ -1063,6 +1129,7 @@ FEATURES = (
     "place_problem",
     "district_conflict",
     "branch_conflict",
+    "source_conflict",
 )
 
 
@@ -1127,6 +1194,12 @@ def problems_differ(a: Sketch, b: Sketch, problem: float | None) -> bool:
     return problem == 0.0 and not (a.senses & b.senses)
 
 
+def sources_differ(a: Sketch, b: Sketch) -> bool:
+    """Both descriptions (or parties) name what gives off the pollution (``SOURCES``) and the sources share
+    nothing: a KTV's singing and a gym's music, a wok's fumes and a charcoal grill's smoke, at one place."""
+    return bool(a.sources and b.sources and not a.sources & b.sources)
+
+
 def features(*, new: Sketch, old: Sketch) -> dict[str, float]:
     party = party_similarity(new, old)
     address = address_similarity(new.address, old.address) if new.address and old.address else None
@@ -1161,6 +1234,7 @@ def features(*, new: Sketch, old: Sketch) -> dict[str, float]:
         "place_problem": (geo if geo is not None else address or 0.0) * (problem or 0.0),
         "district_conflict": float(districts_differ(new, old)),
         "branch_conflict": float(branches_differ(new, old)),
+        "source_conflict": float(sources_differ(new, old)),
         "text": text,  # shown to the operator, not an input of the model
     }
 
@@ -1172,41 +1246,42 @@ def features(*, new: Sketch, old: Sketch) -> dict[str, float]:
 # procedure run on eleven files, the twelfth scored: ``leave_one_file_out``) is the figure that says how it does
 # on wording it has not seen. Refit with
 # ``manage.py duplicates_eval tests/data/duplicates/tune*.jsonl --fit`` and paste the printed weights here.
-# Last fit (12 files): 2139 of 2190 pairs left to the model by the time rules; repeated 5-fold cross-validation: l2=1.0 threshold=0.55 f1=0.9420; nested f1=0.9446
-# leave-one-file-out tune.jsonl: precision=0.919 recall=1.000 f1=0.958
-# leave-one-file-out tune_h.jsonl: precision=0.892 recall=1.000 f1=0.943
-# leave-one-file-out tune_b.jsonl: precision=0.830 recall=0.975 f1=0.897
-# leave-one-file-out tune_c.jsonl: precision=0.917 recall=0.943 f1=0.930
+# Last fit (12 files, with source_conflict): 2139 of 2190 pairs left to the model by the time rules; repeated 5-fold cross-validation: l2=1.0 threshold=0.6 f1=0.9489; nested f1=0.9485
+# leave-one-file-out tune.jsonl: precision=0.922 recall=1.000 f1=0.960
+# leave-one-file-out tune_h.jsonl: precision=0.906 recall=1.000 f1=0.951
+# leave-one-file-out tune_b.jsonl: precision=0.848 recall=0.975 f1=0.907
+# leave-one-file-out tune_c.jsonl: precision=0.932 recall=0.971 f1=0.951
 # leave-one-file-out tune_d.jsonl: precision=0.985 recall=0.914 f1=0.948
 # leave-one-file-out tune_e.jsonl: precision=0.942 recall=1.000 f1=0.970
-# leave-one-file-out tune_f.jsonl: precision=0.861 recall=0.939 f1=0.899
-# leave-one-file-out tune_g.jsonl: precision=0.925 recall=0.891 f1=0.907
-# leave-one-file-out tune_i.jsonl: precision=0.770 recall=0.950 f1=0.851
-# leave-one-file-out tune_j.jsonl: precision=0.741 recall=0.984 f1=0.845
-# leave-one-file-out tune_k.jsonl: precision=0.871 recall=0.885 f1=0.878
-# leave-one-file-out tune_l.jsonl: precision=0.819 recall=0.983 f1=0.894
-# leave-one-file-out pooled: precision=0.879 recall=0.966 f1=0.920
+# leave-one-file-out tune_f.jsonl: precision=0.939 recall=0.939 f1=0.939
+# leave-one-file-out tune_g.jsonl: precision=0.980 recall=0.909 f1=0.943
+# leave-one-file-out tune_i.jsonl: precision=0.778 recall=0.933 f1=0.848
+# leave-one-file-out tune_j.jsonl: precision=0.759 recall=0.984 f1=0.857
+# leave-one-file-out tune_k.jsonl: precision=0.855 recall=0.869 f1=0.862
+# leave-one-file-out tune_l.jsonl: precision=0.831 recall=0.983 f1=0.901
+# leave-one-file-out pooled: precision=0.893 recall=0.967 f1=0.928
 WEIGHTS: dict[str, float] = {
-    "bias": 1.009,
+    "bias": 1.09,
     "party": 0.0,
-    "name_conflict": -3.413,
-    "rest_conflict": -1.586,
-    "address": 1.238,
-    "address_known": -0.899,
+    "name_conflict": -3.497,
+    "rest_conflict": -1.433,
+    "address": 1.308,
+    "address_known": -0.916,
     "number_conflict": -2.757,
-    "road_conflict": -1.954,
-    "area_conflict": -2.209,
-    "geo": 3.308,
-    "geo_known": -2.874,
-    "trade_diff": -2.711,
+    "road_conflict": -2.021,
+    "area_conflict": -2.268,
+    "geo": 3.377,
+    "geo_known": -2.919,
+    "trade_diff": -2.734,
     "problem": 0.0,
-    "problem_diff": -4.477,
-    "text_unrelated": -0.324,
-    "place_problem": 1.775,
-    "district_conflict": -3.151,
-    "branch_conflict": -0.401,
+    "problem_diff": -4.472,
+    "text_unrelated": -0.273,
+    "place_problem": 1.731,
+    "district_conflict": -3.182,
+    "branch_conflict": -0.396,
+    "source_conflict": -2.897,
 }
-DUPLICATE_THRESHOLD = 0.55  # probability from which a pair reports the same matter (chosen with WEIGHTS)
+DUPLICATE_THRESHOLD = 0.6  # probability from which a pair reports the same matter (chosen with WEIGHTS)
 FIT_L2 = 1.0  # the L2 the last fit chose (``cross_validate``); the tests run the procedure with it alone
 
 
@@ -1315,6 +1390,7 @@ NEGATIVE = frozenset(
         "rest_conflict",
         "district_conflict",
         "branch_conflict",
+        "source_conflict",
         "text_unrelated",
         "number_conflict",
         "road_conflict",

@@ -64,6 +64,7 @@ from .duplicate_scoring import (
     problem_overlap,
     problems_differ,
     sketch,
+    sources_differ,
     street_key,
     text_features,
     trades_differ,
@@ -299,6 +300,7 @@ def score_bound(*, new: Sketch, old: Sketch) -> float:
         problem_diff=float(problems_differ(new, old, problem)),
         trade_diff=float(trades_differ(new, old)),
         district_conflict=float(districts_differ(new, old)),
+        source_conflict=float(sources_differ(new, old)),
         # place × problem: at most the problem until the place is known.
         place_problem=problem or 0.0,
     )

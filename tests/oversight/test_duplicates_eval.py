@@ -244,11 +244,12 @@ def test_leave_one_file_out_holds_on_the_file_left_out(fit_l2_only: None) -> Non
     each file. On the twelve files (tune_i, tune_j, tune_k, tune_l folded in on 2026-12-07) pooled F1 was
     0.906 (worst file 0.803, tune_j.jsonl) before the problem words of sound, dust and oil, the senses read
     from problem words only, locative parties as described and branches of one chain; 0.920 after (worst file
-    0.845, tune_j.jsonl); no file may fall below 0.83."""
+    0.845, tune_j.jsonl); 0.928 with two sources of one problem at one place (``source_conflict``; worst file
+    0.848, tune_i.jsonl); no file may fall below 0.83."""
     counts = leave_one_file_out([labelled_pairs(file) for file in _tune_files()])
     for tp, fp, fn in counts:
         assert prf(tp, fp, fn)[2] >= 0.83, counts
-    assert prf(*(sum(c[k] for c in counts) for k in range(3)))[2] >= 0.915, counts
+    assert prf(*(sum(c[k] for c in counts) for k in range(3)))[2] >= 0.925, counts
 
 
 @no_database
@@ -414,3 +415,22 @@ def test_a_thing_named_with_water_is_no_shared_sense_and_two_branches_are_two_so
     assert (a.branch, b.branch) == ("梅江", "华苑")
     assert pair_score(new=b, old=a).features["branch_conflict"] == 1.0
     assert pair_score(new=c, old=a).features["branch_conflict"] == 0.0
+
+
+def test_two_sources_of_one_problem_at_one_place_are_two_matters() -> None:
+    """At one address, a KTV's singing and a gym's music are both noise but two sources; a wok's fumes and a
+    charcoal grill's smoke likewise. A square dance told as 跳舞 … 唱歌 and as 广场舞音响 shares its source."""
+    ktv = sketch_from_dict(_side("金嗓子KTV", "南开区鞍山西道某商厦", "KTV半夜还在唱歌，声音震得睡不着", 0))
+    gym = sketch_from_dict(
+        _side("某健身房", "南开区鞍山西道某商厦", "健身房晚上放音乐跳操，杠铃往地上砸，咚咚响", 1)
+    )
+    assert (ktv.sources, gym.sources) == ({"singing"}, {"people"})
+    score = pair_score(new=gym, old=ktv)
+    assert score.features["source_conflict"] == 1.0 and score.verdict == "different"
+    wok = sketch_from_dict(_side("", "河东区万新村某里", "楼下菜馆炒菜的烟往楼上飘，呛得咳嗽", 0))
+    grill = sketch_from_dict(_side("", "河东区万新村某里", "楼下烧烤店炭火烟顺着窗户进来", 1))
+    assert pair_score(new=grill, old=wok).features["source_conflict"] == 1.0
+    dance = sketch_from_dict(_side("", "南开区鞍山西道某商厦门口", "商厦门口广场舞音响太大", 0))
+    again = sketch_from_dict(_side("跳舞的", "鞍山西道某商厦门口", "门口每天晚上有人跳舞唱歌 吵死了", 2))
+    score = pair_score(new=again, old=dance)
+    assert score.features["source_conflict"] == 0.0 and score.verdict == "duplicate"
