@@ -694,25 +694,14 @@ _SOURCE_NEUTRAL = _words("装修垃圾 建筑垃圾 装修废料")
 _SOURCE_KEYWORDS = _keywords(SOURCES, neutral=_SOURCE_NEUTRAL)
 
 
-def _piece_sources(piece: str) -> set[str]:
-    return _keyword_hits(piece, _SOURCE_KEYWORDS)
-
-
 def sources(tokens: Sequence[str], raw_party: str = "") -> frozenset[str]:
-    """The sources (``SOURCES``) a description's content words name, read word by word and two neighbouring
-    words together (jieba cuts 狗叫 and 烧落叶 in two), with those the party names (欢唱KTV). From the
-    words the fingerprint stores, so it needs no stored field; not cached (~20 µs a description, and a cache
-    of the pieces held ~10 MB for the corpus's 4,400 descriptions)."""
-    kept = list(tokens)
-    for i in range(len(kept) - 1):
-        if kept[i] + kept[i + 1] in _SOURCE_NEUTRAL:
-            kept[i] = kept[i + 1] = ""
-    pieces = [
-        *kept,
-        *(a + b for a, b in itertools.pairwise(kept) if a and b),
-        fold(without_landmark(raw_party)),
-    ]
-    return frozenset(itertools.chain.from_iterable(map(_piece_sources, pieces)))
+    """The sources (``SOURCES``) a description's content words name, read from the words run together (jieba
+    cuts 狗叫 and 烧落叶 in two; 装修垃圾 cut in two is still read as waste, not renovation), with those the
+    party names (欢唱KTV). From the words the fingerprint stores, so it needs no stored field. One pass of
+    the table's pattern (~3 µs a description): the finder sketches some sixty earlier cases a look-up."""
+    return frozenset(
+        _keyword_hits("".join(tokens) + "|" + fold(without_landmark(raw_party)), _SOURCE_KEYWORDS)
+    )
 
 
 def text_features(description: str, reported_party: str) -> tuple[list[str], frozenset[str]]:
