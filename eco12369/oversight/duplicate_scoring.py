@@ -23,13 +23,16 @@ components:
   two problems that share nothing count against (``problem_diff``) unless the descriptions share a
   character of what is sensed (``senses``: 味, 臭, 烟, 尘, 声, 水 …), so do two descriptions that share next
   to nothing when the problems cannot tell (``text_unrelated``);
+* **source** (来源): what gives off the pollution (a KTV's singing, a gym's music, a wok, a charcoal grill, a
+  boiler, burning refuse …): two that share nothing count against (``source_conflict``), at one place too;
 * **time** (时间): the time rules (``match_kind``): an open case within ``WINDOW_DAYS`` (95 days, as long as it
   can be open: Art. 12), a closed one within ``REPEAT_DAYS`` after closing; the model scores only what they
   leave.
 
-Trades and problems are read from hand-kept word lists (``TRADES``, ``PROBLEMS``), longest word first, so a
-longer word takes its characters (防水厂 is 防水, not 水厂). Text is folded first: NFKC, lower case,
-traditional and variant characters to simplified (zhconv's conversion table, character by character).
+Trades, problems and sources are read from hand-kept word lists (``TRADES``, ``PROBLEMS``, ``SOURCES``),
+longest word first, so a longer word takes its characters (防水厂 is 防水, not 水厂). Text is folded first:
+NFKC, lower case, traditional and variant characters to simplified (zhconv's conversion table, character by
+character).
 
 Every component adds to the model's log-odds, none caps the total. A pair at or above
 ``DUPLICATE_THRESHOLD`` reports the same matter: a duplicate when the earlier case is open, a repeat (重复
