@@ -231,10 +231,24 @@ class Case(models.Model):
             # independent, estimated 29 rows for 458 and ANDed this index with the district's whole bitmap
             # (60,000 rows, 20-40 ms at 1M cases); with the district in the key it is one index condition.
             models.Index(fields=["agency", "state", "due_at", "region"], name="case_agency_state_due"),
-            # The deadlines of the open cases (queues due soon and overdue, the dashboard): ``warn_at`` and the
-            # district ride along (PostgreSQL, ``INCLUDE``), so counting them is an index-only scan instead of
-            # a visit to every open case's row (docs/scale.md).
-            models.Index(fields=["state", "due_at"], include=["warn_at", "region"], name="case_state_due"),
+            # The deadlines of the open cases (queues due soon and overdue, the dashboard): ``warn_at``, the state
+            # and the district ride along (PostgreSQL, ``INCLUDE``), so counting them is an index-only scan
+            # instead of a visit to every open case's row (docs/scale.md). Partial, of the open cases only
+            # (about 1%), and keyed by the deadline alone: a list due soon or overdue reads it in its own order
+            # and stops at a page, where ``(state, due_at)`` read all five open states' ranges and sorted them
+            # (the city's queue due soon at 10M cases: 200 ms -> 1 ms).
+            models.Index(
+                fields=["due_at", "id"],
+                include=["warn_at", "state", "region"],
+                condition=models.Q(state__in=OPEN_STATES),
+                name="case_open_due",
+            ),
+            models.Index(
+                fields=["region", "due_at", "id"],
+                include=["warn_at", "state"],
+                condition=models.Q(state__in=OPEN_STATES),
+                name="case_open_region_due",
+            ),
             models.Index(fields=["region", "received_at"], name="case_region_received"),
             models.Index(fields=["received_at"], name="case_received"),
             models.Index(fields=["department", "state"], name="case_department_state"),

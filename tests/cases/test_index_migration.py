@@ -61,7 +61,13 @@ def test_the_deadline_indexes_are_rebuilt_and_back_with_no_index_left_over() -> 
         migrate(leaves)
 
 
-OPEN_QUEUE_INDEXES = ("case_open_agency_received", "case_open_department_received")
+OPEN_QUEUE_INDEXES = (
+    "case_open_agency_received",
+    "case_open_department_received",
+    "case_open_due",
+    "case_open_region_due",
+    "case_state_due",
+)
 
 
 def open_queue_indexes() -> dict[str, str]:
@@ -74,7 +80,7 @@ def open_queue_indexes() -> dict[str, str]:
             )
             return {name: sql for name, sql, valid in cursor.fetchall() if valid}
         cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN (%s, %s)",
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN (%s, %s, %s, %s, %s)",
             OPEN_QUEUE_INDEXES,
         )
         return dict(cursor.fetchall())
@@ -82,18 +88,25 @@ def open_queue_indexes() -> dict[str, str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_open_queue_indexes_are_partial_built_concurrently_and_removed_again() -> None:
-    """0015: the oldest cases of each work queue (the dashboard) by an index of the open cases only."""
+    """0015: the oldest cases of each work queue (the dashboard) and the lists due soon and overdue by
+    indexes of the open cases only; the full (state, due_at) index they replace is dropped, and comes back
+    when the migration is reversed."""
     migration = MigrationLoader(connection).get_migration("cases", "0015_case_open_queue_indexes")
     assert migration.atomic is False
     leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
     try:
         migrate([("cases", "0014_case_list_indexes")])
-        assert open_queue_indexes() == {}
+        assert set(open_queue_indexes()) == {"case_state_due"}
         migrate([("cases", "0015_case_open_queue_indexes")])
         built = open_queue_indexes()
-        assert set(built) == set(OPEN_QUEUE_INDEXES), built
+        assert set(built) == set(OPEN_QUEUE_INDEXES) - {"case_state_due"}, built
         assert "(agency_id, state, received_at, id)" in built["case_open_agency_received"].replace('"', "")
+        assert "(region_id, due_at, id)" in built["case_open_region_due"].replace('"', "")
         for sql in built.values():
             assert "WHERE" in sql and "in_review" in sql and "closed" not in sql, sql
+        if connection.vendor == "postgresql":
+            assert "INCLUDE (warn_at, state, region_id)" in built["case_open_due"], built
+        migrate([("cases", "0014_case_list_indexes")])
+        assert set(open_queue_indexes()) == {"case_state_due"}
     finally:
         migrate(leaves)
