@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.test.testcases import LiveServerThread
 
+from eco12369.cases import selectors
 from eco12369.cases.models import Case
 from eco12369.cases.services import Intake, case_create
 from eco12369.orgs.models import Agency, Region, User
@@ -124,6 +126,19 @@ def bureau(district_name: str) -> Agency:
 
 def city_centre() -> Agency:
     return Agency.objects.get(kind=Agency.Kind.CITY_CENTRE)
+
+
+@pytest.fixture
+def unanalysed() -> Iterator[None]:
+    """PostgreSQL's statistics as of a table never analysed, whatever the test database's are (other tests
+    commit cases, which autovacuum may analyse): the searches that read them (``selectors.search_statistics``)
+    then choose their way the same in every run. Kept by the process as the real ones are."""
+    selectors.pair_statistics_forget()
+    empty = selectors.SearchStatistics(pairs={}, cases=0.0)
+    for alias in settings.DATABASES:
+        selectors._search_stats[alias] = (time.monotonic(), empty)
+    yield
+    selectors.pair_statistics_forget()
 
 
 @pytest.fixture

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import datetime as dt
 import secrets
 import time
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connections
@@ -39,6 +42,15 @@ def cases_visible_to(*, user: User | AnonymousUser) -> QuerySet[Case]:
     if agency.kind == Agency.Kind.DISTRICT_BUREAU:
         return qs.filter(region_id=agency.region_id)
     return qs.none()
+
+
+def visible_region(*, user: User | AnonymousUser) -> int | None:
+    """The district ``cases_visible_to`` limits the user's cases to (a district bureau's staff), if any."""
+    if isinstance(user, User) and user.agency_id is not None:
+        agency = user.agency
+        if agency is not None and agency.kind == Agency.Kind.DISTRICT_BUREAU:
+            return agency.region_id
+    return None
 
 
 def reporter_q(*, openid: str, prefix: str = "") -> Q:
@@ -104,43 +116,55 @@ def reroute_targets_for(*, case: Case) -> QuerySet[Agency]:
 
 class _PairsContain(Func):
     """PostgreSQL: the character pairs of the upper-cased ``field`` include every pair of ``text`` (the GIN
-    index ``case_party_bigrams`` of migration 0006 answers it; the expression must match the index's)."""
+    index ``case_party_bigrams`` of migration 0006 answers it; the expression must match the index's).
+
+    ``opaque``: the pairs of ``text`` are computed in a sub-select (an InitPlan), so the planner does not see
+    them. It sees them otherwise and multiplies the shares of the pairs as if independent: a street name of
+    three pairs held by 115,000 of ten million cases is estimated at a handful of rows, and it reads every
+    one of them from the table before a condition on the received time or the district. Blind, it takes
+    PostgreSQL's default share for an array containment (0.5 %) and ANDs the index's bitmap with the
+    received time's and the district's (``BitmapAnd``): only the cases of a time slice are read."""
 
     output_field = BooleanField()
     # Rendered as eco_bigrams(upper((<field>)::text)) @> eco_bigrams(upper((<text>)::text)).
     template = "eco_bigrams(upper((%(expressions)s)::text))"
     arg_joiner = ")::text)) @> eco_bigrams(upper(("
 
-    def __init__(self, field: str, text: str) -> None:
+    def __init__(self, field: str, text: str, *, opaque: bool = False) -> None:
         super().__init__(F(field), Value(text))
+        if opaque:
+            self.template = "eco_bigrams(upper((%(expressions)s)::text)))"
+            self.arg_joiner = ")::text)) @> (SELECT eco_bigrams(upper(("
 
 
-def _contains(field: str, text: str, vendor: str) -> Q:
+def _contains(field: str, text: str, vendor: str, *, opaque: bool = False) -> Q:
     """``field`` contains ``text`` (case-insensitive); on PostgreSQL first narrowed by the GIN index of the
     field's character pairs (migrations 0006 and 0009)."""
     condition = Q(**{f"{field}__icontains": text})
     if len(text) >= 2 and vendor == "postgresql":
-        condition &= Q(_PairsContain(field, text))
+        condition &= Q(_PairsContain(field, text, opaque=opaque))
     return condition
 
 
 # The free text of a case a staff search looks in (issue 15): what was reported, whom and where. None is
 # encrypted (only the reporter's identity is), so the database searches them; each has a pairs index.
 TEXT_FIELDS = ("description", "public_summary", "reported_party", "address")
+PARTY_FIELDS = ("reported_party",)
 
 
-def _text_contains(text: str) -> Q:
-    """Any free-text field contains ``text`` (case-insensitive): the LIKEs alone, no index."""
+def text_contains(text: str, fields: tuple[str, ...] = TEXT_FIELDS) -> Q:
+    """Any of ``fields`` contains ``text`` (case-insensitive): the LIKEs alone, no index."""
     contains = Q()
-    for field in TEXT_FIELDS:
+    for field in fields:
         contains |= Q(**{f"{field}__icontains": text})
     return contains
 
 
-def cases_matching_text(qs: QuerySet[Case], text: str) -> QuerySet[Case]:
+def cases_matching_text(qs: QuerySet[Case], text: str, *, opaque: bool = False) -> QuerySet[Case]:
     """The cases of ``qs`` whose description, public summary, reported party or address contains ``text``
     (Chinese or not, case-insensitive): each field's pairs index answers its part on PostgreSQL (a
-    BitmapOr of four index scans); SQLite (the demo) checks every row.
+    BitmapOr of four index scans); SQLite (the demo) checks every row. ``opaque``: see ``_PairsContain``
+    (the time-sliced search, ``workbench/textsearch.py``).
 
     On PostgreSQL the condition is written as (any field's pairs) AND (any field's LIKE), not as the OR of
     each field's (pairs AND LIKE): the BitmapOr answers the first part, and each row it finds is checked by
@@ -149,26 +173,32 @@ def cases_matching_text(qs: QuerySet[Case], text: str) -> QuerySet[Case]:
     text = text.strip()
     if not text:
         return qs
-    contains = _text_contains(text)
+    contains = text_contains(text)
     if len(text) < 2 or connections[qs.db].vendor != "postgresql":
         return qs.filter(contains)
     narrowed = Q()
     for field in TEXT_FIELDS:
-        narrowed |= Q(_PairsContain(field, text))
+        narrowed |= Q(_PairsContain(field, text, opaque=opaque))
     return qs.filter(narrowed, contains)
 
 
-def party_contains(qs: QuerySet[Case], text: str) -> QuerySet[Case]:
+def party_contains(qs: QuerySet[Case], text: str, *, opaque: bool = False) -> QuerySet[Case]:
     """The cases of ``qs`` whose reported party contains ``text`` (case-insensitive). On PostgreSQL the
-    GIN index of character pairs narrows the rows first, so the search does not scan every case."""
-    return qs.filter(_contains("reported_party", text.strip(), connections[qs.db].vendor))
+    GIN index of character pairs narrows the rows first, so the search does not scan every case.
+    ``opaque``: see ``_PairsContain``."""
+    return qs.filter(_contains("reported_party", text.strip(), connections[qs.db].vendor, opaque=opaque))
 
 
 def newest_matching_text(
-    ordered: QuerySet[Case], text: str, *, limit: int, scan: int
+    ordered: QuerySet[Case],
+    text: str,
+    *,
+    limit: int,
+    scan: int,
+    fields: tuple[str, ...] = TEXT_FIELDS,
 ) -> tuple[list[tuple[int, int]], bool]:
-    """The first ``limit`` cases of ``ordered`` (a query set in its list's order) whose free text contains
-    ``text`` (``cases_matching_text``), looked for among its first ``scan`` rows only: each one's id and
+    """The first ``limit`` cases of ``ordered`` (a query set in its list's order) whose free text (or, with
+    ``fields``, one of those fields) contains ``text`` (``cases_matching_text``), looked for among its first ``scan`` rows only: each one's id and
     its place in ``ordered`` (1 for its first row); and whether the walk reached the end of ``ordered``
     (then, with fewer than ``limit``, they are all its matches). Fewer than ``limit`` before the end say
     nothing of the rows beyond ``scan``.
@@ -176,7 +206,7 @@ def newest_matching_text(
     For a common word (one case in fifteen holds 排污): the database walks the list's index from its start,
     checks each row by the LIKEs and stops at ``limit`` matches or ``scan`` rows, whichever comes first,
     where the pairs indexes would first collect every match of the province (67,000 rows)."""
-    hit = ExpressionWrapper(_text_contains(text.strip()), output_field=BooleanField())
+    hit = ExpressionWrapper(text_contains(text.strip(), fields), output_field=BooleanField())
     first = ordered.annotate(text_hit=hit).values_list("id", "text_hit")[:scan]
     sql, params = first.query.get_compiler(using=ordered.db).as_sql()
     # ``sql`` is the ORM's, its values in ``params``. The rows are numbered in the order they come; the
@@ -194,8 +224,9 @@ def newest_matching_text(
     return found, ended and len(found) < limit
 
 
-# The statistics of the pairs indexes (PostgreSQL's ANALYZE of each index's expression): per field, the
-# share of cases holding each common pair, and the share taken for a pair not listed.
+# The statistics PostgreSQL's ANALYZE keeps, read to choose how to search (never what is found): per pairs
+# index (its expression), the share of cases holding each common pair and the share taken for a pair not
+# listed; the number of cases, the earliest received time of the sample and each district's share.
 PAIRS_INDEXES = {
     "description": "case_description_bigrams",
     "public_summary": "case_public_summary_bigrams",
@@ -203,55 +234,110 @@ PAIRS_INDEXES = {
     "address": "case_address_bigrams",
 }
 PAIR_STATS_SECONDS = 600.0  # read again after this long: ANALYZE changes them slowly
-_pair_stats: dict[str, tuple[float, dict[str, tuple[dict[str, float], float]]]] = {}
 
-PAIR_STATS_SQL = """
-SELECT tablename, most_common_elems::text::text[], most_common_elem_freqs
+
+@dataclass(frozen=True)
+class SearchStatistics:
+    pairs: dict[str, tuple[dict[str, float], float]]  # field: (share of each listed pair, of one not listed)
+    cases: float  # pg_class.reltuples (-1 or 0: never analysed)
+    # received_at: the times many cases share, with their shares, and the histogram of the others (as many
+    # of them between each two bounds).
+    received_common: dict[dt.datetime, float] = dataclasses.field(default_factory=dict)
+    received_bounds: list[dt.datetime] = dataclasses.field(default_factory=list)
+    region_shares: dict[int, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def first_received(self) -> dt.datetime | None:
+        times = [*self.received_bounds[:1], *self.received_common]
+        return min(times) if times else None
+
+    def received_share(self, start: dt.datetime, end: dt.datetime) -> float:
+        """About what share of the cases were received from ``start`` to ``end`` (by the statistics; the
+        cases received since the last ANALYZE are not in them)."""
+        return max(self._received_before(end) - self._received_before(start), 0.0)
+
+    def _received_before(self, moment: dt.datetime) -> float:
+        common = sum(share for at, share in self.received_common.items() if at < moment)
+        bounds = self.received_bounds
+        if len(bounds) < 2 or moment <= bounds[0]:
+            return common
+        rest = max(1.0 - sum(self.received_common.values()), 0.0)
+        if moment >= bounds[-1]:
+            return common + rest
+        i = bisect.bisect_right(bounds, moment) - 1
+        width = (bounds[i + 1] - bounds[i]).total_seconds()
+        within = (moment - bounds[i]).total_seconds() / width if width > 0 else 0.0
+        return common + rest * (i + within) / (len(bounds) - 1)
+
+
+_search_stats: dict[str, tuple[float, SearchStatistics]] = {}
+
+SEARCH_STATS_SQL = """
+SELECT tablename, attname, most_common_elems::text::text[], most_common_elem_freqs,
+       most_common_vals::text::text[], most_common_freqs, histogram_bounds::text::text[],
+       (SELECT reltuples FROM pg_class WHERE oid = to_regclass('cases_case'))
 FROM pg_stats
-WHERE schemaname = current_schema() AND tablename = ANY(%s)
+WHERE schemaname = current_schema()
+  AND (tablename = ANY(%s) OR (tablename = 'cases_case' AND attname IN ('received_at', 'region_id')))
 """
 
 
-def _pairs_statistics(using: str) -> dict[str, tuple[dict[str, float], float]]:
+def search_statistics(using: str) -> SearchStatistics | None:
+    """The statistics (one query, then kept by the process for ``PAIR_STATS_SECONDS``); ``None`` on SQLite."""
+    if connections[using].vendor != "postgresql":
+        return None
     now = time.monotonic()
-    cached = _pair_stats.get(using)
+    cached = _search_stats.get(using)
     if cached is not None and now - cached[0] < PAIR_STATS_SECONDS:
         return cached[1]
     fields = {index: field for field, index in PAIRS_INDEXES.items()}
-    stats: dict[str, tuple[dict[str, float], float]] = {}
+    pairs: dict[str, tuple[dict[str, float], float]] = {}
+    cases, common, bounds, regions = 0.0, {}, [], {}
     with connections[using].cursor() as cursor:
-        cursor.execute(PAIR_STATS_SQL, [list(fields)])
-        for index, elems, freqs in cursor.fetchall():
-            # freqs: one per element, then the smallest and largest of them and the share of empty arrays.
-            # A pair not listed is rarer than the rarest listed: PostgreSQL's planner takes half its share
-            # (at most 0.5 %), and so does this.
-            elems, freqs = elems or [], freqs or []
-            listed = float(freqs[len(elems)]) if len(freqs) > len(elems) else 0.0
-            stats[fields[index]] = (dict(zip(elems, freqs, strict=False)), min(listed / 2, 0.005))
-    _pair_stats[using] = (now, stats)
+        cursor.execute(SEARCH_STATS_SQL, [list(fields)])
+        for table, column, elems, elem_freqs, values, freqs, histogram, rows in cursor.fetchall():
+            cases = float(rows or 0)
+            if table in fields:
+                # elem_freqs: one per element, then the smallest and largest of them and the share of empty
+                # arrays. A pair not listed is rarer than the rarest listed: PostgreSQL's planner takes
+                # half its share (at most 0.5 %), and so does this.
+                elems, elem_freqs = elems or [], elem_freqs or []
+                listed = float(elem_freqs[len(elems)]) if len(elem_freqs) > len(elems) else 0.0
+                pairs[fields[table]] = (dict(zip(elems, elem_freqs, strict=False)), min(listed / 2, 0.005))
+            elif column == "received_at":
+                common = {
+                    dt.datetime.fromisoformat(v): float(f)
+                    for v, f in zip(values or [], freqs or [], strict=False)
+                }
+                bounds = [dt.datetime.fromisoformat(bound) for bound in histogram or []]
+            elif column == "region_id":
+                regions = {int(v): float(f) for v, f in zip(values or [], freqs or [], strict=False)}
+    stats = SearchStatistics(pairs, cases, common, bounds, regions)
+    _search_stats[using] = (now, stats)
     return stats
 
 
 def pair_statistics_forget() -> None:
-    """Read the pairs indexes' statistics again at the next estimate (after an ANALYZE)."""
-    _pair_stats.clear()
+    """Read the statistics again at the next estimate (after an ANALYZE)."""
+    _search_stats.clear()
 
 
-def text_share(text: str, *, using: str) -> float | None:
-    """At most about what share of the cases hold ``text`` in their free text, from the statistics of the
-    pairs indexes (a field holds the text only where it holds every pair of it: the share of its rarest
-    pair); ``None`` without statistics (SQLite, a table not analysed yet). Only chooses how to search:
-    the rows found are the same either way."""
+def text_share(text: str, *, using: str, fields: tuple[str, ...] = TEXT_FIELDS) -> float | None:
+    """At most about what share of the cases hold ``text`` in one of ``fields`` (by default their free
+    text), from the statistics of the pairs indexes (a field holds the text only where it holds every pair
+    of it: the share of its rarest pair); ``None`` without statistics (SQLite, a table not analysed yet).
+    Only chooses how to search: the rows found are the same either way."""
     text = text.strip().upper()
     if connections[using].vendor != "postgresql":
         return None
     if len(text) < 2:
         return 1.0  # a single character: found everywhere
-    stats = _pairs_statistics(using)
-    if set(stats) != set(TEXT_FIELDS):
+    stats = search_statistics(using)
+    if stats is None or not set(fields) <= set(stats.pairs):
         return None
     pairs = {text[i : i + 2] for i in range(len(text) - 1)}
     share = 0.0
-    for shares, unlisted in stats.values():
+    for field in fields:
+        shares, unlisted = stats.pairs[field]
         share += min(shares.get(pair, unlisted) for pair in pairs)
     return min(share, 1.0)

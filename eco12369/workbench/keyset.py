@@ -134,7 +134,9 @@ def _link(params: QueryDict, name: str | None = None, cursor: str = "") -> str:
     return out.urlencode()
 
 
-def _position(request: HttpRequest, model_field: Field[Any, Any]) -> tuple[tuple[Any, int] | None, bool]:
+def request_position(
+    request: HttpRequest, model_field: Field[Any, Any]
+) -> tuple[tuple[Any, int] | None, bool]:
     """The request's cursor (``None``: the first page) and whether the page is read forward."""
     for name in (AFTER, BEFORE):
         raw = request.GET.get(name)
@@ -149,7 +151,7 @@ def forward_rows(request: HttpRequest, qs: QuerySet[Any], ordering: Sequence[str
     after its ``after`` cursor), as ``keyset_page`` reads it; ``None`` for a page read backwards."""
     key = Key.of(ordering)
     model_field = key.model_field(qs.model)
-    cursor, forward = _position(request, model_field)
+    cursor, forward = request_position(request, model_field)
     if not forward:
         return None
     ordered = qs.order_by(*key.ordering(nullable=model_field.null))
@@ -165,20 +167,24 @@ def keyset_page(
     per_page: int,
     *,
     windows: Sequence[tuple[Q, int | None]] = (),
+    found: Sequence[int] | None = None,
 ) -> KeysetPage:
     """The page of ``qs`` in ``ordering`` that the request's ``after``/``before`` cursor points to.
 
     One query: ``per_page + 1`` rows tell whether there is a page beyond. ``windows`` are narrower
     conditions tried first for a forward page, each with the number of rows it must hold to be taken
-    (``None``: a whole page and one more); see ``RECENT_WINDOWS`` of the search."""
+    (``None``: a whole page and one more); see ``RECENT_WINDOWS`` of the search. ``found``: the ids of the
+    page's rows and one more, in either direction, already found (``timeslices.sliced_rows``): read by id."""
     key = Key.of(ordering)
     model_field = key.model_field(qs.model)
-    cursor, forward = _position(request, model_field)
+    cursor, forward = request_position(request, model_field)
     ordered = qs.order_by(*key.ordering(nullable=model_field.null, reverse=not forward))
     if cursor is not None:
         ordered = ordered.filter(key.beyond(cursor[0], cursor[1], forward=forward, nullable=model_field.null))
     rows: list[Any] | None = None
-    if forward:
+    if found is not None:
+        rows = list(ordered.filter(pk__in=found)[: per_page + 1])
+    elif forward:
         for condition, need in windows:
             wanted = per_page + 1 if need is None else need
             found = list(ordered.filter(condition)[: per_page + 1])

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connections
 from django.db.models import Exists, Field, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -20,13 +21,18 @@ from django.utils.translation import get_language
 from eco12369.cases.deadlines import DeadlineView, deadline_view
 from eco12369.cases.models import OPEN_STATES, Case, CaseEvent, SupervisionOrder
 from eco12369.cases.selectors import (
+    PARTY_FIELDS,
+    TEXT_FIELDS,
     cases_matching_text,
     newest_matching_text,
     party_contains,
+    search_statistics,
     text_share,
 )
+from eco12369.pages import capped_count, count_label
 
 from .keyset import AFTER, BEFORE, POSITION_PARAMS, forward_rows
+from .timeslices import first_width, sliced_rows, total_text
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,8 @@ def _yes_no(qs: QuerySet[Case], value: str, condition: Q | Exists) -> QuerySet[C
     return qs
 
 
+SEARCH_ORDERING = ("-received_at", "-id")  # the search's own order: newest first
+
 # A free-text search's walks read at most this many cases: for the page, for the count (``text_walk``).
 TEXT_PAGE_WALK = 2000
 TEXT_COUNT_WALK = 5000
@@ -172,10 +180,11 @@ def text_walk(
     ordering: Sequence[str],
     page_size: int,
     cap: int,
+    fields: tuple[str, ...] = TEXT_FIELDS,
 ) -> tuple[int | None, list[int] | None]:
     """A search for a common word, in ``ordering`` (newest first): the ids of the request's page and one
     more, found by walking the cases of ``others`` (the search without its free text) from the page's
-    start and checking each one's text (``selectors.newest_matching_text``), at most ``TEXT_PAGE_WALK`` of
+    start and checking each one's text (or ``fields``: the reported party's; ``selectors.newest_matching_text``), at most ``TEXT_PAGE_WALK`` of
     them; and the count (up to ``cap`` and one more) when a walk from the list's start reaches the cap or
     the list's end. No ids (``None``): read the page the usual way; no count: count the usual way.
 
@@ -184,13 +193,13 @@ def text_walk(
     case in fifteen holds in about 300 rows. The statistics of the pairs indexes (``text_share``) say which
     words may be that common; how far the page's walk went says whether a walk would reach the count's
     cap. A word they misjudge costs a bounded walk; the rows shown and the count are the same."""
-    share = text_share(text, using=others.db)
+    share = text_share(text, using=others.db, fields=fields)
     if share is None or share * TEXT_PAGE_WALK < 2 * (page_size + 1):
         return None, None
     start = forward_rows(request, others, ordering)
     if start is None:  # a page read backwards
         return None, None
-    found, ended = newest_matching_text(start, text, limit=page_size + 1, scan=TEXT_PAGE_WALK)
+    found, ended = newest_matching_text(start, text, limit=page_size + 1, scan=TEXT_PAGE_WALK, fields=fields)
     if len(found) <= page_size and not ended:
         return None, None
     ids = [pk for pk, _ in found]
@@ -200,16 +209,17 @@ def text_walk(
     reach = found[-1][1] * (cap + 1) / (page_size + 1) if found else TEXT_COUNT_WALK
     if 1.5 * reach <= TEXT_COUNT_WALK:  # about the rows a walk to the cap reads
         counted, whole = newest_matching_text(
-            others.order_by(*ordering), text, limit=cap + 1, scan=TEXT_COUNT_WALK
+            others.order_by(*ordering), text, limit=cap + 1, scan=TEXT_COUNT_WALK, fields=fields
         )
         total = len(counted) if len(counted) > cap or whole else None
     return total, ids
 
 
 def cases_filtered(
-    qs: QuerySet[Case], data: dict[str, Any], now: dt.datetime, *, full_number: Any
+    qs: QuerySet[Case], data: dict[str, Any], now: dt.datetime, *, full_number: Any, opaque: bool = False
 ) -> QuerySet[Case]:
-    """``qs`` narrowed by the search form's cleaned ``data`` (every filter optional)."""
+    """``qs`` narrowed by the search form's cleaned ``data`` (every filter optional). ``opaque``: the words
+    are searched as the time slices do (``selectors._PairsContain``)."""
     if data.get("number"):
         number = data["number"].strip().upper()
         # A whole case number is looked up by its unique index; a part of one is searched for.
@@ -217,9 +227,9 @@ def cases_filtered(
             qs.filter(number=number) if full_number.fullmatch(number) else qs.filter(number__icontains=number)
         )
     if data.get("q"):
-        qs = cases_matching_text(qs, data["q"])
+        qs = cases_matching_text(qs, data["q"], opaque=opaque)
     if data.get("reported_party"):
-        qs = party_contains(qs, data["reported_party"])
+        qs = party_contains(qs, data["reported_party"], opaque=opaque)
     if data.get("district"):
         qs = qs.filter(region=data["district"])
     if data.get("agency"):
@@ -252,3 +262,79 @@ def cases_filtered(
     elif data.get("satisfaction"):
         qs = qs.filter(rating__level=data["satisfaction"])
     return qs
+
+
+@dataclass(frozen=True)
+class TextPage:
+    """A search for words, newest first, at scale: the ids of the page's rows and one more, in reading
+    order; the exact count up to the cap and one more when known; how the page says how many match."""
+
+    ids: list[int]
+    total: int | None
+    total_text: str
+
+
+def text_page(
+    request: HttpRequest,
+    visible: QuerySet[Case],
+    data: dict[str, Any],
+    now: dt.datetime,
+    *,
+    region: int | None,
+    page_size: int,
+    cap: int,
+    full_number: Any,
+) -> TextPage | None:
+    """The page of a search for words (``q``, ``reported_party``) newest first on PostgreSQL, or ``None``
+    (SQLite, no words: the usual way). ``visible``: the user's cases, limited to ``region`` if any.
+
+    One word common enough (the statistics: about one case in fifty or more) is found by walking the
+    newest cases (``text_walk``) when the page is read forward. Any other is searched slice by slice of
+    received time (``timeslices``): the page and what the slices counted, exact when they read the whole
+    list, else an estimate."""
+    if visible.db is None or connections[visible.db].vendor != "postgresql":
+        return None
+    q, party = (data.get("q") or "").strip(), (data.get("reported_party") or "").strip()
+    if not (q or party):
+        return None
+    using = visible.db
+    # The walk checks one word's LIKEs; the other filters (a party with the free text too) are the list's.
+    text, fields, drop = (q, TEXT_FIELDS, "q") if q else (party, PARTY_FIELDS, "reported_party")
+    if text:
+        others = cases_filtered(visible, {**data, drop: ""}, now, full_number=full_number)
+        total, walked = text_walk(
+            request, others, text, ordering=SEARCH_ORDERING, page_size=page_size, cap=cap, fields=fields
+        )
+        if walked is not None:
+            if total is None:
+                total = capped_count(cases_filtered(visible, data, now, full_number=full_number), cap)
+            return TextPage(walked, total, f"共 {count_label(total, cap)} 件")
+    stats = search_statistics(using)
+    shares = [text_share(q, using=using)] if q else []
+    if party:
+        shares.append(text_share(party, using=using, fields=PARTY_FIELDS))
+    known = [share for share in shares if share is not None]
+    share = min(known) if known else None
+    oldest = stats.first_received if stats is not None else None
+    per_day: float | None = None
+    if stats is not None and oldest is not None and stats.cases > 0:
+        days = max((now - oldest).total_seconds() / 86400, 1.0)
+        per_day = stats.cases / days * (stats.region_shares.get(region, 0.0) if region else 1.0)
+    first = first_width(share=share, cases_per_day=per_day, per_page=page_size)
+    qs = cases_filtered(visible, data, now, full_number=full_number, opaque=True)
+    found = sliced_rows(request, qs, per_page=page_size, now=now, first=first)
+    if data.get("received_from"):
+        start = _day_start(data["received_from"])
+        oldest = max(oldest, start) if oldest is not None else start
+    newest = now
+    if data.get("received_to"):
+        newest = min(now, _day_start(data["received_to"] + dt.timedelta(days=1)))
+    first_page = not (request.GET.get(AFTER) or request.GET.get(BEFORE))
+    words, exact = total_text(
+        found,
+        first_page=first_page,
+        oldest=oldest,
+        newest=newest,
+        received_share=stats.received_share if stats is not None else None,
+    )
+    return TextPage(found.ids, exact, words)

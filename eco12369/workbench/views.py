@@ -28,7 +28,7 @@ from eco12369.cases.drafts import reply_draft_discard, reply_draft_get, reply_dr
 from eco12369.cases.evidence import EvidenceRejected, can_attach_evidence, evidence_add
 from eco12369.cases.models import Action, Attachment, Case, Extension, Reply, ReplyDraft, SupervisionOrder
 from eco12369.cases.privacy import RevealRefused, reporter_display, reporter_reveal
-from eco12369.cases.selectors import case_get_for, cases_visible_to
+from eco12369.cases.selectors import case_get_for, cases_visible_to, visible_region
 from eco12369.cases.workflow import RULES, TransitionError, allowed_actions, refusal, reply_blocked
 from eco12369.errors import answer_status
 from eco12369.followup.templating import reply_template_merge, reply_template_prefill
@@ -67,7 +67,7 @@ def _is_partial(request: HttpRequest, target: str) -> bool:
 # Search results are counted up to this many ("200+"): counting a frequent term's matches up to a thousand
 # costs more than the page (bench/run.py). The pages themselves have no cap (keyset.py).
 SEARCH_COUNT_CAP = 200
-SEARCH_ORDERING = ("-received_at", "-id")
+SEARCH_ORDERING = lists.SEARCH_ORDERING
 # A search newest first reads its page from the most recent month (then year, then three) when that holds
 # the whole page: the same rows as reading every year (the newest rows after the cursor lie in any window
 # that holds a page of them), but a frequent term matches tens of thousands of cases over ten years, and
@@ -190,10 +190,12 @@ def search(request: HttpRequest) -> HttpResponse | FileResponse:
     form = SearchForm(request.GET or None, user=user)
     now = timezone.now()
     visible = qs = cases_visible_to(user=user)
-    text = ""
+    text_search = False
     if form.is_bound and form.is_valid():
         qs = lists.cases_filtered(qs, form.cleaned_data, now, full_number=FULL_NUMBER)
-        text = form.cleaned_data.get("q", "").strip()
+        text_search = bool(
+            form.cleaned_data.get("q", "").strip() or form.cleaned_data.get("reported_party", "").strip()
+        )
     elif form.is_bound:
         qs = qs.none()
     sort = sort_of(request)
@@ -201,32 +203,45 @@ def search(request: HttpRequest) -> HttpResponse | FileResponse:
         ordered = qs.order_by(*(sort.ordering() if sort else SEARCH_ORDERING))
         return export_cases(request, ordered, user=user, list_name="search", title="举报件查询结果")
     first = not (request.GET.get("after") or request.GET.get("before"))
-    total: int | None = None
-    walked: list[int] | None = None  # the ids of the page's rows, found by walking the newest cases
-    if text and sort is None:
-        # A common word: walk the newest cases (lists.text_walk) rather than collect every match first.
-        others = lists.cases_filtered(visible, {**form.cleaned_data, "q": ""}, now, full_number=FULL_NUMBER)
-        total, walked = lists.text_walk(
-            request, others, text, ordering=SEARCH_ORDERING, page_size=PAGE_SIZE, cap=SEARCH_COUNT_CAP
-        )
-    if total is None:
-        total = capped_count(qs, SEARCH_COUNT_CAP)
     ordering = sort.ordering() if sort else SEARCH_ORDERING
+    sliced: lists.TextPage | None = None
+    if text_search and tuple(ordering) == SEARCH_ORDERING:
+        # PostgreSQL: a word searched newest first, by a walk or slice by slice (lists.text_page).
+        district = form.cleaned_data.get("district")
+        sliced = lists.text_page(
+            request,
+            visible,
+            form.cleaned_data,
+            now,
+            region=district.pk if district else visible_region(user=user),
+            page_size=PAGE_SIZE,
+            cap=SEARCH_COUNT_CAP,
+            full_number=FULL_NUMBER,
+        )
     windows: list[tuple[Q, int | None]] = []
-    if sort is None:
-        # The first page of an exact count needs only that many rows from a window.
-        need = min(total, PAGE_SIZE + 1) if first and total <= SEARCH_COUNT_CAP else None
-        windows = [(Q(received_at__gte=now - window), need) for window in RECENT_WINDOWS]
-        if walked is not None:
-            windows.insert(0, (Q(pk__in=walked), min(len(walked), PAGE_SIZE + 1)))
+    if sliced is not None:
+        total = sliced.total
+        total_text = sliced.total_text
+    else:
+        total = capped_count(qs, SEARCH_COUNT_CAP)
+        total_text = f"共 {count_label(total, SEARCH_COUNT_CAP)} 件"
+        if sort is None:
+            # The first page of an exact count needs only that many rows from a window.
+            need = min(total, PAGE_SIZE + 1) if first and total <= SEARCH_COUNT_CAP else None
+            windows = [(Q(received_at__gte=now - window), need) for window in RECENT_WINDOWS]
     page = keyset_page(
-        request, qs.select_related(*LIST_COLUMNS).defer(*LIST_DEFERRED), ordering, PAGE_SIZE, windows=windows
+        request,
+        qs.select_related(*LIST_COLUMNS).defer(*LIST_DEFERRED),
+        ordering,
+        PAGE_SIZE,
+        windows=windows,
+        found=sliced.ids if sliced is not None else None,
     )
     context = {
         "form": form,
         "page": page,
-        "total": total,  # up to SEARCH_COUNT_CAP and one more
-        "total_label": count_label(total, SEARCH_COUNT_CAP),
+        "total": total,  # up to SEARCH_COUNT_CAP and one more; None: estimated (total_text)
+        "total_text": total_text,
         "rows": _rows(page, now),
         "columns": lists.header(request, sort),
         "sort": sort,

@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import connection
 from django.urls import reverse
 
 from eco12369.cases.models import Case
@@ -128,8 +129,10 @@ def test_pages_keep_the_filters_and_the_sort(client, heping, many, monkeypatch) 
     assert flat(walk(client, queue, {"sort": "party"})) == expected("party", state="closed")
 
 
-def test_no_cap_past_the_count(client, heping, make_case, monkeypatch) -> None:
-    """The search counts to its cap ("10+" here, "200+" in production) and pages on past it."""
+def test_no_cap_past_the_count(client, heping, make_case, monkeypatch, unanalysed) -> None:
+    """The search counts to its cap ("10+" here, "200+" in production) and pages on past it. On PostgreSQL
+    the time slices of the first page read the whole list (every case is older than a year): they counted
+    every match, at no cost, and say so."""
     monkeypatch.setattr(views, "SEARCH_COUNT_CAP", 10)
     monkeypatch.setattr(views, "PAGE_SIZE", 4)
     for i in range(17):
@@ -137,7 +140,7 @@ def test_no_cap_past_the_count(client, heping, make_case, monkeypatch) -> None:
             make_case("和平区", reported_party=f"滨海某化工{i}厂")
     client.force_login(heping.operator)
     response = client.get(reverse("workbench:search"), {"reported_party": "化工"})
-    assert "共 10+ 件" in response.content.decode()
+    assert ("共 17 件" if connection.vendor == "postgresql" else "共 10+ 件") in response.content.decode()
     pages = walk(client, reverse("workbench:search"), {"reported_party": "化工"})
     assert [len(p) for p in pages] == [4, 4, 4, 4, 1]
     assert len(set(flat(pages))) == 17

@@ -93,22 +93,28 @@ def test_pagination_keeps_the_filters(client: Client, heping, make_case) -> None
 
 @pytest.mark.parametrize("rows", [2, 30])
 def test_search_query_count_is_exact(
-    client: Client, heping, make_case, rows, django_assert_num_queries
+    client: Client, heping, make_case, rows, django_assert_num_queries, unanalysed
 ) -> None:
     for _ in range(rows):
         make_case("和平区", reported_party="天津某厂")
     client.force_login(heping.operator)
     # The same for 2 rows as for a full page; 13 since issue 15 (the 责任机构 and 承办部门 filter choices),
-    # 15 with the 经办人 choices and the saved views menu (我的视图).
+    # 15 with the 经办人 choices and the saved views menu (我的视图). Two of them find the page: on SQLite
+    # the count and the page, on PostgreSQL the time slices (one statement) and the page's rows by id.
     with django_assert_num_queries(15):
         response = client.get(reverse("workbench:search"), {"reported_party": "某厂"})
     assert len(numbers_on(response)) == min(rows, 20)
 
 
-def test_pages_newest_first_across_the_recent_windows(client: Client, heping, make_case, monkeypatch) -> None:
+def test_pages_newest_first_across_the_recent_windows(
+    client: Client, heping, make_case, monkeypatch, unanalysed
+) -> None:
     """The page is read from the last month, year or three years when those hold it, and from every year
-    otherwise: the pages together are every match, newest first, whichever window each came from."""
+    otherwise (SQLite; PostgreSQL reads it slice by slice, workbench/timeslices.py): the pages together are
+    every match, newest first, whichever window each came from."""
     import re
+
+    from django.db import connection
 
     from eco12369.workbench import views
 
@@ -139,7 +145,12 @@ def test_pages_newest_first_across_the_recent_windows(client: Client, heping, ma
         first = client.get(reverse("workbench:search"), {"reported_party": "化工"})
         second = client.get(reverse("workbench:search") + must_link(first, "next"))
         third = client.get(reverse("workbench:search") + must_link(second, "next"))
-    assert "共 10+ 件" in first.content.decode()
+    if connection.vendor == "postgresql":
+        # The slices of a month, four months and a year hold 14 + 5 + 9 matches: the page and more, so the
+        # older ones are not counted, and without statistics nothing is estimated.
+        assert "28 件以上" in first.content.decode()
+    else:
+        assert "共 10+ 件" in first.content.decode()
     assert len(numbers_on(third)) == 2 and link(third, "next") is None
 
 
