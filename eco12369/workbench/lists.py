@@ -32,7 +32,7 @@ from eco12369.cases.selectors import (
 from eco12369.pages import capped_count, count_label
 
 from .keyset import AFTER, BEFORE, POSITION_PARAMS, forward_rows
-from .timeslices import first_width, sliced_rows, total_text
+from .timeslices import first_width, round_estimate, sliced_rows, total_text
 
 
 @dataclass(frozen=True)
@@ -181,12 +181,14 @@ def text_walk(
     page_size: int,
     cap: int,
     fields: tuple[str, ...] = TEXT_FIELDS,
-) -> tuple[int | None, list[int] | None]:
+) -> tuple[int | None, list[int] | None, tuple[int, int]]:
     """A search for a common word, in ``ordering`` (newest first): the ids of the request's page and one
     more, found by walking the cases of ``others`` (the search without its free text) from the page's
-    start and checking each one's text (or ``fields``: the reported party's; ``selectors.newest_matching_text``), at most ``TEXT_PAGE_WALK`` of
-    them; and the count (up to ``cap`` and one more) when a walk from the list's start reaches the cap or
-    the list's end. No ids (``None``): read the page the usual way; no count: count the usual way.
+    start and checking each one's text (or ``fields``: the reported party's;
+    ``selectors.newest_matching_text``), at most ``TEXT_PAGE_WALK`` of them; and the count (up to ``cap``
+    and one more) when a walk from the list's start reaches the cap or the list's end; and how many the
+    page's walk found in how many rows. No ids (``None``): read the page the usual way; no count: count
+    another way.
 
     The pairs indexes find a rare word at once but collect every case of the province holding a common
     one (排污: 67,000 of a million) before the first is returned; a walk finds 21 cases holding a word one
@@ -195,16 +197,17 @@ def text_walk(
     cap. A word they misjudge costs a bounded walk; the rows shown and the count are the same."""
     share = text_share(text, using=others.db, fields=fields)
     if share is None or share * TEXT_PAGE_WALK < 2 * (page_size + 1):
-        return None, None
+        return None, None, (0, 0)
     start = forward_rows(request, others, ordering)
     if start is None:  # a page read backwards
-        return None, None
+        return None, None, (0, 0)
     found, ended = newest_matching_text(start, text, limit=page_size + 1, scan=TEXT_PAGE_WALK, fields=fields)
+    sample = (len(found), found[-1][1] if found else 0)
     if len(found) <= page_size and not ended:
-        return None, None
+        return None, None, sample
     ids = [pk for pk, _ in found]
     if ended and not (request.GET.get(AFTER) or request.GET.get(BEFORE)):
-        return len(found), ids  # the first page's walk went through the whole list
+        return len(found), ids, sample  # the first page's walk went through the whole list
     total: int | None = None
     reach = found[-1][1] * (cap + 1) / (page_size + 1) if found else TEXT_COUNT_WALK
     if 1.5 * reach <= TEXT_COUNT_WALK:  # about the rows a walk to the cap reads
@@ -212,7 +215,7 @@ def text_walk(
             others.order_by(*ordering), text, limit=cap + 1, scan=TEXT_COUNT_WALK, fields=fields
         )
         total = len(counted) if len(counted) > cap or whole else None
-    return total, ids
+    return total, ids, sample
 
 
 def cases_filtered(
@@ -264,6 +267,10 @@ def cases_filtered(
     return qs
 
 
+# The search form's fields that do not narrow the list beyond the user's cases and the words.
+UNNARROWING = frozenset({"q", "reported_party", "district", "sort"})
+
+
 @dataclass(frozen=True)
 class TextPage:
     """A search for words, newest first, at scale: the ids of the page's rows and one more, in reading
@@ -302,12 +309,22 @@ def text_page(
     text, fields, drop = (q, TEXT_FIELDS, "q") if q else (party, PARTY_FIELDS, "reported_party")
     if text:
         others = cases_filtered(visible, {**data, drop: ""}, now, full_number=full_number)
-        total, walked = text_walk(
+        total, walked, (matches, rows) = text_walk(
             request, others, text, ordering=SEARCH_ORDERING, page_size=page_size, cap=cap, fields=fields
         )
         if walked is not None:
-            if total is None:
-                total = capped_count(cases_filtered(visible, data, now, full_number=full_number), cap)
+            if total is not None:
+                return TextPage(walked, total, f"共 {count_label(total, cap)} 件")
+            # A walk too long to count: the share of the word in the rows the page's walk read, over the
+            # scope's cases by the statistics, when nothing else narrows the list.
+            stats = search_statistics(using)
+            narrowed = any(value for name, value in data.items() if name not in UNNARROWING)
+            if stats is not None and stats.cases > 0 and rows and not narrowed:
+                scope = stats.cases * (stats.region_shares.get(region, 0.0) if region else 1.0)
+                estimate = max(round_estimate(matches / rows * scope), matches)
+                words = f"约 {estimate:,} 件（按最近 {rows} 件中的 {matches} 件推算）"
+                return TextPage(walked, None, words)
+            total = capped_count(cases_filtered(visible, data, now, full_number=full_number), cap)
             return TextPage(walked, total, f"共 {count_label(total, cap)} 件")
     stats = search_statistics(using)
     shares = [text_share(q, using=using)] if q else []

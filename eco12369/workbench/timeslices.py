@@ -159,7 +159,7 @@ def sliced_rows(
     )
 
 
-def _round(n: float) -> int:
+def round_estimate(n: float) -> int:
     """``n`` to two significant digits (3,612 -> 3,600)."""
     if n < 100:
         return round(n)
@@ -197,7 +197,7 @@ def total_text(
     covered, whole = (end - start).total_seconds(), (newest - oldest).total_seconds()
     if received_share is not None and received_share(start, end) > 1e-6:
         covered, whole = received_share(start, end), received_share(oldest, newest)
-    estimate = max(_round(found.counted * max(whole / covered, 1.0)), found.counted)
+    estimate = max(round_estimate(found.counted * max(whole / covered, 1.0)), found.counted)
     if first_page:
         days = found.covered.days
         return f"约 {estimate:,} 件（按最近 {days} 天的 {found.counted} 件推算）", None

@@ -209,3 +209,28 @@ def test_a_word_the_statistics_misjudge_costs_one_walk_then_is_searched_by_time_
     assert len(walks) == 1 and "LIMIT 60" in walks[0]
     assert not [q for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
     assert len([q for q in queries.captured_queries if "UNION ALL" in q["sql"]]) == 1
+
+
+def test_a_common_word_too_long_to_count_by_a_walk_is_estimated(
+    make_case: Callable[..., Case], make_user: Callable[..., User], fresh_statistics: None, monkeypatch
+) -> None:
+    """When a walk to the count's cap would read too many rows (here more than 10), the page's walk says
+    the share: 21 matches in the newest 28 cases, of the 60 the statistics count, about 45. No count."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the statistics of the pairs indexes are PostgreSQL's (CI runs this on PostgreSQL)")
+    from django.test.utils import CaptureQueriesContext
+
+    from eco12369.workbench import lists
+
+    _analysed_common_word(make_case)
+    monkeypatch.setattr(lists, "TEXT_COUNT_WALK", 10)
+    client = Client()
+    client.force_login(make_user("operator", district_name=None))
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get("/search/", {"q": "排污"}).content.decode()
+    assert "约 45 件（按最近 28 件中的 21 件推算）" in body and len(_numbers(body)) == 20
+    assert len(_walks(queries.captured_queries)) == 1
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+    # Narrowed by another filter, the statistics do not say how many cases the list holds: counted.
+    body = client.get("/search/", {"q": "排污", "category": "water"}).content.decode()
+    assert "共 45 件" in body
