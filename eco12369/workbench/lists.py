@@ -338,14 +338,14 @@ def text_page(
         days = max((now - oldest).total_seconds() / 86400, 1.0)
         per_day = stats.cases / days * (stats.region_shares.get(region, 0.0) if region else 1.0)
     first = first_width(share=share, cases_per_day=per_day, per_page=page_size)
-    qs = cases_filtered(visible, data, now, full_number=full_number, opaque=True)
-    found = sliced_rows(request, qs, per_page=page_size, now=now, first=first)
     if data.get("received_from"):
         start = _day_start(data["received_from"])
         oldest = max(oldest, start) if oldest is not None else start
     newest = now
     if data.get("received_to"):
         newest = min(now, _day_start(data["received_to"] + dt.timedelta(days=1)))
+    qs = cases_filtered(visible, data, now, full_number=full_number, opaque=True)
+    found = sliced_rows(request, qs, per_page=page_size, now=newest, first=first)
     first_page = not (request.GET.get(AFTER) or request.GET.get(BEFORE))
     words, exact = total_text(
         found,

@@ -110,7 +110,9 @@ def sliced_rows(
     first: dt.timedelta,
 ) -> Sliced:
     """The page the request asks for of ``qs`` (its search, with the pairs conditions made ``opaque``),
-    newest first (``-received_at, -id``), read slice by slice (the module's docstring). One query."""
+    newest first (``-received_at, -id``), read slice by slice (the module's docstring). One query. The
+    first page's slices start at ``now`` (the list's newest end: a search received up to a day in the past
+    starts there)."""
     key = Key.of(("-received_at", "-id"))
     cursor, forward = request_position(request, key.model_field(Case))
     start = qs
@@ -182,7 +184,7 @@ def total_text(
     the length of time), as "约 N 件", with its basis on the first page; without ``oldest`` (no
     statistics) only what is certain ("N 件以上")."""
     if found.complete and first_page:
-        return f"共 {found.counted} 件", found.counted
+        return f"共 {found.counted:,} 件", found.counted
     if oldest is None:
         return f"{found.counted} 件以上", None
     if found.complete:  # a later page that read to the list's end: its slices span from there to the cursor
