@@ -8,7 +8,7 @@ then four times as far, and so on to a year, then everything older. Each slice i
 ``UNION ALL`` statement, its rows ordered and limited to a page and one more::
 
     (SELECT id, received_at, 0, count(*) OVER () ... WHERE <word> AND received_at >= start - 2 days
-     ORDER BY received_at DESC, id DESC LIMIT 21)
+     ORDER BY received_at + '0'::interval DESC, id DESC LIMIT 21)
     UNION ALL (... AND received_at >= start - 8 days AND received_at < start - 2 days ...)
     UNION ALL ... LIMIT 21
 
@@ -16,7 +16,9 @@ PostgreSQL runs the arms of a ``UNION ALL`` one after the other and stops as soo
 is filled: an arm after the one that fills the page is never run. Within an arm the pairs indexes' bitmap
 is ANDed with the received time's (or the district and received time's) index range, so only the slice's
 matches are read from the table (``_PairsContain``'s ``opaque``: the planner is kept from misjudging the
-word as rare). ``count(*) OVER ()`` counts each arm's matches, all of which its sort reads anyway.
+word as rare; ``UNINDEXED_RECEIVED``: nor may it walk the received time's index instead; and the statement
+has 64 MB of work_mem, so that the bitmaps stay exact). ``count(*) OVER ()`` counts each arm's matches,
+all of which its sort reads anyway.
 
 The rows are exactly the search's: the slices are disjoint and ordered, each arm holds its newest rows, so
 the arms together, cut after a page and one more, are the list's next rows. A page read backwards (the
@@ -24,7 +26,8 @@ previous page) slices forward in time from its cursor the same way.
 
 How many match: exact when every arm ran (the list ended, or the page was filled only by the last arm);
 otherwise the matches of the arms that ran are known exactly, over a known span of time, and the total is
-estimated from that density over the list's whole span ("约 N 件"), with its basis shown.
+estimated from them and the share of the cases received in that span (the statistics of received_at) over
+the list's whole span ("约 N 件"), with its basis shown (``total_text``).
 """
 
 from __future__ import annotations

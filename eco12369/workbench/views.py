@@ -68,7 +68,8 @@ def _is_partial(request: HttpRequest, target: str) -> bool:
 # costs more than the page (bench/run.py). The pages themselves have no cap (keyset.py).
 SEARCH_COUNT_CAP = 200
 SEARCH_ORDERING = lists.SEARCH_ORDERING
-# A search newest first reads its page from the most recent month (then year, then three) when that holds
+# A search newest first that is not read by time slices (lists.text_page: SQLite, or no words searched for)
+# reads its page from the most recent month (then year, then three) when that holds
 # the whole page: the same rows as reading every year (the newest rows after the cursor lie in any window
 # that holds a page of them), but a frequent term matches tens of thousands of cases over ten years, and
 # sorting them all for one page costs more than the page. Falls back to every year when the window is short.
