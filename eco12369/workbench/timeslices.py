@@ -167,10 +167,15 @@ def sliced_rows(
     arms.append(_arm(rest, len(depths), forward=forward, limit=limit))
     # The bitmaps of a word ten thousand cases hold, ANDed with a district's years, outgrow the default
     # work_mem (4 MB) and turn lossy: every row of a lossy page is then checked again by its pairs (about
-    # 20 µs each; 10 s for 解放南路 in one district at ten million cases). For this statement only.
+    # 20 µs each; 10 s for 解放南路 in one district at ten million cases). And no parallel plan: a Parallel
+    # Append may return the arms interleaved, and the page relies on them coming one after the other. For
+    # this statement only (``set_config(..., true)`` is ``SET LOCAL``).
     with transaction.atomic(using=qs.db):
         with connections[qs.db].cursor() as db:
-            db.execute("SET LOCAL work_mem = %s", [SLICES_WORK_MEM])
+            db.execute(
+                "SELECT set_config('work_mem', %s, true), set_config('max_parallel_workers_per_gather', '0', true)",
+                [SLICES_WORK_MEM],
+            )
         rows: list[Row] = list(arms[0].union(*arms[1:], all=True)[:limit])
     # The arms come in order, each in the page's order (PostgreSQL's Append; checked, not assumed).
     sign = -1 if forward else 1
