@@ -240,3 +240,31 @@ def test_a_common_word_too_long_to_count_by_a_walk_is_estimated(
         body = client.get("/search/", {"q": "排污", "category": "water"}).content.decode()
     assert "21 件以上" in body and len(_numbers(body)) == 20
     assert not [q for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+
+
+def test_the_index_is_asked_for_the_rarest_pairs_and_the_like_checks_the_whole_text(
+    make_case: Callable[..., Case], fresh_statistics: None
+) -> None:
+    """A party of many common pairs (有限公司): the pairs index is asked for the two rarest pairs only (it
+    reads the whole list of cases of each pair it is asked for); the rows found are those a contains-search
+    finds, including one that holds both rare pairs but not the whole text."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the statistics of the pairs indexes are PostgreSQL's (CI runs this on PostgreSQL)")
+    for k in range(40):
+        make_case(reported_party=f"天津第{k}号贸易有限公司")
+    wanted = make_case(reported_party="天津宏达建材有限公司")
+    make_case(reported_party="建材市场有限公司")  # 建材 and 有限公司, not the whole text
+    lookalike = make_case(reported_party="某建材有限责任公司")  # 建材 and 材有, not 有限公司 in a row
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_case")
+    text = "建材有限公司"
+    expected = set(Case.objects.filter(reported_party__icontains=text).values_list("pk", flat=True))
+    assert expected == {wanted.pk}
+    qs = party_contains(Case.objects.all(), text)
+    assert set(qs.values_list("pk", flat=True)) == expected
+    assert lookalike.pk not in expected
+    sql, params = qs.query.sql_with_params()
+    asked = [p for p in params if isinstance(p, list)]
+    assert len(asked) == 1 and len(asked[0]) == 2, (sql, params)
+    assert not {"有限", "限公", "公司"} & set(asked[0]), asked  # in every party: never asked for
+    assert set(asked[0]) <= {"建材", "材有", "有限", "限公", "公司"}
