@@ -54,10 +54,11 @@ def many(heping, hexi, make_case):
     return {"cases": made, "elsewhere": elsewhere}
 
 
-def walk(client, url: str, query: dict[str, str], rel: str = "next") -> list[list[str]]:
-    """Every page of the list, following the ``rel`` links from the one at ``url``."""
+def walk(client, url: str, query: dict[str, str], rel: str = "next", start: str = "") -> list[list[str]]:
+    """Every page of the list, following the ``rel`` links from the one at ``url`` (or at the link
+    ``start``, a query string of ``url``'s)."""
     pages = []
-    response = client.get(url, query)
+    response = client.get(url + start, query if not start else None)
     while True:
         pages.append(numbers_in_order(response))
         target = link(response, rel)

@@ -20,8 +20,9 @@ from eco12369.cases import selectors
 from eco12369.cases.models import Case
 from eco12369.workbench import lists, timeslices, views
 
+from .test_keyset import walk
 from .test_lists import numbers_in_order
-from .test_queues import link, must_link
+from .test_queues import must_link
 
 pytestmark = pytest.mark.django_db
 
@@ -62,17 +63,6 @@ def aged(heping, hexi, make_case) -> list[Case]:
     return made
 
 
-def _pages(client, query: dict[str, str], rel: str = "next", start: str = "") -> list[list[str]]:
-    pages = []
-    response = client.get(URL + start, query if not start else None)
-    while True:
-        pages.append(numbers_in_order(response))
-        target = link(response, rel)
-        if target is None:
-            return pages
-        response = client.get(URL + target)
-
-
 def test_pages_across_the_slices_forward_and_back(client, heping, aged, month_first, unanalysed) -> None:
     """Four rows a page: the first page takes two rows of the month, two of the four months and looks one
     row into the year; the second page starts its slices at its cursor; the previous links lead back
@@ -80,12 +70,12 @@ def test_pages_across_the_slices_forward_and_back(client, heping, aged, month_fi
     expected = [c.number for c in aged[:9]]
     client.force_login(heping.operator)
     with time_machine.travel(NOW, tick=False):
-        forward = _pages(client, {"reported_party": "滨海化工"})
+        forward = walk(client, URL, {"reported_party": "滨海化工"})
         assert forward == [expected[0:4], expected[4:8], expected[8:9]]
         last = client.get(URL, {"reported_party": "滨海化工"})
         for _ in range(2):
             last = client.get(URL + must_link(last, "next"))
-        back = _pages(client, {}, rel="prev", start=must_link(last, "prev"))
+        back = walk(client, URL, {}, rel="prev", start=must_link(last, "prev"))
     assert back == [expected[4:8], expected[0:4]]
 
 
@@ -93,7 +83,7 @@ def test_free_text_pages_the_same_way(client, heping, aged, month_first, unanaly
     """?q= looks in the address too (福安大街): the same nine cases, the same pages."""
     client.force_login(heping.operator)
     with time_machine.travel(NOW, tick=False):
-        pages = _pages(client, {"q": "福安大街"})
+        pages = walk(client, URL, {"q": "福安大街"})
     expected = [c.number for c in aged[:9]]
     assert pages == [expected[0:4], expected[4:8], expected[8:9]]
 
