@@ -56,7 +56,7 @@ class OneRequestAtATimeServer(ThreadedWSGIServer):
     request at a time, from its call until its response has been sent."""
 
     def set_app(self, application: Any) -> None:
-        lock = threading.Lock()
+        lock = self.app_lock = threading.Lock()
 
         def one_at_a_time(environ: dict[str, Any], start_response: Any) -> _ReleasedOnClose:
             lock.acquire()
@@ -69,8 +69,30 @@ class OneRequestAtATimeServer(ThreadedWSGIServer):
         super().set_app(one_at_a_time)
 
 
-if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+_SQLITE = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if _SQLITE:
     LiveServerThread.server_class = OneRequestAtATimeServer  # type: ignore[attr-defined]
+
+_held_over_flush: list[threading.Lock] = []
+
+
+@pytest.fixture(autouse=True)
+def _live_server_still_while_flushed(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A live-server test on SQLite ends with the test database flushed from this thread, on the connection
+    the server's request threads share. A request the browser sent before its page closed (a favicon, the
+    last subresource) may still be running then: the flush fails ("couldn't be flushed"). The server's
+    application lock is taken at the end of the test, so the flush waits for that request and no request
+    runs during it; the next test gives it back before it starts."""
+    while _held_over_flush:
+        _held_over_flush.pop().release()
+    if not _SQLITE or "live_server" not in request.fixturenames:
+        yield
+        return
+    server = request.getfixturevalue("live_server")  # after pytest-django's database: torn down before it
+    yield
+    lock = server.thread.httpd.app_lock
+    if lock.acquire(timeout=30):
+        _held_over_flush.append(lock)
 
 
 _truncate = PostgresOperations.sql_flush
