@@ -219,10 +219,20 @@ def text_walk(
 
 
 def cases_filtered(
-    qs: QuerySet[Case], data: dict[str, Any], now: dt.datetime, *, full_number: Any, opaque: bool = False
+    qs: QuerySet[Case],
+    data: dict[str, Any],
+    now: dt.datetime,
+    *,
+    full_number: Any,
+    opaque: bool = False,
+    region: int | None = None,
 ) -> QuerySet[Case]:
     """``qs`` narrowed by the search form's cleaned ``data`` (every filter optional). ``opaque``: the words
-    are searched as the time slices do (``selectors._PairsContain``)."""
+    are searched as the time slices do (``selectors._PairsContain``). ``region``: the district ``qs`` is
+    limited to (``selectors.visible_region``), if any; the words are looked up in it, or in the district the
+    form asks for."""
+    if data.get("district"):
+        region = data["district"].pk
     if data.get("number"):
         number = data["number"].strip().upper()
         # A whole case number is looked up by its unique index; a part of one is searched for.
@@ -230,9 +240,9 @@ def cases_filtered(
             qs.filter(number=number) if full_number.fullmatch(number) else qs.filter(number__icontains=number)
         )
     if data.get("q"):
-        qs = cases_matching_text(qs, data["q"], opaque=opaque)
+        qs = cases_matching_text(qs, data["q"], opaque=opaque, region=region)
     if data.get("reported_party"):
-        qs = party_contains(qs, data["reported_party"], opaque=opaque)
+        qs = party_contains(qs, data["reported_party"], opaque=opaque, region=region)
     if data.get("district"):
         qs = qs.filter(region=data["district"])
     if data.get("agency"):
@@ -308,7 +318,7 @@ def text_page(
     # The walk checks one word's LIKEs; the other filters (a party with the free text too) are the list's.
     text, fields, drop = (q, TEXT_FIELDS, "q") if q else (party, PARTY_FIELDS, "reported_party")
     if text:
-        others = cases_filtered(visible, {**data, drop: ""}, now, full_number=full_number)
+        others = cases_filtered(visible, {**data, drop: ""}, now, full_number=full_number, region=region)
         total, walked, (matches, rows) = text_walk(
             request, others, text, ordering=SEARCH_ORDERING, page_size=page_size, cap=cap, fields=fields
         )
@@ -345,7 +355,7 @@ def text_page(
     newest = now
     if data.get("received_to"):
         newest = min(now, _day_start(data["received_to"] + dt.timedelta(days=1)))
-    qs = cases_filtered(visible, data, now, full_number=full_number, opaque=True)
+    qs = cases_filtered(visible, data, now, full_number=full_number, opaque=True, region=region)
     found = sliced_rows(request, qs, per_page=page_size, now=newest, first=first)
     first_page = not (request.GET.get(AFTER) or request.GET.get(BEFORE))
     words, exact = total_text(

@@ -193,7 +193,9 @@ def search(request: HttpRequest) -> HttpResponse | FileResponse:
     visible = qs = cases_visible_to(user=user)
     text_search = False
     if form.is_bound and form.is_valid():
-        qs = lists.cases_filtered(qs, form.cleaned_data, now, full_number=FULL_NUMBER)
+        qs = lists.cases_filtered(
+            qs, form.cleaned_data, now, full_number=FULL_NUMBER, region=visible_region(user=user)
+        )
         text_search = bool(
             form.cleaned_data.get("q", "").strip() or form.cleaned_data.get("reported_party", "").strip()
         )

@@ -110,3 +110,45 @@ def test_the_open_queue_indexes_are_partial_built_concurrently_and_removed_again
         assert set(open_queue_indexes()) == {"case_state_due"}
     finally:
         migrate(leaves)
+
+
+PAIRS_INDEXES = (
+    "case_party_bigrams",
+    "case_description_bigrams",
+    "case_public_summary_bigrams",
+    "case_address_bigrams",
+)
+
+
+def pairs_indexes() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname LIKE 'case_%%bigrams%%' AND i.indisvalid"
+        )
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pairs_indexes_take_the_district_concurrently_and_give_it_back() -> None:
+    """0016: each pairs index holds the case's district as a token beside its pairs, built beside the old
+    one and swapped in under its name (the statistics are read by it); reversed, the pairs alone again."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the pairs indexes are PostgreSQL's (CI runs this on PostgreSQL)")
+    migration = MigrationLoader(connection).get_migration("cases", "0016_district_pairs_indexes")
+    assert migration.atomic is False
+    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    try:
+        migrate([("cases", "0015_case_open_queue_indexes")])
+        old = pairs_indexes()
+        assert set(old) == set(PAIRS_INDEXES), old
+        assert not any("region_id" in sql for sql in old.values()), old
+        migrate([("cases", "0016_district_pairs_indexes")])
+        new = pairs_indexes()
+        assert set(new) == set(PAIRS_INDEXES), new  # swapped in: no "…_new" left behind
+        for name, sql in new.items():
+            assert "USING gin (eco_district_pairs(region_id, upper(" in sql, (name, sql)
+        migrate([("cases", "0015_case_open_queue_indexes")])
+        assert pairs_indexes() == old
+    finally:
+        migrate(leaves)

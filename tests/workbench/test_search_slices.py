@@ -161,7 +161,10 @@ def test_one_statement_finds_the_page_and_its_later_slices_do_not_run(
             client.get(URL, {"reported_party": "滨海化工"})
     sliced = [q["sql"] for q in queries.captured_queries if "UNION ALL" in q["sql"]]
     assert len(sliced) == 1 and sliced[0].count("UNION ALL") == 3  # a month, four months, a year, older
-    assert "(SELECT eco_bigrams(upper(" in sliced[0]  # the word hidden from the planner: BitmapAnd
+    assert "(SELECT (eco_bigrams(upper(" in sliced[0]  # the word hidden from the planner: BitmapAnd
+    assert (
+        f"#{heping.operator.agency.region_id}#" in sliced[0]
+    )  # asked for in the district's cases (migration 0016)
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sliced[0])
         plan = "\n".join(row[0] for row in cursor.fetchall())
