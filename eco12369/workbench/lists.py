@@ -168,7 +168,11 @@ def _yes_no(qs: QuerySet[Case], value: str, condition: Q | Exists) -> QuerySet[C
 SEARCH_ORDERING = ("-received_at", "-id")  # the search's own order: newest first
 
 # A free-text search's walks read at most this many cases: for the page, for the count (``text_walk``).
-TEXT_PAGE_WALK = 2000
+# A word is walked when the statistics expect two pages in a page's walk: held by 1.4 % of the cases or more.
+# At ten million cases a walk reads about 10 µs a case (about 1,500 cases, 15 ms, for a page of a word at
+# 1.4 %), where each time slice reads the word's whole list in the pairs index, about 0.2 µs a case holding
+# it (140,000 cases, 30 ms, a slice; a page takes one or two): 印染 of the closed cases, 110 -> 52 ms.
+TEXT_PAGE_WALK = 3000
 TEXT_COUNT_WALK = 5000
 
 

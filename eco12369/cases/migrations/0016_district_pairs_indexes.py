@@ -54,6 +54,9 @@ def _rebuild(schema_editor: Any, *, district: bool) -> None:
         schema_editor.execute(f"ALTER INDEX {building} RENAME TO {name}")
     if not district:
         schema_editor.execute("DROP FUNCTION IF EXISTS eco_district_pairs(bigint, text)")
+    # The statistics of a new index's expression come with the table's next ANALYZE (a sample: seconds at
+    # ten million cases); until then the search would not know which pairs are rare (selectors.rare_pairs).
+    schema_editor.execute("ANALYZE cases_case")
 
 
 def forwards(apps: Any, schema_editor: Any) -> None:
