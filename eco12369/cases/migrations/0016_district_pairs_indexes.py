@@ -22,11 +22,14 @@ from typing import Any
 
 from django.db import migrations
 
-# No STRICT: eco_bigrams is (a text without pairs has none, NULL has NULL) and the token is appended to it.
+# eco_bigrams's pairs (migration 0006) and the district's token, written out rather than calling eco_bigrams:
+# pg_dump restores with an empty search_path, and an index on a function that calls another by its bare name
+# could not be rebuilt from a dump. Every name here is pg_catalog's. A NULL text has the token alone.
 DISTRICT_PAIRS_FUNCTION = """
 CREATE OR REPLACE FUNCTION eco_district_pairs(region bigint, t text) RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT eco_bigrams(t) || ('#' || region::text || '#')
+  SELECT coalesce(array_agg(DISTINCT substr(t, i, 2)), '{}'::text[]) || ('#' || region::text || '#')
+  FROM generate_series(1, char_length(t) - 1) AS i
 $$
 """
 
