@@ -222,6 +222,12 @@ def text_walk(
     return total, ids, sample
 
 
+def search_region(data: dict[str, Any], scope: int | None) -> int | None:
+    """The district a search reads: the one its form asks for, else the user's own (``scope``:
+    ``selectors.visible_region``), if any."""
+    return data["district"].pk if data.get("district") else scope
+
+
 def cases_filtered(
     qs: QuerySet[Case],
     data: dict[str, Any],
@@ -233,10 +239,9 @@ def cases_filtered(
 ) -> QuerySet[Case]:
     """``qs`` narrowed by the search form's cleaned ``data`` (every filter optional). ``opaque``: the words
     are searched as the time slices do (``selectors._PairsContain``). ``region``: the district ``qs`` is
-    limited to (``selectors.visible_region``), if any; the words are looked up in it, or in the district the
-    form asks for."""
-    if data.get("district"):
-        region = data["district"].pk
+    limited to (``selectors.visible_region``), if any; the words are looked up in the search's district
+    (``search_region``)."""
+    region = search_region(data, region)
     if data.get("number"):
         number = data["number"].strip().upper()
         # A whole case number is looked up by its unique index; a part of one is searched for.
@@ -307,9 +312,10 @@ def text_page(
     full_number: Any,
 ) -> TextPage | None:
     """The page of a search for words (``q``, ``reported_party``) newest first on PostgreSQL, or ``None``
-    (SQLite, no words: the usual way). ``visible``: the user's cases, limited to ``region`` if any.
+    (SQLite, no words: the usual way). ``visible``: the user's cases, limited to ``region`` (their
+    district, ``selectors.visible_region``) if any; the search reads ``search_region``.
 
-    One word common enough (the statistics: about one case in fifty or more) is found by walking the
+    One word common enough (the statistics: about one case in 70 or more) is found by walking the
     newest cases (``text_walk``) when the page is read forward. Any other is searched slice by slice of
     received time (``timeslices``): the page and what the slices counted, exact when they read the whole
     list, else an estimate."""
@@ -318,6 +324,7 @@ def text_page(
     q, party = (data.get("q") or "").strip(), (data.get("reported_party") or "").strip()
     if not (q or party):
         return None
+    region = search_region(data, region)
     using = visible.db
     # The walk checks one word's LIKEs; the other filters (a party with the free text too) are the list's.
     text, fields, drop = (q, TEXT_FIELDS, "q") if q else (party, PARTY_FIELDS, "reported_party")

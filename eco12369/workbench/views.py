@@ -191,11 +191,10 @@ def search(request: HttpRequest) -> HttpResponse | FileResponse:
     form = SearchForm(request.GET or None, user=user)
     now = timezone.now()
     visible = qs = cases_visible_to(user=user)
+    scope = visible_region(user=user)
     text_search = False
     if form.is_bound and form.is_valid():
-        qs = lists.cases_filtered(
-            qs, form.cleaned_data, now, full_number=FULL_NUMBER, region=visible_region(user=user)
-        )
+        qs = lists.cases_filtered(qs, form.cleaned_data, now, full_number=FULL_NUMBER, region=scope)
         text_search = bool(
             form.cleaned_data.get("q", "").strip() or form.cleaned_data.get("reported_party", "").strip()
         )
@@ -210,13 +209,12 @@ def search(request: HttpRequest) -> HttpResponse | FileResponse:
     sliced: lists.TextPage | None = None
     if text_search and tuple(ordering) == SEARCH_ORDERING:
         # PostgreSQL: a word searched newest first, by a walk or slice by slice (lists.text_page).
-        district = form.cleaned_data.get("district")
         sliced = lists.text_page(
             request,
             visible,
             form.cleaned_data,
             now,
-            region=district.pk if district else visible_region(user=user),
+            region=scope,
             page_size=PAGE_SIZE,
             cap=SEARCH_COUNT_CAP,
             full_number=FULL_NUMBER,

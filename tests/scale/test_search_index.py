@@ -108,6 +108,13 @@ def test_a_district_search_asks_the_pairs_indexes_for_its_district_and_its_words
         assert set(qs.values_list("pk", flat=True)) == {here.pk, said.pk}
         parties = party_contains(heping, "解放南路某", opaque=opaque, region=here.region_id)
         assert list(parties.values_list("pk", flat=True)) == [said.pk]
+    # Someone who types a token finds the cases whose text holds it, not the district's cases.
+    token = f"#{here.region_id}#"
+    assert cases_matching_text(heping, token, region=here.region_id).count() == 0
+    typed = make_case("和平区", description=f"编号{token}的井盖冒黑水")
+    assert list(cases_matching_text(heping, token, region=here.region_id).values_list("pk", flat=True)) == [
+        typed.pk
+    ]
     # Asked for another district's token, the same words find that district's cases only.
     hexi = make_case("河西区", address="河西区解放南路1号", description="汽修喷漆").region_id
     assert cases_matching_text(heping, "汽修喷漆", region=hexi).count() == 0
