@@ -3,8 +3,10 @@ Excel, the assessment ranking) writes its cells through ``sheet_put``, ``sheet_r
 
 openpyxl turns any string that starts with ``=`` into a formula cell, and Excel (or WPS) evaluates text
 starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return once the cell is edited or the sheet is
-saved as CSV. Here every string is stored as a string cell (the text kept exactly), and one that starts with
-one of those characters also carries Excel's quote prefix, so editing it keeps it text.
+saved as CSV; a Chinese input method types the full-width forms (＝ ＋ － ＠), which spreadsheets may read the
+same way, and leading blanks (also the full-width space) do not stop a formula. Here every string is stored
+as a string cell (the text kept exactly), and one that starts with one of those characters, or with blanks
+and then one of them, also carries Excel's quote prefix, so editing it keeps it text.
 """
 
 from __future__ import annotations
@@ -16,8 +18,17 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
-# The characters a spreadsheet reads as the start of a formula (OWASP CSV-injection list).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# The characters a spreadsheet reads as the start of a formula (OWASP CSV-injection list), and their
+# full-width forms.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+def formula_like(value: str) -> bool:
+    """Whether a spreadsheet could read ``value`` as a formula: it starts with a trigger, or with blanks
+    (spaces, the full-width space U+3000, line breaks) followed by one."""
+    if value.startswith(FORMULA_TRIGGERS):
+        return True
+    return value[:1].isspace() and value.lstrip().startswith(FORMULA_TRIGGERS)
 
 
 def sheet_text(cell: Cell, value: Any) -> Cell:
@@ -29,7 +40,7 @@ def sheet_text(cell: Cell, value: Any) -> Cell:
         return cell
     cell.value = value.replace("\r\n", "\n").replace("\r", "\n")
     cell.data_type = "s"  # openpyxl made '=…' a formula ('f'): it is text here
-    if value.startswith(FORMULA_TRIGGERS):
+    if formula_like(value):
         cell.quotePrefix = True
     return cell
 
@@ -52,7 +63,7 @@ def sheet_values(ws: Worksheet, values: Iterable[Any]) -> list[Any]:
     row: list[Any] = []
     for value in values:
         if isinstance(value, str):
-            if value.startswith(FORMULA_TRIGGERS):
+            if formula_like(value):
                 row.append(sheet_text(WriteOnlyCell(ws), value))
                 continue
             if "\r" in value:

@@ -41,14 +41,30 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * max(len(name) - 1, 1)
 
 
+MOBILE_DIGITS = 11  # a mobile (13812341234) or a landline with its area code (022-23456789)
+PHONE_TAIL_MAX = 4  # never more than the last four digits of a number shown
+PHONE_HIDDEN_MIN = 4  # at least four digits of any number hidden
+
+
 def mask_phone(phone: str) -> str:
-    """13812341234 → 138****1234; short numbers keep only their last two digits."""
+    """13812341234 → 138****1234 (11 digits or more: the first three characters and the last four);
+    shorter numbers show only a tail of their last digits, so that at least half of the digits and at
+    least four are hidden: 23456789 → ****6789, 2345678 → ****678, 12369 → ****9, 1234 → ****.
+    Every masked character is one star (the length shows, the number does not)."""
     phone = (phone or "").strip()
     if not phone:
         return ""
-    if len(phone) >= 8:
+    digits = sum(ch.isdigit() for ch in phone)
+    if digits >= MOBILE_DIGITS:
         return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-    return "*" * max(len(phone) - 2, 1) + phone[-2:]
+    hidden = max(PHONE_HIDDEN_MIN, (digits + 1) // 2)
+    shown = min(PHONE_TAIL_MAX, max(digits - hidden, 0))
+    if shown == 0:
+        return "*" * len(phone)
+    # The tail starts at the first of the last ``shown`` digits: what follows it (an extension's
+    # separator, say) stays, everything before it is a star.
+    start = [i for i, ch in enumerate(phone) if ch.isdigit()][-shown]
+    return "*" * start + phone[start:]
 
 
 def reporter_visible_to(*, user: User, case: Case) -> bool:

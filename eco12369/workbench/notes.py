@@ -2,8 +2,9 @@
 
 A mention names a member of staff by username or by name (``@zhangwei`` or ``@张伟``). Only people who may
 see the case can be mentioned (the same rule as ``cases.selectors.cases_visible_to``); a mention of anyone
-else, or of nobody known, refuses the whole note with a plain reason, so no one is told about a case they
-may not open and no mention is lost silently. Each note is audited (who, which case, whom it mentions; not
+else, or of nobody known, refuses the whole note with one generic reason (it does not tell the two apart nor
+name anyone: a mention is no way to find the platform's accounts), so no one is told about a case they may
+not open and no mention is lost silently. Each note is audited (who, which case, whom it mentions; not
 its text, which stays with the case)."""
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ def _word(rest: str) -> str:
 
 
 def mentions_resolve(*, case: Case, body: str) -> list[User]:
-    """The people ``body`` mentions; NoteRefused when one of them may not see the case or is unknown."""
+    """The people ``body`` mentions, looked up only among the staff who may see the case (those a mention may
+    notify, ``staff_who_may_see``); NoteRefused for any other mention, the same for someone who may not see
+    the case as for no one, so the refusal discloses no account."""
     tokens = _mention_tokens(body)
     if not tokens:
         return []
@@ -108,19 +111,12 @@ def mentions_resolve(*, case: Case, body: str) -> list[User]:
             if best not in found:
                 found.append(best)
             continue
-        word = _word(rest)
-        other = User.objects.filter(is_active=True).filter(Q(username=word) | Q(display_name=word)).first()
-        if other is None:
-            # The longest staff name the text starts with (a name followed by more words: "@张伟请核实").
-            for person in User.objects.filter(is_active=True).exclude(display_name="").only("display_name"):
-                if rest.startswith(person.display_name):
-                    other = person
-                    break
-        if other is not None:
-            raise NoteRefused(
-                f"{other.display_name or other.username} 无权查看举报件 {case.number}，不能在备注中提及。"
-            )
-        raise NoteRefused(f"找不到被提及的人员“@{word}”：请从提示列表中选择可查看本举报件的工作人员。")
+        # Not told apart: someone who may not see the case, or no one. The refusal echoes only what the
+        # writer typed, never another account's name (of another district, the administrator, the auditor).
+        raise NoteRefused(
+            f"无法提及“@{_word(rest)}”：该用户不存在或无权查看此举报件。"
+            "请从提示列表中选择可查看本举报件的工作人员。"
+        )
     return found
 
 

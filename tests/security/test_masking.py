@@ -252,3 +252,43 @@ def test_open311_contains_no_reporter(setup: Setup, fmt: str) -> None:
         assert setup.api_case.number in text or setup.case.number in text, url
         assert not _leaks(text, SECRETS | free_text), (url, _leaks(text, SECRETS | free_text))
         assert "反映大气环境问题" in text or "反映水环境问题" in text, url
+
+
+LANDLINE = "23456789"  # a Tianjin landline without its area code: eight digits
+
+
+def _runs(number: str, length: int = 6) -> list[str]:
+    """Every run of ``length`` consecutive digits of ``number``."""
+    return [number[i : i + length] for i in range(len(number) - length + 1)]
+
+
+def test_a_landline_recorded_by_the_hotline_is_masked_enough_for_every_role(
+    make_user: Callable[..., User],
+) -> None:
+    """An eight-digit landline shows its last four digits at most (the old mask, 234*6789, showed seven):
+    to the district's reviewer and head, to the city centre, and to the operator until they reveal it."""
+    op = make_user("operator", display_name="和平区接线员")
+    reviewer, head = make_user("reviewer"), make_user("head")
+    city_op = make_user("operator", district_name=None)
+    recorded = _client(op).post(
+        "/hotline/call/",
+        {
+            "received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "phone": LANDLINE,
+            "name": "孙保密",
+            "kind": "report",
+            "description": "楼下饭馆油烟直接往居民楼排，呛得没法开窗。",
+            "category": "air",
+            "reported_party": "老街坊家常菜馆",
+            "address": "和平区西康路与成都道交口",
+        },
+    )
+    assert recorded.status_code == 302, response_text(recorded)[:2000]
+    case = Case.objects.get()
+    assert case.reporter_phone == LANDLINE
+    for user in (reviewer, head, city_op, op):
+        page = response_text(_client(user).get(f"/cases/{case.number}/"))
+        assert case.number in page, user.username
+        assert _card(page) == ("孙**", "****6789"), user.username
+        shown = [run for run in _runs(LANDLINE) if run in page]
+        assert shown == [], (user.username, shown)

