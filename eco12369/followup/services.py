@@ -23,6 +23,7 @@ from eco12369.crypto import blind_q
 from eco12369.errors import Refused
 from eco12369.notifications.services import outbox_write
 from eco12369.orgs.models import User
+from eco12369.plaintext import text_clean
 
 from . import access, texts
 from .models import Follow, Rating, ReplyTemplate
@@ -222,7 +223,7 @@ def case_follow(*, case: Case, openid: str, note: str = "") -> tuple[Follow, boo
 
     if not openid:
         raise FollowupError("请先在微信中打开本页面。", status=HTTPStatus.FORBIDDEN)
-    note = (note or "").strip()[:NOTE_MAX]
+    note = text_clean(note or "").strip()[:NOTE_MAX]
     with transaction.atomic():
         locked = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
         if locked.reporter_openid == openid:
@@ -264,8 +265,8 @@ def case_follow_call(
     timeline event and an audit entry naming the operator. The same phone on the same case again changes
     nothing (returns the first follow and False). ``received_at``: the time of the call (default now)."""
     phone = "" if anonymous else (phone or "").strip()[:200]
-    name = "" if anonymous else (name or "").strip()[:200]
-    note = (note or "").strip()[:NOTE_MAX]
+    name = "" if anonymous else text_clean(name or "").strip()[:200]
+    note = text_clean(note or "").strip()[:NOTE_MAX]
     at = received_at or timezone.now()
     with transaction.atomic():
         locked = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
@@ -302,9 +303,16 @@ def case_follow_call(
 
 
 def followers_notify_closed(*, case: Case) -> int:
-    """Tell the case's followers that it closed (a fixed notice; the answer itself goes to its reporter)."""
+    """Tell the case's WeChat followers that it closed (a fixed notice; the answer itself goes to its
+    reporter). A hotline caller attached to the case (``case_follow_call``) has no openid and no channel the
+    platform writes to (no SMS): they get no notice here, and never one through the reporter's openid (the
+    case still closes). Returns how many followers were told."""
 
-    openids = list(Follow.objects.filter(case=case).values_list("openid", flat=True))
+    openids = [
+        openid
+        for openid in Follow.objects.filter(case=case).values_list("openid", flat=True)
+        if openid  # a phone follower: no WeChat notice
+    ]
     outcome = case.get_outcome_display()
     for openid in openids:
         outbox_write(

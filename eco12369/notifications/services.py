@@ -59,16 +59,33 @@ APPROVED = "approved"  # ``cases.Reply.Status.APPROVED``
 
 
 def outbox_write(
-    *, case: CaseLike | None, template: str, text: str, reply: ReplyLike | None = None, openid: str = ""
+    *,
+    case: CaseLike | None,
+    template: str,
+    text: str,
+    reply: ReplyLike | None = None,
+    openid: str | None = None,
 ) -> OutboxMessage:
-    """Queue a message to the case's reporter. Call inside the transaction of the change that causes it.
+    """Queue a message to the case's reporter, or to ``openid``. Call inside the transaction of the change
+    that causes it.
 
-    Only fixed templates (``cases.notices``) and replies a reviewer approved come here (Art. 11, 16).
-    Delivery is enqueued when the transaction commits; if that enqueue is lost, the sweep finds the row.
+    ``openid`` None (left out): the message is for ``case``'s reporter. A string: the message is for that
+    WeChat user and nobody else; an empty one (someone without WeChat, e.g. a hotline caller following the
+    case) is refused, never replaced by the reporter's openid: the reporter would get a notice meant for
+    someone else. Only fixed templates (``cases.notices``) and replies a reviewer approved come here
+    (Art. 11, 16). Delivery is enqueued when the transaction commits; if that enqueue is lost, the sweep
+    finds the row.
     """
-    recipient = openid or (case.reporter_openid if case is not None else "")
-    if not recipient:
-        raise ValueError("outbox_write needs a recipient openid")
+    if openid is None:
+        recipient = case.reporter_openid if case is not None else ""
+        if not recipient:
+            raise ValueError("outbox_write needs a recipient openid: the case has no WeChat reporter")
+    else:
+        recipient = openid
+        if not recipient:
+            raise ValueError(
+                "outbox_write needs a recipient openid: an explicit empty one is never the reporter's"
+            )
     if template not in OutboxMessage.Template.values:
         raise ValueError(f"unknown outbox template: {template}")
     if reply is not None and reply.status != APPROVED:

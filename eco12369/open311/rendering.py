@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from eco12369.cases.models import CONFIRMATION_STATES, Case, Outcome, State
 from eco12369.cases.public import public_summary, reporter_secrets, scrub
+from eco12369.plaintext import text_clean
 
 from .catalogue import SERVICES, Service, service_for
 from .models import RequestToken
@@ -48,7 +49,7 @@ def _xml_value(parent: ET.Element, name: str, value: Any) -> None:
     elif isinstance(value, bool):
         node.text = "true" if value else "false"
     elif value is not None:
-        node.text = str(value)
+        node.text = text_clean(str(value))  # a control character would make the document not well-formed
 
 
 def _xml_fill(node: ET.Element, data: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from eco12369.cases.models import DESCRIPTION_MIN, TEXT_MAX, Category, Kind
 from eco12369.cases.photos import MAX_REPORT_PHOTOS as MAX_PHOTOS
 from eco12369.cases.photos import CleanPhoto, MultiplePhotoField, photo_stored, photo_upload_check
 from eco12369.orgs.models import Region
+from eco12369.plaintext import CleanCharField
 
 DESCRIPTION_MAX = TEXT_MAX
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -60,14 +61,14 @@ class ReportForm(forms.Form):
         required=False,
         error_messages={"invalid_choice": "请从列表中选择所在区。"},
     )
-    reported_party = forms.CharField(
+    reported_party = CleanCharField(
         label="被举报对象",
         required=False,
         max_length=200,
         widget=forms.TextInput(attrs={"placeholder": "单位或企业名称，不清楚可不填"}),
         error_messages={"max_length": "被举报对象最多200个字。"},
     )
-    address = forms.CharField(
+    address = CleanCharField(
         label="详细地址",
         required=False,
         max_length=300,
@@ -83,7 +84,7 @@ class ReportForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         error_messages={"invalid": "请填写正确的发生时间，例如 2026-11-25 14:30。"},
     )
-    description = forms.CharField(
+    description = CleanCharField(
         label="情况描述",
         min_length=DESCRIPTION_MIN,
         max_length=DESCRIPTION_MAX,
@@ -108,7 +109,7 @@ class ReportForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "请选择实名或匿名举报。", "invalid_choice": "请选择实名或匿名举报。"},
     )
-    reporter_name = forms.CharField(
+    reporter_name = CleanCharField(
         label="姓名",
         required=False,
         max_length=50,
@@ -235,8 +236,8 @@ class SimilarForm(forms.Form):
     a bad value is ignored rather than refused, the report form checks it properly)."""
 
     district = forms.CharField(required=False, max_length=12)
-    address = forms.CharField(required=False, max_length=300)
-    reported_party = forms.CharField(required=False, max_length=200)
+    address = CleanCharField(required=False, max_length=300)
+    reported_party = CleanCharField(required=False, max_length=200)
     latitude = forms.CharField(required=False, max_length=20)
     longitude = forms.CharField(required=False, max_length=20)
 
@@ -280,7 +281,7 @@ def _lenient_coordinate(raw: str, limit: int) -> Decimal | None:
 class SupplementForm(forms.Form):
     """补充材料 (issue 14): text or photos added to the reporter's own report until it is accepted."""
 
-    text = forms.CharField(
+    text = CleanCharField(
         label="补充说明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
     photos = MultiplePhotoField(label="补充照片")
@@ -316,4 +317,4 @@ class SupplementForm(forms.Form):
 class WithdrawForm(forms.Form):
     """撤回 (issue 14): the reporter withdraws their report before it is accepted, with a reason."""
 
-    reason = forms.CharField(label="撤回理由", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = CleanCharField(label="撤回理由", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))

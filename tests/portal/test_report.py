@@ -369,3 +369,24 @@ def test_post_without_csrf_token_is_refused(reporter: Reporter) -> None:
     response = client.post("/portal/report/", form_data())
     assert response.status_code == 403
     assert not Case.objects.exists()
+
+
+def test_control_characters_are_dropped_from_the_reporters_text(reporter: Reporter) -> None:
+    """A vertical tab or an escape pasted into the form is invisible and would break every XML document
+    showing the text (Open311's requests.xml): the form stores the text without it, keeping newlines."""
+    client = reporter("oCONTROL")
+    token = token_of(client.get("/portal/report/"))
+    data = form_data(
+        token=token,
+        address="和平区南京路\x0b100号",
+        reported_party="天津某\x1b某化工有限公司",
+        description="工厂烟囱每天夜里\x0c冒黑烟，\n气味刺鼻。",
+        reporter_name="张\x07三",
+    )
+    response = client.post("/portal/report/", data)
+    assert response.status_code == 302, html(response)[:2000]
+    case = Case.objects.get()
+    assert case.address == "和平区南京路100号"
+    assert case.reported_party == "天津某某化工有限公司"
+    assert case.description == "工厂烟囱每天夜里冒黑烟，\n气味刺鼻。"
+    assert case.reporter_name == "张三"

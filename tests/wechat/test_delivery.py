@@ -244,6 +244,17 @@ def test_only_approved_replies_and_known_templates_reach_the_outbox(make_case: A
         outbox_write(case=None, template="accepted", text="x")
 
 
+def test_an_explicit_empty_recipient_is_refused_not_replaced_by_the_reporter(make_case: Any) -> None:
+    """Someone without WeChat (a hotline caller following the case) has an empty openid: the message is
+    refused, never sent to the case's reporter instead; leaving ``openid`` out still means the reporter."""
+    case = make_case(reporter_openid="oTHE-REPORTER")
+    before = OutboxMessage.objects.count()
+    with pytest.raises(ValueError, match="recipient"):
+        outbox_write(case=case, openid="", template="status", text="给关注人的通知")
+    assert OutboxMessage.objects.count() == before
+    assert outbox_write(case=case, template="status", text="进度通知").openid == "oTHE-REPORTER"
+
+
 def test_a_long_text_is_delivered_cut_not_failed(
     wechat_simulator: Simulator, run_on_commit: Any, client: Any, settings: Any, tianjin: None, make_user: Any
 ) -> None:

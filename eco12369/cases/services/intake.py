@@ -23,6 +23,7 @@ from eco12369.audit.services import AuditItem, audit_record, audit_record_many
 from eco12369.db import increment_returning, insert, insert_computed, insert_if_absent
 from eco12369.notifications.services import outbox_write
 from eco12369.orgs.models import Agency, Region, User
+from eco12369.plaintext import text_clean
 
 from .. import deadlines, notices
 from ..events import case_event_new
@@ -186,7 +187,7 @@ def attachment_add(
 
 def _intake_checked(intake: Intake) -> str:
     """The intake's description, stripped; ``TransitionError`` for what no case may be created from."""
-    description = intake.description.strip()
+    description = text_clean(intake.description).strip()
     if not description:
         raise TransitionError("请填写举报内容。")
     if intake.channel not in Channel.values:
@@ -213,19 +214,19 @@ def _case_new(
         number=number,
         channel=intake.channel,
         source=intake.source,
-        external_number=intake.external_number.strip()[:64],
+        external_number=text_clean(intake.external_number).strip()[:64],
         kind=intake.kind,
         category=intake.category,
         region=intake.district or agency.region,
         agency=agency,
-        reported_party=intake.reported_party.strip()[:200],
-        address=intake.address.strip()[:300],
+        reported_party=text_clean(intake.reported_party).strip()[:200],
+        address=text_clean(intake.address).strip()[:300],
         latitude=intake.latitude,
         longitude=intake.longitude,
         occurred_at=intake.occurred_at,
         description=description,
-        reporter_name="" if intake.anonymous else intake.reporter_name.strip()[:200],
-        reporter_phone="" if intake.anonymous else intake.reporter_phone.strip()[:200],
+        reporter_name="" if intake.anonymous else text_clean(intake.reporter_name).strip()[:200],
+        reporter_phone="" if intake.anonymous else text_clean(intake.reporter_phone).strip()[:200],
         reporter_openid=intake.reporter_openid,
         anonymous=intake.anonymous,
         received_at=received_at,
