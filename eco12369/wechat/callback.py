@@ -35,6 +35,7 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from eco12369.db import insert_if_absent
+from eco12369.plaintext import text_clean
 
 from . import texts
 from .models import SeenNonce
@@ -253,8 +254,9 @@ def _open_signed(*, params: Mapping[str, str], body: bytes, timestamp: str, nonc
 
 def reply_body(envelope: Envelope, text: str) -> str:
     """The passive text reply, encrypted when the request was."""
-    # Text goes into a CDATA section: its only forbidden sequence is "]]>".
-    content = texts.text_fit(text).replace("]]>", "]] >")
+    # Text goes into a CDATA section: its only forbidden sequence is "]]>", and no XML may hold the
+    # characters XML 1.0 forbids (text written before intake cleaned them, or by staff).
+    content = text_clean(texts.text_fit(text)).replace("]]>", "]] >")
     xml = TextReply(message=envelope.message, content=content).render()
     if envelope.crypto is None:
         return str(xml)

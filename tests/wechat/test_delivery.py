@@ -6,17 +6,20 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import time_machine
 from django.db import connection
 from django.utils import timezone
+from wechatpy import parse_message
 
 from eco12369.cases.models import Reply
 from eco12369.cases.services import case_answer
 from eco12369.notifications.models import DeliveryAttempt, OutboxMessage
 from eco12369.notifications.services import outbox_mark_shown_on_h5, outbox_write
 from eco12369.wechat import delivery
+from eco12369.wechat.callback import Envelope, reply_body
 from eco12369.wechat.models import Conversation
 from eco12369.wechat.simulator import Simulator
 
@@ -291,3 +294,26 @@ def test_a_long_text_is_delivered_cut_not_failed(
     status = wechat.reply(wechat.text(OPENID, f"查询 {case.number}"))  # repeats the reply: cut too
     assert status.endswith("…（全文请在“我的举报”页面查看）") and case.number in status
     assert len(status.encode("utf-8")) <= 2048
+
+
+def test_a_passive_reply_is_well_formed_xml_whatever_the_text_holds() -> None:
+    """A reply whose text holds characters XML 1.0 forbids (stored before intake cleaned them) or "]]>" still
+    renders as XML a client can parse."""
+    xml = (
+        "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o_user]]></FromUserName>"
+        "<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        "<Content><![CDATA[查询]]></Content><MsgId>1</MsgId></xml>"
+    )
+    envelope = Envelope(
+        mode="plain",
+        timestamp="1700000000",
+        nonce="n",
+        xml=xml,
+        fields={},
+        message=parse_message(xml),
+        crypto=None,
+        created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+    body = reply_body(envelope, "地址：南开区\x0b鞍山西道\x1b ]]> 结束")
+    content = ElementTree.fromstring(body).findtext("Content")
+    assert content is not None and "鞍山西道" in content and "\x0b" not in content and "\x1b" not in content
