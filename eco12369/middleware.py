@@ -1,5 +1,5 @@
-"""Refuse query strings and form bodies that are not valid UTF-8 or hold a NUL character (issue #5: bad
-input gets a clear 4xx and writes nothing; PostgreSQL cannot store NUL in text and would answer 500).
+"""Refuse URL paths, query strings and form bodies that are not valid UTF-8 or hold a NUL character (issue
+#5: bad input gets a clear 4xx and writes nothing; PostgreSQL cannot store NUL in text and would answer 500).
 
 Django decodes malformed bytes leniently: a percent-encoded bad byte becomes U+FFFD, a raw one turns the
 whole body into Latin-1 mojibake, and a report would be filed with garbled text. Every form, query string
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote_to_bytes
 from xml.sax.saxutils import escape
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
@@ -30,9 +31,26 @@ def _garbled(data: QueryDict) -> bool:
     )
 
 
+def _path_problem(path: str) -> bool:
+    """Whether the decoded URL path holds a NUL (or U+FFFD) or malformed UTF-8. Django does not decode
+    malformed bytes in the path: it percent-encodes them again (a raw or ``%FF`` byte reaches the view as
+    the text ``%FF``), so they are found by undoing that. No URL of the platform has a literal ``%``."""
+    if any(bad in path for bad in ("\ufffd", "\x00")):
+        return True
+    try:
+        unquote_to_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def utf8_problem(request: HttpRequest, *, parse_multipart: bool = True) -> bool:
-    """Whether the query string or the form body is not valid UTF-8. A multipart body is only looked at
-    when ``parse_multipart``: parsing it consumes the stream, which a view reading the raw body needs."""
+    """Whether the URL path, the query string or the form body is not valid UTF-8 or holds a NUL. A
+    multipart body is only looked at when ``parse_multipart``: parsing it consumes the stream, which a view
+    reading the raw body needs. The path's values reach the views as URL arguments (a case number, a
+    token, a photo key) that are looked up in the database."""
+    if _path_problem(request.path):
+        return True
     try:
         request.META.get("QUERY_STRING", "").encode("iso-8859-1").decode("utf-8")
     except UnicodeError:

@@ -76,7 +76,30 @@ def _parse_date(value: str | None, name: str) -> dt.datetime | None:
         raise Open311Error(400, f"{name} 必须是 ISO 8601 时间，例如 2026-11-01T00:00:00+08:00") from exc
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
+    return _in_range(moment, name)
+
+
+def _in_range(moment: dt.datetime, name: str) -> dt.datetime:
+    """``moment`` if it is a moment in UTC too, where it is compared and stored: within hours of the
+    calendar's ends (years 1 and 9999) it is not, and Python raises OverflowError."""
+    try:
+        moment.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise _out_of_range(name) from exc
     return moment
+
+
+def _window_start(end: dt.datetime, name: str) -> dt.datetime:
+    """The start of the longest window that ends at ``end``."""
+    try:
+        start = end - MAX_SPAN
+    except OverflowError as exc:
+        raise _out_of_range(name) from exc
+    return _in_range(start, name)
+
+
+def _out_of_range(name: str) -> Open311Error:
+    return Open311Error(400, f"{name} 超出可用的时间范围（{name} is out of range）")
 
 
 def _coordinates(lat: str | None, lng: str | None) -> tuple[Decimal | None, Decimal | None]:
@@ -310,7 +333,7 @@ class RequestsQuery(Schema):
             start = end - MAX_SPAN
         elif start is None:
             assert end is not None
-            start = end - MAX_SPAN
+            start = _window_start(end, "end_date")
         elif end is None:
             if start > now:
                 raise Open311Error(400, "start_date 不能晚于当前时间（start_date is in the future）")

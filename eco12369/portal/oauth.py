@@ -32,7 +32,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from wechatpy.exceptions import WeChatOAuthException
 
-from eco12369.qr import qr_svg
+from eco12369.qr import QrTooLong, qr_svg
 from eco12369.wechat.client import oauth_client
 
 IDENTITY_COOKIE = "eco_reporter"
@@ -123,12 +123,25 @@ def outside_wechat(request: HttpRequest) -> bool:
     return real_wechat() and "micromessenger" not in request.META.get("HTTP_USER_AGENT", "").lower()
 
 
+def _this_page_qr(request: HttpRequest) -> tuple[str, str]:
+    """The address to open in WeChat and its QR code: this page's whole address when it fits in a QR code;
+    else without its query string (what a portal page needs is in its path); else the report form (a path
+    too long for a QR code is no page of ours)."""
+    for url in (request.build_absolute_uri(), request.build_absolute_uri(request.path)):
+        try:
+            return url, qr_svg(url, box_size=6)
+        except QrTooLong:
+            continue
+    url = request.build_absolute_uri(reverse("portal:report"))
+    return url, qr_svg(url, box_size=6)
+
+
 def authorize_redirect(request: HttpRequest) -> HttpResponseBase:
     """Start a round trip: remember a fresh ``state`` and where to come back to, send the browser to WeChat.
     A browser that is not WeChat's is asked to open the page in WeChat (with its QR code) instead."""
     if outside_wechat(request):
-        url = request.build_absolute_uri()
-        return render(request, "portal/open_in_wechat.html", {"url": url, "qr": qr_svg(url, box_size=6)})
+        url, qr = _this_page_qr(request)
+        return render(request, "portal/open_in_wechat.html", {"url": url, "qr": qr})
     state = secrets.token_urlsafe(24)
     pending = _pending_states(request)
     pending[state] = _safe_next(request, request.get_full_path())

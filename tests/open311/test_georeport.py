@@ -415,6 +415,50 @@ def test_list_parameter_errors(client: Client, tianjin: None, params: dict[str, 
     assert message in client.get(f"{BASE}/requests.json", params).json()[0]["description"]
 
 
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        # The default window reaches 90 days back from end_date: before year 1.
+        ({"end_date": "0001-01-01T00:00:00Z"}, "end_date"),
+        ({"end_date": "0001-02-01T00:00:00"}, "end_date"),  # naive: Beijing time
+        ({"end_date": "0001-04-01T00:00:00+08:00"}, "end_date"),  # 90 days back is 0001-01-01 Beijing time
+        # Moments that exist only in their own offset: in UTC they are year 0 or year 10000.
+        ({"start_date": "0001-01-01T00:00:00+08:00", "end_date": "0001-01-02T00:00:00+08:00"}, "start_date"),
+        ({"start_date": "9999-12-31T00:00:00Z", "end_date": "9999-12-31T23:59:59-08:00"}, "end_date"),
+        ({"end_date": "9999-12-31T23:59:59-08:00"}, "end_date"),
+    ],
+)
+def test_list_dates_at_the_ends_of_the_calendar_are_a_400(
+    tianjin: None, params: dict[str, str], name: str
+) -> None:
+    """Dates whose window cannot be computed (the arithmetic leaves the years 1-9999) are a bad parameter
+    in Open311's error format, not a 500."""
+    anonymous = Client(raise_request_exception=False)
+    for fmt in ("json", "xml"):
+        response = anonymous.get(f"{BASE}/requests.{fmt}", params)
+        assert response.status_code == 400, (fmt, response.status_code, response.content[:300])
+        if fmt == "xml":
+            error = ET.fromstring(response.content).find("error")
+            assert error is not None and error.findtext("code") == "400"
+            assert name in (error.findtext("description") or "")
+        else:
+            assert response.json() == [
+                {"code": 400, "description": f"{name} 超出可用的时间范围（{name} is out of range）"}
+            ]
+
+
+def test_list_dates_near_the_ends_of_the_calendar_that_fit_are_answered(tianjin: None) -> None:
+    """Control: the check is the overflow, not the year: a window that fits is an ordinary (empty) list."""
+    for params in (
+        {"end_date": "0001-06-01T00:00:00Z"},
+        {"start_date": "0001-01-02T00:00:00+08:00", "end_date": "0001-01-03T00:00:00+08:00"},
+        {"start_date": "9999-12-01T00:00:00Z", "end_date": "9999-12-31T00:00:00Z"},
+        {"end_date": "9999-12-31T00:00:00Z"},
+    ):
+        response = Client().get(f"{BASE}/requests.json", params)
+        assert response.status_code == 200 and response.json() == [], (params, response.content[:300])
+
+
 def test_several_service_codes(client: Client, key: str, operator: User) -> None:
     air = filed(client, key, operator)
     water = filed(client, key, operator, service_code="report_water")

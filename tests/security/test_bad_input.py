@@ -614,3 +614,56 @@ def test_open311_oversized_and_malformed_bodies_are_refused(api_key: str, sandbo
     # Control: the same key and form are accepted when they are right.
     ok = Client().post("/open311/v2/requests.json", open311_form(api_key))
     assert ok.status_code == 200 and RequestToken.objects.count() == 1
+
+
+# ============================================================================================== Paths
+# A NUL or malformed UTF-8 in the URL path lands in a view argument (a case number, a token, a photo key)
+# that is looked up in the database: PostgreSQL refuses NUL in text and answered 500. The path is refused
+# as the query string and the form body are.
+@pytest.mark.parametrize(
+    ("path", "shape"),
+    [
+        ("/open311/v2/requests/TJ%00.json", "json"),
+        ("/open311/v2/requests/TJ%00.xml", "xml"),
+        ("/open311/v2/tokens/ab%00.json", "json"),
+        ("/open311/v2/requests/TJ%FF%FE.json", "json"),
+        ("/open311/v2/tokens/ab%C3%28.xml", "xml"),
+    ],
+)
+def test_a_nul_or_malformed_utf8_in_an_open311_path_is_refused(
+    tianjin: None, sandbox: dict[str, Path], path: str, shape: str
+) -> None:
+    before = rows()
+    response = Client(raise_request_exception=False).get(path)
+    body = assert_refused(response, before, sandbox, status=400)
+    if shape == "json":
+        [error] = response.json()
+        assert error["code"] == 400 and "NUL" in error["description"] and "UTF-8" in error["description"]
+    else:
+        assert "<errors><error><code>400</code>" in body and "NUL" in body
+    # Control: the same route without the bad character is an ordinary Open311 404.
+    clean = path.replace("%00", "").replace("%FF%FE", "").replace("%C3%28", "")
+    missing = Client().get(clean)
+    assert missing.status_code == 404 and "NUL" not in missing.content.decode()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/portal/mine/TJ%00/",
+        "/portal/report/done/TJ%00/",
+        "/portal/report/photo/a%00/",
+        "/portal/mine/TJ%FF/",
+        "/portal/report/photo/a%C3%28/",
+    ],
+)
+def test_a_nul_or_malformed_utf8_in_a_portal_path_is_refused(
+    reporter: Client, sandbox: dict[str, Path], path: str
+) -> None:
+    before = rows()
+    reporter.raise_request_exception = False
+    response = reporter.get(path)
+    body = assert_refused(response, before, sandbox, status=400)
+    assert response["Content-Type"].startswith("text/plain") and "NUL" in body and "UTF-8" in body
+    clean = path.replace("%00", "").replace("%FF", "").replace("%C3%28", "")
+    assert reporter.get(clean).status_code == 404  # control: the route itself answers an unknown key with 404
