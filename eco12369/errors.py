@@ -99,7 +99,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return _render(request, 500, _("系统错误"), reason)
 
 
-TITLES = {403: gettext_lazy("无权访问"), 404: gettext_lazy("页面不存在"), 503: gettext_lazy("暂时无法处理")}
+TITLES = {
+    400: gettext_lazy("请求无效"),
+    403: gettext_lazy("无权访问"),
+    404: gettext_lazy("页面不存在"),
+    503: gettext_lazy("暂时无法处理"),
+}
 
 
 def refused_page(request: HttpRequest, exc: Refused) -> HttpResponse:

@@ -2,15 +2,42 @@
 "每区抽查件数须在1至50之间。", "所选的承办部门无效，请重新选择。", not Django's "这个字段是必填项。",
 "确保该值小于或等于50。" or "选择一个有效的选项。". Every form of the staff pages goes through
 ``plain_messages``; a message a field sets itself is kept. ``bounded`` gives a number field its allowed
-range (checked, shown to the browser, and named in the message)."""
+range (checked, shown to the browser, and named in the message).
+
+The dates a user may type or a link may carry are those of ``FIRST_YEAR`` to ``LAST_YEAR`` (``day_allowed``):
+``date_field`` is a form's date field with that range, and the workbench's list cursors and the oversight
+periods check the same rule. A date far outside it (0001-01-01, 9999-12-31) would overflow a day's
+arithmetic or its conversion to UTC in the database: it is refused with a message instead."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext as _
+
+# The years a date of the platform may fall in (a holiday calendar's year, a statistics month, a search's
+# dates, a list's cursor, an oversight period).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+FIRST_DAY, LAST_DAY = dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31)
+
+
+def day_allowed(day: dt.date) -> bool:
+    """Whether ``day`` (a date, or a datetime's date) is within ``FIRST_DAY`` to ``LAST_DAY``."""
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    return FIRST_DAY <= day <= LAST_DAY
+
+
+def day_label(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def dates_message(label: str) -> str:
+    """The message of a date outside the platform's years: "接收日期至须在2000年1月1日至2100年12月31日之间。"."""
+    return _range_message(label, day_label(FIRST_DAY), day_label(LAST_DAY))
 
 
 def _defaults(field: forms.Field) -> dict[str, Any]:
@@ -84,6 +111,22 @@ def bounded(field: forms.Field, low: int | None, high: int | None) -> None:
     for key in ("min_value", "max_value"):
         field.error_messages.pop(key, None)
     field_messages(field)  # the message names the new range
+
+
+def date_field(label: str, *, required: bool = False) -> forms.DateField:
+    """A date field (the browser's date picker) that accepts only ``FIRST_DAY`` to ``LAST_DAY``, with
+    messages that name it: "接收日期至须在2000年1月1日至2100年12月31日之间。"."""
+    field = forms.DateField(
+        label=label,
+        required=required,
+        widget=forms.DateInput(
+            attrs={"type": "date", "min": FIRST_DAY.isoformat(), "max": LAST_DAY.isoformat()}
+        ),
+    )
+    field.validators.append(MinValueValidator(FIRST_DAY, message=dates_message(label)))
+    field.validators.append(MaxValueValidator(LAST_DAY, message=dates_message(label)))
+    field_messages(field)
+    return field
 
 
 class PlainMessagesForm(forms.Form):

@@ -18,6 +18,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from eco12369.formfields import FIRST_YEAR, LAST_YEAR
 from eco12369.orgs.admin import SystemAdminOnly
 
 from . import deadlines
@@ -98,7 +99,7 @@ class CalendarYearForm(forms.ModelForm):
 
     def clean_year(self) -> int:
         year = int(self.cleaned_data["year"])
-        if not 2000 <= year <= 2100:
+        if not FIRST_YEAR <= year <= LAST_YEAR:
             raise forms.ValidationError("请填写正确的年份。")
         return year
 

@@ -1,5 +1,6 @@
 """Periods for assessment, spot checks and performance: a month (2026-05), a quarter (2026-Q2), a year (2026)
-or a range of days; boundaries are local midnights in Asia/Shanghai."""
+or a range of days; boundaries are local midnights in Asia/Shanghai. A period lies within the platform's years
+(``formfields.FIRST_YEAR`` to ``LAST_YEAR``): 9999-12-31..9999-12-31 is not one (its end would overflow)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from eco12369.cases.deadlines import TZ
+from eco12369.formfields import FIRST_DAY, LAST_DAY, day_label
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _QUARTER = re.compile(r"^(\d{4})-?[qQ]([1-4])$")
@@ -49,26 +51,43 @@ def month(year: int, number: int) -> Period:
 QUARTER_NAMES = {1: "一", 2: "二", 3: "三", 4: "四"}
 
 
+PERIOD_INVALID = (
+    f"所选期间无效：请选择{day_label(FIRST_DAY)}至{day_label(LAST_DAY)}之间的月份（如2026-05）、"
+    "季度（2026-Q2）、年度（2026）或日期范围（2026-05-01..2026-05-15）。"
+)
+
+
+def _period_of(text: str) -> Period | None:
+    if m := _MONTH.match(text):
+        return month(int(m.group(1)), int(m.group(2)))
+    if m := _QUARTER.match(text):
+        year, q = int(m.group(1)), int(m.group(2))
+        first = dt.date(year, 3 * q - 2, 1)
+        return Period(f"{year}-Q{q}", f"{year}年第{QUARTER_NAMES[q]}季度", first, _next_month(first, 3))
+    if m := _YEAR.match(text):
+        year = int(m.group(1))
+        return Period(str(year), f"{year}年", dt.date(year, 1, 1), dt.date(year + 1, 1, 1))
+    if ".." in text:
+        a, b = (dt.date.fromisoformat(part) for part in text.split("..", 1))
+        if b >= a and FIRST_DAY <= a and b <= LAST_DAY:  # checked before a day is added to ``b``
+            return Period(text, f"{a:%Y年%m月%d日}至{b:%Y年%m月%d日}", a, b + dt.timedelta(days=1))
+    return None
+
+
+def period_of(value: str | None) -> Period | None:
+    """The period ``value`` names, or ``None`` when it names none within the platform's years."""
+    try:
+        period = _period_of((value or "").strip())
+    except (ValueError, OverflowError):
+        return None
+    if period is None or period.first < FIRST_DAY or period.last > LAST_DAY:
+        return None
+    return period
+
+
 def period_parse(value: str | None, *, default: Period | None = None) -> Period:
     """Parse ``value``; an empty or malformed value gives ``default`` (the previous month when None)."""
-    text = (value or "").strip()
-    try:
-        if m := _MONTH.match(text):
-            return month(int(m.group(1)), int(m.group(2)))
-        if m := _QUARTER.match(text):
-            year, q = int(m.group(1)), int(m.group(2))
-            first = dt.date(year, 3 * q - 2, 1)
-            return Period(f"{year}-Q{q}", f"{year}年第{QUARTER_NAMES[q]}季度", first, _next_month(first, 3))
-        if m := _YEAR.match(text):
-            year = int(m.group(1))
-            return Period(str(year), f"{year}年", dt.date(year, 1, 1), dt.date(year + 1, 1, 1))
-        if ".." in text:
-            a, b = (dt.date.fromisoformat(part) for part in text.split("..", 1))
-            if b >= a:
-                return Period(text, f"{a:%Y年%m月%d日}至{b:%Y年%m月%d日}", a, b + dt.timedelta(days=1))
-    except ValueError:
-        pass
-    return default or previous_month()
+    return period_of(value) or default or previous_month()
 
 
 def current_month() -> Period:

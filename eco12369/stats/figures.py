@@ -67,6 +67,7 @@ from eco12369.cases.models import (
     State,
 )
 from eco12369.dbrouting import replica_reads
+from eco12369.formfields import FIRST_YEAR, LAST_YEAR
 from eco12369.orgs.models import Region
 
 from . import kpis
@@ -88,7 +89,7 @@ class Month:
     month: int
 
     def __post_init__(self) -> None:
-        if not 1 <= self.month <= 12 or not 2000 <= self.year <= 2100:
+        if not 1 <= self.month <= 12 or not FIRST_YEAR <= self.year <= LAST_YEAR:
             raise ValueError(f"invalid month {self.year}-{self.month}")
 
     @classmethod

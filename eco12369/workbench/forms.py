@@ -34,7 +34,7 @@ from eco12369.cases.public import PUBLIC_SUMMARY_MAX_LENGTH
 from eco12369.cases.selectors import case_get_for
 from eco12369.cases.workflow import extension_days_used, pending_reply
 from eco12369.followup.models import Rating
-from eco12369.formfields import plain_messages
+from eco12369.formfields import date_field, plain_messages
 from eco12369.orgs.models import Agency, Department, Region, User
 
 from .queues import CASE_ROLES
@@ -346,10 +346,6 @@ ACTION_FORMS: dict[Action, type[ActionForm]] = {
 YES_NO = [("", "全部"), ("yes", "是"), ("no", "否")]
 
 
-def _date(label: str) -> forms.DateField:
-    return forms.DateField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-
 # The search form's drop-downs, in the order of the page (``SearchForm.selects``).
 SELECT_FIELDS = (
     "district",
@@ -393,12 +389,10 @@ class SearchForm(forms.Form):
         label="污染类别", choices=ANY_CHOICE + list(Category.choices), required=False
     )
     state = forms.ChoiceField(label="状态", choices=ANY_CHOICE + list(State.choices), required=False)
-    received_from = forms.DateField(
-        label="接收日期自", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    received_to = forms.DateField(
-        label="接收日期至", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    # Dates of the platform's years only (``formfields.date_field``): a day's arithmetic and the database's
+    # conversion to UTC overflow far outside them.
+    received_from = date_field("接收日期自")
+    received_to = date_field("接收日期至")
     reported_party = forms.CharField(label="被举报对象", required=False, max_length=100)
     agency = forms.ModelChoiceField(
         label="责任机构", queryset=Agency.objects.none(), required=False, empty_label="全部"
@@ -415,8 +409,8 @@ class SearchForm(forms.Form):
     )
     channel = forms.ChoiceField(label="渠道", choices=ANY_CHOICE + list(Channel.choices), required=False)
     source = forms.ChoiceField(label="转办来源", choices=ANY_CHOICE + list(Source.choices), required=False)
-    due_from = _date("期限自")
-    due_to = _date("期限至")
+    due_from = date_field("期限自")
+    due_to = date_field("期限至")
     timing = forms.ChoiceField(
         label="期限状态",
         choices=[("", "全部"), ("due_soon", "即将超期"), ("overdue", "已超期")],

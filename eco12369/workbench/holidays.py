@@ -22,6 +22,7 @@ from eco12369.cases.calendar_import import (
     calendar_import_confirm,
     calendar_table_read,
 )
+from eco12369.formfields import FIRST_YEAR, LAST_YEAR
 from eco12369.orgs.models import User
 from eco12369.pages import request_user, require
 
@@ -45,7 +46,7 @@ def _decode(data: bytes) -> str:
 
 
 class CalendarImportForm(forms.Form):
-    year = forms.IntegerField(label="年份", min_value=2000, max_value=2100)
+    year = forms.IntegerField(label="年份", min_value=FIRST_YEAR, max_value=LAST_YEAR)
     note = forms.CharField(
         label="依据（通知文号）",
         max_length=200,

@@ -6,7 +6,9 @@ A sort key may be empty (``due_at`` of a closed case): empty values come last in
 PostgreSQL and SQLite alike (``NULLS LAST``), and the conditions below follow that order.
 
 A cursor is the key's value and the id, as base64 JSON; one that does not parse (edited by hand, a sort
-changed under it) is ignored and the list starts from its first page.
+changed under it) is ignored and the list starts from its first page. So is one the list's own links never
+make: a time without its zone, a date outside the platform's years (``formfields.day_allowed``: 0001-01-01
+overflows the conversion to UTC), an id beyond the database's integers.
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, Field, Model, Q, QuerySet
 from django.db.models.expressions import OrderBy
 from django.http import HttpRequest, QueryDict
+from django.utils import timezone
+
+from eco12369.formfields import day_allowed
 
 AFTER, BEFORE = "after", "before"
+ID_MAX = 2**63 - 1  # the largest id a database's bigint holds
 # The parameters a list's own links drop: the position in the list and the export switch.
 POSITION_PARAMS = ("page", AFTER, BEFORE, "format")
 
@@ -95,13 +101,17 @@ def cursor_decode(text: str, field: Field[Any, Any]) -> tuple[Any, int] | None:
     """The cursor's value and id, or ``None`` when it is not one of this key's."""
     try:
         value, pk = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        if not isinstance(pk, int) or isinstance(pk, bool):
+        if not isinstance(pk, int) or isinstance(pk, bool) or not -ID_MAX <= pk <= ID_MAX:
             return None
         if value is not None:
             if not isinstance(value, str | int | float):
                 return None
             value = field.to_python(value)
-    except (ValueError, TypeError, binascii.Error, ValidationError, UnicodeDecodeError):
+    except (ValueError, TypeError, OverflowError, binascii.Error, ValidationError, UnicodeDecodeError):
+        return None
+    if isinstance(value, dt.datetime) and timezone.is_naive(value):
+        return None  # the list's own cursors carry their zone
+    if isinstance(value, dt.date) and not day_allowed(value):
         return None
     return value, pk
 

@@ -201,7 +201,9 @@ def search(request: HttpRequest) -> HttpResponse | FileResponse:
     elif form.is_bound:
         qs = qs.none()
     sort = sort_of(request)
-    if request.GET.get("format") == "xlsx":
+    # An export of filters that do not pass (a date outside the platform's years) is the page with the
+    # form's messages, not an empty workbook.
+    if request.GET.get("format") == "xlsx" and not form.errors:
         ordered = qs.order_by(*(sort.ordering() if sort else SEARCH_ORDERING))
         return export_cases(request, ordered, user=user, list_name="search", title="举报件查询结果")
     first = not (request.GET.get("after") or request.GET.get("before"))

@@ -155,6 +155,13 @@ def test_no_cap_past_the_count(client, heping, make_case, monkeypatch, unanalyse
         cursor_encode({"$gt": 1}, 5),
         cursor_encode("2025-03-03T09:30:00+08:00", "1 OR 1=1"),  # type: ignore[arg-type]
         "W251bGwsIm5vdCBhbiBpZCJd",  # [null,"not an id"]
+        # Forged dates outside the platform's years: overflow the conversion to UTC (SQLite) or a day's sum.
+        cursor_encode("0001-01-01T00:00:00+00:00", 1),
+        cursor_encode("9999-12-31T23:59:59+14:00", 1),
+        cursor_encode("1999-12-31T23:59:59+08:00", 1),
+        cursor_encode("2025-03-03T09:30:00", 1),  # no zone: the list's own cursors carry one
+        cursor_encode("2025-03-03T09:30:00+08:00", 10**30),  # an id no database holds
+        cursor_encode(1e308, 1),
     ],
 )
 def test_a_bad_cursor_starts_from_the_first_page(client, heping, many, cursor) -> None:
@@ -163,6 +170,29 @@ def test_a_bad_cursor_starts_from_the_first_page(client, heping, many, cursor) -
     first = numbers_in_order(client.get(url, {"sort": "received"}))
     for name in ("after", "before"):
         response = client.get(url, {"sort": "received", name: cursor})
+        assert response.status_code == 200
+        assert numbers_in_order(response) == first
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        cursor_encode("0001-01-01T00:00:00", 1),
+        cursor_encode("0001-01-01T00:00:00+00:00", 1),
+        cursor_encode("9999-12-31T23:59:59+14:00", 10**30),
+    ],
+)
+@pytest.mark.parametrize("sort", ["", "received", "-due"])
+def test_a_forged_date_cursor_of_a_queue_starts_from_its_first_page(
+    client, heping, many, cursor, sort
+) -> None:
+    client.force_login(heping.operator)
+    url = reverse("workbench:queue_tab", args=["confirm"])
+    query = {"sort": sort} if sort else {}
+    first = numbers_in_order(client.get(url, query))
+    assert first  # the received cases wait for confirmation
+    for name in ("after", "before"):
+        response = client.get(url, {**query, name: cursor})
         assert response.status_code == 200
         assert numbers_in_order(response) == first
 

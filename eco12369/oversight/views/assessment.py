@@ -18,13 +18,8 @@ from eco12369.pages import request_user, require
 from .. import access
 from ..assessment import INDICATORS, assessment_rows, assessment_workbook
 from ..forms import AssessmentWeightsForm
-from ..periods import Period, period_parse, previous_month
 from ..services import OversightError, assessment_scheme_current, assessment_scheme_update
-from .common import period_choices
-
-
-def _assessment_period(request: HttpRequest) -> Period:
-    return period_parse(request.GET.get("period"), default=previous_month())
+from .common import period_choices, request_period
 
 
 @login_required
@@ -32,7 +27,7 @@ def _assessment_period(request: HttpRequest) -> Period:
 def assessment(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     require(access.can_view_assessment(user))
-    period = _assessment_period(request)
+    period = request_period(request)
     scheme = assessment_scheme_current()
     rows = assessment_rows(period=period, scheme=scheme)
     return render(
@@ -57,7 +52,7 @@ def assessment(request: HttpRequest) -> HttpResponse:
 def assessment_export(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     require(access.can_view_assessment(user))
-    period = _assessment_period(request)
+    period = request_period(request)
     scheme = assessment_scheme_current()
     content = assessment_workbook(
         rows=assessment_rows(period=period, scheme=scheme), period=period, scheme=scheme

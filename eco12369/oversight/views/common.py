@@ -1,4 +1,4 @@
-"""What the oversight pages share: paging, a case the user may see, the period chooser.
+"""What the oversight pages share: paging, a case the user may see, the period asked for and its chooser.
 
 The oversight views (a module per feature) stay thin (DESIGN §10): check the permission (``access``), fetch
 through scoped selectors (cases only through ``case_get_for`` / ``cases_visible_to``), validate a form, call
@@ -7,6 +7,7 @@ one service, render.
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from django.core.paginator import Page
@@ -17,7 +18,8 @@ from eco12369.cases.selectors import case_get_for
 from eco12369.orgs.models import User
 from eco12369.pages import page_of
 
-from ..periods import Period, period_parse, recent_months
+from ..periods import PERIOD_INVALID, Period, period_of, period_parse, previous_month, recent_months
+from ..services import OversightError
 
 PAGE_SIZE = 20
 
@@ -31,6 +33,19 @@ def case_or_404(user: User, number: str) -> Case:
     if case is None:
         raise Http404("举报件不存在或您无权查看。")
     return case
+
+
+def request_period(request: HttpRequest) -> Period:
+    """The period of the request's ``?period=`` (the previous month when there is none); one that names no
+    period within the platform's years (a typo, 9999-12-31..9999-12-31) is refused with a 400 that says
+    what a period is."""
+    value = request.GET.get("period", "").strip()
+    if not value:
+        return previous_month()
+    period = period_of(value)
+    if period is None:
+        raise OversightError(PERIOD_INVALID, status=HTTPStatus.BAD_REQUEST)
+    return period
 
 
 def period_choices(current: Period) -> list[dict[str, Any]]:

@@ -15,9 +15,8 @@ from eco12369.pages import query_without_page, request_user, require
 from .. import access, selectors
 from ..forms import StaffMeritForm
 from ..performance import performance_staff
-from ..periods import period_parse, previous_month
 from ..services import OversightError, staff_merit_record
-from .common import paged, period_choices
+from .common import paged, period_choices, request_period
 
 
 @login_required
@@ -30,7 +29,7 @@ def staff_merit_new(request: HttpRequest, pk: int) -> HttpResponse:
     if person is None:
         raise Http404("工作人员不存在或您无权查看。")
     require(access.can_record_merit(user, person))
-    period = period_parse(request.GET.get("period"), default=previous_month())
+    period = request_period(request)
     periods = [(p["key"], p["label"]) for p in period_choices(period)]
     form = StaffMeritForm(request.POST or None, periods=periods, initial={"period": period.key})
     refused: OversightError | None = None

@@ -19,8 +19,7 @@ from ..performance import (
     performance_sort,
     performance_staff,
 )
-from ..periods import period_parse, previous_month
-from .common import paged, period_choices
+from .common import paged, period_choices, request_period
 
 PER_PAGE = 30
 COLUMNS = (
@@ -61,7 +60,7 @@ def _columns(request: HttpRequest, sort: str, descending: bool) -> list[dict[str
 def performance(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     require(access.can_view_performance(user))
-    period = period_parse(request.GET.get("period"), default=previous_month())
+    period = request_period(request)
     agencies = list(performance_agencies(viewer=user))
     try:
         agency_id = int(request.GET.get("agency") or 0) or None
