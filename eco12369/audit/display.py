@@ -35,6 +35,7 @@ OBJECT_LABELS: dict[str, Any] = {
     "outbox": _("告知消息"),
     "api_key": _("接口密钥"),
     "wechat": _("微信对话"),
+    "reply_template": _("答复模板"),
 }
 
 DETAIL_LABELS: dict[str, Any] = {
@@ -57,6 +58,12 @@ DETAIL_LABELS: dict[str, Any] = {
     "count": _("数量"),
     "note": _("备注"),
     "rows": _("行数"),
+    "name": _("名称"),
+    "previous_name": _("原名称"),
+    "changed": _("修改的项目"),
+    "rating": _("评价"),
+    "review": _("复核结果"),
+    "note_chars": _("说明字数"),
 }
 FIELD_LABELS: dict[str, Any] = {"reporter_name": _("举报人姓名"), "reporter_phone": _("举报人电话")}
 VALUE_LABELS: dict[tuple[str, str], Mapping[str, Any]] = {}

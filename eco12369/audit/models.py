@@ -51,6 +51,9 @@ class AuditAction(models.TextChoices):
     HOTLINE_REPLIES_EXPORT = "hotline.replies_export", _("导出转办件答复")
     SAVED_VIEW_SAVE = "saved_view.save", _("保存列表视图")
     SAVED_VIEW_DELETE = "saved_view.delete", _("删除列表视图")
+    REPLY_TEMPLATE_CREATE = "reply_template.create", _("新建答复模板")
+    REPLY_TEMPLATE_CHANGE = "reply_template.change", _("修改答复模板")
+    REPLY_TEMPLATE_DELETE = "reply_template.delete", _("删除答复模板")
     CALENDAR_IMPORT = "calendar.import", _("导入节假日安排")
 
 

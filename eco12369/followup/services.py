@@ -13,6 +13,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from eco12369.audit.models import AuditAction
 from eco12369.audit.services import audit_record
 from eco12369.cases import notices
 from eco12369.cases.events import case_event_record
@@ -145,7 +146,7 @@ def review_reopen(*, rating: Rating, actor: User, reason: str) -> Case:
 
 def review_dismiss(*, rating: Rating, actor: User, note: str) -> Rating:
     """The city centre decides the answer stands (e.g. the demand is outside the bureau's powers), with a
-    note; written on the case's timeline."""
+    note; written on the case's timeline and in the audit trail."""
     if not access.can_decide_reviews(actor):
         raise FollowupError(
             "只有市举报受理中心的平台操作人员或负责人可以作出复核决定。", status=HTTPStatus.FORBIDDEN
@@ -155,10 +156,24 @@ def review_dismiss(*, rating: Rating, actor: User, note: str) -> Rating:
         locked = _locked_pending(rating)
         _review_save(locked, review=Rating.Review.DISMISSED, actor=actor, note=note)
         _event(locked.case, Action.REVIEW_DISMISS, note, {"rating": locked.pk}, actor=actor)
+        # The decision in the audit trail too, as every decision on a case is; the note (free text about the
+        # reporter's demand) stays on the timeline.
+        audit_record(
+            action=f"case.{Action.REVIEW_DISMISS}",
+            actor=actor,
+            object_type="case",
+            object_id=locked.case.number,
+            detail={"rating": locked.pk, "review": Rating.Review.DISMISSED, "note_chars": len(note)},
+        )
     return locked
 
 
 # ---------------------------------------------------------------------------------- reply templates
+# The template's fields an edit compares; the audit entry names the changed ones, never the five texts
+# themselves (the bureau's wording, kept on the template, not copied into the trail).
+TEMPLATE_FIELDS = ("name", "kind", "category", "active", *ReplyTemplate.FIVE_PARTS)
+
+
 def reply_template_save(
     *,
     actor: User,
@@ -196,8 +211,14 @@ def reply_template_save(
         raise FollowupError("污染类别不正确。", status=HTTPStatus.UNPROCESSABLE_ENTITY)
     assert actor.agency_id is not None
     with transaction.atomic():
+        before: dict[str, Any] | None = None  # an edit: the template as stored, under its lock
         if template is None:
             template = ReplyTemplate(agency_id=actor.agency_id, created_by=actor)
+        else:
+            stored = ReplyTemplate.objects.select_for_update().filter(pk=template.pk)
+            before = stored.values(*TEMPLATE_FIELDS).first()
+            if before is None:
+                raise FollowupError("答复模板不存在或已被删除。", status=HTTPStatus.NOT_FOUND)
         template.name = name[:100]
         template.kind = kind or ""
         template.category = category or ""
@@ -206,13 +227,44 @@ def reply_template_save(
         template.active = active
         template.updated_by = actor
         template.save()
+        if before is not None:
+            changed = [f for f in TEMPLATE_FIELDS if before[f] != getattr(template, f)]
+            _template_audit(
+                AuditAction.REPLY_TEMPLATE_CHANGE,
+                actor,
+                template,
+                changed=changed,
+                **({"previous_name": before["name"]} if "name" in changed else {}),
+            )
+        else:
+            _template_audit(AuditAction.REPLY_TEMPLATE_CREATE, actor, template)
     return template
 
 
 def reply_template_delete(*, actor: User, template: ReplyTemplate) -> None:
     if not access.can_manage_templates(actor) or template.agency_id != actor.agency_id:
         raise FollowupError("只能删除本机构的答复模板。", status=HTTPStatus.FORBIDDEN)
-    template.delete()
+    with transaction.atomic():
+        _template_audit(AuditAction.REPLY_TEMPLATE_DELETE, actor, template)
+        template.delete()
+
+
+def _template_audit(action: str, actor: User, template: ReplyTemplate, **detail: object) -> None:
+    """One audit entry of a change to a bureau's outbound reply template: what it is called and covers."""
+    audit_record(
+        action=action,
+        actor=actor,
+        object_type="reply_template",
+        object_id=template.pk,
+        detail={
+            "name": template.name,
+            "agency": template.agency_id,
+            "kind": template.kind,
+            "category": template.category,
+            "active": template.active,
+            **detail,
+        },
+    )
 
 
 # ------------------------------------------------------------------------------------------ follows

@@ -13,9 +13,11 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
+from eco12369.audit.models import AuditEntry
 from eco12369.cases import deadlines, services
 from eco12369.cases.models import Case
 from eco12369.cases.workflow import TransitionError
+from eco12369.followup import services as followup_services
 from eco12369.followup.models import Rating
 from eco12369.followup.services import FollowupError, rating_submit, review_dismiss, review_reopen
 from eco12369.notifications.models import OutboxMessage
@@ -148,6 +150,46 @@ def test_dismiss_with_a_note(rated: Rating, people: People) -> None:
     assert event.note == "诉求超出环保部门职责，答复意见成立。" and event.actor_id == people.city_head.pk
     with pytest.raises(FollowupError, match="该评价已复核"):
         review_reopen(rating=rated, actor=people.city_op, reason="再看看")
+
+
+def test_the_dismissal_is_in_the_audit_trail(rated: Rating, people: People) -> None:
+    """不予重办 is a decision on the case: audited with it, in the same transaction, as every decision is;
+    the note (free text about the reporter's demand) stays on the timeline, not in the trail."""
+    note = "诉求超出环保部门职责，答复意见成立。"
+    url = reverse("followup:review_dismiss", args=[rated.pk])
+    assert login(people.hp.head).post(url, {"note": note}).status_code == 403
+    assert login(people.city_op).post(url, {"note": " "}).status_code == 422
+    assert not AuditEntry.objects.filter(action="case.review_dismiss").exists()
+    assert login(people.city_op).post(url, {"note": note}).status_code == 302
+    entry = AuditEntry.objects.get(action="case.review_dismiss")
+    assert (entry.actor_id, entry.object_type, entry.object_id) == (
+        people.city_op.pk,
+        "case",
+        rated.case.number,
+    )
+    assert entry.detail == {"rating": rated.pk, "review": "dismissed", "note_chars": len(note)}
+    # A second decision on the same rating is refused and writes nothing more.
+    assert login(people.city_head).post(url, {"note": "再次决定"}).status_code == 409
+    assert AuditEntry.objects.filter(action="case.review_dismiss").count() == 1
+
+
+def test_a_dismissal_whose_audit_entry_fails_is_not_recorded(
+    rated: Rating, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One transaction: when the audit entry cannot be written, the decision and its timeline event are
+    rolled back too."""
+
+    def broken(**kwargs: object) -> None:
+        raise RuntimeError("audit trail unavailable")
+
+    monkeypatch.setattr(followup_services, "audit_record", broken)
+    client = Client(raise_request_exception=False)
+    client.force_login(people.city_op)
+    response = client.post(reverse("followup:review_dismiss", args=[rated.pk]), {"note": "答复成立。"})
+    assert response.status_code == 500
+    rated.refresh_from_db()
+    assert rated.review == "pending" and rated.reviewed_by_id is None
+    assert not rated.case.events.filter(action="review_dismiss").exists()
 
 
 @pytest.mark.parametrize(

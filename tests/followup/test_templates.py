@@ -14,6 +14,7 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
+from eco12369.audit.models import AuditEntry
 from eco12369.cases import services
 from eco12369.cases.models import Case
 from eco12369.followup.models import ReplyTemplate
@@ -245,3 +246,61 @@ def test_the_template_form_names_the_field_that_is_wrong(people: People) -> None
     body = html.unescape(forged.content.decode())
     assert forged.status_code == 422 and "所选的适用污染类别无效，请重新选择。" in body
     assert not ReplyTemplate.objects.exists()
+
+
+def test_creating_changing_and_deleting_a_template_is_audited(
+    people: People, make_user: Callable[..., User]
+) -> None:
+    """The bureau's outbound reply texts are a change like any other: each save and delete is in the audit
+    trail (who, which template, what it covers, which parts changed), never the texts themselves."""
+    client = login(people.hp.operator)
+    assert client.post(reverse("followup:template_new"), form_data()).status_code == 302
+    template = ReplyTemplate.objects.get()
+    created = AuditEntry.objects.get(action="reply_template.create")
+    assert (created.actor_id, created.object_type, created.object_id) == (
+        people.hp.operator.pk,
+        "reply_template",
+        str(template.pk),
+    )
+    assert created.detail == {
+        "name": "大气类未发现问题",
+        "agency": people.hp.operator.agency_id,
+        "kind": "report",
+        "category": "air",
+        "active": True,
+    }
+    # The head renames it, rewrites one part and switches it off.
+    head = login(people.hp.head)
+    edited = form_data(name="大气类已整改", decision="{机构}责令立即整改。")
+    del edited["active"]
+    assert head.post(reverse("followup:template_edit", args=[template.pk]), edited).status_code == 302
+    changed = AuditEntry.objects.get(action="reply_template.change")
+    assert (changed.actor_id, changed.object_id) == (people.hp.head.pk, str(template.pk))
+    assert changed.detail["changed"] == ["name", "active", "decision"]
+    assert changed.detail["previous_name"] == "大气类未发现问题"
+    assert (changed.detail["name"], changed.detail["active"]) == ("大气类已整改", False)
+    # A refused edit (another bureau; a text with a phone number) writes nothing.
+    other = login(people.hx.operator)
+    assert other.post(reverse("followup:template_edit", args=[template.pk]), form_data()).status_code == 404
+    bad = head.post(
+        reverse("followup:template_edit", args=[template.pk]), form_data(inspection="请拨打022-23456789")
+    )
+    assert bad.status_code == 422
+    assert other.post(reverse("followup:template_delete", args=[template.pk])).status_code == 404
+    assert AuditEntry.objects.filter(object_type="reply_template").count() == 2
+    # The reviewer deletes it.
+    reviewer = login(people.hp.reviewer)
+    assert reviewer.post(reverse("followup:template_delete", args=[template.pk])).status_code == 302
+    assert not ReplyTemplate.objects.exists()
+    deleted = AuditEntry.objects.get(action="reply_template.delete")
+    assert (deleted.actor_id, deleted.object_id) == (people.hp.reviewer.pk, str(template.pk))
+    assert deleted.detail["name"] == "大气类已整改"
+    # None of the entries copies a template text.
+    for entry in AuditEntry.objects.filter(object_type="reply_template"):
+        for text in (*PARTS.values(), "{机构}责令立即整改。"):
+            assert text not in str(entry.detail)
+    # The auditor reads them by name.
+    auditor = login(make_user("auditor", district_name=None))
+    page = auditor.get("/audit/", {"object": str(template.pk)}).content.decode()
+    for label in ("新建答复模板", "修改答复模板", "删除答复模板", "答复模板", "原名称：大气类未发现问题"):
+        assert label in page

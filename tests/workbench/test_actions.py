@@ -14,6 +14,7 @@ from django.utils.html import escape
 from eco12369.audit.models import AuditEntry
 from eco12369.cases import services
 from eco12369.cases.models import Case, CaseEvent, Extension, Reply, State, SupervisionOrder
+from eco12369.notifications.models import OutboxMessage
 from eco12369.orgs.models import Agency
 
 from .conftest import FIVE_PARTS, advance, page_text
@@ -145,6 +146,45 @@ def test_duplicate_of_an_invisible_case_is_not_found(client: Client, heping, hex
     response = act(client, case, "mark_duplicate", {"duplicate_of": other.number})
     assert response.status_code == 422
     assert "未找到该编号的举报件" in response.content.decode()
+
+
+def test_duplicate_of_a_case_merged_into_an_invisible_one_is_refused(
+    client: Client, heping, hexi, make_case, make_user
+) -> None:
+    """The case is pointed at the first report of the matter (the chain's root) and its reporter told that
+    case's number and status: the root must be visible to the operator too, not only the case they typed.
+    Here the city centre merged an escalated 和平区 case into an earlier 河西区 one."""
+    city_operator = make_user("operator", district_name=None)
+    hexi_case = make_case("河西区")
+    escalated = services.case_escalate(case=make_case("和平区"), actor=heping.operator, reason="跨区")
+    escalated = services.case_mark_duplicate(case=escalated, actor=city_operator, duplicate_of=hexi_case)
+    assert escalated.duplicate_of == hexi_case
+    case = make_case("和平区")
+    client.force_login(heping.operator)
+    assert client.get(reverse("workbench:case", args=[escalated.number])).status_code == 200  # visible
+    events = CaseEvent.objects.filter(case=case).count()
+    audited = AuditEntry.objects.count()
+    response = act(client, case, "mark_duplicate", {"duplicate_of": escalated.number})
+    assert response.status_code == 409
+    assert "目标举报件已并入您无权查看的举报件，不能标记为与其重复。" in page_text(response)
+    assert hexi_case.number not in page_text(response)
+    case = fresh(case)
+    assert (case.state, case.duplicate_of_id, case.closed_at) == (State.RECEIVED, None, None)
+    assert CaseEvent.objects.filter(case=case).count() == events
+    assert AuditEntry.objects.count() == audited
+    assert not OutboxMessage.objects.filter(case=case, template="duplicate").exists()
+    # Within the district the chain still resolves to the first report.
+    first = make_case("和平区")
+    second = services.case_mark_duplicate(case=make_case("和平区"), actor=heping.operator, duplicate_of=first)
+    later = make_case("和平区")
+    assert act(client, later, "mark_duplicate", {"duplicate_of": second.number}).status_code == 303
+    later = fresh(later)
+    assert (later.state, later.duplicate_of) == (State.CLOSED, first)
+    # The city centre sees every district: it may still mark against the merged case.
+    client.force_login(city_operator)
+    other = services.case_escalate(case=make_case("和平区"), actor=heping.operator, reason="跨区")
+    assert act(client, other, "mark_duplicate", {"duplicate_of": escalated.number}).status_code == 303
+    assert fresh(other).duplicate_of == hexi_case
 
 
 def test_answer_and_return(client: Client, heping, make_case) -> None:

@@ -192,6 +192,9 @@ def case_reroute(*, case: Case, actor: User, target_agency: Agency | None, reaso
     )
 
 
+DUPLICATE_ROOT_INVISIBLE = "目标举报件已并入您无权查看的举报件，不能标记为与其重复。"
+
+
 def case_mark_duplicate(*, case: Case, actor: User, duplicate_of: Case | None) -> Case:
     """Art. 14: the same matter was reported before; close and point the reporter to the earlier case."""
 
@@ -199,12 +202,18 @@ def case_mark_duplicate(*, case: Case, actor: User, duplicate_of: Case | None) -
         assert duplicate_of is not None
         if duplicate_of.pk == c.pk:
             raise TransitionError("不能将举报件标记为与自身重复。")
-        if not cases_visible_to(user=actor).filter(pk=duplicate_of.pk).exists():
+        visible = cases_visible_to(user=actor)
+        if not visible.filter(pk=duplicate_of.pk).exists():
             raise TransitionError("未找到该编号的举报件。")
         # Point to the first report of the matter, not to another duplicate of it.
         original = duplicate_of
         while original.duplicate_of_id is not None:
             original = Case.objects.get(pk=original.duplicate_of_id)
+        # The case is pointed at the root, and its reporter told the root's number and status: the actor must
+        # see the root too (a district case the city centre merged into another district's case is not a
+        # way into that district's cases).
+        if original.pk != duplicate_of.pk and not visible.filter(pk=original.pk).exists():
+            raise TransitionError(DUPLICATE_ROOT_INVISIBLE)
         if original.pk == c.pk:
             raise TransitionError("不能将举报件标记为与自身重复。")
         if (original.received_at, original.pk) > (c.received_at, c.pk):
