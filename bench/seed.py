@@ -727,6 +727,15 @@ class Seeder:
         self.receive_note = {key: f"通过{label}接收" for key, label in CHANNEL_LABELS.items()}
 
     # ------------------------------------------------------------------ deadlines (cached per day)
+    def warn_moment(self, start: float, due: float) -> float:
+        """``deadlines.warn_moment`` of two moments as they are written (to the microsecond, ``_pg_moment``):
+        computed on the unrounded seconds, the warning could land a microsecond away from the one the workflow
+        computes from the stored moments."""
+        utc = dt.UTC
+        return self._deadlines.warn_moment(
+            dt.datetime.fromtimestamp(start, utc), dt.datetime.fromtimestamp(due, utc)
+        ).timestamp()
+
     def _deadline_caches(self, first: float) -> None:
         """The working-day calendar of the whole span, loaded once (``cases.deadlines.WorkCalendar``: the
         official calendar and the override table); deadlines follow ``confirmation_deadline`` and
@@ -1460,10 +1469,10 @@ class Seeder:
             due_at = warn_at = None
         elif close_due_ts is not None and accepted_at is not None:
             due_at = close_due_ts
-            warn_at = due_at - (due_at - accepted_at) * self.fraction
+            warn_at = self.warn_moment(accepted_at, due_at)
         else:
             due_at = confirm_due
-            warn_at = due_at - (due_at - ts) * self.fraction
+            warn_at = self.warn_moment(ts, due_at)
         t["cases.Case"].add(
             case_id,
             number,
