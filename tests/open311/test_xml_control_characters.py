@@ -16,16 +16,10 @@ from eco12369.cases.models import Case, State
 from eco12369.open311.services import api_key_create
 from eco12369.orgs.models import User
 
+from ..followup.conftest import FIVE_PARTS
+
 BASE = "/open311/v2"
 pytestmark = pytest.mark.django_db
-
-FIVE_PARTS = {
-    "party_facts": "天津某化工有限公司，位于和平区，主要生产涂料。",
-    "inspection": "执法人员于接件当日赶赴现场，核实该公司夜间排放污水。",
-    "violations": "存在超标排放水污染物的违法行为。",
-    "decision": "责令立即改正，依法立案处罚。",
-    "communication": "已电话告知举报人处理情况。",
-}
 
 
 def handled_with_violations(case: Case, make_user: Callable[..., User]) -> Case:
